@@ -1,0 +1,306 @@
+//! A party's envelopes and the acts it performs on them, in memory.
+//!
+//! A [`Party`] holds one identity (its ed25519 key) and, per envelope, every
+//! signed entry and blob it knows. It creates envelopes, joins with an
+//! invitation, signs and declines, and exchanges [`Packet`]s with other
+//! parties. Before appending an act it folds the envelope with the new entry,
+//! so it refuses what the other parties' nodes would reject (for example
+//! signing before the company), with the same reason.
+
+use std::collections::BTreeMap;
+
+use countersign_shared::hash::{EntryId, EnvelopeId, Hash};
+use countersign_shared::invite::Invitation;
+use countersign_shared::keys::{PublicKey, SecretKey};
+use countersign_shared::log::rules::Rejection;
+use countersign_shared::log::{Act, Entry, RawEntry, Value};
+use countersign_shared::model::{DocumentRef, FieldKind, Slot, Terms};
+use countersign_shared::render::{self, Blobs, PdfError, RenderError};
+use countersign_shared::state::{EnvelopeState, FoldError, Status, fold};
+use countersign_shared::time;
+use rand_core::{OsRng, RngCore};
+use thiserror::Error;
+
+use crate::clock::now_ms;
+
+/// How long an invitation works, by default: 14 days.
+pub const DEFAULT_INVITE_TTL_MS: u64 = 14 * 24 * 3600 * 1000;
+
+/// Why a party's act failed. Nothing is stored when an act fails.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum PartyError {
+    /// The PDF cannot be used.
+    #[error(transparent)]
+    Pdf(#[from] PdfError),
+    /// The terms are not acceptable.
+    #[error("the envelope cannot be created: {0}")]
+    Terms(String),
+    /// This party does not know the envelope.
+    #[error("unknown envelope {0}; join it first")]
+    UnknownEnvelope(String),
+    /// The envelope's log cannot be folded.
+    #[error(transparent)]
+    Fold(#[from] FoldError),
+    /// The act would break a rule; the other parties would reject it too.
+    #[error("refused: {0}")]
+    Refused(#[from] Rejection),
+    /// This party holds no slot in the envelope.
+    #[error("you are not a party to this envelope")]
+    NotAParty,
+    /// The invitation has expired.
+    #[error("this invitation expired on {0}; ask the sender for a new one")]
+    InviteExpired(String),
+    /// A value names a field the signer does not have.
+    #[error("there is no field '{0}' for you to fill")]
+    UnknownField(String),
+    /// A signature or stamp image cannot be used.
+    #[error(transparent)]
+    Image(#[from] RenderError),
+    /// The final PDF is asked for before everyone signed.
+    #[error("the document is not complete yet: {0}")]
+    NotComplete(String),
+}
+
+/// What one party sends another: signed entries and the blobs they name
+/// (the source PDF and images), each checked by hash on arrival.
+#[derive(Debug, Clone, Default)]
+pub struct Packet {
+    /// The envelope.
+    pub envelope: Option<EnvelopeId>,
+    /// Entry bytes.
+    pub entries: Vec<Vec<u8>>,
+    /// Blob bytes.
+    pub blobs: Vec<Vec<u8>>,
+}
+
+/// What the signer fills in, by field label.
+#[derive(Debug, Clone, Default)]
+pub struct SignInput {
+    /// Text values (text, date, company details).
+    pub texts: Vec<(String, String)>,
+    /// Images (signature, stamp), as PNG or JPEG bytes.
+    pub images: Vec<(String, Vec<u8>)>,
+}
+
+#[derive(Debug, Default)]
+struct Book {
+    entries: BTreeMap<EntryId, RawEntry>,
+    blobs: Blobs,
+}
+
+/// One party: an identity and the envelopes it takes part in.
+#[derive(Debug)]
+pub struct Party {
+    name: String,
+    key: SecretKey,
+    books: BTreeMap<EnvelopeId, Book>,
+}
+
+/// A fresh random 32-byte secret from the operating system.
+pub fn random_secret() -> [u8; 32] {
+    let mut secret = [0u8; 32];
+    OsRng.fill_bytes(&mut secret);
+    secret
+}
+
+impl Party {
+    /// A party with `key`.
+    pub fn new(name: &str, key: SecretKey) -> Self {
+        Party { name: name.to_owned(), key, books: BTreeMap::new() }
+    }
+
+    /// A party with a new random key.
+    pub fn generate(name: &str) -> Self {
+        Self::new(name, SecretKey::from_seed(random_secret()))
+    }
+
+    /// The name this party goes by locally.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> PublicKey {
+        self.key.public()
+    }
+
+    /// Creates an envelope over `pdf` and invites every party. The terms'
+    /// document reference is filled from the PDF.
+    pub fn create(&mut self, pdf: Vec<u8>, mut terms: Terms) -> Result<(EnvelopeId, Vec<Invitation>), PartyError> {
+        let info = render::inspect(&pdf)?;
+        terms.document = DocumentRef { hash: Hash::of(&pdf), len: pdf.len() as u64, pages: info.pages.len() as u32 };
+        terms.validate().map_err(PartyError::Terms)?;
+        for field in &terms.fields {
+            let (width, height) = info.pages[field.page as usize - 1].visible_size();
+            if field.rect.x + field.rect.width > width + 0.5 || field.rect.y + field.rect.height > height + 0.5 {
+                return Err(PartyError::Terms(format!("field '{}' reaches past the edge of page {}", field.label, field.page)));
+            }
+        }
+        let parties = terms.parties.len();
+        let now = now_ms();
+        let create = Entry { envelope: None, parents: vec![], author: self.public_key(), claimed_time: now, act: Act::Create(terms) }
+            .sign(&self.key);
+        let envelope = EnvelopeId::from(create.id());
+        let mut book = Book::default();
+        book.blobs.insert(Hash::of(&pdf), pdf);
+        book.entries.insert(create.id(), create);
+        self.books.insert(envelope, book);
+        let mut invitations = Vec::with_capacity(parties);
+        for slot in 0..parties {
+            let slot = Slot::try_from(slot).map_err(|_| PartyError::Terms("too many parties".into()))?;
+            let invitation = Invitation {
+                envelope,
+                slot,
+                secret: random_secret(),
+                expires_at: now + DEFAULT_INVITE_TTL_MS,
+                inviter: self.public_key(),
+                addresses: vec![],
+            };
+            self.append(envelope, Act::Invite { slot, invite_key: invitation.invite_key(), expires_at: invitation.expires_at })?;
+            invitations.push(invitation);
+        }
+        Ok((envelope, invitations))
+    }
+
+    /// Joins with an invitation. The envelope must have arrived (a packet from the inviter).
+    pub fn join(&mut self, invitation: &Invitation) -> Result<EntryId, PartyError> {
+        if now_ms() > invitation.expires_at {
+            return Err(PartyError::InviteExpired(time::utc(invitation.expires_at)));
+        }
+        let state = self.state(invitation.envelope)?;
+        let invite = state
+            .valid()
+            .iter()
+            .find(|e| matches!(e.entry().act, Act::Invite { slot, invite_key, .. } if slot == invitation.slot && invite_key == invitation.invite_key()))
+            .map(|e| e.id())
+            .ok_or(PartyError::Refused(Rejection::InviteNotFound))?;
+        let proof = invitation.prove(&self.public_key());
+        self.append(invitation.envelope, Act::Join { slot: invitation.slot, invite, proof })
+    }
+
+    /// Fills this party's fields and signs. A date field left out gets today's date.
+    pub fn sign(&mut self, envelope: EnvelopeId, input: &SignInput) -> Result<EntryId, PartyError> {
+        let state = self.state(envelope)?;
+        let slot = self.my_slot(&state)?;
+        let now = now_ms();
+        let terms = state.terms();
+        let index_of = |label: &str| {
+            terms
+                .fields_of(slot)
+                .find(|(_, f)| f.label == label)
+                .map(|(i, _)| i as u16)
+                .ok_or_else(|| PartyError::UnknownField(label.to_owned()))
+        };
+        let mut values: BTreeMap<u16, Value> = BTreeMap::new();
+        let mut new_blobs = Vec::new();
+        for (label, text) in &input.texts {
+            values.insert(index_of(label)?, Value::Text(text.trim().to_owned()));
+        }
+        for (label, bytes) in &input.images {
+            let format = render::check_image(bytes)?;
+            values.insert(index_of(label)?, Value::Image { hash: Hash::of(bytes), len: bytes.len() as u64, format });
+            new_blobs.push(bytes.clone());
+        }
+        for (index, field) in terms.fields_of(slot) {
+            if field.kind == FieldKind::Date {
+                values.entry(index as u16).or_insert_with(|| Value::Text(time::date(now)));
+            }
+        }
+        let act = Act::Sign { slot, values: values.into_iter().collect() };
+        let id = self.append(envelope, act)?;
+        if let Some(book) = self.books.get_mut(&envelope) {
+            for bytes in new_blobs {
+                book.blobs.insert(Hash::of(&bytes), bytes);
+            }
+        }
+        Ok(id)
+    }
+
+    /// Declines to sign, with a reason.
+    pub fn decline(&mut self, envelope: EnvelopeId, reason: &str) -> Result<EntryId, PartyError> {
+        let slot = self.my_slot(&self.state(envelope)?)?;
+        self.append(envelope, Act::Decline { slot, reason: reason.to_owned() })
+    }
+
+    /// Voids an envelope this party created.
+    pub fn void(&mut self, envelope: EnvelopeId, reason: &str) -> Result<EntryId, PartyError> {
+        self.append(envelope, Act::Void { reason: reason.to_owned() })
+    }
+
+    /// Everything this party knows of an envelope that is valid, to send to another party.
+    pub fn packet(&self, envelope: EnvelopeId) -> Result<Packet, PartyError> {
+        let state = self.state(envelope)?;
+        let book = self.book(envelope)?;
+        Ok(Packet {
+            envelope: Some(envelope),
+            entries: state.valid().iter().map(|e| e.bytes().to_vec()).collect(),
+            blobs: book.blobs.values().cloned().collect(),
+        })
+    }
+
+    /// Takes in a packet from another party. Undecodable entries and blobs
+    /// are dropped; entries the rules reject stay out of the state (see
+    /// [`EnvelopeState::rejected`]).
+    pub fn receive(&mut self, packet: &Packet) -> Result<usize, PartyError> {
+        let Some(envelope) = packet.envelope else { return Ok(0) };
+        let book = self.books.entry(envelope).or_default();
+        let before = book.entries.len();
+        for bytes in &packet.entries {
+            if let Ok(raw) = RawEntry::decode(bytes) {
+                book.entries.entry(raw.id()).or_insert(raw);
+            }
+        }
+        for bytes in &packet.blobs {
+            book.blobs.entry(Hash::of(bytes)).or_insert_with(|| bytes.clone());
+        }
+        Ok(book.entries.len() - before)
+    }
+
+    /// The envelope's state, folded from every entry this party holds.
+    pub fn state(&self, envelope: EnvelopeId) -> Result<EnvelopeState, PartyError> {
+        Ok(fold(envelope, self.book(envelope)?.entries.values().cloned())?)
+    }
+
+    /// The final PDF, once every party signed.
+    pub fn final_pdf(&self, envelope: EnvelopeId) -> Result<Vec<u8>, PartyError> {
+        let state = self.state(envelope)?;
+        if state.status() != Status::Completed {
+            return Err(PartyError::NotComplete(format!("{:?}", state.status())));
+        }
+        let book = self.book(envelope)?;
+        let source = book
+            .blobs
+            .get(&state.terms().document.hash)
+            .ok_or_else(|| PartyError::NotComplete("the original PDF has not arrived".into()))?;
+        Ok(render::render(source, &state, &book.blobs)?.bytes)
+    }
+
+    fn book(&self, envelope: EnvelopeId) -> Result<&Book, PartyError> {
+        self.books.get(&envelope).ok_or_else(|| PartyError::UnknownEnvelope(envelope.short()))
+    }
+
+    fn my_slot(&self, state: &EnvelopeState) -> Result<Slot, PartyError> {
+        (0..state.terms().parties.len())
+            .filter_map(|s| Slot::try_from(s).ok())
+            .find(|slot| state.binding(*slot) == Some(self.public_key()))
+            .ok_or(PartyError::NotAParty)
+    }
+
+    /// Signs `act` on top of the envelope's heads, checks it as every other
+    /// node will, and keeps it only if it is valid.
+    fn append(&mut self, envelope: EnvelopeId, act: Act) -> Result<EntryId, PartyError> {
+        let state = self.state(envelope)?;
+        let entry = Entry { envelope: Some(envelope), parents: state.heads(), author: self.public_key(), claimed_time: now_ms(), act }
+            .sign(&self.key);
+        let id = entry.id();
+        let book = self.books.entry(envelope).or_default();
+        book.entries.insert(id, entry);
+        let after = fold(envelope, book.entries.values().cloned())?;
+        if let Some(rejected) = after.rejected().iter().find(|r| r.id == id) {
+            book.entries.remove(&id);
+            return Err(PartyError::Refused(rejected.reason.clone()));
+        }
+        Ok(id)
+    }
+}

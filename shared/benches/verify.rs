@@ -1,0 +1,43 @@
+#![allow(clippy::expect_used)] // a benchmark may stop on a broken fixture
+//! Speed of the core: verifying and rendering a final PDF built from a 10 MB
+//! source (against BLAKE3-hashing the same bytes, the lower bound), and
+//! checking a log of 1,000 entries.
+//!
+//! `cargo bench -p countersign-shared --features test-utils`
+
+use countersign_shared::hash::Hash;
+use countersign_shared::render::render;
+use countersign_shared::state::fold;
+use countersign_shared::test_utils::{Scenario, contract_terms, large_pdf, long_log};
+use countersign_shared::verify::{Verdict, verify};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn ten_megabyte_final_pdf(c: &mut Criterion) {
+    let pdf = large_pdf(10 * 1024 * 1024);
+    let terms = contract_terms(&pdf);
+    let mut scenario = Scenario::joined(pdf, terms);
+    scenario.director_signs();
+    scenario.client_signs();
+    let state = scenario.state();
+    let final_pdf = scenario.render();
+    assert_eq!(verify(&final_pdf).verdict, Verdict::Valid);
+    eprintln!("final PDF: {} bytes from a {} byte source", final_pdf.len(), scenario.pdf.len());
+
+    let mut group = c.benchmark_group("final_pdf_10mb");
+    group.sample_size(20);
+    group.bench_function("blake3_hash_lower_bound", |b| b.iter(|| Hash::of(&final_pdf)));
+    group.bench_function("verify", |b| b.iter(|| verify(&final_pdf)));
+    group.bench_function("render", |b| b.iter(|| render(&scenario.pdf, &state, &scenario.blobs)));
+    group.finish();
+}
+
+fn thousand_entry_log(c: &mut Criterion) {
+    let (envelope, entries) = long_log(1_000);
+    let state = fold(envelope, entries.clone()).expect("the log folds");
+    assert_eq!(state.valid().len(), 1_000);
+    assert!(state.rejected().is_empty());
+    c.bench_function("fold_log_1000_entries", |b| b.iter(|| fold(envelope, entries.clone())));
+}
+
+criterion_group!(benches, ten_megabyte_final_pdf, thousand_entry_log);
+criterion_main!(benches);

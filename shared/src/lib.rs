@@ -1,0 +1,39 @@
+//! Countersign's shared core: the model, the signed log and its rules, the
+//! deterministic final PDF and its verification. No IO, no async: every
+//! function takes values and bytes and returns values and bytes, so nodes and
+//! the verifier run the very same rules.
+//!
+//! # Layout
+//! - [`keys`], [`hash`]: ed25519 keys and signatures, BLAKE3 hashes and ids.
+//! - [`model`]: the terms an envelope fixes: document, parties, fields.
+//! - [`encoding`]: the canonical byte encoding.
+//! - [`log`]: signed entries and their acts; [`log::rules`] the rules P2–P5;
+//!   [`log::bundle`] the log as one file.
+//! - [`state`]: the fold of valid entries into the envelope's state (P6).
+//! - [`invite`]: invitation links.
+//! - [`render`]: the deterministic final PDF.
+//! - [`verify`]: the complete check of a final PDF.
+//! - [`time`]: claimed times for people.
+//!
+//! # The flow in code
+//! A creator signs a `Create` with the terms; `Invite`s carry the public half
+//! of one-time secrets; each party's `Join` proves it holds one; `Sign`s come
+//! in signing order; [`render::render`] turns the source PDF and the folded
+//! state into the final PDF; [`verify::verify`] checks one.
+
+pub mod encoding;
+pub mod hash;
+pub mod invite;
+pub mod keys;
+pub mod log;
+pub mod model;
+pub mod render;
+pub mod state;
+pub mod time;
+pub mod verify;
+
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
+
+pub use hash::{EntryId, EnvelopeId, Hash};
+pub use keys::{PublicKey, SecretKey, Signature};

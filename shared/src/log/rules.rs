@@ -1,0 +1,365 @@
+//! Who may append what, and when: the rules P2–P5 of the design.
+//!
+//! [`check`] judges one entry against what its ancestors establish
+//! ([`Knowledge`]) and against the envelope so far ([`Ledger`]). Every
+//! rejection has a typed [`Rejection`] whose message says what was wrong.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::hash::{EntryId, EnvelopeId};
+use crate::keys::PublicKey;
+use crate::log::{Act, MAX_IMAGE_BYTES, RawEntry, Value, join_message};
+use crate::model::{FieldKind, MAX_TEXT, Slot, Terms};
+
+/// Why an entry was kept out of the envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The author's signature over the entry does not verify.
+    #[error("the entry's signature does not verify: it was altered or not made by its author")]
+    BadSignature,
+    /// The entry names another envelope (e.g. replayed from one).
+    #[error("the entry belongs to another envelope ({0})")]
+    WrongEnvelope(String),
+    /// A second `Create`, or a `Create` that is not this envelope's.
+    #[error("a second Create inside an envelope")]
+    ExtraCreate,
+    /// A non-`Create` entry with no parents.
+    #[error("the entry builds on nothing; every entry after Create names its parents")]
+    NoParents,
+    /// A parent is not in the log.
+    #[error("the entry builds on {0}, which is not in the log")]
+    MissingParent(String),
+    /// A parent was itself rejected.
+    #[error("the entry builds on {0}, which was rejected")]
+    RejectedParent(String),
+    /// Only the envelope's creator may invite or void.
+    #[error("only the envelope's creator may {0}")]
+    NotCreator(&'static str),
+    /// The slot names no party.
+    #[error("there is no party {0} in this envelope")]
+    UnknownSlot(Slot),
+    /// The invite used by a `Join` is not an `Invite` of this slot among its ancestors.
+    #[error("the invite used is not an invitation to this party")]
+    InviteNotFound,
+    /// The `Join`'s proof was not made with the invite secret.
+    #[error("the invite secret is wrong: the proof does not match the invitation")]
+    WrongInviteSecret,
+    /// The `Join` came after the invite expired.
+    #[error("the invitation had expired when it was used")]
+    InviteExpired,
+    /// The invite was already used by another `Join`.
+    #[error("the invitation was already used")]
+    InviteAlreadyUsed,
+    /// Someone already joined for this slot.
+    #[error("party {0} has already joined with another key")]
+    SlotAlreadyBound(Slot),
+    /// The key already acts for another slot.
+    #[error("this key already acts for party {0}")]
+    KeyAlreadyBound(Slot),
+    /// The author is not the key bound to the slot among the entry's ancestors.
+    #[error("the author is not the key that joined as party {0}")]
+    NotBound(Slot),
+    /// A viewer tried to sign.
+    #[error("party {0} is a viewer and does not sign")]
+    NotASigner(Slot),
+    /// The party already signed.
+    #[error("party {0} has already signed")]
+    AlreadySigned(Slot),
+    /// P3: parties of a lower order have not signed before this entry.
+    #[error("{signer} may sign only after {waiting_for}, who has not signed yet")]
+    OutOfOrder {
+        /// The one who signed too early.
+        signer: String,
+        /// Who had not signed yet.
+        waiting_for: String,
+    },
+    /// P5: the envelope was declined or voided before this entry.
+    #[error("the envelope was already {0}")]
+    AfterTerminal(&'static str),
+    /// Voiding a completed envelope.
+    #[error("the envelope is complete and can no longer be voided")]
+    AlreadyComplete,
+    /// P4: a value for a field that is not the signer's.
+    #[error("a value is given for field {0}, which is not assigned to the signer")]
+    NotYourField(String),
+    /// P4: a value's type does not fit its field.
+    #[error("field '{0}' gets the wrong kind of value")]
+    WrongValueKind(String),
+    /// P4: values not in increasing field order, or twice for one field.
+    #[error("values are repeated or out of order")]
+    ValuesOutOfOrder,
+    /// P4: a required field was left empty.
+    #[error("required field '{0}' is empty")]
+    MissingRequired(String),
+    /// P4: the party must stamp and did not.
+    #[error("{0} must stamp the document, and the stamp is missing")]
+    StampMissing(String),
+    /// P4: a text value that is not acceptable.
+    #[error("field '{field}': {problem}")]
+    BadValue {
+        /// The field's label.
+        field: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// What an entry's ancestors establish, merged from its parents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Knowledge {
+    /// Slots whose `Sign` is an ancestor (bit per slot).
+    pub signed: u32,
+    /// Slots whose `Join` is an ancestor.
+    pub bound: u32,
+    /// Slots whose `Invite` is an ancestor.
+    pub invited: u32,
+    /// Whether a `Decline` or `Void` is an ancestor, and which.
+    pub terminal: Option<&'static str>,
+}
+
+impl Knowledge {
+    /// The union of two ancestries.
+    pub fn merge(self, other: Knowledge) -> Knowledge {
+        Knowledge {
+            signed: self.signed | other.signed,
+            bound: self.bound | other.bound,
+            invited: self.invited | other.invited,
+            terminal: self.terminal.or(other.terminal),
+        }
+    }
+
+    /// Adds what a valid entry itself establishes.
+    pub fn with(mut self, act: &Act) -> Knowledge {
+        match act {
+            Act::Sign { slot, .. } => self.signed |= bit(*slot),
+            Act::Join { slot, .. } => self.bound |= bit(*slot),
+            Act::Invite { slot, .. } => self.invited |= bit(*slot),
+            Act::Decline { .. } => self.terminal = Some("declined"),
+            Act::Void { .. } => self.terminal = Some("voided"),
+            Act::Create(_) => {}
+        }
+        self
+    }
+}
+
+pub(crate) fn bit(slot: Slot) -> u32 {
+    1u32.checked_shl(u32::from(slot)).unwrap_or(0)
+}
+
+/// What the envelope's valid entries so far establish, whatever their ancestry.
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    /// Key bound to each slot, and the `Join` that bound it.
+    pub bindings: BTreeMap<Slot, (PublicKey, EntryId)>,
+    /// Valid invites: id → (slot, invite key, expiry).
+    pub invites: BTreeMap<EntryId, (Slot, PublicKey, u64)>,
+    /// Invites already used, with the `Join` that used them.
+    pub used_invites: BTreeMap<EntryId, EntryId>,
+    /// Slots that signed, with their `Sign` entry.
+    pub signed: BTreeMap<Slot, EntryId>,
+}
+
+/// The fixed context of one envelope.
+#[derive(Debug, Clone, Copy)]
+pub struct Envelope<'a> {
+    /// Its id.
+    pub id: &'a EnvelopeId,
+    /// Its terms.
+    pub terms: &'a Terms,
+    /// Its creator.
+    pub creator: &'a PublicKey,
+}
+
+/// Judges one entry that is not the envelope's `Create`.
+///
+/// `known` is what its ancestors establish; `is_ancestor(id)` tells whether an
+/// entry is among them.
+pub fn check(
+    raw: &RawEntry,
+    envelope: Envelope<'_>,
+    known: Knowledge,
+    ledger: &Ledger,
+    is_ancestor: &mut dyn FnMut(&EntryId) -> bool,
+) -> Result<(), Rejection> {
+    let entry = raw.entry();
+    match &entry.envelope {
+        Some(id) if id == envelope.id => {}
+        Some(other) => return Err(Rejection::WrongEnvelope(other.short())),
+        None => return Err(Rejection::ExtraCreate),
+    }
+    if entry.parents.is_empty() {
+        return Err(Rejection::NoParents);
+    }
+    if !raw.signature_verifies() {
+        return Err(Rejection::BadSignature);
+    }
+    let terms = envelope.terms;
+    let party = |slot: Slot| terms.party(slot).ok_or(Rejection::UnknownSlot(slot));
+    let not_terminal = || known.terminal.map_or(Ok(()), |act| Err(Rejection::AfterTerminal(act)));
+    match &entry.act {
+        Act::Create(_) => Err(Rejection::ExtraCreate),
+        Act::Invite { slot, .. } => {
+            if entry.author != *envelope.creator {
+                return Err(Rejection::NotCreator("invite"));
+            }
+            party(*slot)?;
+            not_terminal()?;
+            if ledger.bindings.contains_key(slot) {
+                return Err(Rejection::SlotAlreadyBound(*slot));
+            }
+            Ok(())
+        }
+        Act::Join { slot, invite, proof } => {
+            party(*slot)?;
+            not_terminal()?;
+            let Some(&(invited_slot, invite_key, expires_at)) = ledger.invites.get(invite) else {
+                return Err(Rejection::InviteNotFound);
+            };
+            if invited_slot != *slot || !is_ancestor(invite) {
+                return Err(Rejection::InviteNotFound);
+            }
+            if invite_key.verify(&join_message(envelope.id, *slot, &entry.author), proof).is_err() {
+                return Err(Rejection::WrongInviteSecret);
+            }
+            if entry.claimed_time > expires_at {
+                return Err(Rejection::InviteExpired);
+            }
+            if ledger.used_invites.contains_key(invite) {
+                return Err(Rejection::InviteAlreadyUsed);
+            }
+            if ledger.bindings.contains_key(slot) {
+                return Err(Rejection::SlotAlreadyBound(*slot));
+            }
+            if let Some((other, _)) = ledger.bindings.iter().find(|(_, (key, _))| *key == entry.author) {
+                return Err(Rejection::KeyAlreadyBound(*other));
+            }
+            Ok(())
+        }
+        Act::Sign { slot, values } => {
+            let signer = party(*slot)?;
+            if !signer.role.signs() {
+                return Err(Rejection::NotASigner(*slot));
+            }
+            check_bound(*slot, &entry.author, known, ledger)?;
+            not_terminal()?;
+            if ledger.signed.contains_key(slot) {
+                return Err(Rejection::AlreadySigned(*slot));
+            }
+            check_order(*slot, terms, known)?;
+            check_values(*slot, values, terms)
+        }
+        Act::Decline { slot, reason } => {
+            party(*slot)?;
+            check_bound(*slot, &entry.author, known, ledger)?;
+            not_terminal()?;
+            if known.signed & bit(*slot) != 0 {
+                return Err(Rejection::AlreadySigned(*slot));
+            }
+            check_text("decline reason", reason)
+        }
+        Act::Void { reason } => {
+            if entry.author != *envelope.creator {
+                return Err(Rejection::NotCreator("void"));
+            }
+            not_terminal()?;
+            let all_signed = terms.signing_order().iter().all(|slot| known.signed & bit(*slot) != 0);
+            if all_signed {
+                return Err(Rejection::AlreadyComplete);
+            }
+            check_text("void reason", reason)
+        }
+    }
+}
+
+fn check_bound(slot: Slot, author: &PublicKey, known: Knowledge, ledger: &Ledger) -> Result<(), Rejection> {
+    match ledger.bindings.get(&slot) {
+        Some((key, _)) if key == author && known.bound & bit(slot) != 0 => Ok(()),
+        _ => Err(Rejection::NotBound(slot)),
+    }
+}
+
+/// P3: every signing party of a lower order signed among the ancestors.
+fn check_order(slot: Slot, terms: &Terms, known: Knowledge) -> Result<(), Rejection> {
+    let order = terms.party(slot).map_or(0, |p| p.order);
+    let waiting: Vec<String> = terms
+        .signing_order()
+        .into_iter()
+        .filter(|other| terms.party(*other).is_some_and(|p| p.order < order) && known.signed & bit(*other) == 0)
+        .filter_map(|other| terms.party(other).map(|p| format!("{} ({})", p.name, p.role.label())))
+        .collect();
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let signer = terms.party(slot).map_or_else(String::new, |p| format!("{} ({})", p.name, p.role.label()));
+    Err(Rejection::OutOfOrder { signer, waiting_for: waiting.join(", ") })
+}
+
+/// P4: exactly the signer's fields, every required one filled, values of the right kind.
+fn check_values(slot: Slot, values: &[(u16, Value)], terms: &Terms) -> Result<(), Rejection> {
+    if values.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+        return Err(Rejection::ValuesOutOfOrder);
+    }
+    for (index, value) in values {
+        let Some(field) = terms.fields.get(usize::from(*index)).filter(|f| f.assignee == slot) else {
+            return Err(Rejection::NotYourField(format!("#{index}")));
+        };
+        match (field.kind.is_image(), value) {
+            (true, Value::Image { len, .. }) => {
+                if *len == 0 || *len > MAX_IMAGE_BYTES {
+                    let problem = format!("the image must be 1 byte to {} MB", MAX_IMAGE_BYTES / 1024 / 1024);
+                    return Err(Rejection::BadValue { field: field.label.clone(), problem });
+                }
+            }
+            (false, Value::Text(text)) => {
+                check_text(&field.label, text)?;
+                if field.kind == FieldKind::Date && !is_iso_date(text) {
+                    let problem = format!("'{text}' is not a date like 2026-11-28");
+                    return Err(Rejection::BadValue { field: field.label.clone(), problem });
+                }
+            }
+            _ => return Err(Rejection::WrongValueKind(field.label.clone())),
+        }
+    }
+    for (index, field) in terms.fields_of(slot) {
+        let given = values.iter().any(|(i, _)| usize::from(*i) == index);
+        if !given && terms.is_required(field) {
+            let stamp_rule = field.kind == FieldKind::Stamp && terms.party(slot).is_some_and(|p| p.stamp_required);
+            return Err(if stamp_rule {
+                Rejection::StampMissing(terms.party(slot).map_or_else(String::new, |p| p.name.clone()))
+            } else {
+                Rejection::MissingRequired(field.label.clone())
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_text(what: &str, text: &str) -> Result<(), Rejection> {
+    let problem = if text.trim().is_empty() {
+        "the text is empty"
+    } else if text.len() > MAX_TEXT {
+        "the text is too long"
+    } else if text.chars().any(|c| c.is_control() && c != '\n') {
+        "the text contains control characters"
+    } else {
+        return Ok(());
+    };
+    Err(Rejection::BadValue { field: what.to_owned(), problem: problem.to_owned() })
+}
+
+/// `YYYY-MM-DD` with a plausible month and day.
+pub fn is_iso_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| bytes[range].iter().all(u8::is_ascii_digit);
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' || !digits(0..4) || !digits(5..7) || !digits(8..10) {
+        return false;
+    }
+    let month: u32 = text[5..7].parse().unwrap_or(0);
+    let day: u32 = text[8..10].parse().unwrap_or(0);
+    (1..=12).contains(&month) && (1..=31).contains(&day)
+}

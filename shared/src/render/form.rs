@@ -1,0 +1,341 @@
+//! The fields on the pages: laid out once in the first step, filled step by step.
+
+use std::collections::BTreeMap;
+
+use lopdf::{Dictionary, Object, ObjectId, Stream};
+
+use crate::log::Value;
+use crate::model::{Field, FieldKind, Slot};
+use crate::render::attachments::Attached;
+use crate::render::certificate;
+use crate::render::image::to_pdf_image;
+use crate::render::source::{PageGeometry, Source};
+use crate::render::text::{approx_width, literal, num, win_ansi, wrap};
+use crate::render::{Blobs, IdAllocator, RenderError};
+use crate::state::EnvelopeState;
+
+/// The resource name of Countersign's font in every dictionary it adds it to.
+pub(crate) const FONT: &str = "CSHelv";
+
+/// A field's widget as laid out: its object and its dictionary before filling.
+#[derive(Debug, Clone)]
+pub(crate) struct Widget {
+    pub(crate) id: ObjectId,
+    pub(crate) dict: Dictionary,
+    /// Width and height as seen, and the rotation that keeps content upright.
+    pub(crate) size: (f32, f32),
+    pub(crate) upright: [f32; 6],
+}
+
+/// Everything later steps fill.
+#[derive(Debug)]
+pub(crate) struct Form {
+    font: ObjectId,
+    fields: Vec<Widget>,
+    certificate_rows: BTreeMap<Slot, Widget>,
+}
+
+fn name(text: &str) -> Object {
+    Object::Name(text.as_bytes().to_vec())
+}
+
+fn reals(values: &[f32]) -> Object {
+    Object::Array(values.iter().map(|v| Object::Real((v * 100.0).round() / 100.0)).collect())
+}
+
+impl Form {
+    /// Lays out step 1: font, document-id lines, field widgets, certificate page, AcroForm.
+    pub(crate) fn lay_out(
+        source: &Source,
+        state: &EnvelopeState,
+        ids: &mut IdAllocator,
+        objects: &mut BTreeMap<u32, Object>,
+        attached: &mut Attached,
+    ) -> Self {
+        let terms = state.terms();
+        let font = ids.next();
+        let mut font_dict = Dictionary::new();
+        font_dict.set("Type", name("Font"));
+        font_dict.set("Subtype", name("Type1"));
+        font_dict.set("BaseFont", name("Helvetica"));
+        font_dict.set("Encoding", name("WinAnsiEncoding"));
+        objects.insert(font.0, Object::Dictionary(font_dict));
+
+        let save_state = ids.next();
+        objects.insert(save_state.0, Object::Stream(Stream::new(Dictionary::new(), b"q\n".to_vec())));
+
+        let envelope = state.envelope();
+        let id_line = format!("Countersign envelope {envelope} · check at {}/e/{envelope}", terms.verifier_url.trim_end_matches('/'));
+        let mut fields = Vec::with_capacity(terms.fields.len());
+        let mut annots_by_page: BTreeMap<usize, Vec<Object>> = BTreeMap::new();
+        for (index, field) in terms.fields.iter().enumerate() {
+            let page_index = (field.page as usize).saturating_sub(1).min(source.pages.len() - 1);
+            let page = &source.pages[page_index];
+            let widget =
+                field_widget(index, field, terms.party(field.assignee).map_or("", |p| &p.name), page.id, &page.geometry, font, ids);
+            annots_by_page.entry(page_index).or_default().push(Object::Reference(widget.id));
+            fields.push(widget);
+        }
+        for (index, page) in source.pages.iter().enumerate() {
+            let mut dict = source.doc.get_dictionary(page.id).cloned().unwrap_or_default();
+            let suffix = ids.next();
+            let line = id_line_content(&page.geometry, &id_line);
+            objects.insert(suffix.0, Object::Stream(Stream::new(Dictionary::new(), line)));
+            let mut contents = vec![Object::Reference(save_state)];
+            match dict.get(b"Contents").ok().map(|c| source.doc.dereference(c)) {
+                Some(Ok((Some(id), Object::Stream(_)))) => contents.push(Object::Reference(id)),
+                Some(Ok((_, Object::Array(parts)))) => contents.extend(parts.iter().cloned()),
+                _ => {}
+            }
+            contents.push(Object::Reference(suffix));
+            dict.set("Contents", Object::Array(contents));
+            dict.set("Resources", Object::Dictionary(with_font(&page.resources, source, font)));
+            if let Some(new) = annots_by_page.remove(&index) {
+                let mut annots = match dict.get(b"Annots").ok().map(|a| source.doc.dereference(a)) {
+                    Some(Ok((_, Object::Array(existing)))) => existing.clone(),
+                    _ => Vec::new(),
+                };
+                annots.extend(new);
+                dict.set("Annots", Object::Array(annots));
+            }
+            objects.insert(page.id.0, Object::Dictionary(dict));
+        }
+
+        let certificate = certificate::lay_out(state, source, font, ids, objects);
+        let mut pages_root = source.doc.get_dictionary(source.pages_root).cloned().unwrap_or_default();
+        let mut kids = pages_root.get(b"Kids").and_then(Object::as_array).cloned().unwrap_or_default();
+        kids.push(Object::Reference(certificate.page));
+        pages_root.set("Kids", Object::Array(kids));
+        let count = pages_root.get(b"Count").and_then(Object::as_i64).unwrap_or(source.pages.len() as i64);
+        pages_root.set("Count", count + 1);
+        objects.insert(source.pages_root.0, Object::Dictionary(pages_root));
+
+        let mut catalog = source.doc.get_dictionary(source.root).cloned().unwrap_or_default();
+        let acro_form = ids.next();
+        let mut acro = match catalog.get(b"AcroForm").ok().map(|a| source.doc.dereference(a)) {
+            Some(Ok((_, Object::Dictionary(existing)))) => existing.clone(),
+            _ => Dictionary::new(),
+        };
+        let mut all_fields = match acro.get(b"Fields").ok().map(|f| source.doc.dereference(f)) {
+            Some(Ok((_, Object::Array(existing)))) => existing.clone(),
+            _ => Vec::new(),
+        };
+        all_fields.extend(fields.iter().map(|w| Object::Reference(w.id)));
+        all_fields.extend(certificate.rows.values().map(|w| Object::Reference(w.id)));
+        acro.set("Fields", Object::Array(all_fields));
+        let resources = match acro.get(b"DR").ok().map(|r| source.doc.dereference(r)) {
+            Some(Ok((_, Object::Dictionary(dr)))) => dr.clone(),
+            _ => Dictionary::new(),
+        };
+        acro.set("DR", Object::Dictionary(with_font(&resources, source, font)));
+        if !acro.has(b"DA") {
+            acro.set("DA", Object::string_literal(format!("/{FONT} 0 Tf 0 g")));
+        }
+        objects.insert(acro_form.0, Object::Dictionary(acro));
+        catalog.set("AcroForm", Object::Reference(acro_form));
+        attached.lay_out(&mut catalog, source, ids);
+        objects.insert(source.root.0, Object::Dictionary(catalog));
+
+        for widget in fields.iter().chain(certificate.rows.values()) {
+            objects.insert(widget.id.0, Object::Dictionary(widget.dict.clone()));
+        }
+        Form { font, fields, certificate_rows: certificate.rows }
+    }
+
+    /// Fills the fields of `slot` and its certificate row.
+    pub(crate) fn fill(
+        &self,
+        slot: Slot,
+        state: &EnvelopeState,
+        blobs: &Blobs,
+        ids: &mut IdAllocator,
+        objects: &mut BTreeMap<u32, Object>,
+    ) -> Result<(), RenderError> {
+        let terms = state.terms();
+        let Some(record) = state.signature(slot) else { return Ok(()) };
+        let signer = terms.party(slot).map_or("", |p| p.name.as_str());
+        for (index, value) in &record.values {
+            let (Some(widget), Some(field)) = (self.fields.get(usize::from(*index)), terms.fields.get(usize::from(*index))) else {
+                continue;
+            };
+            let mut dict = widget.dict.clone();
+            let appearance = match value {
+                Value::Text(text) => {
+                    dict.set("V", lopdf::text_string(text));
+                    text_appearance(widget, text, field.kind == FieldKind::CompanyDetails, self.font)
+                }
+                Value::Image { hash, .. } => {
+                    let bytes = blobs.get(hash).ok_or_else(|| RenderError::MissingBlob(hash.short()))?;
+                    let what = format!("the {} image of {signer}", field.label);
+                    image_appearance(widget, bytes, &what, ids, objects)?
+                }
+            };
+            let ap = ids.next();
+            objects.insert(ap.0, Object::Stream(appearance));
+            let mut ap_dict = Dictionary::new();
+            ap_dict.set("N", Object::Reference(ap));
+            dict.set("AP", Object::Dictionary(ap_dict));
+            objects.insert(widget.id.0, Object::Dictionary(dict));
+        }
+        if let Some(row) = self.certificate_rows.get(&slot) {
+            let text = certificate::row_text(state, slot);
+            let mut dict = row.dict.clone();
+            dict.set("V", lopdf::text_string(&text));
+            let ap = ids.next();
+            objects.insert(ap.0, Object::Stream(text_appearance(row, &text, true, self.font)));
+            let mut ap_dict = Dictionary::new();
+            ap_dict.set("N", Object::Reference(ap));
+            dict.set("AP", Object::Dictionary(ap_dict));
+            objects.insert(row.id.0, Object::Dictionary(dict));
+        }
+        Ok(())
+    }
+}
+
+/// A merged field-and-widget dictionary for one of the envelope's fields.
+fn field_widget(
+    index: usize,
+    field: &Field,
+    assignee: &str,
+    page: ObjectId,
+    geometry: &PageGeometry,
+    font: ObjectId,
+    ids: &mut IdAllocator,
+) -> Widget {
+    let id = ids.next();
+    let mut dict = widget_dict(
+        &format!("countersign-{index}"),
+        &format!("{} ({assignee})", field.label),
+        page,
+        geometry.user_rect(field.rect),
+        geometry.rotate,
+    );
+    if field.kind.is_image() {
+        dict.set("FT", name("Sig"));
+    } else {
+        dict.set("FT", name("Tx"));
+        let multiline = if field.kind == FieldKind::CompanyDetails { 4096 } else { 0 };
+        dict.set("Ff", 1 + multiline);
+        dict.set("DA", Object::string_literal(format!("/{FONT} 0 Tf 0 g")));
+    }
+    let _ = font;
+    Widget { id, dict, size: (field.rect.width, field.rect.height), upright: geometry.upright_matrix() }
+}
+
+/// The keys every Countersign widget has.
+pub(crate) fn widget_dict(field_name: &str, tooltip: &str, page: ObjectId, rect: [f32; 4], rotate: i64) -> Dictionary {
+    let mut dict = Dictionary::new();
+    dict.set("Type", name("Annot"));
+    dict.set("Subtype", name("Widget"));
+    dict.set("T", lopdf::text_string(field_name));
+    dict.set("TU", lopdf::text_string(tooltip));
+    dict.set("Rect", reals(&rect));
+    dict.set("P", Object::Reference(page));
+    dict.set("F", 4);
+    let mut mk = Dictionary::new();
+    mk.set("R", rotate);
+    dict.set("MK", Object::Dictionary(mk));
+    dict
+}
+
+/// `resources` with Countersign's font added (fonts resolved one level).
+fn with_font(resources: &Dictionary, source: &Source, font: ObjectId) -> Dictionary {
+    let mut resources = resources.clone();
+    let mut fonts = match resources.get(b"Font").ok().map(|f| source.doc.dereference(f)) {
+        Some(Ok((_, Object::Dictionary(fonts)))) => fonts.clone(),
+        _ => Dictionary::new(),
+    };
+    fonts.set(FONT, Object::Reference(font));
+    resources.set("Font", Object::Dictionary(fonts));
+    resources
+}
+
+/// The content that closes the page's graphics state and draws the id line.
+fn id_line_content(geometry: &PageGeometry, line: &str) -> Vec<u8> {
+    let [a, b, c, d, e, f] = geometry.seen_to_user();
+    let (width, _) = geometry.visible_size();
+    let size = (width - 24.0) / approx_width(line).max(1.0);
+    let size = size.clamp(3.0, 6.0);
+    let mut out =
+        format!("Q\nq {} {} {} {} {} {} cm BT /{FONT} {} Tf 0.35 g 12 8 Td ", num(a), num(b), num(c), num(d), num(e), num(f), num(size))
+            .into_bytes();
+    out.extend_from_slice(&literal(&win_ansi(line)));
+    out.extend_from_slice(b" Tj ET Q\n");
+    out
+}
+
+fn form_xobject(widget: &Widget, content: Vec<u8>, resources: Dictionary) -> Stream {
+    let mut dict = Dictionary::new();
+    dict.set("Type", name("XObject"));
+    dict.set("Subtype", name("Form"));
+    dict.set("BBox", reals(&[0.0, 0.0, widget.size.0, widget.size.1]));
+    dict.set("Matrix", reals(&widget.upright));
+    dict.set("Resources", Object::Dictionary(resources));
+    Stream::new(dict, content)
+}
+
+/// A text appearance: one line fitted to the box, or wrapped lines.
+pub(crate) fn text_appearance(widget: &Widget, text: &str, multiline: bool, font: ObjectId) -> Stream {
+    let (width, height) = widget.size;
+    let pad = 2.0;
+    let mut content = format!("/Tx BMC q BT /{FONT} ").into_bytes();
+    if multiline {
+        let mut size = 10.0f32;
+        let mut lines = wrap(text, width - 2.0 * pad, size);
+        while size > 4.0 && lines.len() as f32 * size * 1.2 > height - 2.0 * pad {
+            size -= 0.5;
+            lines = wrap(text, width - 2.0 * pad, size);
+        }
+        let leading = size * 1.2;
+        content.extend(format!("{} Tf 0 g {} TL {} {} Td ", num(size), num(leading), num(pad), num(height - pad - size)).bytes());
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                content.extend_from_slice(b"T* ");
+            }
+            content.extend_from_slice(&literal(&win_ansi(line)));
+            content.extend_from_slice(b" Tj ");
+        }
+    } else {
+        let line = text.replace('\n', " ");
+        let fit = (width - 2.0 * pad) / approx_width(&line).max(0.1);
+        let size = (height * 0.7).min(12.0).min(fit).max(4.0);
+        let baseline = (height - size * 0.7) / 2.0;
+        content.extend(format!("{} Tf 0 g {} {} Td ", num(size), num(pad), num(baseline)).bytes());
+        content.extend_from_slice(&literal(&win_ansi(&line)));
+        content.extend_from_slice(b" Tj ");
+    }
+    content.extend_from_slice(b"ET Q EMC\n");
+    let mut fonts = Dictionary::new();
+    fonts.set(FONT, Object::Reference(font));
+    let mut resources = Dictionary::new();
+    resources.set("Font", Object::Dictionary(fonts));
+    form_xobject(widget, content, resources)
+}
+
+/// An image appearance: the image scaled to fit the box, centred, aspect kept.
+fn image_appearance(
+    widget: &Widget,
+    bytes: &[u8],
+    what: &str,
+    ids: &mut IdAllocator,
+    objects: &mut BTreeMap<u32, Object>,
+) -> Result<Stream, RenderError> {
+    let image = to_pdf_image(bytes, what)?;
+    let mut stream = image.image;
+    if let Some(mask) = image.mask {
+        let mask_id = ids.next();
+        objects.insert(mask_id.0, Object::Stream(mask));
+        stream.dict.set("SMask", Object::Reference(mask_id));
+    }
+    let image_id = ids.next();
+    objects.insert(image_id.0, Object::Stream(stream));
+    let (width, height) = widget.size;
+    let scale = (width / image.width as f32).min(height / image.height as f32);
+    let (w, h) = (image.width as f32 * scale, image.height as f32 * scale);
+    let content = format!("q {} 0 0 {} {} {} cm /Im0 Do Q\n", num(w), num(h), num((width - w) / 2.0), num((height - h) / 2.0));
+    let mut xobjects = Dictionary::new();
+    xobjects.set("Im0", Object::Reference(image_id));
+    let mut resources = Dictionary::new();
+    resources.set("XObject", Object::Dictionary(xobjects));
+    Ok(form_xobject(widget, content.into_bytes(), resources))
+}

@@ -1,0 +1,106 @@
+//! Signature and stamp images as PDF image XObjects.
+//!
+//! PNGs are decoded and re-encoded (8 bits per channel, alpha as a soft mask, so
+//! a transparent stamp stays transparent). JPEGs go in as they are
+//! (`/DCTDecode`). Compression is miniz_oxide at a fixed level, pinned in the
+//! workspace so every node produces the same bytes.
+
+use lopdf::{Dictionary, Object, Stream};
+
+use crate::render::RenderError;
+
+/// Largest image side in pixels.
+pub(crate) const MAX_SIDE: u32 = 4096;
+
+/// A decoded image ready to become PDF objects.
+#[derive(Debug)]
+pub(crate) struct PdfImage {
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) image: Stream,
+    pub(crate) mask: Option<Stream>,
+}
+
+/// Turns image bytes into an image XObject (and soft mask).
+pub(crate) fn to_pdf_image(bytes: &[u8], what: &str) -> Result<PdfImage, RenderError> {
+    let bad = |why: String| RenderError::BadImage { what: what.to_owned(), why };
+    if bytes.starts_with(b"\x89PNG") {
+        png_image(bytes).map_err(bad)
+    } else if bytes.starts_with(&[0xff, 0xd8]) {
+        jpeg_image(bytes).map_err(bad)
+    } else {
+        Err(bad("it is neither a PNG nor a JPEG".into()))
+    }
+}
+
+fn check_size(width: u32, height: u32) -> Result<(), String> {
+    if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+        return Err(format!("it is {width}×{height} pixels; at most {MAX_SIDE}×{MAX_SIDE} is allowed"));
+    }
+    Ok(())
+}
+
+fn png_image(bytes: &[u8]) -> Result<PdfImage, String> {
+    let mut decoder = png::Decoder::new(bytes);
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(|e| format!("the PNG cannot be read ({e})"))?;
+    let (width, height) = (reader.info().width, reader.info().height);
+    check_size(width, height)?;
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut pixels).map_err(|e| format!("the PNG cannot be read ({e})"))?;
+    pixels.truncate(frame.buffer_size());
+    let (channels, has_alpha) = match frame.color_type {
+        png::ColorType::Grayscale => (1, false),
+        png::ColorType::GrayscaleAlpha => (1, true),
+        png::ColorType::Rgb => (3, false),
+        png::ColorType::Rgba => (3, true),
+        png::ColorType::Indexed => return Err("the PNG palette could not be expanded".into()),
+    };
+    let stride = channels + usize::from(has_alpha);
+    let (color, alpha): (Vec<u8>, Option<Vec<u8>>) = if has_alpha {
+        let color = pixels.chunks_exact(stride).flat_map(|px| px[..channels].iter().copied()).collect();
+        let alpha = pixels.chunks_exact(stride).map(|px| px[channels]).collect();
+        (color, Some(alpha))
+    } else {
+        (pixels, None)
+    };
+    let space = if channels == 1 { "DeviceGray" } else { "DeviceRGB" };
+    let image = flate_image(width, height, space, &color);
+    let mask = alpha.filter(|a| a.iter().any(|&v| v != 255)).map(|a| flate_image(width, height, "DeviceGray", &a));
+    Ok(PdfImage { width, height, image, mask })
+}
+
+fn flate_image(width: u32, height: u32, space: &str, samples: &[u8]) -> Stream {
+    let mut dict = image_dict(width, height, space);
+    dict.set("Filter", Object::Name(b"FlateDecode".to_vec()));
+    let data = miniz_oxide::deflate::compress_to_vec_zlib(samples, 6);
+    Stream::new(dict, data).with_compression(false)
+}
+
+fn image_dict(width: u32, height: u32, space: &str) -> Dictionary {
+    let mut dict = Dictionary::new();
+    dict.set("Type", Object::Name(b"XObject".to_vec()));
+    dict.set("Subtype", Object::Name(b"Image".to_vec()));
+    dict.set("Width", i64::from(width));
+    dict.set("Height", i64::from(height));
+    dict.set("ColorSpace", Object::Name(space.as_bytes().to_vec()));
+    dict.set("BitsPerComponent", 8);
+    dict
+}
+
+fn jpeg_image(bytes: &[u8]) -> Result<PdfImage, String> {
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    decoder.read_info().map_err(|e| format!("the JPEG cannot be read ({e})"))?;
+    let info = decoder.info().ok_or("the JPEG has no image header")?;
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    check_size(width, height)?;
+    let space = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => "DeviceGray",
+        jpeg_decoder::PixelFormat::RGB24 => "DeviceRGB",
+        jpeg_decoder::PixelFormat::CMYK32 => "DeviceCMYK",
+        jpeg_decoder::PixelFormat::L16 => return Err("16-bit JPEGs are not supported".into()),
+    };
+    let mut dict = image_dict(width, height, space);
+    dict.set("Filter", Object::Name(b"DCTDecode".to_vec()));
+    Ok(PdfImage { width, height, image: Stream::new(dict, bytes.to_vec()).with_compression(false), mask: None })
+}

@@ -1,0 +1,321 @@
+//! The state of an envelope, folded from its entries (P6).
+//!
+//! [`fold`] takes any set of entries, in any order, and returns the same
+//! [`EnvelopeState`]: entries are judged in a canonical topological order
+//! (parents first, ties broken by entry id), so neither arrival order nor
+//! duplicates change the outcome. Invalid entries never change state; they are
+//! listed in [`EnvelopeState::rejected`] with their reason.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::hash::{EntryId, EnvelopeId};
+use crate::keys::PublicKey;
+use crate::log::rules::{self, Envelope, Knowledge, Ledger, Rejection};
+use crate::log::{Act, RawEntry, ValidEntry, Value};
+use crate::model::{Slot, Terms};
+
+/// The envelope cannot be folded at all.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum FoldError {
+    /// No `Create` with the envelope's id is among the entries.
+    #[error("the log has no Create entry for envelope {0}")]
+    MissingCreate(String),
+    /// The `Create` is there but invalid.
+    #[error("the envelope's Create entry is invalid: {0}")]
+    InvalidCreate(String),
+}
+
+/// Where the envelope stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "stage", rename_all = "snake_case")]
+pub enum Status {
+    /// Created; nobody invited yet.
+    Draft,
+    /// Waiting for these parties to sign (their turn has come).
+    Awaiting {
+        /// The slots whose turn it is.
+        slots: Vec<Slot>,
+    },
+    /// Every signing party signed.
+    Completed,
+    /// A party declined.
+    Declined {
+        /// Who.
+        slot: Slot,
+        /// Why.
+        reason: String,
+    },
+    /// The creator voided it.
+    Voided {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// An entry kept out of the envelope, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RejectedEntry {
+    /// Its id.
+    pub id: EntryId,
+    /// Its act, if it decoded.
+    pub act: &'static str,
+    /// Why it was rejected.
+    pub reason: Rejection,
+}
+
+/// A party's signature act, as the state holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignRecord {
+    /// The `Sign` entry.
+    pub entry: EntryId,
+    /// Its claimed time (Unix ms).
+    pub claimed_time: u64,
+    /// The values given, by field index.
+    pub values: Vec<(u16, Value)>,
+}
+
+/// Everything the valid entries of one envelope establish.
+#[derive(Debug, Clone)]
+pub struct EnvelopeState {
+    envelope: EnvelopeId,
+    terms: Terms,
+    creator: PublicKey,
+    created_at: u64,
+    valid: Vec<ValidEntry>,
+    rejected: Vec<RejectedEntry>,
+    ledger: Ledger,
+    knowledge: BTreeMap<EntryId, Knowledge>,
+    signs: BTreeMap<Slot, SignRecord>,
+    terminal: Option<Status>,
+    invited: bool,
+}
+
+/// Folds `entries` into the state of envelope `envelope`.
+pub fn fold(envelope: EnvelopeId, entries: impl IntoIterator<Item = RawEntry>) -> Result<EnvelopeState, FoldError> {
+    let mut by_id: BTreeMap<EntryId, RawEntry> = entries.into_iter().map(|raw| (raw.id(), raw)).collect();
+    let create_id = EntryId::from_bytes(*envelope.as_bytes());
+    let create = by_id.remove(&create_id).ok_or_else(|| FoldError::MissingCreate(envelope.short()))?;
+    let Act::Create(terms) = &create.entry().act else {
+        return Err(FoldError::InvalidCreate("the first entry is not a Create".into()));
+    };
+    if !create.signature_verifies() {
+        return Err(FoldError::InvalidCreate(Rejection::BadSignature.to_string()));
+    }
+    if !create.entry().parents.is_empty() {
+        return Err(FoldError::InvalidCreate("a Create builds on nothing".into()));
+    }
+    terms.validate().map_err(FoldError::InvalidCreate)?;
+
+    let mut state = EnvelopeState {
+        envelope,
+        terms: terms.clone(),
+        creator: create.entry().author,
+        created_at: create.entry().claimed_time,
+        valid: Vec::with_capacity(by_id.len() + 1),
+        rejected: Vec::new(),
+        ledger: Ledger::default(),
+        knowledge: BTreeMap::new(),
+        signs: BTreeMap::new(),
+        terminal: None,
+        invited: false,
+    };
+    state.knowledge.insert(create_id, Knowledge::default());
+    state.valid.push(ValidEntry::new(create));
+
+    // Kahn's algorithm: an entry is ready once every parent present has been judged.
+    let mut waiting_on: BTreeMap<EntryId, usize> = BTreeMap::new();
+    let mut children: BTreeMap<EntryId, Vec<EntryId>> = BTreeMap::new();
+    let mut ready: BTreeSet<EntryId> = BTreeSet::new();
+    for (id, raw) in &by_id {
+        let parents: BTreeSet<&EntryId> = raw.entry().parents.iter().collect();
+        let pending = parents.iter().filter(|p| by_id.contains_key(p)).count();
+        for parent in parents.iter().filter(|p| by_id.contains_key(p)) {
+            children.entry(**parent).or_default().push(*id);
+        }
+        waiting_on.insert(*id, pending);
+        if pending == 0 {
+            ready.insert(*id);
+        }
+    }
+    let mut rejected_ids: BTreeSet<EntryId> = BTreeSet::new();
+    while let Some(id) = ready.pop_first() {
+        let Some(raw) = by_id.remove(&id) else { continue };
+        match state.judge(&raw, &rejected_ids) {
+            Ok(known) => state.admit(raw, known),
+            Err(reason) => {
+                rejected_ids.insert(id);
+                state.rejected.push(RejectedEntry { id, act: raw.entry().act.name(), reason });
+            }
+        }
+        for child in children.remove(&id).unwrap_or_default() {
+            if let Some(count) = waiting_on.get_mut(&child) {
+                *count -= 1;
+                if *count == 0 {
+                    ready.insert(child);
+                }
+            }
+        }
+    }
+    // Hash links make cycles impossible, so nothing is left; stay total anyway.
+    for (id, raw) in by_id {
+        state.rejected.push(RejectedEntry { id, act: raw.entry().act.name(), reason: Rejection::MissingParent(id.short()) });
+    }
+    Ok(state)
+}
+
+impl EnvelopeState {
+    fn judge(&self, raw: &RawEntry, rejected: &BTreeSet<EntryId>) -> Result<Knowledge, Rejection> {
+        // An entry of another envelope is named as such before anything else.
+        if let Some(other) = raw.entry().envelope.filter(|e| *e != self.envelope) {
+            return Err(Rejection::WrongEnvelope(other.short()));
+        }
+        let mut known = Knowledge::default();
+        for parent in &raw.entry().parents {
+            match self.knowledge.get(parent) {
+                Some(k) => known = known.merge(*k),
+                None if rejected.contains(parent) => return Err(Rejection::RejectedParent(parent.short())),
+                None => return Err(Rejection::MissingParent(parent.short())),
+            }
+        }
+        let context = Envelope { id: &self.envelope, terms: &self.terms, creator: &self.creator };
+        let mut is_ancestor = |target: &EntryId| self.is_ancestor(target, &raw.entry().parents);
+        rules::check(raw, context, known, &self.ledger, &mut is_ancestor)?;
+        Ok(known.with(&raw.entry().act))
+    }
+
+    fn admit(&mut self, raw: RawEntry, known: Knowledge) {
+        let id = raw.id();
+        let entry = raw.entry();
+        match &entry.act {
+            Act::Invite { slot, invite_key, expires_at } => {
+                self.ledger.invites.insert(id, (*slot, *invite_key, *expires_at));
+                self.invited = true;
+            }
+            Act::Join { slot, invite, .. } => {
+                self.ledger.bindings.insert(*slot, (entry.author, id));
+                self.ledger.used_invites.insert(*invite, id);
+            }
+            Act::Sign { slot, values } => {
+                self.ledger.signed.insert(*slot, id);
+                let record = SignRecord { entry: id, claimed_time: entry.claimed_time, values: values.clone() };
+                self.signs.insert(*slot, record);
+            }
+            Act::Decline { slot, reason } => {
+                self.terminal.get_or_insert(Status::Declined { slot: *slot, reason: reason.clone() });
+            }
+            Act::Void { reason } => {
+                self.terminal = Some(Status::Voided { reason: reason.clone() });
+            }
+            Act::Create(_) => {}
+        }
+        self.knowledge.insert(id, known);
+        self.valid.push(ValidEntry::new(raw));
+    }
+
+    /// Whether `target` is `parents` or one of their ancestors (walks valid entries only).
+    fn is_ancestor(&self, target: &EntryId, parents: &[EntryId]) -> bool {
+        let by_id: BTreeMap<EntryId, &ValidEntry> = self.valid.iter().map(|v| (v.id(), v)).collect();
+        let mut stack: Vec<EntryId> = parents.to_vec();
+        let mut seen = BTreeSet::new();
+        while let Some(id) = stack.pop() {
+            if id == *target {
+                return true;
+            }
+            if seen.insert(id)
+                && let Some(entry) = by_id.get(&id)
+            {
+                stack.extend(entry.entry().parents.iter().copied());
+            }
+        }
+        false
+    }
+
+    /// The envelope id.
+    pub fn envelope(&self) -> EnvelopeId {
+        self.envelope
+    }
+
+    /// The terms fixed by `Create`.
+    pub fn terms(&self) -> &Terms {
+        &self.terms
+    }
+
+    /// The creator's key.
+    pub fn creator(&self) -> PublicKey {
+        self.creator
+    }
+
+    /// When the creator says the envelope was made (Unix ms).
+    pub fn created_at(&self) -> u64 {
+        self.created_at
+    }
+
+    /// The valid entries, in the canonical order they were judged (`Create` first).
+    pub fn valid(&self) -> &[ValidEntry] {
+        &self.valid
+    }
+
+    /// The entries kept out, with reasons.
+    pub fn rejected(&self) -> &[RejectedEntry] {
+        &self.rejected
+    }
+
+    /// The key bound to a slot, if it joined.
+    pub fn binding(&self, slot: Slot) -> Option<PublicKey> {
+        self.ledger.bindings.get(&slot).map(|(key, _)| *key)
+    }
+
+    /// A slot's signature, if it signed.
+    pub fn signature(&self, slot: Slot) -> Option<&SignRecord> {
+        self.signs.get(&slot)
+    }
+
+    /// The ids of the valid entries, for sync and "what do I have".
+    pub fn heads(&self) -> Vec<EntryId> {
+        let referenced: BTreeSet<EntryId> = self.valid.iter().flat_map(|v| v.entry().parents.iter().copied()).collect();
+        self.valid.iter().map(ValidEntry::id).filter(|id| !referenced.contains(id)).collect()
+    }
+
+    /// The valid entry with this id.
+    pub fn entry(&self, id: &EntryId) -> Option<&ValidEntry> {
+        self.valid.iter().find(|v| v.id() == *id)
+    }
+
+    /// Where the envelope stands (P6: a function of the valid entries only).
+    pub fn status(&self) -> Status {
+        if let Some(terminal) = &self.terminal {
+            return terminal.clone();
+        }
+        let order = self.terms.signing_order();
+        let unsigned: Vec<Slot> = order.iter().copied().filter(|s| !self.signs.contains_key(s)).collect();
+        let Some(first) = unsigned.first() else {
+            return Status::Completed;
+        };
+        if !self.invited {
+            return Status::Draft;
+        }
+        let turn = self.terms.party(*first).map_or(0, |p| p.order);
+        let slots = unsigned.into_iter().filter(|s| self.terms.party(*s).is_some_and(|p| p.order == turn)).collect();
+        Status::Awaiting { slots }
+    }
+
+    /// The valid entries a signing step builds on: the `Sign` of each slot in
+    /// `slots` and all its ancestors, in canonical order.
+    pub fn closure_of_signs(&self, slots: &[Slot]) -> Vec<&ValidEntry> {
+        let mut wanted: BTreeSet<EntryId> = BTreeSet::new();
+        let mut stack: Vec<EntryId> = slots.iter().filter_map(|s| self.signs.get(s)).map(|r| r.entry).collect();
+        let by_id: BTreeMap<EntryId, &ValidEntry> = self.valid.iter().map(|v| (v.id(), v)).collect();
+        while let Some(id) = stack.pop() {
+            if wanted.insert(id)
+                && let Some(entry) = by_id.get(&id)
+            {
+                stack.extend(entry.entry().parents.iter().copied());
+            }
+        }
+        self.valid.iter().filter(|v| wanted.contains(&v.id())).collect()
+    }
+}

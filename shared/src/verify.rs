@@ -1,0 +1,298 @@
+//! The complete check of a final PDF, used by nodes and the verifier alike.
+//!
+//! 1. Find the embedded log and decode it.
+//! 2. Fold it: every entry must satisfy the rules (P1–P5); every signing party
+//!    must have signed.
+//! 3. The bytes at the start of the file must be the original document: the
+//!    length and BLAKE3 hash `Create` fixed.
+//! 4. Rebuild the file from the original, the log and the embedded images, and
+//!    compare every byte. Anything added, removed or changed anywhere is a
+//!    difference, so nothing unsigned can be shown (this closes incremental-save,
+//!    shadow and signature-wrapping attacks).
+//!
+//! The [`Report`] says, in plain words, what was found and every reason the
+//! file fails.
+
+use serde::Serialize;
+
+use crate::hash::{EnvelopeId, Hash};
+use crate::log::Value;
+use crate::model::{Contact, FieldKind, Role};
+use crate::render::{self, Blobs, RenderError, find_blob, find_log};
+use crate::state::{self, EnvelopeState, Status};
+use crate::time::utc;
+
+/// The overall answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// A complete, intact, correctly ordered signed document.
+    Valid,
+    /// A Countersign document that fails at least one check (see reasons).
+    Invalid,
+    /// Not something that can be checked: not a PDF, or encrypted.
+    Unreadable,
+}
+
+/// One party as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartyReport {
+    /// Position in the signing order, from 1.
+    pub position: usize,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Email or phone.
+    pub contact: Contact,
+    /// Full public key (hex), if the party joined.
+    pub key: Option<String>,
+    /// Short fingerprint people compare.
+    pub fingerprint: Option<String>,
+    /// Whether they signed.
+    pub signed: bool,
+    /// Their claimed signing time, as `YYYY-MM-DD hh:mm:ss UTC`.
+    pub claimed_time: Option<String>,
+    /// The same time in Unix ms.
+    pub claimed_time_ms: Option<u64>,
+    /// Their `Sign` entry id.
+    pub entry: Option<String>,
+    /// The values they gave.
+    pub values: Vec<FieldReport>,
+}
+
+/// One filled field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldReport {
+    /// The field's label.
+    pub label: String,
+    /// Its kind.
+    pub kind: FieldKind,
+    /// The page it is on.
+    pub page: u32,
+    /// The text, or a description of the image.
+    pub value: String,
+}
+
+/// The report of checking one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Report format version.
+    pub schema: u32,
+    /// The answer.
+    pub verdict: Verdict,
+    /// One line for people.
+    pub summary: String,
+    /// BLAKE3 of the whole file checked.
+    pub file_hash: String,
+    /// Size of the file checked.
+    pub file_len: u64,
+    /// The envelope, if a log was found.
+    pub envelope: Option<String>,
+    /// The document's title.
+    pub title: Option<String>,
+    /// BLAKE3 of the original document, as the parties fixed it.
+    pub document_hash: Option<String>,
+    /// The envelope's stage according to the log.
+    pub status: Option<Status>,
+    /// Parties that sign, in signing order.
+    pub parties: Vec<PartyReport>,
+    /// Every reason the file fails; empty when valid.
+    pub reasons: Vec<String>,
+}
+
+/// Version of the [`Report`] format.
+pub const REPORT_SCHEMA: u32 = 1;
+
+/// Checks a final PDF completely.
+pub fn verify(pdf: &[u8]) -> Report {
+    let mut report = Report {
+        schema: REPORT_SCHEMA,
+        verdict: Verdict::Unreadable,
+        summary: String::new(),
+        file_hash: Hash::of(pdf).to_string(),
+        file_len: pdf.len() as u64,
+        envelope: None,
+        title: None,
+        document_hash: None,
+        status: None,
+        parties: Vec::new(),
+        reasons: Vec::new(),
+    };
+    if !pdf[..pdf.len().min(1024)].windows(5).any(|w| w == b"%PDF-") {
+        return report.unreadable("This file is not a PDF.");
+    }
+    let Some((envelope, entries)) = find_log(pdf) else {
+        if pdf[pdf.len().saturating_sub(2048)..].windows(8).any(|w| w == b"/Encrypt") {
+            return report.unreadable("This PDF is encrypted (password-protected); a Countersign document never is.");
+        }
+        return report.fail("This PDF has no Countersign signing log: it was not signed with Countersign, or the log was removed.".into());
+    };
+    report.envelope = Some(envelope.to_string());
+    let state = match state::fold(envelope, entries) {
+        Ok(state) => state,
+        Err(e) => return report.fail(format!("The signing log is unusable: {e}.")),
+    };
+    report.describe(&state);
+    check(pdf, &state, &mut report.reasons);
+    if report.reasons.is_empty() {
+        report.verdict = Verdict::Valid;
+        let names: Vec<&str> = report.parties.iter().map(|p| p.name.as_str()).collect();
+        report.summary = format!("Complete and intact, signed by {}.", names.join(", then "));
+    } else {
+        report.verdict = Verdict::Invalid;
+        report.summary = report.reasons[0].clone();
+    }
+    report
+}
+
+fn check(pdf: &[u8], state: &EnvelopeState, reasons: &mut Vec<String>) {
+    let terms = state.terms();
+    for rejected in state.rejected() {
+        reasons.push(format!("A {} entry ({}) in the log is not valid: {}.", rejected.act, rejected.id.short(), rejected.reason));
+    }
+    match state.status() {
+        Status::Completed => {}
+        Status::Declined { slot, reason } => {
+            let name = terms.party(slot).map_or("A party", |p| p.name.as_str());
+            reasons.push(format!("{name} declined to sign (\"{reason}\")."));
+        }
+        Status::Voided { reason } => reasons.push(format!("The envelope was voided (\"{reason}\").")),
+        Status::Draft | Status::Awaiting { .. } => {
+            for slot in terms.signing_order().into_iter().filter(|s| state.signature(*s).is_none()) {
+                if let Some(party) = terms.party(slot) {
+                    reasons.push(format!("{} ({}) has not signed.", party.name, party.role.label()));
+                }
+            }
+        }
+    }
+    let source_len = usize::try_from(terms.document.len).unwrap_or(usize::MAX);
+    let Some(source) = pdf.get(..source_len) else {
+        reasons.push("The file is shorter than the original document: it was cut or replaced.".into());
+        return;
+    };
+    if Hash::of(source) != terms.document.hash {
+        reasons.push("The original document was changed: its bytes no longer match the hash every party signed.".into());
+        return;
+    }
+    let mut blobs = Blobs::new();
+    for record in terms.signing_order().into_iter().filter_map(|slot| state.signature(slot)) {
+        for (_, value) in &record.values {
+            if let Value::Image { hash, len, .. } = value {
+                match find_blob(pdf, hash, *len) {
+                    Some(bytes) => {
+                        blobs.insert(*hash, bytes);
+                    }
+                    None => reasons.push(format!("The image {} named in the log is not attached to the file.", hash.short())),
+                }
+            }
+        }
+    }
+    let expected = match render::render(source, state, &blobs) {
+        Ok(rendered) => rendered,
+        Err(RenderError::MissingBlob(_)) => return,
+        Err(e) => {
+            reasons.push(format!("The signed document cannot be rebuilt from its log: {e}."));
+            return;
+        }
+    };
+    compare(pdf, &expected, state, reasons);
+}
+
+/// Says where and how the file differs from what the log produces.
+fn compare(pdf: &[u8], expected: &render::Rendered, state: &EnvelopeState, reasons: &mut Vec<String>) {
+    let expected_bytes = &expected.bytes;
+    if pdf == expected_bytes.as_slice() {
+        return;
+    }
+    if pdf.len() > expected_bytes.len() && pdf.starts_with(expected_bytes) {
+        let extra = pdf.len() - expected_bytes.len();
+        reasons.push(format!(
+            "Bytes were added after signing: {extra} bytes follow the last signature (for example an extra update that draws or changes something)."
+        ));
+        return;
+    }
+    if pdf.len() < expected_bytes.len() && expected_bytes.starts_with(pdf) {
+        reasons.push("The file was cut short: the end of the signed document is missing.".into());
+        return;
+    }
+    let at = pdf.iter().zip(expected_bytes.iter()).position(|(a, b)| a != b).unwrap_or(pdf.len().min(expected_bytes.len()));
+    let step = expected.steps.iter().find(|s| at >= s.start && at < s.end);
+    let place = match step {
+        Some(step) => {
+            let name = state.terms().party(step.slot).map_or("a party", |p| p.name.as_str());
+            format!("in the part signed by {name}")
+        }
+        None => "after the signed parts".into(),
+    };
+    reasons.push(format!("The file was changed after signing: from byte {at} ({place}) it differs from the document the parties signed."));
+}
+
+impl Report {
+    fn unreadable(mut self, why: &str) -> Report {
+        self.verdict = Verdict::Unreadable;
+        self.summary = why.to_owned();
+        self.reasons.push(why.to_owned());
+        self
+    }
+
+    fn fail(mut self, why: String) -> Report {
+        self.verdict = Verdict::Invalid;
+        self.summary = why.clone();
+        self.reasons.push(why);
+        self
+    }
+
+    fn describe(&mut self, state: &EnvelopeState) {
+        let terms = state.terms();
+        self.envelope = Some(state.envelope().to_string());
+        self.title = Some(terms.title.clone());
+        self.document_hash = Some(terms.document.hash.to_string());
+        self.status = Some(state.status());
+        for (position, slot) in terms.signing_order().into_iter().enumerate() {
+            let Some(party) = terms.party(slot) else { continue };
+            let key = state.binding(slot);
+            let record = state.signature(slot);
+            let values = record
+                .map(|r| {
+                    r.values
+                        .iter()
+                        .filter_map(|(index, value)| {
+                            let field = terms.fields.get(usize::from(*index))?;
+                            let value = match value {
+                                Value::Text(text) => text.clone(),
+                                Value::Image { hash, len, format } => {
+                                    format!(
+                                        "{} image, {} KB, BLAKE3 {}",
+                                        format.extension().to_uppercase(),
+                                        len.div_ceil(1024),
+                                        hash.short()
+                                    )
+                                }
+                            };
+                            Some(FieldReport { label: field.label.clone(), kind: field.kind, page: field.page, value })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.parties.push(PartyReport {
+                position: position + 1,
+                name: party.name.clone(),
+                role: party.role,
+                contact: party.contact.clone(),
+                key: key.map(|k| k.to_string()),
+                fingerprint: key.map(|k| k.fingerprint()),
+                signed: record.is_some(),
+                claimed_time: record.map(|r| utc(r.claimed_time)),
+                claimed_time_ms: record.map(|r| r.claimed_time),
+                entry: record.map(|r| r.entry.to_string()),
+                values,
+            });
+        }
+    }
+}
+
+/// The envelope id inside a final PDF, if it has a log.
+pub fn envelope_of(pdf: &[u8]) -> Option<EnvelopeId> {
+    find_log(pdf).map(|(envelope, _)| envelope)
+}

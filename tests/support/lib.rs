@@ -1,0 +1,101 @@
+//! Test toolkit for the whole-system tests in `tests/`: the real-world PDF
+//! corpus beside the checkout, and the third-party PDF tools (qpdf, poppler's
+//! pdftoppm) that check our output. `.ci/run` installs the tools.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::{Context, Result, bail};
+
+/// The corpus folder: `../shared/corpus` from the workspace root.
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+}
+
+/// The encrypted corpus file and its user password.
+pub const ENCRYPTED: (&str, &str) = ("libreoffice-writer-password.pdf", "openpassword");
+
+/// Every corpus PDF a user could sign (all but the encrypted one), by name.
+pub fn signable_corpus() -> Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(corpus_dir()).context("the corpus folder ../shared/corpus is missing")? {
+        let path = entry?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.ends_with(".pdf") && name != ENCRYPTED.0 {
+            files.push((name, std::fs::read(&path)?));
+        }
+    }
+    files.sort();
+    if files.len() < 8 {
+        bail!("expected the 8 signable corpus PDFs, found {}", files.len());
+    }
+    Ok(files)
+}
+
+/// A fresh scratch folder under the system temp dir.
+pub fn scratch_dir(label: &str) -> Result<PathBuf> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!("countersign-test-{}-{label}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// What `qpdf --check` says of a file: its exit code (0 clean, 2 errors,
+/// 3 warnings) and its output.
+pub fn qpdf_check(pdf: &[u8]) -> Result<(i32, String)> {
+    let dir = scratch_dir("qpdf")?;
+    let path = dir.join("file.pdf");
+    std::fs::write(&path, pdf)?;
+    let output = Command::new("qpdf").arg("--check").arg(&path).output().context("qpdf is not installed (.ci/run installs it)")?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    Ok((output.status.code().unwrap_or(-1), text))
+}
+
+/// Renders every page with poppler's `pdftoppm` at `dpi` into PNG files, in page order.
+pub fn pdftoppm(pdf: &[u8], dpi: u32) -> Result<Vec<PathBuf>> {
+    let dir = scratch_dir("pdftoppm")?;
+    let path = dir.join("file.pdf");
+    std::fs::write(&path, pdf)?;
+    let output = Command::new("pdftoppm")
+        .args(["-r", &dpi.to_string(), "-png"])
+        .arg(&path)
+        .arg(dir.join("page"))
+        .output()
+        .context("pdftoppm is not installed (.ci/run installs poppler-utils)")?;
+    if !output.status.success() {
+        bail!("pdftoppm failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "png"))
+        .collect();
+    pages.sort();
+    Ok(pages)
+}
+
+/// The RGB pixel at (x, y) of a PNG file (origin top-left).
+pub fn pixel(png_path: &Path, x: u32, y: u32) -> Result<[u8; 3]> {
+    let file = std::fs::File::open(png_path)?;
+    let decoder = png::Decoder::new(std::io::BufReader::new(file));
+    let mut reader = decoder.read_info()?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf)?;
+    if x >= info.width || y >= info.height {
+        bail!("pixel ({x}, {y}) is outside the {}×{} page", info.width, info.height);
+    }
+    let channels = info.color_type.samples();
+    let at = (y as usize * info.width as usize + x as usize) * channels;
+    Ok(match channels {
+        1 | 2 => [buf[at]; 3],
+        _ => [buf[at], buf[at + 1], buf[at + 2]],
+    })
+}
+
+/// The width and height of a PNG file.
+pub fn png_size(png_path: &Path) -> Result<(u32, u32)> {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png_path)?));
+    let reader = decoder.read_info()?;
+    Ok((reader.info().width, reader.info().height))
+}

@@ -1,0 +1,75 @@
+//! `countersign-verifier check`: one file in, a report and an exit code out.
+
+use std::fmt::Write as _;
+
+use countersign_shared::verify::{Report, Verdict, verify};
+
+/// Exit code: a complete, intact, correctly ordered signed document.
+pub const EXIT_VALID: u8 = 0;
+/// Exit code: a document that fails a check.
+pub const EXIT_INVALID: u8 = 1;
+/// Exit code: a file that cannot be read or checked.
+pub const EXIT_UNREADABLE: u8 = 2;
+
+/// Checks the bytes of one file.
+pub fn check_bytes(pdf: &[u8]) -> Report {
+    verify(pdf)
+}
+
+/// The exit code for a report.
+pub fn exit_code(report: &Report) -> u8 {
+    match report.verdict {
+        Verdict::Valid => EXIT_VALID,
+        Verdict::Invalid => EXIT_INVALID,
+        Verdict::Unreadable => EXIT_UNREADABLE,
+    }
+}
+
+/// The report as a person reads it in a terminal.
+pub fn plain_text(report: &Report) -> String {
+    let mut out = String::new();
+    let verdict = match report.verdict {
+        Verdict::Valid => "VALID",
+        Verdict::Invalid => "NOT VALID",
+        Verdict::Unreadable => "CANNOT BE CHECKED",
+    };
+    let _ = writeln!(out, "{verdict}: {}", report.summary);
+    let _ = writeln!(out);
+    if let Some(title) = &report.title {
+        let _ = writeln!(out, "Document        {title}");
+    }
+    if let Some(envelope) = &report.envelope {
+        let _ = writeln!(out, "Envelope        {envelope}");
+    }
+    if let Some(hash) = &report.document_hash {
+        let _ = writeln!(out, "Original hash   {hash} (BLAKE3 of the document the parties fixed)");
+    }
+    let _ = writeln!(out, "File hash       {} ({} bytes)", report.file_hash, report.file_len);
+    if !report.parties.is_empty() {
+        let _ = writeln!(out, "\nSigners, in signing order:");
+    }
+    for party in &report.parties {
+        let _ = writeln!(out, "  {}. {} ({}), {}", party.position, party.name, party.role.label(), party.contact);
+        match (&party.fingerprint, &party.claimed_time) {
+            (Some(fingerprint), Some(time)) => {
+                let _ = writeln!(out, "     signed {time} (claimed by the signer), key {fingerprint}");
+            }
+            (Some(fingerprint), None) => {
+                let _ = writeln!(out, "     joined with key {fingerprint}, has not signed");
+            }
+            _ => {
+                let _ = writeln!(out, "     has not joined or signed");
+            }
+        }
+        for value in &party.values {
+            let _ = writeln!(out, "     {}: {}", value.label, value.value);
+        }
+    }
+    if !report.reasons.is_empty() {
+        let _ = writeln!(out, "\nReasons:");
+        for reason in &report.reasons {
+            let _ = writeln!(out, "  - {reason}");
+        }
+    }
+    out
+}

@@ -128,6 +128,10 @@ impl Form {
             _ => Dictionary::new(),
         };
         acro.set("DR", Object::Dictionary(with_font(&resources, source, font)));
+        // Signed documents carry their own appearances: a viewer that regenerated
+        // them (NeedAppearances) would hide the signature images and could show
+        // something other than what was signed. PDF 2.0 deprecates the flag.
+        acro.remove(b"NeedAppearances");
         if !acro.has(b"DA") {
             acro.set("DA", Object::string_literal(format!("/{FONT} 0 Tf 0 g")));
         }

@@ -1,0 +1,66 @@
+//! Every real-world PDF of the corpus goes through the whole flow; the final
+//! PDF is sound to other tools (qpdf, pdftoppm) and verifies. The encrypted
+//! one, truncated files and non-PDFs get clear errors.
+
+use countersign_scenarios::{ENCRYPTED, corpus_dir, pdftoppm, qpdf_check, signable_corpus};
+use countersign_shared::render::{PdfError, inspect};
+use countersign_shared::test_utils::{Scenario, contract_terms};
+use countersign_shared::verify::{Verdict, verify};
+
+#[test]
+fn every_corpus_pdf_is_signed_checked_by_other_tools_and_verifies() -> anyhow::Result<()> {
+    for (name, pdf) in signable_corpus()? {
+        let pages = inspect(&pdf).map_err(|e| anyhow::anyhow!("{name}: {e}"))?.pages.len();
+        let terms = contract_terms(&pdf);
+        let mut scenario = Scenario::joined(pdf.clone(), terms);
+        scenario.director_signs();
+        scenario.client_signs();
+        let final_pdf = scenario.render();
+
+        assert!(final_pdf.starts_with(&pdf), "{name}: the source bytes must stay untouched at the start");
+        assert_eq!(final_pdf, scenario.render(), "{name}: two renders must be byte-identical");
+
+        let (source_code, _) = qpdf_check(&pdf)?;
+        let (code, output) = qpdf_check(&final_pdf)?;
+        assert!(code == 0 || code == source_code, "{name}: qpdf --check exit {code} (source: {source_code}):\n{output}");
+        assert!(!output.contains("ERROR"), "{name}: qpdf found errors:\n{output}");
+
+        let rendered = pdftoppm(&final_pdf, 20)?;
+        assert_eq!(rendered.len(), pages + 1, "{name}: every page and the certificate page must render");
+
+        let report = verify(&final_pdf);
+        assert_eq!(report.verdict, Verdict::Valid, "{name}: {:?}", report.reasons);
+        assert_eq!(report.parties.len(), 2);
+        assert!(report.parties.iter().all(|p| p.signed));
+    }
+    Ok(())
+}
+
+#[test]
+fn the_encrypted_pdf_is_refused_with_a_clear_error() -> anyhow::Result<()> {
+    let pdf = std::fs::read(corpus_dir().join(ENCRYPTED.0))?;
+    assert_eq!(inspect(&pdf), Err(PdfError::Encrypted));
+    assert!(PdfError::Encrypted.to_string().contains("password"));
+    let report = verify(&pdf);
+    assert_eq!(report.verdict, Verdict::Unreadable);
+    assert!(report.summary.contains("encrypted"), "{}", report.summary);
+    Ok(())
+}
+
+#[test]
+fn truncated_and_non_pdf_files_get_clear_errors() -> anyhow::Result<()> {
+    assert_eq!(inspect(b"Hello, this is a text file."), Err(PdfError::NotPdf));
+    assert_eq!(inspect(b""), Err(PdfError::NotPdf));
+    for (name, pdf) in signable_corpus()? {
+        for cut in [pdf.len() / 2, pdf.len() / 10, 40] {
+            match inspect(&pdf[..cut]) {
+                Err(PdfError::Damaged(_)) | Err(PdfError::NotPdf) | Err(PdfError::PageCount(_)) => {}
+                other => panic!("{name} cut at {cut}: expected a damaged-file error, got {other:?}"),
+            }
+        }
+    }
+    let report = verify(b"just text");
+    assert_eq!(report.verdict, Verdict::Unreadable);
+    assert_eq!(report.summary, "This file is not a PDF.");
+    Ok(())
+}

@@ -103,12 +103,23 @@ pub fn render(source: &[u8], state: &EnvelopeState, blobs: &Blobs) -> Result<Ren
     if source.len() as u64 != terms.document.len || Hash::of(source) != terms.document.hash {
         return Err(RenderError::WrongSource);
     }
+    let (updates, steps) = render_updates(source, state, blobs)?;
+    let mut bytes = Vec::with_capacity(source.len() + updates.len());
+    bytes.extend_from_slice(source);
+    bytes.extend_from_slice(&updates);
+    Ok(Rendered { bytes, source_len: source.len(), steps })
+}
+
+/// The bytes that follow the source: one update per signing step. The caller
+/// has checked that `source` is the envelope's document.
+pub(crate) fn render_updates(source: &[u8], state: &EnvelopeState, blobs: &Blobs) -> Result<(Vec<u8>, Vec<StepSpan>), RenderError> {
+    let terms = state.terms();
     let parsed = source::Source::parse(source)?;
     if parsed.pages.len() != terms.document.pages as usize {
         return Err(RenderError::PageCount { expected: terms.document.pages, found: parsed.pages.len() });
     }
     let signed: Vec<Slot> = terms.signing_order().into_iter().filter(|slot| state.signature(*slot).is_some()).collect();
-    let mut bytes = source.to_vec();
+    let mut out = update::Out { base: source.len(), source_last: source.last().copied(), bytes: Vec::new() };
     let mut steps = Vec::with_capacity(signed.len());
     let mut tail = update::Tail {
         startxref: parsed.startxref,
@@ -121,19 +132,20 @@ pub fn render(source: &[u8], state: &EnvelopeState, blobs: &Blobs) -> Result<Ren
     for (index, slot) in signed.iter().enumerate() {
         let mut ids = IdAllocator { next: tail.size };
         let mut objects = BTreeMap::new();
-        let form = match &mut form {
-            Some(form) => form,
-            None => form.insert(form::Form::lay_out(&parsed, state, &mut ids, &mut objects, &mut attached)),
-        };
-        form.fill(*slot, state, blobs, &mut ids, &mut objects)?;
+        if form.is_none() {
+            form = Some(form::Form::lay_out(&parsed, state, &mut ids, &mut objects, &mut attached));
+        }
+        if let Some(form) = &form {
+            form.fill(*slot, state, blobs, &mut ids, &mut objects)?;
+        }
         let log = state.closure_of_signs(&signed[..=index]);
         attached.attach_step(state, &log, *slot, blobs, &mut ids, &mut objects)?;
-        let start = bytes.len();
+        let start = source.len() + out.bytes.len();
         tail.size = ids.next;
-        tail = update::append(&mut bytes, &tail, &objects);
-        steps.push(StepSpan { slot: *slot, start, end: bytes.len() });
+        tail = update::append(&mut out, &tail, &objects);
+        steps.push(StepSpan { slot: *slot, start, end: source.len() + out.bytes.len() });
     }
-    Ok(Rendered { bytes, source_len: source.len(), steps })
+    Ok((out.bytes, steps))
 }
 
 /// Checks that image bytes can be drawn as a signature or stamp; the message

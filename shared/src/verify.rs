@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::hash::{EnvelopeId, Hash};
 use crate::log::Value;
 use crate::model::{Contact, FieldKind, Role};
-use crate::render::{self, Blobs, RenderError, find_blob, find_log};
+use crate::render::{self, Blobs, find_blob, find_log};
 use crate::state::{self, EnvelopeState, Status};
 use crate::time::utc;
 
@@ -119,10 +119,12 @@ pub fn verify(pdf: &[u8]) -> Report {
         parties: Vec::new(),
         reasons: Vec::new(),
     };
-    if !pdf[..pdf.len().min(1024)].windows(5).any(|w| w == b"%PDF-") {
-        return report.unreadable("This file is not a PDF.");
-    }
+    // A log found means a Countersign document, however damaged: check it all,
+    // so a changed header is reported as a change, not as "not a PDF".
     let Some((envelope, entries)) = find_log(pdf) else {
+        if !pdf[..pdf.len().min(1024)].windows(5).any(|w| w == b"%PDF-") {
+            return report.unreadable("This file is not a PDF.");
+        }
         if pdf[pdf.len().saturating_sub(2048)..].windows(8).any(|w| w == b"/Encrypt") {
             return report.unreadable("This PDF is encrypted (password-protected); a Countersign document never is.");
         }
@@ -175,11 +177,13 @@ fn check(pdf: &[u8], state: &EnvelopeState, reasons: &mut Vec<String>) {
         reasons.push("The original document was changed: its bytes no longer match the hash every party signed.".into());
         return;
     }
+    // Images live in the signing steps' updates, after the source.
+    let signed_part = &pdf[source_len..];
     let mut blobs = Blobs::new();
     for record in terms.signing_order().into_iter().filter_map(|slot| state.signature(slot)) {
         for (_, value) in &record.values {
             if let Value::Image { hash, len, .. } = value {
-                match find_blob(pdf, hash, *len) {
+                match find_blob(signed_part, hash, *len) {
                     Some(bytes) => {
                         blobs.insert(*hash, bytes);
                     }
@@ -188,36 +192,34 @@ fn check(pdf: &[u8], state: &EnvelopeState, reasons: &mut Vec<String>) {
             }
         }
     }
-    let expected = match render::render(source, state, &blobs) {
-        Ok(rendered) => rendered,
-        Err(RenderError::MissingBlob(_)) => return,
-        Err(e) => {
-            reasons.push(format!("The signed document cannot be rebuilt from its log: {e}."));
-            return;
-        }
-    };
-    compare(pdf, &expected, state, reasons);
-}
-
-/// Says where and how the file differs from what the log produces.
-fn compare(pdf: &[u8], expected: &render::Rendered, state: &EnvelopeState, reasons: &mut Vec<String>) {
-    let expected_bytes = &expected.bytes;
-    if pdf == expected_bytes.as_slice() {
+    if blobs.len() < render::images_of(state, &terms.signing_order()).len() {
         return;
     }
-    if pdf.len() > expected_bytes.len() && pdf.starts_with(expected_bytes) {
-        let extra = pdf.len() - expected_bytes.len();
+    // The source matched its hash, so only what follows it needs rebuilding.
+    match render::render_updates(source, state, &blobs) {
+        Ok((updates, steps)) => compare(signed_part, &updates, source_len, &steps, state, reasons),
+        Err(e) => reasons.push(format!("The signed document cannot be rebuilt from its log: {e}.")),
+    }
+}
+
+/// Says where and how the part after the source differs from what the log produces.
+fn compare(found: &[u8], expected: &[u8], offset: usize, steps: &[render::StepSpan], state: &EnvelopeState, reasons: &mut Vec<String>) {
+    if found == expected {
+        return;
+    }
+    if found.len() > expected.len() && found.starts_with(expected) {
+        let extra = found.len() - expected.len();
         reasons.push(format!(
             "Bytes were added after signing: {extra} bytes follow the last signature (for example an extra update that draws or changes something)."
         ));
         return;
     }
-    if pdf.len() < expected_bytes.len() && expected_bytes.starts_with(pdf) {
+    if found.len() < expected.len() && expected.starts_with(found) {
         reasons.push("The file was cut short: the end of the signed document is missing.".into());
         return;
     }
-    let at = pdf.iter().zip(expected_bytes.iter()).position(|(a, b)| a != b).unwrap_or(pdf.len().min(expected_bytes.len()));
-    let step = expected.steps.iter().find(|s| at >= s.start && at < s.end);
+    let at = offset + found.iter().zip(expected.iter()).position(|(a, b)| a != b).unwrap_or(found.len().min(expected.len()));
+    let step = steps.iter().find(|s| at >= s.start && at < s.end);
     let place = match step {
         Some(step) => {
             let name = state.terms().party(step.slot).map_or("a party", |p| p.name.as_str());

@@ -36,7 +36,8 @@ pub fn signable_corpus() -> Result<Vec<(String, Vec<u8>)>> {
 /// A fresh scratch folder under the system temp dir.
 pub fn scratch_dir(label: &str) -> Result<PathBuf> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!("countersign-test-{}-{label}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    let dir =
+        std::env::temp_dir().join(format!("countersign-test-{}-{label}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
@@ -67,10 +68,8 @@ pub fn pdftoppm(pdf: &[u8], dpi: u32) -> Result<Vec<PathBuf>> {
     if !output.status.success() {
         bail!("pdftoppm failed: {}", String::from_utf8_lossy(&output.stderr));
     }
-    let mut pages: Vec<PathBuf> = std::fs::read_dir(&dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "png"))
-        .collect();
+    let mut pages: Vec<PathBuf> =
+        std::fs::read_dir(&dir)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "png")).collect();
     pages.sort();
     Ok(pages)
 }

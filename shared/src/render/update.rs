@@ -24,20 +24,41 @@ pub(crate) struct Tail {
     pub(crate) trailer: Dictionary,
 }
 
-/// Appends an update holding `objects` to `file`, returning the new tail.
-pub(crate) fn append(file: &mut Vec<u8>, tail: &Tail, objects: &BTreeMap<u32, Object>) -> Tail {
-    if file.last() != Some(&b'\n') {
-        file.push(b'\n');
+/// Where updates are written: the bytes after the source, which itself is
+/// `base` bytes long and ends with `source_last`.
+#[derive(Debug)]
+pub(crate) struct Out {
+    pub(crate) base: usize,
+    pub(crate) source_last: Option<u8>,
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl Out {
+    /// The offset in the whole file of the next byte written.
+    fn position(&self) -> usize {
+        self.base + self.bytes.len()
+    }
+
+    fn last(&self) -> Option<u8> {
+        self.bytes.last().copied().or(self.source_last)
+    }
+}
+
+/// Appends an update holding `objects`, returning the new tail.
+pub(crate) fn append(out: &mut Out, tail: &Tail, objects: &BTreeMap<u32, Object>) -> Tail {
+    if out.last() != Some(b'\n') {
+        out.bytes.push(b'\n');
     }
     let mut offsets: BTreeMap<u32, usize> = BTreeMap::new();
     for (id, object) in objects {
-        offsets.insert(*id, file.len());
-        write_indirect(file, *id, object);
+        offsets.insert(*id, out.position());
+        write_indirect(&mut out.bytes, *id, object);
     }
     let mut size = tail.size.max(objects.keys().next_back().map_or(0, |id| id + 1));
     let mut trailer = tail.trailer.clone();
     trailer.set("Prev", i64::try_from(tail.startxref).unwrap_or(i64::MAX));
-    let startxref = file.len();
+    let startxref = out.position();
+    let file = &mut out.bytes;
     if tail.xref_stream {
         let xref_id = size;
         size += 1;

@@ -1,0 +1,119 @@
+//! Tampering with a signed final PDF is detected, with a reason a person understands.
+
+use countersign_shared::log::Act;
+use countersign_shared::log::bundle::{LOG_MAGIC, decode_log};
+use countersign_shared::test_utils::{CLIENT, Scenario, contract_pdf, contract_terms};
+use countersign_shared::verify::{Report, Verdict, verify};
+use lopdf::{Document, IncrementalDocument, Object, Stream};
+
+fn signed() -> (Scenario, Vec<u8>) {
+    let scenario = Scenario::signed_contract();
+    let pdf = scenario.render();
+    assert_eq!(verify(&pdf).verdict, Verdict::Valid);
+    (scenario, pdf)
+}
+
+fn assert_invalid_because(report: &Report, expected: &str) {
+    assert_eq!(report.verdict, Verdict::Invalid, "{report:?}");
+    assert!(report.reasons.iter().any(|r| r.contains(expected)), "expected a reason containing {expected:?}, got {:?}", report.reasons);
+}
+
+/// Where the embedded log starts and how long it is.
+fn log_span(pdf: &[u8]) -> (usize, usize) {
+    let at = pdf.windows(LOG_MAGIC.len()).rposition(|w| w == LOG_MAGIC).expect("a log is embedded");
+    let (_, entries) = decode_log(&pdf[at..]).expect("the log decodes");
+    let len = LOG_MAGIC.len() + 32 + 4 + entries.iter().map(|e| 4 + e.bytes().len()).sum::<usize>();
+    (at, len)
+}
+
+fn splice(pdf: &[u8], at: usize, len: usize, with: &[u8]) -> Vec<u8> {
+    [&pdf[..at], with, &pdf[at + len..]].concat()
+}
+
+#[test]
+fn bytes_appended_after_signing() {
+    let (_, mut pdf) = signed();
+    pdf.extend_from_slice(b"\n% harmless-looking comment\n");
+    assert_invalid_because(&verify(&pdf), "Bytes were added after signing");
+}
+
+#[test]
+fn any_byte_of_the_source_part_changed() {
+    let (scenario, pdf) = signed();
+    for at in [0, scenario.pdf.len() / 3, scenario.pdf.len() - 1] {
+        let mut changed = pdf.clone();
+        changed[at] ^= 0x01;
+        assert_invalid_because(&verify(&changed), "The original document was changed");
+    }
+}
+
+#[test]
+fn an_extra_incremental_update_that_draws_something_new() {
+    let (_, pdf) = signed();
+    let previous = Document::load_mem(&pdf).expect("our output parses");
+    let page = previous.get_pages()[&1];
+    let mut update = IncrementalDocument::create_from(pdf.clone(), previous);
+    update.opt_clone_object_to_new_document(page).expect("page clones");
+    let drawing =
+        update.new_document.add_object(Stream::new(lopdf::Dictionary::new(), b"BT /F1 30 Tf 100 400 Td (PAID IN FULL) Tj ET".to_vec()));
+    let page_dict = update.new_document.get_object_mut(page).and_then(Object::as_dict_mut).expect("page dict");
+    let old = page_dict.get(b"Contents").cloned().expect("contents");
+    let mut parts = old.as_array().cloned().unwrap_or_else(|_| vec![old]);
+    parts.push(Object::Reference(drawing));
+    page_dict.set("Contents", Object::Array(parts));
+    let mut tampered = Vec::new();
+    update.save_to(&mut tampered).expect("saves");
+    assert!(tampered.starts_with(&pdf));
+    assert_invalid_because(&verify(&tampered), "Bytes were added after signing");
+}
+
+#[test]
+fn the_embedded_log_swapped_for_another() {
+    let (_, pdf) = signed();
+    let pdf_b = {
+        let source = contract_pdf(2);
+        let mut terms = contract_terms(&source);
+        terms.title = "Consulting agreement (cheaper)".into();
+        let mut other = Scenario::joined(source, terms);
+        other.director_signs();
+        other.client_signs();
+        other.render()
+    };
+    let (at, len) = log_span(&pdf);
+    let (at_b, len_b) = log_span(&pdf_b);
+    let swapped = splice(&pdf, at, len, &pdf_b[at_b..at_b + len_b]);
+    let report = verify(&swapped);
+    assert_eq!(report.title.as_deref(), Some("Consulting agreement (cheaper)"));
+    assert_invalid_because(&report, "The file was changed after signing");
+}
+
+#[test]
+fn a_partys_entry_removed_from_the_log() {
+    let (scenario, pdf) = signed();
+    let (at, len) = log_span(&pdf);
+    let (envelope, entries) = decode_log(&pdf[at..]).expect("decodes");
+    let kept: Vec<_> = entries.iter().filter(|e| !matches!(e.entry().act, Act::Sign { slot: CLIENT, .. })).cloned().collect();
+    assert_eq!(kept.len(), entries.len() - 1);
+    let state = countersign_shared::state::fold(envelope, kept).expect("folds");
+    let valid: Vec<_> = state.valid().iter().collect();
+    let log = countersign_shared::log::bundle::encode_log(&envelope, &valid);
+    let report = verify(&splice(&pdf, at, len, &log));
+    assert_invalid_because(&report, "Carl Client (client) has not signed");
+    assert_eq!(scenario.envelope.to_string(), report.envelope.unwrap_or_default());
+}
+
+#[test]
+fn a_log_entry_altered_in_place() {
+    let (_, pdf) = signed();
+    let (at, len) = log_span(&pdf);
+    let mut altered = pdf.clone();
+    altered[at + len - 1] ^= 0x01; // the last byte of the last entry's signature
+    assert_invalid_because(&verify(&altered), "signature does not verify");
+}
+
+#[test]
+fn the_file_cut_short() {
+    let (_, pdf) = signed();
+    let report = verify(&pdf[..pdf.len() - 100]);
+    assert_invalid_because(&report, "cut short");
+}

@@ -2,6 +2,8 @@
 //! PDF is sound to other tools (qpdf, pdftoppm) and verifies. The encrypted
 //! one, truncated files and non-PDFs get clear errors.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a test fails by panicking
+
 use countersign_scenarios::{ENCRYPTED, corpus_dir, pdftoppm, qpdf_check, signable_corpus};
 use countersign_shared::render::{PdfError, inspect};
 use countersign_shared::test_utils::{Scenario, contract_terms};

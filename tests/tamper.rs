@@ -1,5 +1,7 @@
 //! Tampering with a signed final PDF is detected, with a reason a person understands.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a test fails by panicking
+
 use countersign_shared::log::Act;
 use countersign_shared::log::bundle::{LOG_MAGIC, decode_log};
 use countersign_shared::test_utils::{CLIENT, Scenario, contract_pdf, contract_terms};

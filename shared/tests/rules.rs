@@ -1,6 +1,8 @@
 //! Every way an entry can break the rules gets its specific reason, and a
 //! rejected entry changes nothing (P2–P6).
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a test fails by panicking
+
 use countersign_shared::hash::EntryId;
 use countersign_shared::log::rules::Rejection;
 use countersign_shared::log::{Act, RawEntry, Value};
@@ -210,7 +212,7 @@ fn a_reused_invite() {
 fn a_join_after_the_invite_expired() {
     let pdf = contract_pdf(1);
     let terms = contract_terms(&pdf);
-    let mut s = Scenario::invited(pdf, terms);
+    let s = Scenario::invited(pdf, terms);
     let (invitation, invite) = s.invites[&CLIENT].clone();
     let key = party_key(CLIENT);
     let join = countersign_shared::log::Entry {

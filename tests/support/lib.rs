@@ -54,13 +54,14 @@ pub fn qpdf_check(pdf: &[u8]) -> Result<(i32, String)> {
     Ok((output.status.code().unwrap_or(-1), text))
 }
 
-/// Renders every page with poppler's `pdftoppm` at `dpi` into PNG files, in page order.
+/// Renders every page as viewers show it (the crop box) with poppler's
+/// `pdftoppm` at `dpi` into PNG files, in page order.
 pub fn pdftoppm(pdf: &[u8], dpi: u32) -> Result<Vec<PathBuf>> {
     let dir = scratch_dir("pdftoppm")?;
     let path = dir.join("file.pdf");
     std::fs::write(&path, pdf)?;
     let output = Command::new("pdftoppm")
-        .args(["-r", &dpi.to_string(), "-png"])
+        .args(["-cropbox", "-r", &dpi.to_string(), "-png"])
         .arg(&path)
         .arg(dir.join("page"))
         .output()

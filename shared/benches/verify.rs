@@ -39,5 +39,19 @@ fn thousand_entry_log(c: &mut Criterion) {
     c.bench_function("fold_log_1000_entries", |b| b.iter(|| fold(envelope, entries.clone())));
 }
 
-criterion_group!(benches, ten_megabyte_final_pdf, thousand_entry_log);
+/// The floor for the fold above: 1,000 strict ed25519 verifications.
+fn thousand_signatures(c: &mut Criterion) {
+    let key = countersign_shared::test_utils::key(3);
+    let signed: Vec<(Vec<u8>, countersign_shared::Signature)> = (0..1_000)
+        .map(|i| {
+            let message = format!("entry {i} of a log").into_bytes();
+            let signature = key.sign(&message);
+            (message, signature)
+        })
+        .collect();
+    let public = key.public();
+    c.bench_function("ed25519_verify_strict_1000", |b| b.iter(|| signed.iter().all(|(m, s)| public.verify(m, s).is_ok())));
+}
+
+criterion_group!(benches, ten_megabyte_final_pdf, thousand_entry_log, thousand_signatures);
 criterion_main!(benches);

@@ -45,9 +45,8 @@ fn main() -> Result<()> {
     let mut dmitri = Party::generate("Dmitri Director");
     let mut carl = Party::generate("Carl Client");
 
-    let (envelope, invitations) = step("Anna prepares the contract: 6 fields, director then client, and sends it", || {
-        Ok(anna.create(pdf.clone(), contract_terms(&pdf))?)
-    })?;
+    let (envelope, invitations) =
+        step("Anna prepares the contract: 6 fields, director then client, and sends it", || Ok(anna.create(&pdf, contract_terms(&pdf))?))?;
     println!("   envelope {envelope}");
     let links: Vec<String> = invitations.iter().map(Invitation::to_link).collect();
     println!("   invite for Dmitri: {}", links[0]);

@@ -1,13 +1,34 @@
 //! One party's Countersign node.
 //!
-//! Today the node is its in-memory core, [`party::Party`]: one identity with
-//! the envelopes it takes part in, making signed entries and exchanging them
-//! (with the blobs they name) as [`party::Packet`]s. The networked node —
-//! data dir, Automerge documents over libp2p, CLI — builds on it.
+//! A node holds one identity (an ed25519 key that is both the party's signing
+//! key and its libp2p peer id), the envelopes it takes part in, and their
+//! blobs. It replicates each envelope's signed entries as an Automerge
+//! document over libp2p, fetches blobs by hash, and serves a local HTTP API
+//! that the `countersign` CLI (and later the web app) drives.
 //!
 //! # Layout
-//! - [`party`]: a party's envelopes and the acts it performs on them.
-//! - [`clock`]: the wall clock, the one source of claimed times.
+//! - [`party`]: a party's acts on its envelopes (create, join, sign, decline),
+//!   checked against the shared rules before anything is stored.
+//! - [`datadir`]: the data dir: lock, key, profile, atomic writes.
+//! - [`blobs`]: blobs by hash on disk, chunked and resumable.
+//! - [`envelope_doc`]: one Automerge document per envelope.
+//! - [`envelopes`]: the node's envelopes on disk and their summaries.
+//! - [`net`]: the swarm, its protocols and the event loop.
+//! - [`api`]: the local HTTP API; [`client`]: the CLI's side of it.
+//! - [`cli`]: the `countersign` commands.
+//! - [`fields`]: where fields go when none are given.
+//! - [`qr`]: invite links as QR codes (terminal, PNG, SVG).
+//! - [`clock`]: the wall clock.
 
+pub mod api;
+pub mod blobs;
+pub mod cli;
+pub mod client;
 pub mod clock;
+pub mod datadir;
+pub mod envelope_doc;
+pub mod envelopes;
+pub mod fields;
+pub mod net;
 pub mod party;
+pub mod qr;

@@ -21,7 +21,9 @@ use countersign_shared::time;
 use rand_core::{OsRng, RngCore};
 use thiserror::Error;
 
+use crate::blobs::{BlobStore, MemoryBlobs};
 use crate::clock::now_ms;
+use crate::datadir::DataDirError;
 
 /// How long an invitation works, by default: 14 days.
 pub const DEFAULT_INVITE_TTL_MS: u64 = 14 * 24 * 3600 * 1000;
@@ -60,6 +62,9 @@ pub enum PartyError {
     /// The final PDF is asked for before everyone signed.
     #[error("the document is not complete yet: {0}")]
     NotComplete(String),
+    /// A blob could not be stored.
+    #[error(transparent)]
+    Store(#[from] DataDirError),
 }
 
 /// What one party sends another: signed entries and the blobs they name
@@ -86,15 +91,17 @@ pub struct SignInput {
 #[derive(Debug, Default)]
 struct Book {
     entries: BTreeMap<EntryId, RawEntry>,
-    blobs: Blobs,
+    /// The fold of `entries`, computed on first use after a change.
+    folded: std::cell::OnceCell<EnvelopeState>,
 }
 
-/// One party: an identity and the envelopes it takes part in.
+/// One party: an identity, the envelopes it takes part in, and a blob store.
 #[derive(Debug)]
-pub struct Party {
+pub struct Party<B: BlobStore = MemoryBlobs> {
     name: String,
     key: SecretKey,
     books: BTreeMap<EnvelopeId, Book>,
+    blobs: B,
 }
 
 /// A fresh random 32-byte secret from the operating system.
@@ -104,15 +111,37 @@ pub fn random_secret() -> [u8; 32] {
     secret
 }
 
-impl Party {
-    /// A party with `key`.
+impl Party<MemoryBlobs> {
+    /// A party with `key`, blobs in memory.
     pub fn new(name: &str, key: SecretKey) -> Self {
-        Party { name: name.to_owned(), key, books: BTreeMap::new() }
+        Self::with_store(name, key, MemoryBlobs::default())
     }
 
-    /// A party with a new random key.
+    /// A party with a new random key, blobs in memory.
     pub fn generate(name: &str) -> Self {
         Self::new(name, SecretKey::from_seed(random_secret()))
+    }
+}
+
+impl<B: BlobStore> Party<B> {
+    /// A party with `key` keeping blobs in `blobs`.
+    pub fn with_store(name: &str, key: SecretKey, blobs: B) -> Self {
+        Party { name: name.to_owned(), key, books: BTreeMap::new(), blobs }
+    }
+
+    /// The blob store.
+    pub fn blobs(&self) -> &B {
+        &self.blobs
+    }
+
+    /// The blob store, to add blobs.
+    pub fn blobs_mut(&mut self) -> &mut B {
+        &mut self.blobs
+    }
+
+    /// The envelopes this party holds.
+    pub fn envelopes(&self) -> impl Iterator<Item = EnvelopeId> + '_ {
+        self.books.keys().copied()
     }
 
     /// The name this party goes by locally.
@@ -127,9 +156,9 @@ impl Party {
 
     /// Creates an envelope over `pdf` and invites every party. The terms'
     /// document reference is filled from the PDF.
-    pub fn create(&mut self, pdf: Vec<u8>, mut terms: Terms) -> Result<(EnvelopeId, Vec<Invitation>), PartyError> {
-        let info = render::inspect(&pdf)?;
-        terms.document = DocumentRef { hash: Hash::of(&pdf), len: pdf.len() as u64, pages: info.pages.len() as u32 };
+    pub fn create(&mut self, pdf: &[u8], mut terms: Terms) -> Result<(EnvelopeId, Vec<Invitation>), PartyError> {
+        let info = render::inspect(pdf)?;
+        terms.document = DocumentRef { hash: Hash::of(pdf), len: pdf.len() as u64, pages: info.pages.len() as u32 };
         terms.validate().map_err(PartyError::Terms)?;
         for field in &terms.fields {
             let (width, height) = info.pages[field.page as usize - 1].visible_size();
@@ -142,8 +171,8 @@ impl Party {
         let create = Entry { envelope: None, parents: vec![], author: self.public_key(), claimed_time: now, act: Act::Create(terms) }
             .sign(&self.key);
         let envelope = EnvelopeId::from(create.id());
+        self.blobs.put(pdf)?;
         let mut book = Book::default();
-        book.blobs.insert(Hash::of(&pdf), pdf);
         book.entries.insert(create.id(), create);
         self.books.insert(envelope, book);
         let mut invitations = Vec::with_capacity(parties);
@@ -164,7 +193,7 @@ impl Party {
     }
 
     /// Joins with an invitation. The envelope must have arrived (a packet from the inviter).
-    pub fn join(&mut self, invitation: &Invitation) -> Result<EntryId, PartyError> {
+    pub fn join(&mut self, invitation: &Invitation) -> Result<RawEntry, PartyError> {
         if now_ms() > invitation.expires_at {
             return Err(PartyError::InviteExpired(time::utc(invitation.expires_at)));
         }
@@ -180,7 +209,7 @@ impl Party {
     }
 
     /// Fills this party's fields and signs. A date field left out gets today's date.
-    pub fn sign(&mut self, envelope: EnvelopeId, input: &SignInput) -> Result<EntryId, PartyError> {
+    pub fn sign(&mut self, envelope: EnvelopeId, input: &SignInput) -> Result<RawEntry, PartyError> {
         let state = self.state(envelope)?;
         let slot = self.my_slot(&state)?;
         let now = now_ms();
@@ -208,34 +237,31 @@ impl Party {
             }
         }
         let act = Act::Sign { slot, values: values.into_iter().collect() };
-        let id = self.append(envelope, act)?;
-        if let Some(book) = self.books.get_mut(&envelope) {
-            for bytes in new_blobs {
-                book.blobs.insert(Hash::of(&bytes), bytes);
-            }
+        let entry = self.append(envelope, act)?;
+        for bytes in new_blobs {
+            self.blobs.put(&bytes)?;
         }
-        Ok(id)
+        Ok(entry)
     }
 
     /// Declines to sign, with a reason.
-    pub fn decline(&mut self, envelope: EnvelopeId, reason: &str) -> Result<EntryId, PartyError> {
+    pub fn decline(&mut self, envelope: EnvelopeId, reason: &str) -> Result<RawEntry, PartyError> {
         let slot = self.my_slot(&self.state(envelope)?)?;
         self.append(envelope, Act::Decline { slot, reason: reason.to_owned() })
     }
 
     /// Voids an envelope this party created.
-    pub fn void(&mut self, envelope: EnvelopeId, reason: &str) -> Result<EntryId, PartyError> {
+    pub fn void(&mut self, envelope: EnvelopeId, reason: &str) -> Result<RawEntry, PartyError> {
         self.append(envelope, Act::Void { reason: reason.to_owned() })
     }
 
     /// Everything this party knows of an envelope that is valid, to send to another party.
     pub fn packet(&self, envelope: EnvelopeId) -> Result<Packet, PartyError> {
         let state = self.state(envelope)?;
-        let book = self.book(envelope)?;
         Ok(Packet {
             envelope: Some(envelope),
             entries: state.valid().iter().map(|e| e.bytes().to_vec()).collect(),
-            blobs: book.blobs.values().cloned().collect(),
+            blobs: self.needed_blobs(&state).iter().filter_map(|h| self.blobs.get(h)).collect(),
         })
     }
 
@@ -244,22 +270,36 @@ impl Party {
     /// [`EnvelopeState::rejected`]).
     pub fn receive(&mut self, packet: &Packet) -> Result<usize, PartyError> {
         let Some(envelope) = packet.envelope else { return Ok(0) };
+        let entries: Vec<RawEntry> = packet.entries.iter().filter_map(|bytes| RawEntry::decode(bytes).ok()).collect();
+        let added = self.insert(envelope, entries);
+        for bytes in &packet.blobs {
+            self.blobs.put(bytes)?;
+        }
+        Ok(added)
+    }
+
+    /// Adds entries received for an envelope; returns how many were new.
+    pub fn insert(&mut self, envelope: EnvelopeId, entries: impl IntoIterator<Item = RawEntry>) -> usize {
         let book = self.books.entry(envelope).or_default();
         let before = book.entries.len();
-        for bytes in &packet.entries {
-            if let Ok(raw) = RawEntry::decode(bytes) {
-                book.entries.entry(raw.id()).or_insert(raw);
-            }
+        for raw in entries {
+            book.entries.entry(raw.id()).or_insert(raw);
         }
-        for bytes in &packet.blobs {
-            book.blobs.entry(Hash::of(bytes)).or_insert_with(|| bytes.clone());
+        let added = book.entries.len() - before;
+        if added > 0 {
+            book.folded = std::cell::OnceCell::new();
         }
-        Ok(book.entries.len() - before)
+        added
     }
 
     /// The envelope's state, folded from every entry this party holds.
     pub fn state(&self, envelope: EnvelopeId) -> Result<EnvelopeState, PartyError> {
-        Ok(fold(envelope, self.book(envelope)?.entries.values().cloned())?)
+        let book = self.book(envelope)?;
+        if let Some(state) = book.folded.get() {
+            return Ok(state.clone());
+        }
+        let state = fold(envelope, book.entries.values().cloned())?;
+        Ok(book.folded.get_or_init(|| state).clone())
     }
 
     /// The final PDF, once every party signed.
@@ -268,19 +308,63 @@ impl Party {
         if state.status() != Status::Completed {
             return Err(PartyError::NotComplete(format!("{:?}", state.status())));
         }
-        let book = self.book(envelope)?;
-        let source = book
+        let source = self
             .blobs
             .get(&state.terms().document.hash)
             .ok_or_else(|| PartyError::NotComplete("the original PDF has not arrived".into()))?;
-        Ok(render::render(source, &state, &book.blobs)?.bytes)
+        let mut images = Blobs::new();
+        for hash in self.needed_blobs(&state).into_iter().skip(1) {
+            let bytes = self.blobs.get(&hash).ok_or_else(|| PartyError::NotComplete(format!("image {} has not arrived", hash.short())))?;
+            images.insert(hash, bytes);
+        }
+        Ok(render::render(&source, &state, &images)?.bytes)
+    }
+
+    /// The blobs an envelope needs: its document first, then the images of valid signatures.
+    pub fn needed_blobs(&self, state: &EnvelopeState) -> Vec<Hash> {
+        let mut hashes = vec![state.terms().document.hash];
+        for slot in state.terms().signing_order() {
+            for (_, value) in state.signature(slot).map(|r| r.values.as_slice()).unwrap_or_default() {
+                if let Value::Image { hash, .. } = value
+                    && !hashes.contains(hash)
+                {
+                    hashes.push(*hash);
+                }
+            }
+        }
+        hashes
+    }
+
+    /// Whether `key` may see the envelope: its creator or a bound party.
+    pub fn is_party(&self, state: &EnvelopeState, key: &PublicKey) -> bool {
+        state.creator() == *key || (0..state.terms().parties.len()).any(|s| Slot::try_from(s).is_ok_and(|s| state.binding(s) == Some(*key)))
+    }
+
+    /// Whether `proof` shows that `key` holds a valid, unused invitation to `slot`.
+    pub fn invite_admits(&self, state: &EnvelopeState, slot: Slot, key: &PublicKey, proof: &countersign_shared::Signature) -> bool {
+        if state.binding(slot).is_some() {
+            return false;
+        }
+        let message = countersign_shared::log::join_message(&state.envelope(), slot, key);
+        state.valid().iter().any(|entry| match &entry.entry().act {
+            Act::Invite { slot: s, invite_key, expires_at } => {
+                *s == slot && *expires_at >= now_ms() && invite_key.verify(&message, proof).is_ok()
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether this party holds the envelope.
+    pub fn knows(&self, envelope: &EnvelopeId) -> bool {
+        self.books.contains_key(envelope)
     }
 
     fn book(&self, envelope: EnvelopeId) -> Result<&Book, PartyError> {
         self.books.get(&envelope).ok_or_else(|| PartyError::UnknownEnvelope(envelope.short()))
     }
 
-    fn my_slot(&self, state: &EnvelopeState) -> Result<Slot, PartyError> {
+    /// This party's slot in an envelope.
+    pub fn my_slot(&self, state: &EnvelopeState) -> Result<Slot, PartyError> {
         (0..state.terms().parties.len())
             .filter_map(|s| Slot::try_from(s).ok())
             .find(|slot| state.binding(*slot) == Some(self.public_key()))
@@ -289,18 +373,20 @@ impl Party {
 
     /// Signs `act` on top of the envelope's heads, checks it as every other
     /// node will, and keeps it only if it is valid.
-    fn append(&mut self, envelope: EnvelopeId, act: Act) -> Result<EntryId, PartyError> {
+    fn append(&mut self, envelope: EnvelopeId, act: Act) -> Result<RawEntry, PartyError> {
         let state = self.state(envelope)?;
         let entry = Entry { envelope: Some(envelope), parents: state.heads(), author: self.public_key(), claimed_time: now_ms(), act }
             .sign(&self.key);
         let id = entry.id();
         let book = self.books.entry(envelope).or_default();
-        book.entries.insert(id, entry);
+        book.entries.insert(id, entry.clone());
+        book.folded = std::cell::OnceCell::new();
         let after = fold(envelope, book.entries.values().cloned())?;
         if let Some(rejected) = after.rejected().iter().find(|r| r.id == id) {
             book.entries.remove(&id);
             return Err(PartyError::Refused(rejected.reason.clone()));
         }
-        Ok(id)
+        let _ = book.folded.set(after);
+        Ok(entry)
     }
 }

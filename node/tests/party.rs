@@ -25,7 +25,7 @@ fn send(from: &Party, to: &mut Party, envelope: countersign_shared::EnvelopeId) 
 fn joined_deal() -> Deal {
     let pdf = contract_pdf(2);
     let mut anna = Party::generate("Anna Sales");
-    let (envelope, invitations) = anna.create(pdf.clone(), contract_terms(&pdf)).expect("creates");
+    let (envelope, invitations) = anna.create(&pdf, contract_terms(&pdf)).expect("creates");
     let links: Vec<String> = invitations.iter().map(Invitation::to_link).collect();
     let mut dmitri = Party::generate("Dmitri Director");
     let mut carl = Party::generate("Carl Client");

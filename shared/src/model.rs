@@ -1,7 +1,7 @@
 //! The envelope's terms: the document, the parties and the fields, as fixed by
 //! the `Create` entry (P1).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::encoding::{DecodeError, Reader, Writer};
 use crate::hash::Hash;
@@ -17,7 +17,7 @@ pub const MAX_FIELDS: usize = 256;
 pub type Slot = u8;
 
 /// What a party does in the envelope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Signs for the company (e.g. the director). Order 1 by default.
@@ -62,7 +62,7 @@ impl Role {
 }
 
 /// How a party is reached (and, for a phone, confirmed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Contact {
     /// An email address.

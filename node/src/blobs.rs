@@ -1,0 +1,186 @@
+//! Blobs (PDFs and images) stored by BLAKE3 hash.
+//!
+//! A complete blob lives at `blobs/<hash>` and is written atomically. A blob
+//! arriving in chunks grows at `blobs/partial/<hash>`, each chunk flushed to
+//! disk before it is acknowledged, so a node killed mid-transfer resumes where
+//! it stopped; it becomes a blob only once its bytes hash to its name.
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+
+use countersign_shared::hash::Hash;
+
+use crate::datadir::{DataDirError, write_atomic};
+
+/// Where blobs are kept.
+pub trait BlobStore: Send {
+    /// The bytes of a blob, if present.
+    fn get(&self, hash: &Hash) -> Option<Vec<u8>>;
+    /// Whether a blob is present.
+    fn has(&self, hash: &Hash) -> bool;
+    /// Stores bytes, returning their hash.
+    fn put(&mut self, bytes: &[u8]) -> Result<Hash, DataDirError>;
+}
+
+/// Blobs in memory (for the in-process scenario and tests).
+#[derive(Debug, Default)]
+pub struct MemoryBlobs(BTreeMap<Hash, Vec<u8>>);
+
+impl BlobStore for MemoryBlobs {
+    fn get(&self, hash: &Hash) -> Option<Vec<u8>> {
+        self.0.get(hash).cloned()
+    }
+
+    fn has(&self, hash: &Hash) -> bool {
+        self.0.contains_key(hash)
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<Hash, DataDirError> {
+        let hash = Hash::of(bytes);
+        self.0.entry(hash).or_insert_with(|| bytes.to_vec());
+        Ok(hash)
+    }
+}
+
+/// Blobs in a data dir's `blobs/` folder.
+#[derive(Debug, Clone)]
+pub struct DiskBlobs {
+    dir: PathBuf,
+}
+
+/// How a chunk arriving for a partial blob was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkOutcome {
+    /// Stored; this many bytes are now held.
+    Stored(u64),
+    /// The blob is complete and its hash checked.
+    Complete,
+}
+
+fn io_error(what: &'static str, path: &Path, source: std::io::Error) -> DataDirError {
+    DataDirError::Io { what, path: path.display().to_string(), source }
+}
+
+impl DiskBlobs {
+    /// The blob store under `dir`.
+    pub fn new(dir: PathBuf) -> Result<Self, DataDirError> {
+        let partial = dir.join("partial");
+        fs::create_dir_all(&partial).map_err(|e| io_error("cannot create the blob folder", &partial, e))?;
+        Ok(DiskBlobs { dir })
+    }
+
+    fn path(&self, hash: &Hash) -> PathBuf {
+        self.dir.join(hash.to_string())
+    }
+
+    fn partial_path(&self, hash: &Hash) -> PathBuf {
+        self.dir.join("partial").join(hash.to_string())
+    }
+
+    /// Size of a complete blob.
+    pub fn len(&self, hash: &Hash) -> Option<u64> {
+        fs::metadata(self.path(hash)).ok().map(|m| m.len())
+    }
+
+    /// Up to `max` bytes of a complete blob from `offset`, with its total size.
+    pub fn read_chunk(&self, hash: &Hash, offset: u64, max: usize) -> Option<(u64, Vec<u8>)> {
+        let mut file = fs::File::open(self.path(hash)).ok()?;
+        let total = file.metadata().ok()?.len();
+        if offset > total {
+            return None;
+        }
+        file.seek(SeekFrom::Start(offset)).ok()?;
+        let mut chunk = Vec::with_capacity(max.min((total - offset) as usize));
+        file.take(max as u64).read_to_end(&mut chunk).ok()?;
+        Some((total, chunk))
+    }
+
+    /// How many bytes of a partial blob are held (where to resume).
+    pub fn partial_len(&self, hash: &Hash) -> u64 {
+        fs::metadata(self.partial_path(hash)).map_or(0, |m| m.len())
+    }
+
+    /// Stores a chunk of a blob of `total` bytes at `offset`; completes the
+    /// blob when the last byte arrives. A blob whose bytes do not hash to its
+    /// name is deleted and reported.
+    pub fn write_chunk(&self, hash: &Hash, total: u64, offset: u64, chunk: &[u8]) -> Result<ChunkOutcome, DataDirError> {
+        let path = self.partial_path(hash);
+        let held = self.partial_len(hash);
+        if offset != held {
+            return Ok(ChunkOutcome::Stored(held));
+        }
+        let mut file =
+            OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_error("cannot store a download", &path, e))?;
+        file.write_all(chunk).map_err(|e| io_error("cannot store a download", &path, e))?;
+        file.sync_data().map_err(|e| io_error("cannot flush a download", &path, e))?;
+        let held = offset + chunk.len() as u64;
+        if held < total {
+            return Ok(ChunkOutcome::Stored(held));
+        }
+        let bytes = fs::read(&path).map_err(|e| io_error("cannot read a download", &path, e))?;
+        if Hash::of(&bytes) != *hash || held != total {
+            let _ = fs::remove_file(&path);
+            return Err(DataDirError::Damaged(
+                format!("blob {}", hash.short()),
+                "its bytes do not match its hash; it was discarded".into(),
+            ));
+        }
+        let target = self.path(hash);
+        fs::rename(&path, &target).map_err(|e| io_error("cannot store a blob", &target, e))?;
+        Ok(ChunkOutcome::Complete)
+    }
+}
+
+impl BlobStore for DiskBlobs {
+    fn get(&self, hash: &Hash) -> Option<Vec<u8>> {
+        fs::read(self.path(hash)).ok()
+    }
+
+    fn has(&self, hash: &Hash) -> bool {
+        self.path(hash).exists()
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<Hash, DataDirError> {
+        let hash = Hash::of(bytes);
+        if !self.has(&hash) {
+            write_atomic(&self.path(&hash), bytes, false)?;
+        }
+        Ok(hash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(label: &str) -> DiskBlobs {
+        let dir = std::env::temp_dir().join(format!("countersign-blobs-{label}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        DiskBlobs::new(dir).unwrap()
+    }
+
+    #[test]
+    fn chunks_resume_and_complete_only_when_the_hash_matches() {
+        let blobs = store("chunks");
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let hash = Hash::of(&bytes);
+        assert_eq!(blobs.write_chunk(&hash, 10_000, 0, &bytes[..4000]).unwrap(), ChunkOutcome::Stored(4000));
+        // A repeated or out-of-place chunk is ignored; the store says where to resume.
+        assert_eq!(blobs.write_chunk(&hash, 10_000, 0, &bytes[..4000]).unwrap(), ChunkOutcome::Stored(4000));
+        assert_eq!(blobs.partial_len(&hash), 4000);
+        assert_eq!(blobs.write_chunk(&hash, 10_000, 4000, &bytes[4000..]).unwrap(), ChunkOutcome::Complete);
+        assert_eq!(blobs.get(&hash).unwrap(), bytes);
+        assert_eq!(blobs.read_chunk(&hash, 9_000, 5_000).unwrap(), (10_000, bytes[9_000..].to_vec()));
+    }
+
+    #[test]
+    fn a_blob_that_does_not_match_its_hash_is_discarded() {
+        let blobs = store("liar");
+        let claimed = Hash::of(b"the real contract");
+        assert!(blobs.write_chunk(&claimed, 8, 0, b"a forged").is_err());
+        assert!(!blobs.has(&claimed));
+        assert_eq!(blobs.partial_len(&claimed), 0);
+    }
+}

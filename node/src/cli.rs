@@ -1,0 +1,373 @@
+//! The `countersign` command line: `init` and `serve` work on the data dir;
+//! every other command talks to the running node of that data dir.
+
+pub mod serve;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use countersign_shared::invite::Invitation;
+use countersign_shared::model::Contact;
+use countersign_shared::render::inspect;
+use libp2p::Multiaddr;
+use serde::Deserialize;
+
+use crate::api::{DeclineRequest, JoinRequest};
+use crate::client::Client;
+use crate::datadir::{DataDir, Profile, write_atomic};
+use crate::envelopes::Summary;
+use crate::net::command::{CreateRequest, Created, FieldInput, NodeInfo, PartyInput, SignRequest, Transfer};
+use crate::party::random_secret;
+use crate::qr;
+
+/// Countersign: sign documents peer to peer.
+#[derive(Debug, Parser)]
+#[command(name = "countersign", version, about)]
+pub struct Cli {
+    /// The node's data dir (default: the platform's data folder; or set COUNTERSIGN_DATA_DIR).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Creates this node's identity.
+    Init {
+        /// Your name, as it appears on documents.
+        #[arg(long)]
+        name: String,
+        /// Your email address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Your phone number, e.g. +15550100.
+        #[arg(long)]
+        phone: Option<String>,
+    },
+    /// Runs the node until ctrl-c; prints its peer id and addresses.
+    Serve {
+        /// libp2p address to listen on (repeatable).
+        #[arg(long, default_value = "/ip4/0.0.0.0/tcp/0")]
+        listen: Vec<Multiaddr>,
+        /// A relay to be reachable through, e.g. /ip4/203.0.113.5/tcp/4001/p2p/12D3…
+        #[arg(long)]
+        relay: Option<Multiaddr>,
+        /// Do not look for nodes on the local network.
+        #[arg(long)]
+        no_mdns: bool,
+        /// Accept test-only API calls (raw entry import).
+        #[arg(long, hide = true)]
+        test_tools: bool,
+    },
+    /// Sends a PDF for signing: the company signer(s) first, then the client(s).
+    Send {
+        /// The PDF.
+        #[arg(long)]
+        pdf: PathBuf,
+        /// The document's title.
+        #[arg(long)]
+        title: String,
+        /// A company signer, "Name:email-or-phone" (repeatable; signs first).
+        #[arg(long = "signer", required = true)]
+        signers: Vec<String>,
+        /// A client, "Name:email-or-phone" (repeatable; signs after the company).
+        #[arg(long = "client")]
+        clients: Vec<String>,
+        /// A viewer who follows without signing, "Name:email-or-phone".
+        #[arg(long = "viewer")]
+        viewers: Vec<String>,
+        /// Fields as JSON (default: a signature block per party on the last page).
+        #[arg(long)]
+        fields: Option<PathBuf>,
+        /// Company signers sign without a stamp.
+        #[arg(long)]
+        no_stamp: bool,
+        /// The verifier address printed in the certificate's QR code.
+        #[arg(long)]
+        verifier: Option<String>,
+        /// Where to write the invitation QR codes (PNG and SVG).
+        #[arg(long, default_value = "countersign-invites")]
+        qr_dir: PathBuf,
+    },
+    /// Joins an envelope with an invitation link.
+    Join {
+        /// The countersign://join/… link (or the web link with the same payload).
+        link: String,
+    },
+    /// Fills your fields and signs.
+    Sign {
+        /// The envelope id.
+        envelope: String,
+        /// Your signature image (PNG or JPEG).
+        #[arg(long)]
+        signature: Option<PathBuf>,
+        /// The stamp image (PNG or JPEG).
+        #[arg(long)]
+        stamp: Option<PathBuf>,
+        /// A field value, "Label=value" (repeatable).
+        #[arg(long = "set")]
+        values: Vec<String>,
+    },
+    /// Declines to sign, with a reason.
+    Decline {
+        /// The envelope id.
+        envelope: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// The pipeline: every envelope, its stage, who must act next.
+    List {
+        /// Prints JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One envelope in detail.
+    Status {
+        /// The envelope id.
+        envelope: String,
+        /// Prints JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Writes the final PDF.
+    Export {
+        /// The envelope id.
+        envelope: String,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Runs a public relay node (circuit relay v2) for parties behind NAT.
+    Relay {
+        /// Address to listen on.
+        #[arg(long, default_value = "/ip4/0.0.0.0/tcp/4001")]
+        listen: Vec<Multiaddr>,
+    },
+}
+
+/// Runs a command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let data = DataDir::resolve(cli.data_dir)?;
+    match cli.command {
+        Command::Init { name, email, phone } => init(&data, name, email.or(phone)),
+        Command::Serve { listen, relay, no_mdns, test_tools } => {
+            serve::serve(data, serve::ServeOptions { listen, relay, mdns: !no_mdns, test_tools }).await
+        }
+        Command::Relay { listen } => serve::relay(listen, None).await,
+        command => tokio::task::spawn_blocking(move || client_command(&data, command)).await?,
+    }
+}
+
+fn init(data: &DataDir, name: String, contact: Option<String>) -> anyhow::Result<()> {
+    if name.trim().is_empty() {
+        bail!("--name must not be empty");
+    }
+    if let Some(contact) = &contact {
+        Contact::parse(contact).map_err(anyhow::Error::msg)?;
+    }
+    let key = data.init(&Profile { name: name.trim().to_owned(), contact }, random_secret())?;
+    println!("Created the identity of {} in {}", name.trim(), data.root().display());
+    println!("key fingerprint {}", key.public().fingerprint());
+    println!("Next: countersign --data-dir {} serve", data.root().display());
+    Ok(())
+}
+
+fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Send { pdf, title, signers, clients, viewers, fields, no_stamp, verifier, qr_dir } => {
+            let bytes = read_file(&pdf)?;
+            inspect(&bytes).with_context(|| format!("{} cannot be sent", pdf.display()))?;
+            let mut parties = Vec::new();
+            for (list, role) in [(&signers, "company_signer"), (&clients, "client"), (&viewers, "viewer")] {
+                for text in list {
+                    let (name, contact) = text.rsplit_once(':').with_context(|| format!("'{text}' should be \"Name:email-or-phone\""))?;
+                    Contact::parse(contact).map_err(anyhow::Error::msg)?;
+                    let stamp_required = Some(role == "company_signer" && !no_stamp);
+                    parties.push(PartyInput {
+                        name: name.trim().into(),
+                        role: role.into(),
+                        contact: contact.trim().into(),
+                        order: None,
+                        stamp_required,
+                    });
+                }
+            }
+            let fields: Option<Vec<FieldInput>> = match fields {
+                Some(path) => Some(
+                    serde_json::from_slice(&read_file(&path)?).with_context(|| format!("{} is not a valid fields file", path.display()))?,
+                ),
+                None => None,
+            };
+            let client = Client::connect(data)?;
+            let document = upload(&client, &bytes, &pdf)?;
+            let request = CreateRequest { title, document, parties, fields, verifier_url: verifier };
+            let created: Created = client.post("/api/v1/envelopes", &request)?;
+            println!("Envelope {}", created.envelope);
+            std::fs::create_dir_all(&qr_dir).with_context(|| format!("cannot create {}", qr_dir.display()))?;
+            for invite in &created.invites {
+                println!("\nInvitation for {} ({}):\n{}", invite.name, invite.contact, invite.link);
+                let stem = qr_dir.join(format!("{}-{}", &created.envelope[..8], invite.slot + 1));
+                let png = qr::png(&invite.link, 4).map_err(anyhow::Error::msg)?;
+                write_atomic(&stem.with_extension("png"), &png, false)?;
+                write_atomic(&stem.with_extension("svg"), qr::svg(&invite.link).map_err(anyhow::Error::msg)?.as_bytes(), false)?;
+                println!("{}", qr::terminal(&invite.link).map_err(anyhow::Error::msg)?);
+                println!("QR code: {} (and .svg)", stem.with_extension("png").display());
+            }
+            Ok(())
+        }
+        Command::Join { link } => {
+            Invitation::parse(&link).map_err(|e| anyhow::anyhow!("this is not a valid invitation link: {e}"))?;
+            let client = Client::connect(data)?;
+            let envelope: String = client.post("/api/v1/join", &JoinRequest { link })?;
+            println!("Joined envelope {envelope}");
+            wait_for_blobs(&client, &envelope)?;
+            let summary: Summary = client.get(&format!("/api/v1/envelopes/{envelope}"))?;
+            print_summary(&summary);
+            Ok(())
+        }
+        Command::Sign { envelope, signature, stamp, values } => {
+            let client = Client::connect(data)?;
+            let signature = signature.map(|p| read_file(&p).and_then(|b| upload(&client, &b, &p))).transpose()?;
+            let stamp = stamp.map(|p| read_file(&p).and_then(|b| upload(&client, &b, &p))).transpose()?;
+            let mut texts = Vec::new();
+            for value in values {
+                let (label, text) = value.split_once('=').with_context(|| format!("'{value}' should be \"Label=value\""))?;
+                texts.push((label.trim().to_owned(), text.trim().to_owned()));
+            }
+            let entry: String = client.post(&format!("/api/v1/envelopes/{envelope}/sign"), &SignRequest { signature, stamp, texts })?;
+            println!("Signed (entry {}).", &entry[..16]);
+            let summary: Summary = client.get(&format!("/api/v1/envelopes/{envelope}"))?;
+            print_summary(&summary);
+            Ok(())
+        }
+        Command::Decline { envelope, reason } => {
+            let client = Client::connect(data)?;
+            let _: String = client.post(&format!("/api/v1/envelopes/{envelope}/decline"), &DeclineRequest { reason })?;
+            println!("Declined.");
+            Ok(())
+        }
+        Command::List { json } => {
+            let client = Client::connect(data)?;
+            let list: Vec<Summary> = client.get("/api/v1/envelopes")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            if list.is_empty() {
+                println!("No envelopes yet.");
+            }
+            for s in &list {
+                let next = if s.next.is_empty() { "-".to_owned() } else { s.next.join(", ") };
+                let mine = if s.my_turn { "  ← your turn" } else { "" };
+                println!("{}  {:<10}  {:<32}  next: {next}{mine}", &s.id[..12], s.stage, truncate(&s.title, 32));
+            }
+            Ok(())
+        }
+        Command::Status { envelope, json } => {
+            let client = Client::connect(data)?;
+            let summary: Summary = client.get(&format!("/api/v1/envelopes/{envelope}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                print_summary(&summary);
+            }
+            Ok(())
+        }
+        Command::Export { envelope, out } => {
+            let client = Client::connect(data)?;
+            let pdf = client.get_bytes(&format!("/api/v1/envelopes/{envelope}/final.pdf"))?;
+            write_atomic(&out, &pdf, false)?;
+            println!("Wrote {} ({} bytes, BLAKE3 {})", out.display(), pdf.len(), countersign_shared::Hash::of(&pdf));
+            Ok(())
+        }
+        Command::Init { .. } | Command::Serve { .. } | Command::Relay { .. } => Ok(()),
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+#[derive(Debug, Deserialize)]
+struct Stored {
+    hash: countersign_shared::Hash,
+}
+
+fn upload(client: &Client, bytes: &[u8], path: &Path) -> anyhow::Result<countersign_shared::Hash> {
+    let stored: Stored = client.post_bytes("/api/v1/blobs", bytes).with_context(|| format!("cannot upload {}", path.display()))?;
+    Ok(stored.hash)
+}
+
+/// Shows the document's download until every blob is here (or two minutes pass).
+fn wait_for_blobs(client: &Client, envelope: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut shown = false;
+    loop {
+        let summary: Summary = client.get(&format!("/api/v1/envelopes/{envelope}"))?;
+        if summary.missing_blobs.is_empty() {
+            if shown {
+                println!();
+            }
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            println!();
+            bail!("the document has not arrived yet; it keeps downloading while the node runs (see `countersign status {envelope}`)");
+        }
+        let transfers: Vec<Transfer> = client.get("/api/v1/transfers")?;
+        let (received, total) =
+            transfers.iter().filter(|t| t.envelope == envelope).fold((0u64, 0u64), |(r, t), x| (r + x.received, t + x.total.unwrap_or(0)));
+        if total > 0 {
+            let mb = |b: u64| b as f64 / 1_048_576.0;
+            print!(
+                "\rReceiving the document: {:.1} of {:.1} MB ({:.0}%)   ",
+                mb(received),
+                mb(total),
+                received as f64 * 100.0 / total as f64
+            );
+            let _ = std::io::stdout().flush();
+            shown = true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max { text.to_owned() } else { format!("{}…", text.chars().take(max - 1).collect::<String>()) }
+}
+
+fn print_summary(s: &Summary) {
+    println!("{}  ({})", s.title, s.id);
+    let stage = match s.stage.as_str() {
+        "awaiting" => format!("waiting for {}", s.next.join(", ")),
+        other => other.to_owned(),
+    };
+    println!("stage: {stage}{}", if s.my_turn { " — your turn" } else { "" });
+    for p in &s.parties {
+        let state = match (&p.signed_at, p.joined) {
+            (Some(at), _) => format!("signed {at}"),
+            (None, true) => "joined".to_owned(),
+            (None, false) => "invited".to_owned(),
+        };
+        let me = if p.is_me { " (you)" } else { "" };
+        println!("  {}. {}{me}, {}, {}: {state}", p.order, p.name, p.role.label(), p.contact);
+    }
+    for reason in &s.rejected {
+        println!("  rejected: {reason}");
+    }
+    if !s.missing_blobs.is_empty() {
+        println!("  still receiving {} file(s)", s.missing_blobs.len());
+    }
+}
+
+/// The node's identity, for tests and scripts.
+pub fn node_info(data: &DataDir) -> anyhow::Result<NodeInfo> {
+    Ok(Client::connect(data)?.get("/api/v1/node")?)
+}

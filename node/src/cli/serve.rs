@@ -1,0 +1,127 @@
+//! `countersign serve` and `countersign relay`: run a node (or a relay) until
+//! ctrl-c or SIGTERM.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use countersign_shared::keys::SecretKey;
+use futures::StreamExt as _;
+use libp2p::Multiaddr;
+use libp2p::multiaddr::Protocol;
+use libp2p::swarm::SwarmEvent;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::api;
+use crate::datadir::{ApiInfo, DataDir};
+use crate::envelopes::Envelopes;
+use crate::net::behaviour;
+use crate::net::command::Command;
+use crate::net::event_loop::{EventLoop, Options};
+use crate::party::random_secret;
+
+/// How `serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// libp2p listen addresses.
+    pub listen: Vec<Multiaddr>,
+    /// A relay to listen through (for parties behind NAT).
+    pub relay: Option<Multiaddr>,
+    /// Find peers on the LAN.
+    pub mdns: bool,
+    /// Accept test-only API calls.
+    pub test_tools: bool,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs the node of `data` until ctrl-c or SIGTERM.
+pub async fn serve(data: DataDir, options: ServeOptions) -> anyhow::Result<()> {
+    let _lock = data.lock()?;
+    let key = data.key()?;
+    let envelopes = Envelopes::open(data.clone())?;
+    let held = envelopes.ids().len();
+    let mut swarm = behaviour::build(&key, options.mdns)?;
+    for address in &options.listen {
+        swarm.listen_on(address.clone()).with_context(|| format!("cannot listen on {address}"))?;
+    }
+    if let Some(relay) = &options.relay {
+        swarm.dial(relay.clone()).with_context(|| format!("cannot reach the relay {relay}"))?;
+        swarm.listen_on(relay.clone().with(Protocol::P2pCircuit)).context("cannot listen through the relay")?;
+    }
+    let peer_id = *swarm.local_peer_id();
+    let (commands, inbox) = mpsc::channel(256);
+    let event_loop = EventLoop::new(swarm, envelopes, inbox, Options { test_tools: options.test_tools });
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.context("cannot open the local API")?;
+    let port = listener.local_addr()?.port();
+    let token = hex(&random_secret());
+    data.write_api_info(&ApiInfo { port, token: token.clone(), pid: std::process::id() })?;
+    let app = api::app(commands.clone(), token, port);
+
+    let running = tokio::spawn(event_loop.run());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let (reply, answer) = oneshot::channel();
+    let _ = commands.send(Command::Info(reply)).await;
+    let addresses = answer.await.ok().and_then(Result::ok).map(|info| info.addresses).unwrap_or_default();
+    let profile = data.profile()?;
+    println!("Countersign node of {} ({} envelopes)", profile.name, held);
+    println!("peer id   {peer_id}");
+    println!("key       {}", key.public().fingerprint());
+    for address in &addresses {
+        println!("listening {address}");
+    }
+    println!("local API http://127.0.0.1:{port} (token in {})", data.path("api.json").display());
+    println!("Press ctrl-c to stop.");
+
+    shutdown_signal().await;
+    running.abort();
+    server.abort();
+    let _ = std::fs::remove_file(data.path("api.json"));
+    println!("Stopped.");
+    Ok(())
+}
+
+/// Runs a public relay (circuit relay v2) until ctrl-c.
+pub async fn relay(listen: Vec<Multiaddr>, seed: Option<[u8; 32]>) -> anyhow::Result<()> {
+    let key = SecretKey::from_seed(seed.unwrap_or_else(random_secret));
+    let mut swarm = behaviour::build_relay(&key)?;
+    for address in &listen {
+        swarm.listen_on(address.clone()).with_context(|| format!("cannot listen on {address}"))?;
+    }
+    println!("Countersign relay, peer id {}", swarm.local_peer_id());
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            event = swarm.select_next_some() => {
+                if let SwarmEvent::NewListenAddr { address, .. } = event {
+                    println!("listening {address}/p2p/{}", swarm.local_peer_id());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,148 @@
+//! One Automerge document per envelope.
+//!
+//! The signed entries live at the document's root as `entry:<id>` → bytes, so
+//! merging two copies is a union and can never conflict. Beside them each node
+//! writes its own addresses as `peer:<key>` → text (unsigned hints for
+//! reaching it, never part of the final PDF). Every value read back is
+//! checked: an entry whose bytes do not hash to its key is ignored.
+
+use automerge::sync::{self, SyncDoc as _};
+use automerge::transaction::Transactable as _;
+use automerge::{ActorId, AutoCommit, ReadDoc as _, ScalarValue, Value};
+use countersign_shared::hash::Hash;
+use countersign_shared::keys::PublicKey;
+use countersign_shared::log::RawEntry;
+
+const ENTRY_PREFIX: &str = "entry:";
+const PEER_PREFIX: &str = "peer:";
+
+/// An envelope's replicated document.
+#[derive(Debug)]
+pub struct EnvelopeDoc {
+    doc: AutoCommit,
+}
+
+impl Default for EnvelopeDoc {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EnvelopeDoc {
+    /// An empty document with a fresh actor id.
+    pub fn new() -> Self {
+        EnvelopeDoc { doc: AutoCommit::new().with_actor(ActorId::random()) }
+    }
+
+    /// Loads a saved document (a fresh actor id for the new session's changes).
+    pub fn load(bytes: &[u8]) -> Result<Self, automerge::AutomergeError> {
+        Ok(EnvelopeDoc { doc: AutoCommit::load(bytes)?.with_actor(ActorId::random()) })
+    }
+
+    /// The whole document, for saving.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// Adds an entry (no-op if present).
+    pub fn add_entry(&mut self, entry: &RawEntry) -> Result<(), automerge::AutomergeError> {
+        let key = format!("{ENTRY_PREFIX}{}", entry.id());
+        if self.doc.get(automerge::ROOT, key.as_str())?.is_none() {
+            self.doc.put(automerge::ROOT, key, ScalarValue::Bytes(entry.bytes().to_vec()))?;
+        }
+        Ok(())
+    }
+
+    /// Every entry in the document whose bytes decode and match their key.
+    pub fn entries(&self) -> Vec<RawEntry> {
+        self.doc
+            .map_range(automerge::ROOT, ENTRY_PREFIX.to_owned()..)
+            .take_while(|item| item.key.starts_with(ENTRY_PREFIX))
+            .filter_map(|item| match item.value.into_value() {
+                Value::Scalar(scalar) => match scalar.as_ref() {
+                    ScalarValue::Bytes(bytes) => {
+                        RawEntry::decode(bytes).ok().filter(|e| item.key[ENTRY_PREFIX.len()..] == e.id().to_string())
+                    }
+                    _ => None,
+                },
+                Value::Object(_) => None,
+            })
+            .collect()
+    }
+
+    /// Records where `key` can be reached.
+    pub fn set_addresses(&mut self, key: &PublicKey, addresses: &[String]) -> Result<(), automerge::AutomergeError> {
+        let slot = format!("{PEER_PREFIX}{key}");
+        let text = addresses.join(" ");
+        let current = self.doc.get(automerge::ROOT, slot.as_str())?.and_then(|(v, _)| v.into_string().ok());
+        if current.as_deref() != Some(text.as_str()) {
+            self.doc.put(automerge::ROOT, slot, text)?;
+        }
+        Ok(())
+    }
+
+    /// Where each key says it can be reached.
+    pub fn addresses(&self) -> Vec<(PublicKey, Vec<String>)> {
+        self.doc
+            .map_range(automerge::ROOT, PEER_PREFIX.to_owned()..)
+            .take_while(|item| item.key.starts_with(PEER_PREFIX))
+            .filter_map(|item| {
+                let key: PublicKey = item.key[PEER_PREFIX.len()..].parse().ok()?;
+                let text = item.value.into_value().into_string().ok()?;
+                Some((key, text.split_whitespace().take(16).map(str::to_owned).collect()))
+            })
+            .collect()
+    }
+
+    /// The next sync message for a peer, if any.
+    pub fn sync_message(&mut self, state: &mut sync::State) -> Option<Vec<u8>> {
+        self.doc.sync().generate_sync_message(state).map(sync::Message::encode)
+    }
+
+    /// Applies a peer's sync message.
+    pub fn receive_sync(&mut self, state: &mut sync::State, message: &[u8]) -> Result<(), String> {
+        let message = sync::Message::decode(message).map_err(|e| format!("not a sync message: {e}"))?;
+        self.doc.sync().receive_sync_message(state, message).map_err(|e| e.to_string())
+    }
+
+    /// A fingerprint of the document's heads (changes when anything arrives).
+    pub fn heads_hash(&mut self) -> Hash {
+        let heads: Vec<u8> = self.doc.get_heads().iter().flat_map(|h| h.0).collect();
+        Hash::of(&heads)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use countersign_shared::test_utils::Scenario;
+
+    #[test]
+    fn two_copies_merge_by_sync_into_the_union_of_entries() {
+        let scenario = Scenario::signed_contract();
+        let (mut a, mut b) = (EnvelopeDoc::new(), EnvelopeDoc::new());
+        for (i, entry) in scenario.entries.iter().enumerate() {
+            if i % 2 == 0 { a.add_entry(entry).unwrap() } else { b.add_entry(entry).unwrap() }
+        }
+        a.add_entry(&scenario.entries[1]).unwrap();
+        let (mut sa, mut sb) = (sync::State::new(), sync::State::new());
+        for _ in 0..10 {
+            if let Some(m) = a.sync_message(&mut sa) {
+                b.receive_sync(&mut sb, &m).unwrap();
+            }
+            if let Some(m) = b.sync_message(&mut sb) {
+                a.receive_sync(&mut sa, &m).unwrap();
+            }
+        }
+        let ids = |d: &EnvelopeDoc| {
+            let mut ids: Vec<_> = d.entries().iter().map(RawEntry::id).collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(ids(&a).len(), scenario.entries.len());
+        assert_eq!(ids(&a), ids(&b));
+        let mut saved = EnvelopeDoc::load(&a.save()).unwrap();
+        assert_eq!(ids(&saved), ids(&a));
+        assert!(saved.receive_sync(&mut sync::State::new(), b"garbage").is_err());
+    }
+}

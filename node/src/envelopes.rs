@@ -1,0 +1,242 @@
+//! The node's envelopes: the party's acts and state, backed by one Automerge
+//! document per envelope on disk and the blob store.
+//!
+//! Everything shown is folded from the valid entries; the documents are only
+//! how entries are stored and replicated. Each document is saved atomically
+//! after every change, so a crash loses at most the act being written.
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use countersign_shared::hash::{EnvelopeId, Hash};
+use countersign_shared::keys::PublicKey;
+use countersign_shared::log::RawEntry;
+use countersign_shared::model::{Contact, Role, Slot};
+use countersign_shared::state::{EnvelopeState, Status};
+use countersign_shared::time;
+use serde::{Deserialize, Serialize};
+
+use crate::blobs::{BlobStore as _, DiskBlobs};
+use crate::datadir::{DataDir, DataDirError, Profile, write_atomic};
+use crate::envelope_doc::EnvelopeDoc;
+use crate::party::{Party, PartyError};
+
+/// One party's line in a summary.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PartySummary {
+    /// Slot.
+    pub slot: Slot,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Contact.
+    pub contact: Contact,
+    /// Signing order.
+    pub order: u8,
+    /// Whether they joined.
+    pub joined: bool,
+    /// Their key's fingerprint, once joined.
+    pub fingerprint: Option<String>,
+    /// When they signed (claimed), if they did.
+    pub signed_at: Option<String>,
+    /// Whether it is this node's party.
+    pub is_me: bool,
+}
+
+/// What `list` and `status` show of an envelope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    /// Envelope id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Stage: draft, awaiting, completed, declined, voided.
+    pub stage: String,
+    /// The status in full.
+    pub status: Status,
+    /// Who must act next, by name.
+    pub next: Vec<String>,
+    /// Whether this node's party must act now.
+    pub my_turn: bool,
+    /// Parties in signing order.
+    pub parties: Vec<PartySummary>,
+    /// When it was created (claimed).
+    pub created_at: String,
+    /// Entries kept out of the state, with reasons.
+    pub rejected: Vec<String>,
+    /// Blobs still missing (the PDF or images not yet received).
+    pub missing_blobs: Vec<String>,
+}
+
+/// The node's envelopes.
+#[derive(Debug)]
+pub struct Envelopes {
+    data: DataDir,
+    party: Party<DiskBlobs>,
+    docs: BTreeMap<EnvelopeId, EnvelopeDoc>,
+    disk: DiskBlobs,
+}
+
+impl Envelopes {
+    /// Opens the data dir's envelopes and blobs.
+    pub fn open(data: DataDir) -> Result<Self, DataDirError> {
+        let key = data.key()?;
+        let profile: Profile = data.profile()?;
+        let disk = DiskBlobs::new(data.path("blobs"))?;
+        let mut party = Party::with_store(&profile.name, key, disk.clone());
+        let mut docs = BTreeMap::new();
+        let dir = data.path("envelopes");
+        fs::create_dir_all(&dir).map_err(|source| DataDirError::Io { what: "cannot open", path: dir.display().to_string(), source })?;
+        let listing =
+            fs::read_dir(&dir).map_err(|source| DataDirError::Io { what: "cannot list", path: dir.display().to_string(), source })?;
+        for file in listing.flatten() {
+            let path = file.path();
+            let Some(id) = path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<EnvelopeId>().ok()) else { continue };
+            if path.extension().is_none_or(|e| e != "automerge") {
+                continue;
+            }
+            let bytes =
+                fs::read(&path).map_err(|source| DataDirError::Io { what: "cannot read", path: path.display().to_string(), source })?;
+            let doc = EnvelopeDoc::load(&bytes).map_err(|e| DataDirError::Damaged(path.display().to_string(), e.to_string()))?;
+            party.insert(id, doc.entries());
+            docs.insert(id, doc);
+        }
+        Ok(Envelopes { data, party, docs, disk })
+    }
+
+    /// This node's key.
+    pub fn public_key(&self) -> PublicKey {
+        self.party.public_key()
+    }
+
+    /// The party (acts and state).
+    pub fn party(&self) -> &Party<DiskBlobs> {
+        &self.party
+    }
+
+    /// The party, to act.
+    pub fn party_mut(&mut self) -> &mut Party<DiskBlobs> {
+        &mut self.party
+    }
+
+    /// The blob store on disk.
+    pub fn disk(&self) -> &DiskBlobs {
+        &self.disk
+    }
+
+    /// Envelope ids held.
+    pub fn ids(&self) -> Vec<EnvelopeId> {
+        self.docs.keys().copied().collect()
+    }
+
+    /// The document of an envelope, created empty if new (a joiner's first sync).
+    pub fn doc_mut(&mut self, envelope: EnvelopeId) -> &mut EnvelopeDoc {
+        self.docs.entry(envelope).or_default()
+    }
+
+    /// Records entries made here into the envelope's document and saves it.
+    pub fn record(&mut self, envelope: EnvelopeId, entries: &[RawEntry]) -> Result<(), PartyError> {
+        let doc = self.docs.entry(envelope).or_default();
+        for entry in entries {
+            doc.add_entry(entry).map_err(|e| DataDirError::Damaged(envelope.short(), e.to_string()))?;
+        }
+        self.party.insert(envelope, entries.iter().cloned());
+        self.save(envelope)
+    }
+
+    /// After a sync: takes the document's entries into the party; returns how many were new.
+    pub fn absorb(&mut self, envelope: EnvelopeId) -> Result<usize, PartyError> {
+        let Some(doc) = self.docs.get(&envelope) else { return Ok(0) };
+        let added = self.party.insert(envelope, doc.entries());
+        self.save(envelope)?;
+        Ok(added)
+    }
+
+    /// Saves an envelope's document atomically.
+    pub fn save(&mut self, envelope: EnvelopeId) -> Result<(), PartyError> {
+        if let Some(doc) = self.docs.get_mut(&envelope) {
+            let path = self.data.path("envelopes").join(format!("{envelope}.automerge"));
+            write_atomic(&path, &doc.save(), false)?;
+        }
+        Ok(())
+    }
+
+    /// The folded state, if the envelope's `Create` is here.
+    pub fn state(&self, envelope: EnvelopeId) -> Option<EnvelopeState> {
+        self.party.state(envelope).ok()
+    }
+
+    /// Keys of everyone who may see the envelope (creator and bound parties), not this node.
+    pub fn peers_of(&self, envelope: EnvelopeId) -> Vec<PublicKey> {
+        let Some(state) = self.state(envelope) else { return vec![] };
+        let mut keys = vec![state.creator()];
+        for slot in 0..state.terms().parties.len() {
+            if let Some(key) = Slot::try_from(slot).ok().and_then(|s| state.binding(s))
+                && !keys.contains(&key)
+            {
+                keys.push(key);
+            }
+        }
+        keys.retain(|k| *k != self.public_key());
+        keys
+    }
+
+    /// Blobs the envelope needs that are not here yet.
+    pub fn missing_blobs(&self, envelope: EnvelopeId) -> Vec<Hash> {
+        let Some(state) = self.state(envelope) else { return vec![] };
+        self.party.needed_blobs(&state).into_iter().filter(|h| !self.disk.has(h)).collect()
+    }
+
+    /// The summary `list` and `status` show.
+    pub fn summary(&self, envelope: EnvelopeId) -> Option<Summary> {
+        let state = self.state(envelope)?;
+        let terms = state.terms();
+        let me = self.public_key();
+        let status = state.status();
+        let (stage, next_slots) = match &status {
+            Status::Draft => ("draft", vec![]),
+            Status::Awaiting { slots } => ("awaiting", slots.clone()),
+            Status::Completed => ("completed", vec![]),
+            Status::Declined { .. } => ("declined", vec![]),
+            Status::Voided { .. } => ("voided", vec![]),
+        };
+        let parties: Vec<PartySummary> = terms
+            .signing_order()
+            .into_iter()
+            .chain(
+                (0..terms.parties.len())
+                    .filter_map(|s| Slot::try_from(s).ok())
+                    .filter(|s| terms.party(*s).is_some_and(|p| !p.role.signs())),
+            )
+            .filter_map(|slot| {
+                let party = terms.party(slot)?;
+                let key = state.binding(slot);
+                Some(PartySummary {
+                    slot,
+                    name: party.name.clone(),
+                    role: party.role,
+                    contact: party.contact.clone(),
+                    order: party.order,
+                    joined: key.is_some(),
+                    fingerprint: key.map(|k| k.fingerprint()),
+                    signed_at: state.signature(slot).map(|r| time::utc(r.claimed_time)),
+                    is_me: key == Some(me),
+                })
+            })
+            .collect();
+        let my_turn = next_slots.iter().any(|s| state.binding(*s) == Some(me));
+        Some(Summary {
+            id: envelope.to_string(),
+            title: terms.title.clone(),
+            stage: stage.into(),
+            next: next_slots.iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
+            my_turn,
+            parties,
+            created_at: time::utc(state.created_at()),
+            rejected: state.rejected().iter().map(|r| format!("{} entry {}: {}", r.act, r.id.short(), r.reason)).collect(),
+            missing_blobs: self.missing_blobs(envelope).iter().map(Hash::short).collect(),
+            status,
+        })
+    }
+}

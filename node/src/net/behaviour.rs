@@ -1,0 +1,134 @@
+//! The libp2p behaviours a node runs, and the mapping between party keys and
+//! peer ids (the same ed25519 key is both).
+
+use std::time::Duration;
+
+use countersign_shared::keys::{PublicKey, SecretKey};
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::{PeerId, Swarm, dcutr, identify, identity, mdns, noise, ping, relay, request_response, tcp, yamux};
+
+use crate::net::protocol::{BLOB_PROTOCOL, Codec, SYNC_PROTOCOL};
+
+/// Identify's protocol name for Countersign nodes.
+pub const IDENTIFY_PROTOCOL: &str = "/countersign/id/1";
+
+/// Everything a party's node speaks. (libp2p behaviours have no `Debug`.)
+#[allow(missing_debug_implementations)]
+#[derive(NetworkBehaviour)]
+pub struct Behaviour {
+    /// Who the peer is and where it listens.
+    pub identify: identify::Behaviour,
+    /// Liveness.
+    pub ping: ping::Behaviour,
+    /// Peers on the same LAN (off when the network has no multicast).
+    pub mdns: Toggle<mdns::tokio::Behaviour>,
+    /// Reaching and being reached through a relay.
+    pub relay_client: relay::client::Behaviour,
+    /// Upgrading relayed connections to direct ones.
+    pub dcutr: dcutr::Behaviour,
+    /// `/countersign/sync/1`.
+    pub sync: request_response::Behaviour<Codec>,
+    /// `/countersign/blob/1`.
+    pub blobs: request_response::Behaviour<Codec>,
+}
+
+/// The libp2p keypair of a party key.
+pub fn keypair(key: &SecretKey) -> Result<identity::Keypair, identity::DecodingError> {
+    identity::Keypair::ed25519_from_bytes(key.to_seed())
+}
+
+/// The peer id of a party key.
+pub fn peer_id(key: &PublicKey) -> Option<PeerId> {
+    let public = identity::ed25519::PublicKey::try_from_bytes(key.as_bytes()).ok()?;
+    Some(identity::PublicKey::from(public).to_peer_id())
+}
+
+/// The party key behind a peer id (ed25519 keys are inlined in their peer ids).
+pub fn party_key(peer: &PeerId) -> Option<PublicKey> {
+    let public = identity::PublicKey::try_decode_protobuf(peer.as_ref().digest()).ok()?;
+    Some(PublicKey::from_bytes(public.try_into_ed25519().ok()?.to_bytes()))
+}
+
+/// Builds a node's swarm on TCP (noise, yamux) plus the relay transport.
+pub fn build(key: &SecretKey, with_mdns: bool) -> anyhow::Result<Swarm<Behaviour>> {
+    let keypair = keypair(key)?;
+    let request_config = request_response::Config::default().with_request_timeout(Duration::from_secs(30));
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)?
+        .with_relay_client(noise::Config::new, yamux::Config::default)?
+        .with_behaviour(|keypair, relay_client| {
+            let local = keypair.public().to_peer_id();
+            let mdns = if with_mdns {
+                match mdns::tokio::Behaviour::new(mdns::Config::default(), local) {
+                    Ok(mdns) => Some(mdns),
+                    Err(e) => {
+                        tracing::warn!("mDNS is off: {e}");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            Behaviour {
+                identify: identify::Behaviour::new(identify::Config::new(IDENTIFY_PROTOCOL.into(), keypair.public())),
+                ping: ping::Behaviour::default(),
+                mdns: mdns.into(),
+                relay_client,
+                dcutr: dcutr::Behaviour::new(local),
+                sync: request_response::Behaviour::with_codec(
+                    Codec,
+                    [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
+                    request_config.clone(),
+                ),
+                blobs: request_response::Behaviour::with_codec(
+                    Codec,
+                    [(BLOB_PROTOCOL, request_response::ProtocolSupport::Full)],
+                    request_config.clone(),
+                ),
+            }
+        })?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+    Ok(swarm)
+}
+
+/// A public relay node's behaviours.
+#[allow(missing_debug_implementations)]
+#[derive(NetworkBehaviour)]
+pub struct RelayBehaviour {
+    /// Who the peer is.
+    pub identify: identify::Behaviour,
+    /// Liveness.
+    pub ping: ping::Behaviour,
+    /// Circuit relay v2, server side.
+    pub relay: relay::Behaviour,
+}
+
+/// Builds a relay node's swarm.
+pub fn build_relay(key: &SecretKey) -> anyhow::Result<Swarm<RelayBehaviour>> {
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair(key)?)
+        .with_tokio()
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)?
+        .with_behaviour(|keypair| RelayBehaviour {
+            identify: identify::Behaviour::new(identify::Config::new(IDENTIFY_PROTOCOL.into(), keypair.public())),
+            ping: ping::Behaviour::default(),
+            relay: relay::Behaviour::new(keypair.public().to_peer_id(), relay::Config::default()),
+        })?
+        .build();
+    Ok(swarm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_party_key_and_its_peer_id_map_both_ways() {
+        let key = SecretKey::from_seed([8; 32]);
+        let peer = peer_id(&key.public()).unwrap();
+        assert_eq!(party_key(&peer), Some(key.public()));
+        assert_eq!(keypair(&key).unwrap().public().to_peer_id(), peer);
+    }
+}

@@ -1,0 +1,192 @@
+//! What the API asks of the event loop, and the shapes of its answers. Each
+//! command carries a `oneshot` for its reply.
+
+use countersign_shared::hash::{EnvelopeId, Hash};
+use countersign_shared::model::{Field, FieldKind, Rect};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use crate::api::error::ApiError;
+use crate::envelopes::Summary;
+
+/// A reply channel.
+pub type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
+
+/// About this node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// Its libp2p peer id.
+    pub peer_id: String,
+    /// Its party key (hex).
+    pub key: String,
+    /// Its key's fingerprint.
+    pub fingerprint: String,
+    /// The person's name.
+    pub name: String,
+    /// Where it listens.
+    pub addresses: Vec<String>,
+}
+
+/// A party as the sender describes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PartyInput {
+    /// Name.
+    pub name: String,
+    /// `company_signer`, `client` or `viewer`.
+    pub role: String,
+    /// Email or phone.
+    pub contact: String,
+    /// Signing order; defaults to 1 for company signers, 2 for clients.
+    pub order: Option<u8>,
+    /// Whether a stamp is required (default: company signers yes, clients no).
+    pub stamp_required: Option<bool>,
+}
+
+/// A field as the sender (or a fields.json file) describes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FieldInput {
+    /// Label, unique in the envelope.
+    pub label: String,
+    /// `signature`, `stamp`, `date`, `text` or `company_details`.
+    pub kind: String,
+    /// Page, from 1.
+    pub page: u32,
+    /// Left edge in points.
+    pub x: f32,
+    /// Bottom edge in points.
+    pub y: f32,
+    /// Width in points.
+    pub width: f32,
+    /// Height in points.
+    pub height: f32,
+    /// The party's name (or its position in the party list, from 1).
+    pub party: String,
+    /// Whether it must be filled (default true).
+    pub required: Option<bool>,
+}
+
+impl FieldInput {
+    /// The field, with the assignee resolved against `parties`.
+    pub fn to_field(&self, parties: &[PartyInput]) -> Result<Field, ApiError> {
+        let kind = match self.kind.as_str() {
+            "signature" => FieldKind::Signature,
+            "stamp" => FieldKind::Stamp,
+            "date" => FieldKind::Date,
+            "text" => FieldKind::Text,
+            "company_details" => FieldKind::CompanyDetails,
+            other => return Err(ApiError::invalid(format!("field '{}': unknown kind '{other}'", self.label))),
+        };
+        let assignee = parties
+            .iter()
+            .position(|p| p.name == self.party)
+            .or_else(|| self.party.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).filter(|n| *n < parties.len()))
+            .and_then(|n| u8::try_from(n).ok())
+            .ok_or_else(|| ApiError::invalid(format!("field '{}' is for '{}', who is not a party", self.label, self.party)))?;
+        Ok(Field {
+            label: self.label.clone(),
+            kind,
+            page: self.page,
+            rect: Rect { x: self.x, y: self.y, width: self.width, height: self.height },
+            assignee,
+            required: self.required.unwrap_or(true),
+        })
+    }
+}
+
+/// `send`: a new envelope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateRequest {
+    /// Title.
+    pub title: String,
+    /// The PDF, uploaded as a blob first.
+    pub document: Hash,
+    /// Parties.
+    pub parties: Vec<PartyInput>,
+    /// Fields; default: a signature block per party on the last page.
+    pub fields: Option<Vec<FieldInput>>,
+    /// The verifier's base address for the certificate's QR code.
+    pub verifier_url: Option<String>,
+}
+
+/// One invitation made by `send`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteOut {
+    /// The party's slot.
+    pub slot: u8,
+    /// Their name.
+    pub name: String,
+    /// Their contact.
+    pub contact: String,
+    /// The link (holds the one-time secret: hand it only to that person).
+    pub link: String,
+}
+
+/// `send`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Created {
+    /// The envelope id.
+    pub envelope: String,
+    /// An invitation per party.
+    pub invites: Vec<InviteOut>,
+}
+
+/// `sign`: what the signer fills in. Images are blob hashes uploaded first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SignRequest {
+    /// Image for every signature field of the signer.
+    pub signature: Option<Hash>,
+    /// Image for every stamp field of the signer.
+    pub stamp: Option<Hash>,
+    /// Text values by field label.
+    pub texts: Vec<(String, String)>,
+}
+
+/// A blob arriving from a peer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Transfer {
+    /// The envelope it belongs to.
+    pub envelope: String,
+    /// The blob.
+    pub hash: String,
+    /// Bytes held so far.
+    pub received: u64,
+    /// Its size, once known.
+    pub total: Option<u64>,
+}
+
+/// A request to the event loop.
+#[derive(Debug)]
+pub enum Command {
+    /// About this node.
+    Info(Reply<NodeInfo>),
+    /// Stores a blob.
+    PutBlob(Vec<u8>, Reply<Hash>),
+    /// Creates and sends an envelope.
+    Create(Box<CreateRequest>, Reply<Created>),
+    /// Joins with an invite link.
+    Join(String, Reply<String>),
+    /// Signs.
+    Sign(EnvelopeId, SignRequest, Reply<String>),
+    /// Declines.
+    Decline(EnvelopeId, String, Reply<String>),
+    /// Every envelope.
+    List(Reply<Vec<Summary>>),
+    /// One envelope.
+    Status(EnvelopeId, Reply<Summary>),
+    /// The final PDF.
+    Export(EnvelopeId, Reply<Vec<u8>>),
+    /// Transfers in progress.
+    Transfers(Reply<Vec<Transfer>>),
+    /// Test tool: stores raw entry bytes in an envelope's document, unchecked,
+    /// and sends them to the other parties (to show that they reject forgeries).
+    ImportRaw(EnvelopeId, Vec<u8>, Reply<String>),
+}
+
+/// The field kinds a `sign` fills with the signature or stamp image.
+pub fn image_kind(kind: FieldKind) -> Option<&'static str> {
+    match kind {
+        FieldKind::Signature => Some("signature"),
+        FieldKind::Stamp => Some("stamp"),
+        _ => None,
+    }
+}

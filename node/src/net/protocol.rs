@@ -1,0 +1,229 @@
+//! The wire protocols between nodes, both request/response over libp2p streams.
+//!
+//! - `/countersign/sync/1`: Automerge sync for one envelope. The request
+//!   carries the envelope id, optionally an invite proof (for a party that has
+//!   not joined yet), and a sync message; the response carries the peer's next
+//!   sync message. A peer that may not see the envelope gets `Unknown`, exactly
+//!   as if it did not exist.
+//! - `/countersign/blob/1`: a blob by hash, in chunks: the request names the
+//!   envelope (for access control), the hash and an offset; the response
+//!   carries the total size and up to [`CHUNK`] bytes.
+//!
+//! Every frame is a `u32` length and a body in the canonical encoding; reads
+//! are capped ([`MAX_FRAME`]) before anything is allocated. Version 1 is the
+//! first of both protocols.
+
+use std::io;
+
+use countersign_shared::encoding::{DecodeError, Reader, Writer};
+use countersign_shared::hash::{EnvelopeId, Hash};
+use countersign_shared::keys::Signature;
+use countersign_shared::model::Slot;
+use futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use libp2p::StreamProtocol;
+
+/// Automerge sync per envelope.
+pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/countersign/sync/1");
+/// Blobs by hash, chunked.
+pub const BLOB_PROTOCOL: StreamProtocol = StreamProtocol::new("/countersign/blob/1");
+/// Bytes of a blob per response.
+pub const CHUNK: usize = 1024 * 1024;
+/// Largest frame read from a peer.
+pub const MAX_FRAME: usize = 8 * 1024 * 1024;
+
+/// A request from one node to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// A sync round for an envelope.
+    Sync {
+        /// The envelope.
+        envelope: EnvelopeId,
+        /// For a party that has not joined: its slot and invite proof.
+        invite: Option<(Slot, Signature)>,
+        /// The Automerge sync message (may be empty).
+        message: Vec<u8>,
+    },
+    /// A chunk of a blob.
+    Blob {
+        /// The envelope that names the blob.
+        envelope: EnvelopeId,
+        /// The blob.
+        hash: Hash,
+        /// Where to start.
+        offset: u64,
+    },
+}
+
+/// An answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// The next sync message, if the peer has one.
+    Sync(Option<Vec<u8>>),
+    /// A chunk of a blob of `total` bytes.
+    Blob {
+        /// The blob's size.
+        total: u64,
+        /// The bytes from the requested offset.
+        chunk: Vec<u8>,
+    },
+    /// Nothing to say: no such envelope or blob, or not for this peer.
+    Unknown,
+}
+
+impl Request {
+    /// The canonical bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        match self {
+            Request::Sync { envelope, invite, message } => {
+                w.u8(1).fixed(envelope.as_bytes());
+                match invite {
+                    Some((slot, proof)) => w.u8(1).u8(*slot).fixed(proof.as_bytes()),
+                    None => w.u8(0),
+                };
+                w.bytes(message);
+            }
+            Request::Blob { envelope, hash, offset } => {
+                w.u8(2).fixed(envelope.as_bytes()).fixed(hash.as_bytes()).u64(*offset);
+            }
+        }
+        w.finish()
+    }
+
+    /// Reads a request; anything malformed is an error.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let request = match r.u8("request")? {
+            1 => {
+                let envelope = EnvelopeId::from_bytes(r.array("envelope")?);
+                let invite = match r.u8("invite")? {
+                    0 => None,
+                    1 => Some((r.u8("slot")?, Signature::from_bytes(r.array("proof")?))),
+                    tag => return Err(DecodeError::UnknownTag { what: "invite", tag }),
+                };
+                Request::Sync { envelope, invite, message: r.bytes(MAX_FRAME, "sync message")?.to_vec() }
+            }
+            2 => Request::Blob {
+                envelope: EnvelopeId::from_bytes(r.array("envelope")?),
+                hash: Hash::from_bytes(r.array("hash")?),
+                offset: r.u64("offset")?,
+            },
+            tag => return Err(DecodeError::UnknownTag { what: "request", tag }),
+        };
+        r.finish()?;
+        Ok(request)
+    }
+}
+
+impl Response {
+    /// The canonical bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        match self {
+            Response::Sync(None) => w.u8(1).u8(0),
+            Response::Sync(Some(message)) => w.u8(1).u8(1).bytes(message),
+            Response::Blob { total, chunk } => w.u8(2).u64(*total).bytes(chunk),
+            Response::Unknown => w.u8(3),
+        };
+        w.finish()
+    }
+
+    /// Reads a response; anything malformed is an error.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let response = match r.u8("response")? {
+            1 => match r.u8("has message")? {
+                0 => Response::Sync(None),
+                1 => Response::Sync(Some(r.bytes(MAX_FRAME, "sync message")?.to_vec())),
+                tag => return Err(DecodeError::UnknownTag { what: "sync response", tag }),
+            },
+            2 => Response::Blob { total: r.u64("total")?, chunk: r.bytes(CHUNK, "chunk")?.to_vec() },
+            3 => Response::Unknown,
+            tag => return Err(DecodeError::UnknownTag { what: "response", tag }),
+        };
+        r.finish()?;
+        Ok(response)
+    }
+}
+
+/// Frames requests and responses on libp2p streams, reads capped.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Codec;
+
+async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    io.read_exact(&mut len).await?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_FRAME + 64 {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("a {len}-byte message is over the limit")));
+    }
+    let mut body = Vec::with_capacity(len);
+    io.take(len as u64).read_to_end(&mut body).await?;
+    if body.len() != len {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(body)
+}
+
+async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, body: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(body.len()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "message too large"))?;
+    io.write_all(&len.to_be_bytes()).await?;
+    io.write_all(body).await?;
+    io.close().await
+}
+
+fn invalid(e: DecodeError) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+}
+
+impl libp2p::request_response::Codec for Codec {
+    type Protocol = StreamProtocol;
+    type Request = Request;
+    type Response = Response;
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Request> {
+        Request::decode(&read_frame(io).await?).map_err(invalid)
+    }
+
+    async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response> {
+        Response::decode(&read_frame(io).await?).map_err(invalid)
+    }
+
+    async fn write_request<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, request: Request) -> io::Result<()> {
+        write_frame(io, &request.encode()).await
+    }
+
+    async fn write_response<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, response: Response) -> io::Result<()> {
+        write_frame(io, &response.encode()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_and_garbage_is_refused() {
+        let requests = [
+            Request::Sync {
+                envelope: EnvelopeId::from_bytes([1; 32]),
+                invite: Some((1, Signature::from_bytes([2; 64]))),
+                message: vec![3, 4],
+            },
+            Request::Sync { envelope: EnvelopeId::from_bytes([1; 32]), invite: None, message: vec![] },
+            Request::Blob { envelope: EnvelopeId::from_bytes([1; 32]), hash: Hash::of(b"x"), offset: 7 },
+        ];
+        for request in requests {
+            assert_eq!(Request::decode(&request.encode()).unwrap(), request);
+        }
+        for response in
+            [Response::Sync(None), Response::Sync(Some(vec![9])), Response::Blob { total: 3, chunk: vec![1, 2, 3] }, Response::Unknown]
+        {
+            assert_eq!(Response::decode(&response.encode()).unwrap(), response);
+        }
+        assert!(Request::decode(b"\x07garbage").is_err());
+        let mut long = Response::Unknown.encode();
+        long.push(0);
+        assert!(Response::decode(&long).is_err());
+    }
+}

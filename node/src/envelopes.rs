@@ -67,6 +67,8 @@ pub struct Summary {
     pub rejected: Vec<String>,
     /// Blobs still missing (the PDF or images not yet received).
     pub missing_blobs: Vec<String>,
+    /// Ids of the latest valid entries (what a new entry builds on).
+    pub heads: Vec<String>,
 }
 
 /// The node's envelopes.
@@ -236,6 +238,7 @@ impl Envelopes {
             created_at: time::utc(state.created_at()),
             rejected: state.rejected().iter().map(|r| format!("{} entry {}: {}", r.act, r.id.short(), r.reason)).collect(),
             missing_blobs: self.missing_blobs(envelope).iter().map(Hash::short).collect(),
+            heads: state.heads().iter().map(ToString::to_string).collect(),
             status,
         })
     }

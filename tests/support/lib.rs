@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub mod nodes;
+
 use anyhow::{Context, Result, bail};
 
 /// The corpus folder: `../shared/corpus` from the workspace root.

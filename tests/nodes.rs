@@ -1,0 +1,260 @@
+//! Whole-system tests over real nodes: separate `countersign` processes on
+//! loopback, driven by the CLI.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use countersign_scenarios::nodes::{Node, send};
+use countersign_scenarios::{ENCRYPTED, corpus_dir, qpdf_check, scratch_dir};
+use countersign_shared::log::{Act, Entry, Value};
+use countersign_shared::test_utils::{contract_pdf, large_pdf, signature_png, stamp_png};
+use countersign_shared::verify::{Verdict, verify};
+use countersign_shared::{EntryId, EnvelopeId, SecretKey};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+struct Files {
+    pdf: PathBuf,
+    signature: PathBuf,
+    stamp: PathBuf,
+}
+
+fn files(pdf_bytes: &[u8]) -> anyhow::Result<Files> {
+    let dir = scratch_dir("files")?;
+    let files = Files { pdf: dir.join("contract.pdf"), signature: dir.join("signature.png"), stamp: dir.join("stamp.png") };
+    std::fs::write(&files.pdf, pdf_bytes)?;
+    std::fs::write(&files.signature, signature_png(1))?;
+    std::fs::write(&files.stamp, stamp_png())?;
+    Ok(files)
+}
+
+fn path(p: &std::path::Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Three started nodes with the contract sent and both parties joined.
+fn joined(pdf: &[u8]) -> anyhow::Result<(Node, Node, Node, String, Files)> {
+    let (anna, dmitri, carl, envelope, files, _) = joined_with_links(pdf)?;
+    Ok((anna, dmitri, carl, envelope, files))
+}
+
+fn joined_with_links(pdf: &[u8]) -> anyhow::Result<(Node, Node, Node, String, Files, [String; 2])> {
+    let files = files(pdf)?;
+    let mut anna = Node::init("Anna Sales", "anna@acme.test")?;
+    let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
+    let mut carl = Node::init("Carl Client", "+15550100")?;
+    for node in [&mut anna, &mut dmitri, &mut carl] {
+        node.start(&[])?;
+    }
+    let (envelope, director_link, client_link) = send(&anna, &files.pdf, "Consulting agreement")?;
+    dmitri.cli(&["join", &director_link])?.ok()?;
+    carl.cli(&["join", &client_link])?.ok()?;
+    Ok((anna, dmitri, carl, envelope, files, [director_link, client_link]))
+}
+
+fn stage_is(stage: &'static str, next: &'static str) -> impl Fn(&serde_json::Value) -> bool {
+    move |s| s["stage"] == stage && (next.is_empty() || s["next"][0] == next)
+}
+
+fn director_signs(dmitri: &Node, envelope: &str, files: &Files) -> anyhow::Result<()> {
+    dmitri.cli(&["sign", envelope, "--signature", &path(&files.signature), "--stamp", &path(&files.stamp)])?.ok()?;
+    Ok(())
+}
+
+fn client_sign_args<'a>(envelope: &'a str, signature: &'a str) -> Vec<&'a str> {
+    vec!["sign", envelope, "--signature", signature, "--set", "Client name=Carl Client", "--set", "Client address=1 Main St, Springfield"]
+}
+
+#[test]
+fn three_nodes_sign_in_order_and_export_identical_verified_pdfs() -> anyhow::Result<()> {
+    let (anna, dmitri, carl, envelope, files) = joined(&contract_pdf(2))?;
+    for node in [&anna, &dmitri, &carl] {
+        node.wait_for(&envelope, WAIT, "both parties joined", |s| {
+            s["parties"].as_array().is_some_and(|p| p.iter().all(|p| p["joined"] == true))
+        })?;
+    }
+
+    // The client's node refuses to sign first, with the P3 reason.
+    let signature = path(&files.signature);
+    let early = carl.cli(&client_sign_args(&envelope, &signature))?;
+    assert_ne!(early.code, 0);
+    assert!(early.stderr.contains("may sign only after Dmitri Director"), "{}", early.stderr);
+
+    director_signs(&dmitri, &envelope, &files)?;
+    carl.wait_for(&envelope, WAIT, "the client's turn", stage_is("awaiting", "Carl Client"))?;
+    let list = carl.cli(&["list"])?.ok()?;
+    assert!(list.stdout.contains("your turn"), "{}", list.stdout);
+
+    carl.cli(&client_sign_args(&envelope, &signature))?.ok()?;
+    let mut finals = Vec::new();
+    for (i, node) in [&anna, &dmitri, &carl].into_iter().enumerate() {
+        node.wait_for(&envelope, WAIT, "completion with every blob", |s| {
+            s["stage"] == "completed" && s["missing_blobs"].as_array().is_some_and(Vec::is_empty)
+        })?;
+        let out = scratch_dir("export")?.join(format!("final-{i}.pdf"));
+        node.cli(&["export", &envelope, "--out", &path(&out)])?.ok()?;
+        finals.push(std::fs::read(&out)?);
+    }
+    assert!(finals[0] == finals[1] && finals[1] == finals[2], "the final PDFs differ between nodes");
+    let report = verify(&finals[0]);
+    assert_eq!(report.verdict, Verdict::Valid, "{:?}", report.reasons);
+    let address = report.parties[1].values.iter().find(|v| v.label == "Client address").map(|v| v.value.as_str());
+    assert_eq!(address, Some("1 Main St, Springfield"));
+    let (code, output) = qpdf_check(&finals[0])?;
+    assert_eq!(code, 0, "{output}");
+    Ok(())
+}
+
+#[test]
+fn a_forged_early_client_signature_is_rejected_everywhere_and_changes_nothing() -> anyhow::Result<()> {
+    let (anna, dmitri, carl, envelope, _files) = joined(&contract_pdf(1))?;
+    let status = anna.wait_for(&envelope, WAIT, "the client joined", |s| s["parties"][1]["joined"] == true)?;
+    carl.wait_for(&envelope, WAIT, "the client joined", |s| s["parties"][1]["joined"] == true)?;
+
+    // Forge with the client's real key, bypassing its node's refusal.
+    let seed: [u8; 32] = std::fs::read(carl.dir.join("key"))?.try_into().map_err(|_| anyhow::anyhow!("bad key file"))?;
+    let key = SecretKey::from_seed(seed);
+    let heads: Vec<EntryId> = status["heads"].as_array().into_iter().flatten().filter_map(|h| h.as_str()?.parse().ok()).collect();
+    assert!(!heads.is_empty(), "no heads in {status}");
+    let forged = Entry {
+        envelope: Some(envelope.parse::<EnvelopeId>()?),
+        parents: heads,
+        author: key.public(),
+        claimed_time: 1_800_000_000_000,
+        act: Act::Sign { slot: 1, values: vec![(3, Value::Text("Carl Client".into())), (4, Value::Text("1 Main St".into()))] },
+    }
+    .sign(&key);
+    post_raw(&carl, &envelope, forged.bytes())?;
+
+    for node in [&anna, &dmitri] {
+        let status = node.wait_for(&envelope, WAIT, "the forged entry to arrive and be rejected", |s| {
+            s["rejected"].as_array().is_some_and(|r| !r.is_empty())
+        })?;
+        let reason = status["rejected"][0].as_str().unwrap_or_default();
+        assert!(reason.contains("may sign only after Dmitri Director (company signer)"), "{reason}");
+        assert_eq!(status["stage"], "awaiting");
+        assert_eq!(status["next"][0], "Dmitri Director");
+        assert!(status["parties"][1]["signed_at"].is_null());
+    }
+    Ok(())
+}
+
+fn post_raw(node: &Node, envelope: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    let data = countersign_node::datadir::DataDir::resolve(Some(node.dir.clone()))?;
+    let client = countersign_node::client::Client::connect(&data)?;
+    let _: String = client.post_bytes(&format!("/api/v1/envelopes/{envelope}/raw"), bytes)?;
+    Ok(())
+}
+
+#[test]
+fn a_node_stopped_while_others_act_catches_up_on_restart() -> anyhow::Result<()> {
+    let (_anna, dmitri, mut carl, envelope, files) = joined(&contract_pdf(1))?;
+    carl.wait_for(&envelope, WAIT, "joined", |s| s["parties"][1]["joined"] == true)?;
+    carl.stop()?;
+    let offline = carl.cli(&["list"])?;
+    assert_ne!(offline.code, 0);
+    assert!(offline.stderr.contains("no Countersign node is running"), "{}", offline.stderr);
+    director_signs(&dmitri, &envelope, &files)?;
+    carl.start(&[])?;
+    carl.wait_for(&envelope, WAIT, "the director's signature after restart", stage_is("awaiting", "Carl Client"))?;
+    Ok(())
+}
+
+#[test]
+fn a_node_killed_while_receiving_a_large_pdf_resumes_and_completes() -> anyhow::Result<()> {
+    let pdf = large_pdf(48 * 1024 * 1024);
+    let files = files(&pdf)?;
+    let mut anna = Node::init("Anna Sales", "anna@acme.test")?;
+    let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
+    anna.start(&[])?;
+    dmitri.start(&[])?;
+    let (envelope, director_link, _) = send(&anna, &files.pdf, "Large contract")?;
+    let hash = countersign_shared::Hash::of(&pdf).to_string();
+    let partial = dmitri.dir.join("blobs/partial").join(&hash);
+    let joiner = std::process::Command::new(countersign_scenarios::nodes::countersign_bin()?)
+        .arg("--data-dir")
+        .arg(&dmitri.dir)
+        .args(["join", &director_link])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let deadline = std::time::Instant::now() + WAIT;
+    while std::fs::metadata(&partial).map_or(0, |m| m.len()) == 0 {
+        assert!(std::time::Instant::now() < deadline, "the transfer never started: {}", dmitri.log());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    dmitri.kill()?;
+    let held = std::fs::metadata(&partial).map_or(0, |m| m.len());
+    assert!(held > 0 && held < pdf.len() as u64, "killed mid-transfer with {held} bytes");
+    let mut joiner = joiner;
+    let _ = joiner.wait();
+
+    dmitri.start(&[])?;
+    dmitri.wait_for(&envelope, Duration::from_secs(60), "the PDF to complete after restart", |s| {
+        s["missing_blobs"].as_array().is_some_and(Vec::is_empty)
+    })?;
+    assert_eq!(std::fs::read(dmitri.dir.join("blobs").join(&hash))?, pdf);
+    assert!(!partial.exists());
+    Ok(())
+}
+
+#[test]
+fn bad_cli_input_gets_a_clear_message_and_a_non_zero_exit() -> anyhow::Result<()> {
+    let (anna, dmitri, _carl, envelope, files, links) = joined_with_links(&contract_pdf(1))?;
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "send".into(),
+                "--pdf".into(),
+                "/nonexistent/contract.pdf".into(),
+                "--title".into(),
+                "T".into(),
+                "--signer".into(),
+                "D:d@a.test".into(),
+            ],
+            "cannot read /nonexistent/contract.pdf",
+        ),
+        (
+            vec![
+                "send".into(),
+                "--pdf".into(),
+                path(&corpus_dir().join(ENCRYPTED.0)),
+                "--title".into(),
+                "T".into(),
+                "--signer".into(),
+                "D:d@a.test".into(),
+            ],
+            "encrypted",
+        ),
+        (vec!["status".into(), "0".repeat(64)], "has no envelope"),
+        (vec!["status".into(), "not-an-id".into()], "is not an envelope id"),
+        (vec!["join".into(), "countersign://join/garbage!".into()], "not a valid invitation link"),
+    ];
+    for (args, expected) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = anna.cli(&args)?;
+        assert_ne!(run.code, 0, "{args:?} should fail");
+        assert!(run.stderr.contains(expected), "{args:?}: expected {expected:?} in {}", run.stderr);
+    }
+
+    // A used invitation, presented by someone else; and one past its expiry.
+    let mut mallory = Node::init("Mallory", "mallory@evil.test")?;
+    mallory.start(&[])?;
+    let reused = mallory.cli(&["join", &links[0]])?;
+    assert_ne!(reused.code, 0);
+    assert!(reused.stderr.contains("does not recognise this invitation"), "{}", reused.stderr);
+    let mut expired = countersign_shared::invite::Invitation::parse(&links[1])?;
+    expired.expires_at = 1_000;
+    let late = mallory.cli(&["join", &expired.to_link()])?;
+    assert_ne!(late.code, 0);
+    assert!(late.stderr.contains("expired on 1970-01-01"), "{}", late.stderr);
+    // The stranger learned nothing: the envelope does not exist for it.
+    let unknown = mallory.cli(&["status", &envelope])?;
+    assert!(unknown.stderr.contains("has no envelope"), "{}", unknown.stderr);
+    assert_eq!(std::fs::read_dir(mallory.dir.join("blobs"))?.filter(|e| e.as_ref().is_ok_and(|e| e.path().is_file())).count(), 0);
+
+    let qr_files = std::fs::read_dir(anna.dir.join("qr"))?.count();
+    assert_eq!(qr_files, 4, "a PNG and an SVG QR code per invitation");
+    let _ = (&dmitri, &files);
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! Real `countersign` processes for whole-system tests: each node has its own
+//! data dir and runs `serve` on loopback; tests drive it with the CLI, exactly
+//! as a person would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::scratch_dir;
+
+/// The `countersign` binary built beside the test binaries.
+pub fn countersign_bin() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().and_then(Path::parent).context("no target dir")?;
+    let bin = dir.join("countersign");
+    if !bin.exists() {
+        bail!("{} is missing: build it with `cargo build -p countersign-node`", bin.display());
+    }
+    Ok(bin)
+}
+
+/// What a CLI call printed and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Self {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Fails unless the command succeeded.
+    pub fn ok(self) -> Result<Run> {
+        if self.code != 0 {
+            bail!("command failed ({}): {}{}", self.code, self.stdout, self.stderr);
+        }
+        Ok(self)
+    }
+}
+
+/// One party's node: a data dir and, while started, its `serve` process.
+#[derive(Debug)]
+pub struct Node {
+    /// The data dir.
+    pub dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Node {
+    /// A new data dir with an identity.
+    pub fn init(name: &str, contact: &str) -> Result<Node> {
+        let dir = scratch_dir(&name.to_lowercase().replace(' ', "-"))?;
+        let node = Node { dir, child: None };
+        let flag = if contact.contains('@') { "--email" } else { "--phone" };
+        node.cli(&["init", "--name", name, flag, contact])?.ok()?;
+        Ok(node)
+    }
+
+    /// Runs `countersign --data-dir DIR args…`.
+    pub fn cli(&self, args: &[&str]) -> Result<Run> {
+        let output = Command::new(countersign_bin()?).arg("--data-dir").arg(&self.dir).args(args).stdin(Stdio::null()).output()?;
+        Ok(output.into())
+    }
+
+    /// Starts `serve` on loopback and waits until its API answers.
+    pub fn start(&mut self, extra: &[&str]) -> Result<()> {
+        let log = std::fs::File::create(self.dir.join("serve.log"))?;
+        let child = Command::new(countersign_bin()?)
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .args(["serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--test-tools"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        let pid = child.id();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let info: Option<Value> = std::fs::read(self.dir.join("api.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+            if info.as_ref().and_then(|i| i["pid"].as_u64()) == Some(u64::from(pid)) && self.cli(&["list"])?.code == 0 {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("node in {} did not start: {}", self.dir.display(), std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default())
+    }
+
+    /// Stops `serve` gracefully (SIGTERM).
+    pub fn stop(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            Command::new("kill").arg("-TERM").arg(child.id().to_string()).status()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Kills `serve` at once (SIGKILL), as a crash or power loss would.
+    pub fn kill(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// `status ENVELOPE --json`.
+    pub fn status(&self, envelope: &str) -> Result<Value> {
+        let run = self.cli(&["status", envelope, "--json"])?.ok()?;
+        Ok(serde_json::from_str(&run.stdout)?)
+    }
+
+    /// Waits until `check` holds for the envelope's status (or fails after `timeout`).
+    pub fn wait_for(&self, envelope: &str, timeout: Duration, what: &str, check: impl Fn(&Value) -> bool) -> Result<Value> {
+        let deadline = Instant::now() + timeout;
+        let mut last = Value::Null;
+        while Instant::now() < deadline {
+            if let Ok(status) = self.status(envelope) {
+                if check(&status) {
+                    return Ok(status);
+                }
+                last = status;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        bail!("{}: timed out waiting for {what}; last status: {last}", self.dir.display())
+    }
+
+    /// The node's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.kill();
+    }
+}
+
+/// Sends `pdf` from `sender` to a director and a client; returns the envelope
+/// id and the two invitation links.
+pub fn send(sender: &Node, pdf: &Path, title: &str) -> Result<(String, String, String)> {
+    let qr = sender.dir.join("qr");
+    let pdf = pdf.to_string_lossy().into_owned();
+    let qr_dir = qr.to_string_lossy().into_owned();
+    let args = [
+        "send",
+        "--pdf",
+        &pdf,
+        "--title",
+        title,
+        "--signer",
+        "Dmitri Director:dmitri@acme.test",
+        "--client",
+        "Carl Client:+15550100",
+        "--qr-dir",
+        &qr_dir,
+    ];
+    let run = sender.cli(&args)?.ok()?;
+    let envelope = run.stdout.lines().next().and_then(|l| l.strip_prefix("Envelope ")).context("no envelope id printed")?.to_owned();
+    let links: Vec<String> = run.stdout.lines().filter(|l| l.starts_with("countersign://join/")).map(str::to_owned).collect();
+    if links.len() != 2 {
+        bail!("expected two invitation links, got {}", run.stdout);
+    }
+    Ok((envelope, links[0].clone(), links[1].clone()))
+}

@@ -16,6 +16,7 @@
 //! - [`net`]: the swarm, its protocols and the event loop.
 //! - [`api`]: the local HTTP API; [`client`]: the CLI's side of it.
 //! - [`cli`]: the `countersign` commands.
+//! - [`running`]: a node running in this process, and its handle.
 //! - [`fields`]: where fields go when none are given.
 //! - [`qr`]: invite links as QR codes (terminal, PNG, SVG).
 //! - [`clock`]: the wall clock.
@@ -32,3 +33,4 @@ pub mod fields;
 pub mod net;
 pub mod party;
 pub mod qr;
+pub mod running;

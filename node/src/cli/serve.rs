@@ -2,23 +2,18 @@
 //! ctrl-c or SIGTERM.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use countersign_shared::keys::SecretKey;
 use futures::StreamExt as _;
 use libp2p::Multiaddr;
-use libp2p::multiaddr::Protocol;
 use libp2p::swarm::SwarmEvent;
-use tokio::sync::{mpsc, oneshot};
 
 use crate::api;
 use crate::datadir::{ApiInfo, DataDir};
-use crate::envelopes::Envelopes;
 use crate::net::behaviour;
-use crate::net::command::Command;
-use crate::net::event_loop::{EventLoop, Options};
 use crate::party::random_secret;
+use crate::running::{NodeOptions, RunningNode};
 
 /// How `serve` runs.
 #[derive(Debug, Clone)]
@@ -39,46 +34,29 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Runs the node of `data` until ctrl-c or SIGTERM.
 pub async fn serve(data: DataDir, options: ServeOptions) -> anyhow::Result<()> {
-    let _lock = data.lock()?;
-    let key = data.key()?;
-    let envelopes = Envelopes::open(data.clone())?;
-    let held = envelopes.ids().len();
-    let mut swarm = behaviour::build(&key, options.mdns)?;
-    for address in &options.listen {
-        swarm.listen_on(address.clone()).with_context(|| format!("cannot listen on {address}"))?;
-    }
-    if let Some(relay) = &options.relay {
-        swarm.dial(relay.clone()).with_context(|| format!("cannot reach the relay {relay}"))?;
-        swarm.listen_on(relay.clone().with(Protocol::P2pCircuit)).context("cannot listen through the relay")?;
-    }
-    let peer_id = *swarm.local_peer_id();
-    let (commands, inbox) = mpsc::channel(256);
-    let event_loop = EventLoop::new(swarm, envelopes, inbox, Options { test_tools: options.test_tools });
+    let node_options =
+        NodeOptions { listen: options.listen.clone(), relay: options.relay.clone(), mdns: options.mdns, test_tools: options.test_tools };
+    let node = RunningNode::start(&data, node_options).await?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.context("cannot open the local API")?;
     let port = listener.local_addr()?.port();
     let token = hex(&random_secret());
     data.write_api_info(&ApiInfo { port, token: token.clone(), pid: std::process::id() })?;
-    let app = api::app(commands.clone(), token, port);
-
-    let running = tokio::spawn(event_loop.run());
+    let app = api::app(node.commands(), token, port);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    let (reply, answer) = oneshot::channel();
-    let _ = commands.send(Command::Info(reply)).await;
-    let addresses = answer.await.ok().and_then(Result::ok).map(|info| info.addresses).unwrap_or_default();
+    let info = node.info().await.map_err(anyhow::Error::msg)?;
     let profile = data.profile()?;
-    println!("Countersign node of {} ({} envelopes)", profile.name, held);
-    println!("peer id   {peer_id}");
-    println!("key       {}", key.public().fingerprint());
-    for address in &addresses {
+    println!("Countersign node of {} ({} envelopes)", profile.name, node.envelopes_at_start());
+    println!("peer id   {}", node.peer_id());
+    println!("key       {}", info.fingerprint);
+    for address in &info.addresses {
         println!("listening {address}");
     }
     println!("local API http://127.0.0.1:{port} (token in {})", data.path("api.json").display());
     println!("Press ctrl-c to stop.");
 
     shutdown_signal().await;
-    running.abort();
     server.abort();
+    drop(node);
     let _ = std::fs::remove_file(data.path("api.json"));
     println!("Stopped.");
     Ok(())

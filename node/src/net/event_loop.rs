@@ -45,6 +45,8 @@ struct Fetch {
     envelope: EnvelopeId,
     total: Option<u64>,
     received: u64,
+    /// Peers asked that did not have it.
+    tried: HashSet<PeerId>,
 }
 
 #[derive(Debug)]
@@ -443,6 +445,8 @@ impl EventLoop {
             self.changed(envelope, Some(peer));
         }
         self.sync_with(peer, envelope);
+        // The peer now knows what we know (e.g. our Join): blobs it refused may come now.
+        self.fetch_missing(envelope);
     }
 
     fn complete_join(&mut self, envelope: EnvelopeId) {
@@ -486,20 +490,33 @@ impl EventLoop {
     // ---- blobs ----------------------------------------------------------
 
     fn fetch_missing(&mut self, envelope: EnvelopeId) {
-        let missing = self.envelopes.missing_blobs(envelope);
-        if missing.is_empty() {
-            return;
-        }
-        let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
-        let source = self.envelopes.peers_of(envelope).into_iter().filter_map(|k| peer_id(&k)).find(|p| connected.contains(p));
-        let Some(peer) = source else { return };
-        for hash in missing {
+        for hash in self.envelopes.missing_blobs(envelope) {
             if self.fetches.contains_key(&hash) {
                 continue;
             }
             let offset = self.envelopes.disk().partial_len(&hash);
-            self.fetches.insert(hash, Fetch { envelope, total: None, received: offset });
-            self.request_chunk(peer, envelope, hash, offset);
+            self.fetches.insert(hash, Fetch { envelope, total: None, received: offset, tried: HashSet::new() });
+            self.ask_next_source(hash);
+        }
+    }
+
+    /// Asks a connected party that has not been asked yet for a blob; gives up
+    /// (until the next retry) when none is left.
+    fn ask_next_source(&mut self, hash: Hash) {
+        let Some(fetch) = self.fetches.get(&hash) else { return };
+        let (envelope, offset) = (fetch.envelope, fetch.received);
+        let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
+        let source = self
+            .envelopes
+            .peers_of(envelope)
+            .into_iter()
+            .filter_map(|k| peer_id(&k))
+            .find(|p| connected.contains(p) && !fetch.tried.contains(p));
+        match source {
+            Some(peer) => self.request_chunk(peer, envelope, hash, offset),
+            None => {
+                self.fetches.remove(&hash);
+            }
         }
     }
 
@@ -541,7 +558,8 @@ impl EventLoop {
                 return;
             }
             _ => {
-                self.fetches.remove(&hash);
+                fetch.tried.insert(peer);
+                self.ask_next_source(hash);
                 return;
             }
         };
@@ -611,8 +629,11 @@ impl EventLoop {
                     request_response::Message::Response { request_id, response } => self.handle_blob_response(request_id, response),
                 },
                 request_response::Event::OutboundFailure { request_id, .. } => {
-                    if let Some((_, hash, _)) = self.blob_requests.remove(&request_id) {
-                        self.fetches.remove(&hash);
+                    if let Some((peer, hash, _)) = self.blob_requests.remove(&request_id) {
+                        if let Some(fetch) = self.fetches.get_mut(&hash) {
+                            fetch.tried.insert(peer);
+                        }
+                        self.ask_next_source(hash);
                     }
                 }
                 _ => {}

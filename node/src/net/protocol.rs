@@ -226,4 +226,21 @@ mod tests {
         long.push(0);
         assert!(Response::decode(&long).is_err());
     }
+
+    #[test]
+    fn oversized_or_garbage_frames_are_refused_before_anything_is_allocated() {
+        use libp2p::request_response::Codec as _;
+        futures::executor::block_on(async {
+            let mut codec = Codec;
+            let oversized = (u32::MAX).to_be_bytes().to_vec();
+            let error = codec.read_request(&SYNC_PROTOCOL, &mut futures::io::Cursor::new(oversized)).await.unwrap_err();
+            assert!(error.to_string().contains("over the limit"), "{error}");
+            let mut garbage = 5u32.to_be_bytes().to_vec();
+            garbage.extend_from_slice(b"\x09junk");
+            assert!(codec.read_request(&SYNC_PROTOCOL, &mut futures::io::Cursor::new(garbage)).await.is_err());
+            let mut short = 100u32.to_be_bytes().to_vec();
+            short.extend_from_slice(b"only a few bytes");
+            assert!(codec.read_response(&BLOB_PROTOCOL, &mut futures::io::Cursor::new(short)).await.is_err());
+        });
+    }
 }

@@ -1,0 +1,176 @@
+//! Peers that do not play by the rules, as raw libp2p peers speaking the
+//! wire protocols directly: a stranger gets nothing, and a liar serving a
+//! blob that does not match its hash (or is oversized) is cut off with
+//! nothing stored.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a test fails by panicking
+
+use std::time::Duration;
+
+use countersign_node::envelope_doc::EnvelopeDoc;
+use countersign_node::net::behaviour::{BehaviourEvent, build};
+use countersign_node::net::protocol::{Request, Response};
+use countersign_scenarios::nodes::{Node, send};
+use countersign_scenarios::scratch_dir;
+use countersign_shared::invite::Invitation;
+use countersign_shared::test_utils::contract_pdf;
+use countersign_shared::{EnvelopeId, Hash, SecretKey};
+use futures::StreamExt as _;
+use libp2p::request_response::{self, Message};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, Swarm};
+
+fn listening_address(node: &Node) -> Multiaddr {
+    let log = node.log();
+    let line = log.lines().find_map(|l| l.strip_prefix("listening ")).expect("the node printed its address");
+    line.trim().parse().expect("a multiaddr")
+}
+
+/// Sends one request on `protocol` and waits for the answer.
+async fn ask(
+    swarm: &mut Swarm<countersign_node::net::behaviour::Behaviour>,
+    peer: libp2p::PeerId,
+    request: Request,
+    blob: bool,
+) -> Response {
+    let id = if blob {
+        swarm.behaviour_mut().blobs.send_request(&peer, request)
+    } else {
+        swarm.behaviour_mut().sync.send_request(&peer, request)
+    };
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), swarm.select_next_some()).await.expect("an answer in time") {
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                message: Message::Response { request_id, response },
+                ..
+            }))
+            | SwarmEvent::Behaviour(BehaviourEvent::Blobs(request_response::Event::Message {
+                message: Message::Response { request_id, response },
+                ..
+            })) if request_id == id => {
+                return response;
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::OutboundFailure { error, .. }))
+            | SwarmEvent::Behaviour(BehaviourEvent::Blobs(request_response::Event::OutboundFailure { error, .. })) => {
+                panic!("request failed: {error}")
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_learns_nothing_not_even_that_the_envelope_exists() -> anyhow::Result<()> {
+    let pdf = contract_pdf(1);
+    let dir = scratch_dir("stranger")?;
+    std::fs::write(dir.join("contract.pdf"), &pdf)?;
+    let mut anna = Node::init("Anna Sales", "anna@acme.test")?;
+    anna.start(&[])?;
+    let (envelope, _, _) = send(&anna, &dir.join("contract.pdf"), "Confidential terms")?;
+    let envelope: EnvelopeId = envelope.parse()?;
+    let address = listening_address(&anna);
+    let anna_key = SecretKey::from_seed(std::fs::read(anna.dir.join("key"))?.try_into().unwrap());
+    let anna_peer = countersign_node::net::behaviour::peer_id(&anna_key.public()).unwrap();
+
+    let stranger = SecretKey::from_seed(countersign_node::party::random_secret());
+    let mut swarm = build(&stranger, false)?;
+    swarm.add_peer_address(anna_peer, address);
+    let mut state = automerge::sync::State::new();
+    let hello = EnvelopeDoc::new().sync_message(&mut state).unwrap_or_default();
+
+    let asks = [
+        (Request::Sync { envelope, invite: None, message: hello.clone() }, false),
+        (Request::Sync { envelope, invite: Some((1, stranger.sign(b"not the invite secret"))), message: hello.clone() }, false),
+        (Request::Sync { envelope: EnvelopeId::from_bytes([7; 32]), invite: None, message: hello.clone() }, false),
+        (Request::Blob { envelope, hash: Hash::of(&pdf), offset: 0 }, true),
+    ];
+    for (request, blob) in asks {
+        let answer = ask(&mut swarm, anna_peer, request.clone(), blob).await;
+        assert_eq!(answer, Response::Unknown, "{request:?} must get nothing");
+    }
+    let status = anna.status(&envelope.to_string())?;
+    assert!(status["rejected"].as_array().is_some_and(Vec::is_empty));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_serving_a_blob_that_does_not_match_its_hash_is_cut_off_and_nothing_is_stored() -> anyhow::Result<()> {
+    let pdf = contract_pdf(1);
+    let dir = scratch_dir("liar")?;
+    std::fs::write(dir.join("contract.pdf"), &pdf)?;
+    let mut anna = Node::init("Anna Sales", "anna@acme.test")?;
+    let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
+    anna.start(&[])?;
+    dmitri.start(&[])?;
+    let (envelope, director_link, _) = send(&anna, &dir.join("contract.pdf"), "Consulting agreement")?;
+    anna.stop()?;
+
+    // The liar holds Anna's key and her copy of the envelope, and lies about the PDF.
+    let anna_key = SecretKey::from_seed(std::fs::read(anna.dir.join("key"))?.try_into().unwrap());
+    let mut doc = EnvelopeDoc::load(&std::fs::read(anna.dir.join("envelopes").join(format!("{envelope}.automerge")))?)?;
+    let mut liar = build(&anna_key, false)?;
+    liar.listen_on("/ip4/127.0.0.1/tcp/0".parse()?)?;
+    let address = loop {
+        if let SwarmEvent::NewListenAddr { address, .. } = liar.select_next_some().await {
+            break address;
+        }
+    };
+    let mut invitation = Invitation::parse(&director_link)?;
+    invitation.addresses = vec![address.to_string()];
+    let link = invitation.to_link();
+    let size = pdf.len() as u64;
+    let liar_task = tokio::spawn(async move {
+        let mut state = automerge::sync::State::new();
+        let mut blob_answers = 0;
+        loop {
+            match liar.select_next_some().await {
+                SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                    message: Message::Request { request: Request::Sync { message, .. }, channel, .. },
+                    ..
+                })) => {
+                    if !message.is_empty() {
+                        let _ = doc.receive_sync(&mut state, &message);
+                    }
+                    let reply = doc.sync_message(&mut state);
+                    let _ = liar.behaviour_mut().sync.send_response(channel, Response::Sync(reply));
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::Blobs(request_response::Event::Message {
+                    message: Message::Request { channel, .. },
+                    ..
+                })) => {
+                    blob_answers += 1;
+                    let answer = if blob_answers == 1 {
+                        Response::Blob { total: size, chunk: vec![b'%'; size as usize] }
+                    } else {
+                        Response::Blob { total: 1 << 40, chunk: vec![0; 16] }
+                    };
+                    let _ = liar.behaviour_mut().blobs.send_response(channel, answer);
+                }
+                _ => {}
+            }
+        }
+    });
+
+    // `join` waits for the PDF, which never comes right: run it in the background.
+    let mut joiner = std::process::Command::new(countersign_scenarios::nodes::countersign_bin()?)
+        .arg("--data-dir")
+        .arg(&dmitri.dir)
+        .args(["join", &link])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !(dmitri.log().contains("sent a bad blob") && dmitri.log().contains("offered a 1099511627776-byte blob")) {
+        assert!(std::time::Instant::now() < deadline, "the liar was not cut off: {}", dmitri.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let hash = Hash::of(&pdf).to_string();
+    assert!(!dmitri.dir.join("blobs").join(&hash).exists(), "nothing is stored");
+    assert!(!dmitri.dir.join("blobs/partial").join(&hash).exists(), "no partial download is kept");
+    let status = dmitri.status(&envelope)?;
+    assert_eq!(status["missing_blobs"].as_array().map(Vec::len), Some(1));
+    liar_task.abort();
+    let _ = joiner.kill();
+    let _ = joiner.wait();
+    Ok(())
+}

@@ -163,3 +163,53 @@ async fn import_raw(state: State<AppState>, Path(id): Path<String>, body: Bytes)
 async fn join(state: State<AppState>, Json(request): Json<JoinRequest>) -> impl IntoResponse {
     ask(state, |reply| Command::Join(request.link, reply)).await
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request as HttpRequest;
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use crate::net::command::NodeInfo;
+
+    /// A router whose "node" answers `Info` and nothing else.
+    fn router() -> Router {
+        let (commands, mut inbox) = mpsc::channel(8);
+        tokio::spawn(async move {
+            while let Some(command) = inbox.recv().await {
+                if let Command::Info(reply) = command {
+                    let info = NodeInfo {
+                        peer_id: "12D3test".into(),
+                        key: String::new(),
+                        fingerprint: String::new(),
+                        name: "Anna".into(),
+                        addresses: vec![],
+                    };
+                    let _ = reply.send(Ok(info));
+                }
+            }
+        });
+        app(commands, "s3cret".into(), 4242)
+    }
+
+    async fn status(headers: &[(&str, &str)]) -> StatusCode {
+        let mut request = HttpRequest::get("/api/v1/node");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        router().oneshot(request.body(Body::empty()).unwrap()).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn only_the_token_holder_on_loopback_gets_in() {
+        let host = ("host", "127.0.0.1:4242");
+        let token = ("authorization", "Bearer s3cret");
+        assert_eq!(status(&[host, token]).await, StatusCode::OK);
+        assert_eq!(status(&[("host", "localhost:4242"), token]).await, StatusCode::OK);
+        assert_eq!(status(&[host]).await, StatusCode::FORBIDDEN, "no token");
+        assert_eq!(status(&[host, ("authorization", "Bearer guess")]).await, StatusCode::FORBIDDEN, "wrong token");
+        assert_eq!(status(&[("host", "evil.example:4242"), token]).await, StatusCode::FORBIDDEN, "DNS rebinding");
+        assert_eq!(status(&[host, token, ("origin", "https://evil.example")]).await, StatusCode::FORBIDDEN, "a web page");
+    }
+}

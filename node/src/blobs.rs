@@ -1,9 +1,10 @@
 //! Blobs (PDFs and images) stored by BLAKE3 hash.
 //!
 //! A complete blob lives at `blobs/<hash>` and is written atomically. A blob
-//! arriving in chunks grows at `blobs/partial/<hash>`, each chunk flushed to
-//! disk before it is acknowledged, so a node killed mid-transfer resumes where
-//! it stopped; it becomes a blob only once its bytes hash to its name.
+//! arriving in chunks grows at `blobs/partial/<hash>`, so a node killed
+//! mid-transfer resumes where it stopped. It becomes a blob only once its
+//! bytes hash to its name, and is flushed to disk before it is renamed into
+//! place: whatever a crash leaves in a partial file, the hash check decides.
 
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
@@ -114,7 +115,6 @@ impl DiskBlobs {
         let mut file =
             OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_error("cannot store a download", &path, e))?;
         file.write_all(chunk).map_err(|e| io_error("cannot store a download", &path, e))?;
-        file.sync_data().map_err(|e| io_error("cannot flush a download", &path, e))?;
         let held = offset + chunk.len() as u64;
         if held < total {
             return Ok(ChunkOutcome::Stored(held));
@@ -127,8 +127,12 @@ impl DiskBlobs {
                 "its bytes do not match its hash; it was discarded".into(),
             ));
         }
+        file.sync_all().map_err(|e| io_error("cannot flush a download", &path, e))?;
         let target = self.path(hash);
         fs::rename(&path, &target).map_err(|e| io_error("cannot store a blob", &target, e))?;
+        if let Ok(dir) = fs::File::open(&self.dir) {
+            let _ = dir.sync_all();
+        }
         Ok(ChunkOutcome::Complete)
     }
 }

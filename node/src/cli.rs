@@ -65,6 +65,8 @@ pub enum Command {
         #[arg(long, hide = true)]
         test_tools: bool,
     },
+    /// Shows this node's peer id, key fingerprint and addresses.
+    Info,
     /// Sends a PDF for signing: the company signer(s) first, then the client(s).
     Send {
         /// The PDF.
@@ -219,6 +221,15 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
                 write_atomic(&stem.with_extension("svg"), qr::svg(&invite.link).map_err(anyhow::Error::msg)?.as_bytes(), false)?;
                 println!("{}", qr::terminal(&invite.link).map_err(anyhow::Error::msg)?);
                 println!("QR code: {} (and .svg)", stem.with_extension("png").display());
+            }
+            Ok(())
+        }
+        Command::Info => {
+            let info = node_info(data)?;
+            println!("{} — peer id {}", info.name, info.peer_id);
+            println!("key fingerprint {}", info.fingerprint);
+            for address in &info.addresses {
+                println!("listening {address}");
             }
             Ok(())
         }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 
-use countersign_shared::hash::{EnvelopeId, Hash};
+use countersign_shared::hash::{EntryId, EnvelopeId, Hash};
 use countersign_shared::keys::PublicKey;
 use countersign_shared::log::RawEntry;
 use countersign_shared::model::{Contact, Role, Slot};
@@ -76,9 +76,18 @@ pub struct Summary {
 pub struct Envelopes {
     data: DataDir,
     party: Party<DiskBlobs>,
+    /// Documents in use this session; the rest stay on disk until needed.
     docs: BTreeMap<EnvelopeId, EnvelopeDoc>,
     disk: DiskBlobs,
+    /// Envelopes whose blobs were all here, with how many valid entries they
+    /// had then (a new entry may name new images).
+    settled: std::cell::RefCell<std::collections::HashMap<EnvelopeId, usize>>,
 }
+
+/// The file listing entry ids whose signatures this node verified (32 bytes
+/// each): a cache that lets start-up skip re-verifying them. Losing it only
+/// costs time.
+const VERIFIED_FILE: &str = "verified.bin";
 
 impl Envelopes {
     /// Opens the data dir's envelopes and blobs.
@@ -87,7 +96,15 @@ impl Envelopes {
         let profile: Profile = data.profile()?;
         let disk = DiskBlobs::new(data.path("blobs"))?;
         let mut party = Party::with_store(&profile.name, key, disk.clone());
-        let mut docs = BTreeMap::new();
+        let mut cache = fs::read(data.path(VERIFIED_FILE)).unwrap_or_default();
+        if !cache.len().is_multiple_of(32) {
+            // A write cut short by a crash: drop the torn record so later ones stay aligned.
+            cache.truncate(cache.len() / 32 * 32);
+            write_atomic(&data.path(VERIFIED_FILE), &cache, false)?;
+        }
+        let ids = cache.chunks_exact(32).filter_map(|c| <[u8; 32]>::try_from(c).ok().map(EntryId::from_bytes));
+        party.trust_verified(ids);
+        let docs = BTreeMap::new();
         let dir = data.path("envelopes");
         fs::create_dir_all(&dir).map_err(|source| DataDirError::Io { what: "cannot open", path: dir.display().to_string(), source })?;
         let listing =
@@ -102,9 +119,8 @@ impl Envelopes {
                 fs::read(&path).map_err(|source| DataDirError::Io { what: "cannot read", path: path.display().to_string(), source })?;
             let doc = EnvelopeDoc::load(&bytes).map_err(|e| DataDirError::Damaged(path.display().to_string(), e.to_string()))?;
             party.insert(id, doc.entries());
-            docs.insert(id, doc);
         }
-        Ok(Envelopes { data, party, docs, disk })
+        Ok(Envelopes { data, party, docs, disk, settled: Default::default() })
     }
 
     /// This node's key.
@@ -129,17 +145,25 @@ impl Envelopes {
 
     /// Envelope ids held.
     pub fn ids(&self) -> Vec<EnvelopeId> {
-        self.docs.keys().copied().collect()
+        self.party.envelopes().collect()
     }
 
-    /// The document of an envelope, created empty if new (a joiner's first sync).
+    /// The document of an envelope: loaded from disk on first use, created
+    /// empty if new (a joiner's first sync).
     pub fn doc_mut(&mut self, envelope: EnvelopeId) -> &mut EnvelopeDoc {
-        self.docs.entry(envelope).or_default()
+        let path = self.doc_path(envelope);
+        self.docs
+            .entry(envelope)
+            .or_insert_with(|| std::fs::read(&path).ok().and_then(|bytes| EnvelopeDoc::load(&bytes).ok()).unwrap_or_default())
+    }
+
+    fn doc_path(&self, envelope: EnvelopeId) -> std::path::PathBuf {
+        self.data.path("envelopes").join(format!("{envelope}.automerge"))
     }
 
     /// Records entries made here into the envelope's document and saves it.
     pub fn record(&mut self, envelope: EnvelopeId, entries: &[RawEntry]) -> Result<(), PartyError> {
-        let doc = self.docs.entry(envelope).or_default();
+        let doc = self.doc_mut(envelope);
         for entry in entries {
             doc.add_entry(entry).map_err(|e| DataDirError::Damaged(envelope.short(), e.to_string()))?;
         }
@@ -155,13 +179,29 @@ impl Envelopes {
         Ok(added)
     }
 
-    /// Saves an envelope's document atomically.
+    /// Saves an envelope's document atomically, and notes newly verified entries.
     pub fn save(&mut self, envelope: EnvelopeId) -> Result<(), PartyError> {
+        let path = self.doc_path(envelope);
         if let Some(doc) = self.docs.get_mut(&envelope) {
-            let path = self.data.path("envelopes").join(format!("{envelope}.automerge"));
             write_atomic(&path, &doc.save(), false)?;
         }
+        self.persist_verified();
         Ok(())
+    }
+
+    /// Appends the ids verified since the last call to the cache file.
+    pub fn persist_verified(&mut self) {
+        let fresh = self.party.take_newly_verified();
+        if fresh.is_empty() {
+            return;
+        }
+        let path = self.data.path(VERIFIED_FILE);
+        let bytes: Vec<u8> = fresh.iter().flat_map(|id| *id.as_bytes()).collect();
+        let written =
+            fs::OpenOptions::new().create(true).append(true).open(&path).and_then(|mut f| std::io::Write::write_all(&mut f, &bytes));
+        if let Err(e) = written {
+            tracing::debug!("cannot extend the verification cache: {e}");
+        }
     }
 
     /// The folded state, if the envelope's `Create` is here.
@@ -171,7 +211,7 @@ impl Envelopes {
 
     /// Keys of everyone who may see the envelope (creator and bound parties), not this node.
     pub fn peers_of(&self, envelope: EnvelopeId) -> Vec<PublicKey> {
-        let Some(state) = self.state(envelope) else { return vec![] };
+        let Ok(state) = self.party.state_ref(envelope) else { return vec![] };
         let mut keys = vec![state.creator()];
         for slot in 0..state.terms().parties.len() {
             if let Some(key) = Slot::try_from(slot).ok().and_then(|s| state.binding(s))
@@ -186,13 +226,21 @@ impl Envelopes {
 
     /// Blobs the envelope needs that are not here yet.
     pub fn missing_blobs(&self, envelope: EnvelopeId) -> Vec<Hash> {
-        let Some(state) = self.state(envelope) else { return vec![] };
-        self.party.needed_blobs(&state).into_iter().filter(|h| !self.disk.has(h)).collect()
+        let Ok(state) = self.party.state_ref(envelope) else { return vec![] };
+        let entries = state.valid().len();
+        if self.settled.borrow().get(&envelope) == Some(&entries) {
+            return vec![];
+        }
+        let missing: Vec<Hash> = self.party.needed_blobs(state).into_iter().filter(|h| !self.disk.has(h)).collect();
+        if missing.is_empty() {
+            self.settled.borrow_mut().insert(envelope, entries);
+        }
+        missing
     }
 
     /// The summary `list` and `status` show.
     pub fn summary(&self, envelope: EnvelopeId) -> Option<Summary> {
-        let state = self.state(envelope)?;
+        let state = self.party.state_ref(envelope).ok()?;
         let terms = state.terms();
         let me = self.public_key();
         let status = state.status();

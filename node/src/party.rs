@@ -7,7 +7,7 @@
 //! so it refuses what the other parties' nodes would reject (for example
 //! signing before the company), with the same reason.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use countersign_shared::hash::{EntryId, EnvelopeId, Hash};
 use countersign_shared::invite::Invitation;
@@ -16,7 +16,7 @@ use countersign_shared::log::rules::Rejection;
 use countersign_shared::log::{Act, Entry, RawEntry, Value};
 use countersign_shared::model::{DocumentRef, FieldKind, Slot, Terms};
 use countersign_shared::render::{self, Blobs, PdfError, RenderError};
-use countersign_shared::state::{EnvelopeState, FoldError, Status, fold};
+use countersign_shared::state::{EnvelopeState, FoldError, Status, fold_with_verified};
 use countersign_shared::time;
 use rand_core::{OsRng, RngCore};
 use thiserror::Error;
@@ -102,6 +102,10 @@ pub struct Party<B: BlobStore = MemoryBlobs> {
     key: SecretKey,
     books: BTreeMap<EnvelopeId, Book>,
     blobs: B,
+    /// Entries whose signatures were verified here before (so folds skip them).
+    verified: std::cell::RefCell<HashSet<EntryId>>,
+    /// Those verified since [`Party::take_newly_verified`] was last called.
+    newly_verified: std::cell::RefCell<Vec<EntryId>>,
 }
 
 /// A fresh random 32-byte secret from the operating system.
@@ -126,7 +130,14 @@ impl Party<MemoryBlobs> {
 impl<B: BlobStore> Party<B> {
     /// A party with `key` keeping blobs in `blobs`.
     pub fn with_store(name: &str, key: SecretKey, blobs: B) -> Self {
-        Party { name: name.to_owned(), key, books: BTreeMap::new(), blobs }
+        Party {
+            name: name.to_owned(),
+            key,
+            books: BTreeMap::new(),
+            blobs,
+            verified: Default::default(),
+            newly_verified: Default::default(),
+        }
     }
 
     /// The blob store.
@@ -137,6 +148,33 @@ impl<B: BlobStore> Party<B> {
     /// The blob store, to add blobs.
     pub fn blobs_mut(&mut self) -> &mut B {
         &mut self.blobs
+    }
+
+    /// Trusts these entry ids' signatures as already verified (a node's own
+    /// record from earlier runs).
+    pub fn trust_verified(&mut self, ids: impl IntoIterator<Item = EntryId>) {
+        self.verified.get_mut().extend(ids);
+    }
+
+    /// Entry ids whose signatures were verified since the last call.
+    pub fn take_newly_verified(&self) -> Vec<EntryId> {
+        std::mem::take(&mut *self.newly_verified.borrow_mut())
+    }
+
+    fn note_verified(&self, state: &EnvelopeState) {
+        let mut verified = self.verified.borrow_mut();
+        let mut fresh = self.newly_verified.borrow_mut();
+        for id in state.valid().iter().map(|v| v.id()) {
+            if verified.insert(id) {
+                fresh.push(id);
+            }
+        }
+    }
+
+    fn fold_book(&self, envelope: EnvelopeId, book: &Book) -> Result<EnvelopeState, FoldError> {
+        let state = fold_with_verified(envelope, book.entries.values().cloned(), &self.verified.borrow())?;
+        self.note_verified(&state);
+        Ok(state)
     }
 
     /// The envelopes this party holds.
@@ -294,12 +332,17 @@ impl<B: BlobStore> Party<B> {
 
     /// The envelope's state, folded from every entry this party holds.
     pub fn state(&self, envelope: EnvelopeId) -> Result<EnvelopeState, PartyError> {
+        self.state_ref(envelope).cloned()
+    }
+
+    /// The envelope's state, borrowed from the cache (folded on first use after a change).
+    pub fn state_ref(&self, envelope: EnvelopeId) -> Result<&EnvelopeState, PartyError> {
         let book = self.book(envelope)?;
         if let Some(state) = book.folded.get() {
-            return Ok(state.clone());
+            return Ok(state);
         }
-        let state = fold(envelope, book.entries.values().cloned())?;
-        Ok(book.folded.get_or_init(|| state).clone())
+        let state = self.fold_book(envelope, book)?;
+        Ok(book.folded.get_or_init(|| state))
     }
 
     /// The final PDF, once every party signed.
@@ -381,12 +424,13 @@ impl<B: BlobStore> Party<B> {
         let book = self.books.entry(envelope).or_default();
         book.entries.insert(id, entry.clone());
         book.folded = std::cell::OnceCell::new();
-        let after = fold(envelope, book.entries.values().cloned())?;
+        let after = fold_with_verified(envelope, book.entries.values().cloned(), &self.verified.borrow())?;
         if let Some(rejected) = after.rejected().iter().find(|r| r.id == id) {
             book.entries.remove(&id);
             return Err(PartyError::Refused(rejected.reason.clone()));
         }
-        let _ = book.folded.set(after);
+        let _ = book.folded.set(after.clone());
+        self.note_verified(&after);
         Ok(entry)
     }
 }

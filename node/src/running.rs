@@ -62,13 +62,12 @@ impl RunningNode {
             swarm.listen_on(address.clone()).with_context(|| format!("cannot listen on {address}"))?;
         }
         if let Some(relay) = &options.relay {
+            // The event loop listens through the relay once connected to it.
             swarm.dial(relay.clone()).with_context(|| format!("cannot reach the relay {relay}"))?;
-            let circuit = relay.clone().with(libp2p::multiaddr::Protocol::P2pCircuit);
-            swarm.listen_on(circuit).context("cannot listen through the relay")?;
         }
         let peer_id = *swarm.local_peer_id();
         let (commands, inbox) = mpsc::channel(256);
-        let event_loop = EventLoop::new(swarm, envelopes, inbox, Options { test_tools: options.test_tools });
+        let event_loop = EventLoop::new(swarm, envelopes, inbox, Options { test_tools: options.test_tools, relay: options.relay.clone() });
         let task = tokio::spawn(event_loop.run());
         let node = RunningNode { commands, task, peer_id, envelopes_at_start, _lock: lock };
         // Wait until the listeners are up, so invitations carry addresses.

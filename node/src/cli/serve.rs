@@ -77,6 +77,9 @@ pub async fn relay(listen: Vec<Multiaddr>, seed: Option<[u8; 32]>) -> anyhow::Re
             _ = &mut shutdown => break,
             event = swarm.select_next_some() => {
                 if let SwarmEvent::NewListenAddr { address, .. } = event {
+                    // A public relay's listen address is its external address; the
+                    // relay protocol is offered only on confirmed external addresses.
+                    swarm.add_external_address(address.clone());
                     println!("listening {address}/p2p/{}", swarm.local_peer_id());
                 }
             }

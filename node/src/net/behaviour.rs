@@ -106,6 +106,12 @@ pub struct RelayBehaviour {
     pub relay: relay::Behaviour,
 }
 
+/// A relay for signing parties: circuits long and large enough to carry a
+/// contract PDF before DCUtR upgrades the connection to a direct one.
+fn relay_config() -> relay::Config {
+    relay::Config { max_circuit_duration: Duration::from_secs(30 * 60), max_circuit_bytes: 256 * 1024 * 1024, ..relay::Config::default() }
+}
+
 /// Builds a relay node's swarm.
 pub fn build_relay(key: &SecretKey) -> anyhow::Result<Swarm<RelayBehaviour>> {
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair(key)?)
@@ -114,7 +120,7 @@ pub fn build_relay(key: &SecretKey) -> anyhow::Result<Swarm<RelayBehaviour>> {
         .with_behaviour(|keypair| RelayBehaviour {
             identify: identify::Behaviour::new(identify::Config::new(IDENTIFY_PROTOCOL.into(), keypair.public())),
             ping: ping::Behaviour::default(),
-            relay: relay::Behaviour::new(keypair.public().to_peer_id(), relay::Config::default()),
+            relay: relay::Behaviour::new(keypair.public().to_peer_id(), relay_config()),
         })?
         .build();
     Ok(swarm)

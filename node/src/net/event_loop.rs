@@ -40,11 +40,23 @@ pub const MAX_BLOB: u64 = 256 * 1024 * 1024;
 const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// Chunk requests kept in flight per blob.
+const WINDOW: usize = 4;
+
 #[derive(Debug)]
 struct Fetch {
     envelope: EnvelopeId,
     total: Option<u64>,
+    /// Bytes stored so far (in order).
     received: u64,
+    /// The next offset to request.
+    next: u64,
+    /// Requests in flight.
+    in_flight: usize,
+    /// Chunks that arrived ahead of their turn.
+    ahead: std::collections::BTreeMap<u64, Vec<u8>>,
+    /// The peer being asked.
+    source: Option<PeerId>,
     /// Peers asked that did not have it.
     tried: HashSet<PeerId>,
 }
@@ -61,6 +73,8 @@ struct PendingJoin {
 pub struct Options {
     /// Accept [`Command::ImportRaw`] (tests only).
     pub test_tools: bool,
+    /// A relay to listen through (`/…/p2p/<relay id>`), once connected to it.
+    pub relay: Option<Multiaddr>,
 }
 
 /// The loop's state.
@@ -77,6 +91,7 @@ pub struct EventLoop {
     blob_requests: HashMap<OutboundRequestId, (PeerId, Hash, u64)>,
     listen: Vec<Multiaddr>,
     backoff: HashMap<PeerId, (Instant, Duration)>,
+    relayed: bool,
 }
 
 impl std::fmt::Debug for EventLoop {
@@ -105,6 +120,7 @@ impl EventLoop {
             blob_requests: HashMap::new(),
             listen: Vec::new(),
             backoff: HashMap::new(),
+            relayed: false,
         }
     }
 
@@ -495,7 +511,17 @@ impl EventLoop {
                 continue;
             }
             let offset = self.envelopes.disk().partial_len(&hash);
-            self.fetches.insert(hash, Fetch { envelope, total: None, received: offset, tried: HashSet::new() });
+            let fetch = Fetch {
+                envelope,
+                total: None,
+                received: offset,
+                next: offset,
+                in_flight: 0,
+                ahead: Default::default(),
+                source: None,
+                tried: HashSet::new(),
+            };
+            self.fetches.insert(hash, fetch);
             self.ask_next_source(hash);
         }
     }
@@ -513,10 +539,34 @@ impl EventLoop {
             .filter_map(|k| peer_id(&k))
             .find(|p| connected.contains(p) && !fetch.tried.contains(p));
         match source {
-            Some(peer) => self.request_chunk(peer, envelope, hash, offset),
+            Some(peer) => {
+                if let Some(fetch) = self.fetches.get_mut(&hash) {
+                    fetch.source = Some(peer);
+                    fetch.next = offset;
+                    fetch.in_flight = 0;
+                    fetch.ahead.clear();
+                }
+                self.fill_window(hash);
+            }
             None => {
                 self.fetches.remove(&hash);
             }
+        }
+    }
+
+    /// Keeps up to [`WINDOW`] chunk requests in flight (one until the size is known).
+    fn fill_window(&mut self, hash: Hash) {
+        loop {
+            let Some(fetch) = self.fetches.get_mut(&hash) else { return };
+            let Some(peer) = fetch.source else { return };
+            let limit = if fetch.total.is_some() { WINDOW } else { 1 };
+            if fetch.in_flight >= limit || fetch.total.is_some_and(|t| fetch.next >= t) {
+                return;
+            }
+            let (envelope, offset) = (fetch.envelope, fetch.next);
+            fetch.next += CHUNK as u64;
+            fetch.in_flight += 1;
+            self.request_chunk(peer, envelope, hash, offset);
         }
     }
 
@@ -564,21 +614,28 @@ impl EventLoop {
             }
         };
         fetch.total = Some(total);
-        match self.envelopes.disk().write_chunk(&hash, total, offset, &chunk) {
-            Ok(ChunkOutcome::Stored(held)) => {
-                fetch.received = held;
-                self.request_chunk(peer, envelope, hash, held);
-            }
-            Ok(ChunkOutcome::Complete) => {
-                self.fetches.remove(&hash);
-                tracing::info!("received blob {} for envelope {}", hash.short(), envelope.short());
-            }
-            Err(e) => {
-                tracing::warn!(%peer, "cutting off a peer that sent a bad blob: {e}");
-                self.fetches.remove(&hash);
-                let _ = self.swarm.disconnect_peer_id(peer);
+        fetch.in_flight = fetch.in_flight.saturating_sub(1);
+        fetch.ahead.insert(offset, chunk);
+        // Store every chunk whose turn has come, in order.
+        let disk = self.envelopes.disk().clone();
+        while let Some(chunk) = fetch.ahead.remove(&fetch.received) {
+            match disk.write_chunk(&hash, total, fetch.received, &chunk) {
+                Ok(ChunkOutcome::Stored(held)) => fetch.received = held,
+                Ok(ChunkOutcome::Complete) => {
+                    self.fetches.remove(&hash);
+                    tracing::info!("received blob {} for envelope {}", hash.short(), envelope.short());
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(%peer, "cutting off a peer that sent a bad blob: {e}");
+                    self.fetches.remove(&hash);
+                    let _ = self.swarm.disconnect_peer_id(peer);
+                    return;
+                }
             }
         }
+        fetch.ahead.retain(|at, _| *at > fetch.received);
+        self.fill_window(hash);
     }
 
     // ---- swarm events and retries ----------------------------------------
@@ -591,6 +648,7 @@ impl EventLoop {
             }
             SwarmEvent::ConnectionEstablished { peer_id: peer, num_established, .. } => {
                 self.backoff.remove(&peer);
+                self.listen_through_relay(peer);
                 if num_established.get() == 1 {
                     self.on_connected(peer);
                 }
@@ -642,6 +700,23 @@ impl EventLoop {
         }
     }
 
+    /// Once connected to the configured relay, reserve a slot on it so
+    /// parties behind NAT can reach this node through it.
+    fn listen_through_relay(&mut self, peer: PeerId) {
+        let Some(relay) = self.options.relay.clone() else { return };
+        let relay_peer = relay.iter().find_map(|p| match p {
+            libp2p::multiaddr::Protocol::P2p(id) => Some(id),
+            _ => None,
+        });
+        if self.relayed || relay_peer != Some(peer) {
+            return;
+        }
+        match self.swarm.listen_on(relay.with(libp2p::multiaddr::Protocol::P2pCircuit)) {
+            Ok(_) => self.relayed = true,
+            Err(e) => tracing::warn!("cannot listen through the relay: {e}"),
+        }
+    }
+
     fn on_connected(&mut self, peer: PeerId) {
         let Some(key) = party_key(&peer) else { return };
         for envelope in self.envelopes.ids() {
@@ -659,6 +734,7 @@ impl EventLoop {
 
     /// Retries parties that could not be reached, and joins that did not finish.
     fn retry(&mut self) {
+        self.envelopes.persist_verified();
         let now = Instant::now();
         let expired: Vec<EnvelopeId> = self.joins.iter().filter(|(_, j)| j.deadline < now).map(|(e, _)| *e).collect();
         for envelope in expired {

@@ -178,13 +178,15 @@ pub struct Envelope<'a> {
 /// Judges one entry that is not the envelope's `Create`.
 ///
 /// `known` is what its ancestors establish; `is_ancestor(id)` tells whether an
-/// entry is among them.
+/// entry is among them; `signature_checked` says the caller already verified
+/// this exact entry's signature (see [`crate::state::fold_with_verified`]).
 pub fn check(
     raw: &RawEntry,
     envelope: Envelope<'_>,
     known: Knowledge,
     ledger: &Ledger,
     is_ancestor: &mut dyn FnMut(&EntryId) -> bool,
+    signature_checked: bool,
 ) -> Result<(), Rejection> {
     let entry = raw.entry();
     match &entry.envelope {
@@ -195,7 +197,7 @@ pub fn check(
     if entry.parents.is_empty() {
         return Err(Rejection::NoParents);
     }
-    if !raw.signature_verifies() {
+    if !signature_checked && !raw.signature_verifies() {
         return Err(Rejection::BadSignature);
     }
     let terms = envelope.terms;

@@ -1,0 +1,228 @@
+//! Node speed over real libp2p on loopback:
+//! 1. time from the director's `sign` to the client's node showing its turn;
+//! 2. sending a 20 MB PDF to a newly joined party, against a plain loopback
+//!    TCP copy of the same bytes in the same run;
+//! 3. a node holding 10,000 envelopes: `countersign serve` start-up, `list`,
+//!    resident memory.
+//!
+//! `cargo bench -p countersign-node --bench network`
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark stops on a broken fixture
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use countersign_node::datadir::{DataDir, Profile};
+use countersign_node::envelopes::Envelopes;
+use countersign_node::net::command::{CreateRequest, PartyInput, SignRequest};
+use countersign_node::party::random_secret;
+use countersign_node::running::{NodeOptions, RunningNode};
+use countersign_shared::EnvelopeId;
+use countersign_shared::test_utils::{contract_pdf, contract_terms, large_pdf, signature_png, stamp_png};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const WAIT: Duration = Duration::from_secs(120);
+
+fn scratch(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("countersign-bench-{}-{label}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+async fn node(root: &std::path::Path, name: &str) -> RunningNode {
+    let data = DataDir::resolve(Some(root.join(name))).unwrap();
+    data.init(&Profile { name: name.into(), contact: None }, random_secret()).unwrap();
+    RunningNode::start(&data, NodeOptions::default()).await.unwrap()
+}
+
+fn request(document: countersign_shared::Hash, title: &str) -> CreateRequest {
+    CreateRequest {
+        title: title.into(),
+        document,
+        parties: vec![
+            PartyInput {
+                name: "Dmitri Director".into(),
+                role: "company_signer".into(),
+                contact: "d@acme.test".into(),
+                order: None,
+                stamp_required: Some(true),
+            },
+            PartyInput {
+                name: "Carl Client".into(),
+                role: "client".into(),
+                contact: "+15550100".into(),
+                order: None,
+                stamp_required: None,
+            },
+        ],
+        fields: None,
+        verifier_url: None,
+    }
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn sign_to_client_ready(root: &std::path::Path) {
+    let (anna, dmitri, carl) = (node(root, "anna").await, node(root, "dmitri").await, node(root, "carl").await);
+    let pdf = contract_pdf(1);
+    let signature = dmitri.put_blob(signature_png(1)).await.unwrap();
+    let stamp = dmitri.put_blob(stamp_png()).await.unwrap();
+    let mut samples = Vec::new();
+    for round in 0..21 {
+        let document = anna.put_blob(pdf.clone()).await.unwrap();
+        let created = anna.create(request(document, &format!("Contract {round}"))).await.unwrap();
+        let envelope: EnvelopeId = created.envelope.parse().unwrap();
+        dmitri.join(&created.invites[0].link).await.unwrap();
+        carl.join(&created.invites[1].link).await.unwrap();
+        let ready = |s: &countersign_node::envelopes::Summary| s.missing_blobs.is_empty() && s.parties.iter().all(|p| p.joined);
+        if dmitri.wait_for(envelope, Duration::from_secs(10), ready).await.is_err() {
+            let s = dmitri.status(envelope).await.unwrap();
+            let a = anna.status(envelope).await.unwrap();
+            let c = carl.status(envelope).await.unwrap();
+            panic!(
+                "round {round}: director sees joined {:?} missing {:?}; anna sees {:?}; carl sees {:?} missing {:?}",
+                s.parties.iter().map(|p| p.joined).collect::<Vec<_>>(),
+                s.missing_blobs,
+                a.parties.iter().map(|p| p.joined).collect::<Vec<_>>(),
+                c.parties.iter().map(|p| p.joined).collect::<Vec<_>>(),
+                c.missing_blobs
+            );
+        }
+        carl.wait_for(envelope, WAIT, ready).await.expect("the client's node sees both parties joined");
+        let started = Instant::now();
+        dmitri.sign(envelope, SignRequest { signature: Some(signature), stamp: Some(stamp), texts: vec![] }).await.unwrap();
+        carl.wait_for(envelope, WAIT, |s| s.my_turn).await.unwrap();
+        if round > 0 {
+            samples.push(started.elapsed());
+        }
+    }
+    let p90 = {
+        let mut s = samples.clone();
+        s.sort();
+        s[s.len() * 9 / 10]
+    };
+    println!("director sign -> client's node shows its turn: median {:.2} ms, p90 {:.2} ms (20 runs)", ms(median(samples)), ms(p90));
+}
+
+async fn tcp_copy(bytes: &[u8]) -> Duration {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let len = bytes.len();
+    let reader = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut received = Vec::with_capacity(len);
+        socket.read_to_end(&mut received).await.unwrap();
+        received.len()
+    });
+    let started = Instant::now();
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    socket.write_all(bytes).await.unwrap();
+    socket.shutdown().await.unwrap();
+    assert_eq!(reader.await.unwrap(), len);
+    started.elapsed()
+}
+
+async fn twenty_megabytes(root: &std::path::Path) {
+    let anna = node(root, "anna-large").await;
+    let pdf = large_pdf(20 * 1024 * 1024);
+    let terms = contract_terms(&pdf);
+    let _ = terms;
+    let (mut ours, mut tcp) = (Vec::new(), Vec::new());
+    for run in 0..5 {
+        let dmitri = node(root, &format!("dmitri-large-{run}")).await;
+        let document = anna.put_blob(pdf.clone()).await.unwrap();
+        let created = anna.create(request(document, &format!("Large {run}"))).await.unwrap();
+        let envelope: EnvelopeId = created.envelope.parse().unwrap();
+        let started = Instant::now();
+        dmitri.join(&created.invites[0].link).await.unwrap();
+        dmitri.wait_for(envelope, WAIT, |s| s.missing_blobs.is_empty()).await.unwrap();
+        ours.push(started.elapsed());
+        tcp.push(tcp_copy(&pdf).await);
+    }
+    let (ours, tcp) = (median(ours), median(tcp));
+    println!(
+        "20 MB PDF to a newly joined party: median {:.1} ms; plain loopback TCP copy {:.1} ms; ratio {:.1}x (5 runs, {} bytes)",
+        ms(ours),
+        ms(tcp),
+        ours.as_secs_f64() / tcp.as_secs_f64(),
+        pdf.len()
+    );
+}
+
+fn ten_thousand_envelopes(root: &std::path::Path) {
+    let data = DataDir::resolve(Some(root.join("busy"))).unwrap();
+    data.init(&Profile { name: "Busy Sales".into(), contact: None }, random_secret()).unwrap();
+    let pdf = contract_pdf(1);
+    {
+        let mut envelopes = Envelopes::open(data.clone()).unwrap();
+        for i in 0..10_000 {
+            let mut terms = contract_terms(&pdf);
+            terms.title = format!("Contract {i}");
+            let (envelope, _) = envelopes.party_mut().create(&pdf, terms).unwrap();
+            let entries: Vec<_> = envelopes.state(envelope).unwrap().valid().iter().map(|v| v.raw().clone()).collect();
+            envelopes.record(envelope, &entries).unwrap();
+        }
+    }
+    let bin = env!("CARGO_BIN_EXE_countersign");
+    let mut starts = Vec::new();
+    let mut lists = Vec::new();
+    let mut rss = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let mut child = Command::new(bin)
+            .arg("--data-dir")
+            .arg(data.root())
+            .args(["serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let probe = "0".repeat(64);
+        let answers = |data: &DataDir| {
+            let out = Command::new(bin).arg("--data-dir").arg(data.root()).args(["status", &probe]).output().unwrap();
+            String::from_utf8_lossy(&out.stderr).contains("has no envelope")
+        };
+        while data.api_info().is_none_or(|i| i.pid != child.id()) || !answers(&data) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        starts.push(started.elapsed());
+        for _ in 0..3 {
+            let listed = Instant::now();
+            let out = Command::new(bin).arg("--data-dir").arg(data.root()).args(["list", "--json"]).output().unwrap();
+            assert!(out.status.success());
+            lists.push(listed.elapsed());
+        }
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+        let kb: u64 = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0);
+        rss.push(kb);
+        Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+        child.wait().unwrap();
+    }
+    rss.sort();
+    println!(
+        "10,000 envelopes: serve start-up to answering {:.0} ms; `list` (CLI process, JSON of all) {:.0} ms; resident memory {} MB (medians of 3 and 9)",
+        ms(median(starts)),
+        ms(median(lists)),
+        rss[1] / 1024
+    );
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let root = scratch("network");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(sign_to_client_ready(&root));
+    runtime.block_on(twenty_megabytes(&root));
+    ten_thousand_envelopes(&root);
+    let _ = std::fs::remove_dir_all(&root);
+}

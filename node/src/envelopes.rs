@@ -204,6 +204,21 @@ impl Envelopes {
         }
     }
 
+    /// Keeps the proof of the invitation this node joined with, so it can
+    /// show it again (after a restart) until the others have its `Join`.
+    pub fn keep_invite_proof(&self, envelope: EnvelopeId, (slot, proof): (u8, countersign_shared::Signature)) -> Result<(), DataDirError> {
+        let mut bytes = vec![slot];
+        bytes.extend_from_slice(proof.as_bytes());
+        write_atomic(&self.data.path("envelopes").join(format!("{envelope}.invite-proof")), &bytes, true)
+    }
+
+    /// The proof kept by [`Envelopes::keep_invite_proof`].
+    pub fn invite_proof(&self, envelope: EnvelopeId) -> Option<(u8, countersign_shared::Signature)> {
+        let bytes = fs::read(self.data.path("envelopes").join(format!("{envelope}.invite-proof"))).ok()?;
+        let signature: [u8; 64] = bytes.get(1..65)?.try_into().ok()?;
+        Some((*bytes.first()?, countersign_shared::Signature::from_bytes(signature)))
+    }
+
     /// The folded state, if the envelope's `Create` is here.
     pub fn state(&self, envelope: EnvelopeId) -> Option<EnvelopeState> {
         self.party.state(envelope).ok()

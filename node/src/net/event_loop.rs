@@ -92,6 +92,13 @@ pub struct EventLoop {
     listen: Vec<Multiaddr>,
     backoff: HashMap<PeerId, (Instant, Duration)>,
     relayed: bool,
+    /// Envelopes that changed lately, with when: re-synced from scratch
+    /// every few seconds for a minute (anti-entropy for lost messages).
+    active: HashMap<EnvelopeId, Instant>,
+    ticks: u64,
+    /// Invite proofs of envelopes this node joined, shown with every sync
+    /// request until the others know its `Join` (kept on disk across restarts).
+    proofs: HashMap<EnvelopeId, (u8, countersign_shared::Signature)>,
 }
 
 impl std::fmt::Debug for EventLoop {
@@ -121,6 +128,9 @@ impl EventLoop {
             listen: Vec::new(),
             backoff: HashMap::new(),
             relayed: false,
+            active: HashMap::new(),
+            ticks: 0,
+            proofs: HashMap::new(),
         }
     }
 
@@ -346,6 +356,8 @@ impl EventLoop {
 
     /// Something changed in `envelope`: tell every other party, fetch what is missing.
     fn changed(&mut self, envelope: EnvelopeId, except: Option<PeerId>) {
+        self.active.insert(envelope, Instant::now());
+        self.learn_addresses(envelope);
         for key in self.envelopes.peers_of(envelope) {
             if let Some(peer) = peer_id(&key)
                 && Some(peer) != except
@@ -353,7 +365,6 @@ impl EventLoop {
                 self.sync_with(peer, envelope);
             }
         }
-        self.learn_addresses(envelope);
         self.fetch_missing(envelope);
     }
 
@@ -381,10 +392,16 @@ impl EventLoop {
             return;
         }
         let me = self.me();
-        let invite = self.joins.get(&envelope).map(|j| (j.invitation.slot, j.invitation.prove(&me)));
+        let invite = self
+            .joins
+            .get(&envelope)
+            .map(|j| (j.invitation.slot, j.invitation.prove(&me)))
+            .or_else(|| self.proofs.get(&envelope).copied())
+            .or_else(|| self.envelopes.invite_proof(envelope));
         let state = self.sync_states.entry(key).or_default();
         let message = self.envelopes.doc_mut(envelope).sync_message(state);
-        if message.is_none() && invite.is_none() {
+        // Nothing to say ends the round; only a join in progress knocks anyway.
+        if message.is_none() && !self.joins.contains_key(&envelope) {
             return;
         }
         let request = Request::Sync { envelope, invite, message: message.unwrap_or_default() };
@@ -412,6 +429,10 @@ impl EventLoop {
             return;
         }
         let reply = doc.sync_message(state);
+        // The reply travels in this response; the peer answers by its next
+        // request, if ever. Not waiting for that lets this node start a round
+        // of its own when something changes here.
+        state.in_flight = false;
         let _ = self.swarm.behaviour_mut().sync.send_response(channel, Response::Sync(reply));
         match self.envelopes.absorb(envelope) {
             Ok(0) => {}
@@ -480,6 +501,11 @@ impl EventLoop {
         let result = self.envelopes.party_mut().join(&invitation);
         match result {
             Ok(entry) => {
+                let proof = (invitation.slot, invitation.prove(&self.me()));
+                self.proofs.insert(envelope, proof);
+                if let Err(e) = self.envelopes.keep_invite_proof(envelope, proof) {
+                    tracing::warn!("cannot keep the invite proof: {e}");
+                }
                 let outcome = self.after_act(envelope, entry).map(|_| envelope.to_string());
                 if let Some(pending) = self.joins.remove(&envelope) {
                     for reply in pending.replies {
@@ -736,6 +762,10 @@ impl EventLoop {
     fn retry(&mut self) {
         self.envelopes.persist_verified();
         let now = Instant::now();
+        self.ticks += 1;
+        if self.ticks.is_multiple_of(4) {
+            self.resync_active(now);
+        }
         let expired: Vec<EnvelopeId> = self.joins.iter().filter(|(_, j)| j.deadline < now).map(|(e, _)| *e).collect();
         for envelope in expired {
             self.fail_join(envelope, "the inviter's node could not be reached; make sure it is running, then try again");
@@ -758,6 +788,24 @@ impl EventLoop {
             }
             if self.fetches.values().all(|f| f.envelope != envelope) {
                 self.fetch_missing(envelope);
+            }
+        }
+    }
+
+    /// Runs a fresh sync round (new sync state) with every party of each
+    /// envelope that changed in the last minute, so a message lost on the way
+    /// is made good within seconds.
+    fn resync_active(&mut self, now: Instant) {
+        self.active.retain(|_, at| now.duration_since(*at) < Duration::from_secs(60));
+        let envelopes: Vec<EnvelopeId> = self.active.keys().copied().collect();
+        for envelope in envelopes {
+            for key in self.envelopes.peers_of(envelope) {
+                let Some(peer) = peer_id(&key) else { continue };
+                if self.syncing.contains_key(&(peer, envelope)) || !self.due(&peer, now) {
+                    continue;
+                }
+                self.sync_states.remove(&(peer, envelope));
+                self.sync_with(peer, envelope);
             }
         }
     }

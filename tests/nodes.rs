@@ -200,7 +200,7 @@ fn a_node_killed_while_receiving_a_large_pdf_resumes_and_completes() -> anyhow::
 
 #[test]
 fn bad_cli_input_gets_a_clear_message_and_a_non_zero_exit() -> anyhow::Result<()> {
-    let (anna, dmitri, _carl, envelope, files, links) = joined_with_links(&contract_pdf(1))?;
+    let (anna, dmitri, _carl, envelope, _files, links) = joined_with_links(&contract_pdf(1))?;
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
             vec![
@@ -238,6 +238,8 @@ fn bad_cli_input_gets_a_clear_message_and_a_non_zero_exit() -> anyhow::Result<()
     }
 
     // A used invitation, presented by someone else; and one past its expiry.
+    anna.wait_for(&envelope, WAIT, "the director's join", |s| s["parties"][0]["joined"] == true)?;
+    dmitri.wait_for(&envelope, WAIT, "the director's join", |s| s["parties"][0]["is_me"] == true)?;
     let mut mallory = Node::init("Mallory", "mallory@evil.test")?;
     mallory.start(&[])?;
     let reused = mallory.cli(&["join", &links[0]])?;
@@ -255,6 +257,5 @@ fn bad_cli_input_gets_a_clear_message_and_a_non_zero_exit() -> anyhow::Result<()
 
     let qr_files = std::fs::read_dir(anna.dir.join("qr"))?.count();
     assert_eq!(qr_files, 4, "a PNG and an SVG QR code per invitation");
-    let _ = (&dmitri, &files);
     Ok(())
 }

@@ -133,8 +133,6 @@ async fn tcp_copy(bytes: &[u8]) -> Duration {
 async fn twenty_megabytes(root: &std::path::Path) {
     let anna = node(root, "anna-large").await;
     let pdf = large_pdf(20 * 1024 * 1024);
-    let terms = contract_terms(&pdf);
-    let _ = terms;
     let (mut ours, mut tcp) = (Vec::new(), Vec::new());
     for run in 0..5 {
         let dmitri = node(root, &format!("dmitri-large-{run}")).await;

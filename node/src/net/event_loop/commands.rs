@@ -1,0 +1,198 @@
+//! The loop's answers to the API's commands: create, join, sign, decline, list, …
+
+use super::*;
+
+impl EventLoop {
+    pub(super) fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::Info(reply) => {
+                let me = self.me();
+                let info = NodeInfo {
+                    peer_id: self.swarm.local_peer_id().to_string(),
+                    key: me.to_string(),
+                    fingerprint: me.fingerprint(),
+                    name: self.envelopes.party().name().to_owned(),
+                    addresses: self.addresses(),
+                };
+                let _ = reply.send(Ok(info));
+            }
+            Command::PutBlob(bytes, reply) => {
+                let _ = reply.send(self.envelopes.party_mut().blobs_mut().put(&bytes).map_err(internal));
+            }
+            Command::Create(request, reply) => {
+                let _ = reply.send(self.create(*request));
+            }
+            Command::Join(link, reply) => self.join(&link, reply),
+            Command::Sign(envelope, request, reply) => {
+                let _ = reply.send(self.sign(envelope, &request));
+            }
+            Command::Decline(envelope, reason, reply) => {
+                let result = self.envelopes.party_mut().decline(envelope, &reason).map_err(ApiError::from);
+                let _ = reply.send(result.and_then(|entry| self.after_act(envelope, entry)));
+            }
+            Command::List(reply) => {
+                let mut list: Vec<_> = self.envelopes.ids().into_iter().filter_map(|id| self.envelopes.summary(id)).collect();
+                list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+                let _ = reply.send(Ok(list));
+            }
+            Command::Status(envelope, reply) => {
+                let summary = self.envelopes.summary(envelope).ok_or_else(|| unknown(&envelope));
+                let _ = reply.send(summary);
+            }
+            Command::Export(envelope, reply) => {
+                let result = if self.envelopes.state(envelope).is_none() {
+                    Err(unknown(&envelope))
+                } else {
+                    self.envelopes.party().final_pdf(envelope).map_err(ApiError::from)
+                };
+                let _ = reply.send(result);
+            }
+            Command::Transfers(reply) => {
+                let transfers = self
+                    .fetches
+                    .iter()
+                    .map(|(hash, f)| Transfer {
+                        envelope: f.envelope.to_string(),
+                        hash: hash.to_string(),
+                        received: f.received,
+                        total: f.total,
+                    })
+                    .collect();
+                let _ = reply.send(Ok(transfers));
+            }
+            Command::ImportRaw(envelope, bytes, reply) => {
+                let _ = reply.send(self.import_raw(envelope, &bytes));
+            }
+        }
+    }
+
+    pub(super) fn create(&mut self, request: CreateRequest) -> Result<Created, ApiError> {
+        let pdf = self
+            .envelopes
+            .disk()
+            .get(&request.document)
+            .ok_or_else(|| ApiError::invalid("the PDF has not been uploaded to this node; upload it first"))?;
+        let info = render::inspect(&pdf).map_err(|e| ApiError::invalid(e.to_string()))?;
+        let mut parties = Vec::with_capacity(request.parties.len());
+        for input in &request.parties {
+            let role = match input.role.as_str() {
+                "company_signer" | "signer" => Role::CompanySigner,
+                "client" => Role::Client,
+                "viewer" => Role::Viewer,
+                other => return Err(ApiError::invalid(format!("unknown role '{other}' for {}", input.name))),
+            };
+            let contact = Contact::parse(&input.contact).map_err(|e| ApiError::invalid(format!("{}: {e}", input.name)))?;
+            let order = input.order.unwrap_or(if role == Role::Client { 2 } else { 1 });
+            let stamp_required = input.stamp_required.unwrap_or(false);
+            parties.push(PartyTerms { name: input.name.trim().to_owned(), role, contact, order, stamp_required });
+        }
+        let fields = match &request.fields {
+            Some(fields) => fields.iter().map(|f| f.to_field(&request.parties)).collect::<Result<Vec<_>, _>>()?,
+            None => default_fields(&parties, &info.pages),
+        };
+        let terms = Terms {
+            title: request.title.trim().to_owned(),
+            document: countersign_shared::model::DocumentRef { hash: request.document, len: 0, pages: 0 },
+            parties: parties.clone(),
+            fields,
+            verifier_url: request.verifier_url.clone().unwrap_or_else(|| DEFAULT_VERIFIER.to_owned()),
+        };
+        let (envelope, invitations) = self.envelopes.party_mut().create(&pdf, terms)?;
+        let entries: Vec<RawEntry> =
+            self.envelopes.state(envelope).map(|s| s.valid().iter().map(|v| v.raw().clone()).collect()).unwrap_or_default();
+        let me = self.me();
+        let addresses = self.addresses();
+        self.envelopes.doc_mut(envelope).set_addresses(&me, &addresses).map_err(internal)?;
+        self.envelopes.record(envelope, &entries)?;
+        let invites = invitations
+            .into_iter()
+            .map(|mut invitation| {
+                invitation.addresses = addresses.clone();
+                let party = &parties[usize::from(invitation.slot)];
+                InviteOut {
+                    slot: invitation.slot,
+                    name: party.name.clone(),
+                    contact: party.contact.to_string(),
+                    link: invitation.to_link(),
+                }
+            })
+            .collect();
+        Ok(Created { envelope: envelope.to_string(), invites })
+    }
+
+    pub(super) fn join(&mut self, link: &str, reply: Reply<String>) {
+        let invitation = match Invitation::parse(link) {
+            Ok(invitation) => invitation,
+            Err(e) => {
+                let _ = reply.send(Err(ApiError::invalid(format!("this is not a valid invitation link: {e}"))));
+                return;
+            }
+        };
+        if now_ms() > invitation.expires_at {
+            let when = countersign_shared::time::utc(invitation.expires_at);
+            let _ = reply
+                .send(Err(ApiError::new(ErrorKind::Refused, format!("this invitation expired on {when}; ask the sender for a new one"))));
+            return;
+        }
+        let envelope = invitation.envelope;
+        if let Some(state) = self.envelopes.state(envelope)
+            && state.binding(invitation.slot) == Some(self.me())
+        {
+            let _ = reply.send(Ok(envelope.to_string()));
+            return;
+        }
+        let Some(inviter) = peer_id(&invitation.inviter) else {
+            let _ = reply.send(Err(ApiError::invalid("the invitation names an invalid inviter")));
+            return;
+        };
+        for address in invitation.addresses.iter().filter_map(|a| a.parse::<Multiaddr>().ok()) {
+            self.swarm.add_peer_address(inviter, address);
+        }
+        let pending = self.joins.entry(envelope).or_insert_with(|| PendingJoin {
+            invitation: invitation.clone(),
+            replies: Vec::new(),
+            deadline: Instant::now() + JOIN_TIMEOUT,
+        });
+        pending.replies.push(reply);
+        self.sync_with(inviter, envelope);
+    }
+
+    pub(super) fn sign(&mut self, envelope: EnvelopeId, request: &SignRequest) -> Result<String, ApiError> {
+        let state = self.envelopes.state(envelope).ok_or_else(|| unknown(&envelope))?;
+        let slot = self.envelopes.party().my_slot(&state)?;
+        let mut input = SignInput { texts: request.texts.clone(), images: Vec::new() };
+        for (_, field) in state.terms().fields_of(slot) {
+            let hash = match crate::net::command::image_kind(field.kind) {
+                Some("signature") => request.signature,
+                Some(_) => request.stamp,
+                None => continue,
+            };
+            if let Some(hash) = hash {
+                let bytes = self.envelopes.disk().get(&hash).ok_or_else(|| ApiError::invalid("upload the image to this node first"))?;
+                input.images.push((field.label.clone(), bytes));
+            }
+        }
+        let entry = self.envelopes.party_mut().sign(envelope, &input)?;
+        self.after_act(envelope, entry)
+    }
+
+    pub(super) fn after_act(&mut self, envelope: EnvelopeId, entry: RawEntry) -> Result<String, ApiError> {
+        let me = self.me();
+        let addresses = self.addresses();
+        self.envelopes.doc_mut(envelope).set_addresses(&me, &addresses).map_err(internal)?;
+        self.envelopes.record(envelope, std::slice::from_ref(&entry))?;
+        self.changed(envelope, None);
+        Ok(entry.id().to_string())
+    }
+
+    pub(super) fn import_raw(&mut self, envelope: EnvelopeId, bytes: &[u8]) -> Result<String, ApiError> {
+        if !self.options.test_tools {
+            return Err(ApiError::new(ErrorKind::Forbidden, "raw import is a test tool; start the node with --test-tools"));
+        }
+        let entry = RawEntry::decode(bytes).map_err(|e| ApiError::invalid(e.to_string()))?;
+        self.envelopes.doc_mut(envelope).add_entry(&entry).map_err(internal)?;
+        self.envelopes.absorb(envelope)?;
+        self.changed(envelope, None);
+        Ok(entry.id().to_string())
+    }
+}

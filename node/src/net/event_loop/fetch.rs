@@ -1,0 +1,138 @@
+//! Fetching the blobs an envelope needs, chunk by chunk, and serving them to parties.
+
+use super::*;
+
+impl EventLoop {
+    pub(super) fn fetch_missing(&mut self, envelope: EnvelopeId) {
+        for hash in self.envelopes.missing_blobs(envelope) {
+            if self.fetches.contains_key(&hash) {
+                continue;
+            }
+            let offset = self.envelopes.disk().partial_len(&hash);
+            let fetch = Fetch {
+                envelope,
+                total: None,
+                received: offset,
+                next: offset,
+                in_flight: 0,
+                ahead: Default::default(),
+                source: None,
+                tried: HashSet::new(),
+            };
+            self.fetches.insert(hash, fetch);
+            self.ask_next_source(hash);
+        }
+    }
+
+    /// Asks a connected party that has not been asked yet for a blob; gives up
+    /// (until the next retry) when none is left.
+    pub(super) fn ask_next_source(&mut self, hash: Hash) {
+        let Some(fetch) = self.fetches.get(&hash) else { return };
+        let (envelope, offset) = (fetch.envelope, fetch.received);
+        let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
+        let source = self
+            .envelopes
+            .peers_of(envelope)
+            .into_iter()
+            .filter_map(|k| peer_id(&k))
+            .find(|p| connected.contains(p) && !fetch.tried.contains(p));
+        match source {
+            Some(peer) => {
+                if let Some(fetch) = self.fetches.get_mut(&hash) {
+                    fetch.source = Some(peer);
+                    fetch.next = offset;
+                    fetch.in_flight = 0;
+                    fetch.ahead.clear();
+                }
+                self.fill_window(hash);
+            }
+            None => {
+                self.fetches.remove(&hash);
+            }
+        }
+    }
+
+    /// Keeps up to [`WINDOW`] chunk requests in flight (one until the size is known).
+    pub(super) fn fill_window(&mut self, hash: Hash) {
+        loop {
+            let Some(fetch) = self.fetches.get_mut(&hash) else { return };
+            let Some(peer) = fetch.source else { return };
+            let limit = if fetch.total.is_some() { WINDOW } else { 1 };
+            if fetch.in_flight >= limit || fetch.total.is_some_and(|t| fetch.next >= t) {
+                return;
+            }
+            let (envelope, offset) = (fetch.envelope, fetch.next);
+            fetch.next += CHUNK as u64;
+            fetch.in_flight += 1;
+            self.request_chunk(peer, envelope, hash, offset);
+        }
+    }
+
+    pub(super) fn request_chunk(&mut self, peer: PeerId, envelope: EnvelopeId, hash: Hash, offset: u64) {
+        let id = self.swarm.behaviour_mut().blobs.send_request(&peer, Request::Blob { envelope, hash, offset });
+        self.blob_requests.insert(id, (peer, hash, offset));
+    }
+
+    pub(super) fn handle_blob_request(&mut self, peer: PeerId, request: Request, channel: request_response::ResponseChannel<Response>) {
+        let response = match request {
+            Request::Blob { envelope, hash, offset } if self.may_fetch(&peer, envelope, &hash) => {
+                match self.envelopes.disk().read_chunk(&hash, offset, CHUNK) {
+                    Some((total, chunk)) => Response::Blob { total, chunk },
+                    None => Response::Unknown,
+                }
+            }
+            _ => Response::Unknown,
+        };
+        let _ = self.swarm.behaviour_mut().blobs.send_response(channel, response);
+    }
+
+    /// A blob goes only to a party of an envelope that names it.
+    pub(super) fn may_fetch(&self, peer: &PeerId, envelope: EnvelopeId, hash: &Hash) -> bool {
+        let (Some(key), Some(state)) = (party_key(peer), self.envelopes.state(envelope)) else { return false };
+        let party = self.envelopes.party();
+        party.is_party(&state, &key) && party.needed_blobs(&state).contains(hash)
+    }
+
+    pub(super) fn handle_blob_response(&mut self, id: OutboundRequestId, response: Response) {
+        let Some((peer, hash, offset)) = self.blob_requests.remove(&id) else { return };
+        let Some(fetch) = self.fetches.get_mut(&hash) else { return };
+        let envelope = fetch.envelope;
+        let (total, chunk) = match response {
+            Response::Blob { total, chunk } if total <= MAX_BLOB && !chunk.is_empty() => (total, chunk),
+            Response::Blob { total, .. } if total > MAX_BLOB => {
+                tracing::warn!(%peer, "cutting off a peer that offered a {total}-byte blob");
+                self.fetches.remove(&hash);
+                let _ = self.swarm.disconnect_peer_id(peer);
+                return;
+            }
+            _ => {
+                fetch.tried.insert(peer);
+                self.ask_next_source(hash);
+                return;
+            }
+        };
+        fetch.total = Some(total);
+        fetch.in_flight = fetch.in_flight.saturating_sub(1);
+        fetch.ahead.insert(offset, chunk);
+        // Store every chunk whose turn has come, in order.
+        let disk = self.envelopes.disk().clone();
+        while let Some(chunk) = fetch.ahead.remove(&fetch.received) {
+            match disk.write_chunk(&hash, total, fetch.received, &chunk) {
+                Ok(ChunkOutcome::Stored(held)) => fetch.received = held,
+                Ok(ChunkOutcome::Complete) => {
+                    self.fetches.remove(&hash);
+                    tracing::info!("received blob {} for envelope {}", hash.short(), envelope.short());
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(%peer, "cutting off a peer that sent a bad blob: {e}");
+                    self.fetches.remove(&hash);
+                    let _ = self.swarm.disconnect_peer_id(peer);
+                    return;
+                }
+            }
+        }
+        fetch.ahead.retain(|at, _| *at > fetch.received);
+        self.fill_window(hash);
+    }
+}

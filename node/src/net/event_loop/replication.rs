@@ -1,0 +1,180 @@
+//! Automerge sync rounds with the other parties, and the access check that guards them.
+
+use super::*;
+
+impl EventLoop {
+    /// Something changed in `envelope`: tell every other party, fetch what is missing.
+    pub(super) fn changed(&mut self, envelope: EnvelopeId, except: Option<PeerId>) {
+        self.active.insert(envelope, Instant::now());
+        self.learn_addresses(envelope);
+        for key in self.envelopes.peers_of(envelope) {
+            if let Some(peer) = peer_id(&key)
+                && Some(peer) != except
+            {
+                self.sync_with(peer, envelope);
+            }
+        }
+        self.fetch_missing(envelope);
+    }
+
+    pub(super) fn learn_addresses(&mut self, envelope: EnvelopeId) {
+        let me = self.me();
+        for (key, addresses) in self.envelopes.doc_mut(envelope).addresses() {
+            if key == me {
+                continue;
+            }
+            if let Some(peer) = peer_id(&key) {
+                for address in addresses.iter().filter_map(|a| a.parse::<Multiaddr>().ok()) {
+                    self.swarm.add_peer_address(peer, address);
+                }
+            }
+        }
+    }
+
+    pub(super) fn sync_with(&mut self, peer: PeerId, envelope: EnvelopeId) {
+        if peer == *self.swarm.local_peer_id() {
+            return;
+        }
+        let key = (peer, envelope);
+        if let Some(again) = self.syncing.get_mut(&key) {
+            *again = true;
+            return;
+        }
+        let me = self.me();
+        let invite = self
+            .joins
+            .get(&envelope)
+            .map(|j| (j.invitation.slot, j.invitation.prove(&me)))
+            .or_else(|| self.proofs.get(&envelope).copied())
+            .or_else(|| self.envelopes.invite_proof(envelope));
+        let state = self.sync_states.entry(key).or_default();
+        let message = self.envelopes.doc_mut(envelope).sync_message(state);
+        // Nothing to say ends the round; only a join in progress knocks anyway.
+        if message.is_none() && !self.joins.contains_key(&envelope) {
+            return;
+        }
+        let request = Request::Sync { envelope, invite, message: message.unwrap_or_default() };
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+        self.sync_requests.insert(id, key);
+        self.syncing.insert(key, false);
+    }
+
+    pub(super) fn handle_sync_request(&mut self, peer: PeerId, request: Request, channel: request_response::ResponseChannel<Response>) {
+        let Request::Sync { envelope, invite, message } = request else {
+            let _ = self.swarm.behaviour_mut().sync.send_response(channel, Response::Unknown);
+            return;
+        };
+        if !self.may_see(&peer, envelope, invite) {
+            let _ = self.swarm.behaviour_mut().sync.send_response(channel, Response::Unknown);
+            return;
+        }
+        let state = self.sync_states.entry((peer, envelope)).or_default();
+        let doc = self.envelopes.doc_mut(envelope);
+        if !message.is_empty()
+            && let Err(e) = doc.receive_sync(state, &message)
+        {
+            tracing::warn!(%peer, "cutting off a peer that sent a bad sync message: {e}");
+            let _ = self.swarm.disconnect_peer_id(peer);
+            return;
+        }
+        let reply = doc.sync_message(state);
+        // The reply travels in this response; the peer answers by its next
+        // request, if ever. Not waiting for that lets this node start a round
+        // of its own when something changes here.
+        state.in_flight = false;
+        let _ = self.swarm.behaviour_mut().sync.send_response(channel, Response::Sync(reply));
+        match self.envelopes.absorb(envelope) {
+            Ok(0) => {}
+            Ok(_) => self.changed(envelope, Some(peer)),
+            Err(e) => tracing::error!("cannot save envelope {}: {e}", envelope.short()),
+        }
+    }
+
+    /// Whether `peer` may see `envelope`: a party of it, or holding a valid invite.
+    pub(super) fn may_see(&self, peer: &PeerId, envelope: EnvelopeId, invite: Option<(u8, countersign_shared::Signature)>) -> bool {
+        let (Some(key), Some(state)) = (party_key(peer), self.envelopes.state(envelope)) else { return false };
+        let party = self.envelopes.party();
+        party.is_party(&state, &key) || invite.is_some_and(|(slot, proof)| party.invite_admits(&state, slot, &key, &proof))
+    }
+
+    pub(super) fn handle_sync_response(&mut self, id: OutboundRequestId, response: Response) {
+        let Some((peer, envelope)) = self.sync_requests.remove(&id) else { return };
+        // A change made meanwhile is covered: the next round below carries it.
+        self.syncing.remove(&(peer, envelope));
+        let message = match response {
+            Response::Sync(message) => message,
+            Response::Unknown | Response::Blob { .. } => {
+                self.fail_join(
+                    envelope,
+                    "the inviter's node does not recognise this invitation: it was used, has expired, or the envelope was withdrawn",
+                );
+                return;
+            }
+        };
+        if let Some(message) = message {
+            let state = self.sync_states.entry((peer, envelope)).or_default();
+            if let Err(e) = self.envelopes.doc_mut(envelope).receive_sync(state, &message) {
+                tracing::warn!(%peer, "cutting off a peer that sent a bad sync message: {e}");
+                let _ = self.swarm.disconnect_peer_id(peer);
+                return;
+            }
+        }
+        let added = match self.envelopes.absorb(envelope) {
+            Ok(added) => added,
+            Err(e) => {
+                tracing::error!("cannot save envelope {}: {e}", envelope.short());
+                0
+            }
+        };
+        self.complete_join(envelope);
+        if added > 0 {
+            self.changed(envelope, Some(peer));
+        }
+        self.sync_with(peer, envelope);
+        // The peer now knows what we know (e.g. our Join): blobs it refused may come now.
+        self.fetch_missing(envelope);
+    }
+
+    pub(super) fn complete_join(&mut self, envelope: EnvelopeId) {
+        let Some(pending) = self.joins.get(&envelope) else { return };
+        let Some(state) = self.envelopes.state(envelope) else { return };
+        if state.binding(pending.invitation.slot) == Some(self.me()) {
+            if let Some(pending) = self.joins.remove(&envelope) {
+                for reply in pending.replies {
+                    let _ = reply.send(Ok(envelope.to_string()));
+                }
+            }
+            return;
+        }
+        let invitation = pending.invitation.clone();
+        let result = self.envelopes.party_mut().join(&invitation);
+        match result {
+            Ok(entry) => {
+                let proof = (invitation.slot, invitation.prove(&self.me()));
+                self.proofs.insert(envelope, proof);
+                if let Err(e) = self.envelopes.keep_invite_proof(envelope, proof) {
+                    tracing::warn!("cannot keep the invite proof: {e}");
+                }
+                let outcome = self.after_act(envelope, entry).map(|_| envelope.to_string());
+                if let Some(pending) = self.joins.remove(&envelope) {
+                    for reply in pending.replies {
+                        let _ = reply.send(outcome.clone());
+                    }
+                }
+            }
+            Err(crate::party::PartyError::Refused(countersign_shared::log::rules::Rejection::InviteNotFound)) => {}
+            Err(e) => {
+                let message = e.to_string();
+                self.fail_join(envelope, &message);
+            }
+        }
+    }
+
+    pub(super) fn fail_join(&mut self, envelope: EnvelopeId, why: &str) {
+        if let Some(pending) = self.joins.remove(&envelope) {
+            for reply in pending.replies {
+                let _ = reply.send(Err(ApiError::new(ErrorKind::Refused, why)));
+            }
+        }
+    }
+}

@@ -117,8 +117,14 @@ impl Envelopes {
             }
             let bytes =
                 fs::read(&path).map_err(|source| DataDirError::Io { what: "cannot read", path: path.display().to_string(), source })?;
-            let doc = EnvelopeDoc::load(&bytes).map_err(|e| DataDirError::Damaged(path.display().to_string(), e.to_string()))?;
-            party.insert(id, doc.entries());
+            match EnvelopeDoc::load(&bytes) {
+                Ok(doc) => {
+                    party.insert(id, doc.entries());
+                }
+                // One damaged file must not keep the node (and every other
+                // envelope) from starting; the file stays for a person to restore.
+                Err(e) => tracing::warn!("skipping {}: it is damaged ({e})", path.display()),
+            }
         }
         Ok(Envelopes { data, party, docs, disk, settled: Default::default() })
     }

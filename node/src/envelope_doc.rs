@@ -16,6 +16,18 @@ use countersign_shared::log::RawEntry;
 const ENTRY_PREFIX: &str = "entry:";
 const PEER_PREFIX: &str = "peer:";
 
+/// Why a peer's sync message was not applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The message is not a valid Automerge sync message.
+    #[error("not a valid sync message: {0}")]
+    Malformed(String),
+    /// Applying it failed half-way; this in-memory copy must be reloaded from disk.
+    #[error("the sync message could not be applied")]
+    Poisoned,
+}
+
 /// An envelope's replicated document.
 #[derive(Debug)]
 pub struct EnvelopeDoc {
@@ -99,10 +111,16 @@ impl EnvelopeDoc {
         self.doc.sync().generate_sync_message(state).map(sync::Message::encode)
     }
 
-    /// Applies a peer's sync message.
-    pub fn receive_sync(&mut self, state: &mut sync::State, message: &[u8]) -> Result<(), String> {
-        let message = sync::Message::decode(message).map_err(|e| format!("not a sync message: {e}"))?;
-        self.doc.sync().receive_sync_message(state, message).map_err(|e| e.to_string())
+    /// Applies a peer's sync message. Input from the network never panics the
+    /// node: a panic inside Automerge becomes an error, and the caller drops
+    /// this copy of the document (see [`SyncError::Poisoned`]).
+    pub fn receive_sync(&mut self, state: &mut sync::State, message: &[u8]) -> Result<(), SyncError> {
+        let message = sync::Message::decode(message).map_err(|e| SyncError::Malformed(e.to_string()))?;
+        let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.doc.sync().receive_sync_message(state, message)));
+        match applied {
+            Ok(result) => result.map_err(|e| SyncError::Malformed(e.to_string())),
+            Err(_) => Err(SyncError::Poisoned),
+        }
     }
 
     /// A fingerprint of the document's heads (changes when anything arrives).

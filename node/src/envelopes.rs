@@ -163,6 +163,11 @@ impl Envelopes {
             .or_insert_with(|| std::fs::read(&path).ok().and_then(|bytes| EnvelopeDoc::load(&bytes).ok()).unwrap_or_default())
     }
 
+    /// Drops the in-memory copy of a document (it is reloaded from disk on next use).
+    pub fn forget_doc(&mut self, envelope: EnvelopeId) {
+        self.docs.remove(&envelope);
+    }
+
     fn doc_path(&self, envelope: EnvelopeId) -> std::path::PathBuf {
         self.data.path("envelopes").join(format!("{envelope}.automerge"))
     }

@@ -74,6 +74,10 @@ impl EventLoop {
             && let Err(e) = doc.receive_sync(state, &message)
         {
             tracing::warn!(%peer, "cutting off a peer that sent a bad sync message: {e}");
+            if e == crate::envelope_doc::SyncError::Poisoned {
+                self.envelopes.forget_doc(envelope);
+                self.sync_states.retain(|(_, env), _| *env != envelope);
+            }
             let _ = self.swarm.disconnect_peer_id(peer);
             return;
         }
@@ -115,6 +119,10 @@ impl EventLoop {
             let state = self.sync_states.entry((peer, envelope)).or_default();
             if let Err(e) = self.envelopes.doc_mut(envelope).receive_sync(state, &message) {
                 tracing::warn!(%peer, "cutting off a peer that sent a bad sync message: {e}");
+                if e == crate::envelope_doc::SyncError::Poisoned {
+                    self.envelopes.forget_doc(envelope);
+                    self.sync_states.retain(|(_, env), _| *env != envelope);
+                }
                 let _ = self.swarm.disconnect_peer_id(peer);
                 return;
             }

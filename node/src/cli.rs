@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::api::{DeclineRequest, JoinRequest};
 use crate::client::Client;
 use crate::datadir::{DataDir, Profile, write_atomic};
-use crate::envelopes::Summary;
+use crate::envelopes::{ListItem, Summary};
 use crate::net::command::{CreateRequest, Created, FieldInput, NodeInfo, PartyInput, SignRequest, Transfer};
 use crate::party::random_secret;
 use crate::qr;
@@ -266,7 +266,7 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
         }
         Command::List { json } => {
             let client = Client::connect(data)?;
-            let list: Vec<Summary> = client.get("/api/v1/envelopes")?;
+            let list: Vec<ListItem> = client.get("/api/v1/envelopes")?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(());
@@ -277,7 +277,8 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
             for s in &list {
                 let next = if s.next.is_empty() { "-".to_owned() } else { s.next.join(", ") };
                 let mine = if s.my_turn { "  ← your turn" } else { "" };
-                println!("{}  {:<10}  {:<32}  next: {next}{mine}", &s.id[..12], s.stage, truncate(&s.title, 32));
+                let (signed, of) = s.signed;
+                println!("{}  {:<10}  {signed}/{of} signed  {:<32}  next: {next}{mine}", &s.id[..12], s.stage, truncate(&s.title, 32));
             }
             Ok(())
         }

@@ -71,6 +71,25 @@ pub struct Summary {
     pub heads: Vec<String>,
 }
 
+/// One line of the pipeline (`list`): what a person scans for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListItem {
+    /// Envelope id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Stage: draft, awaiting, completed, declined, voided.
+    pub stage: String,
+    /// Who must act next, by name.
+    pub next: Vec<String>,
+    /// Whether this node's party must act now.
+    pub my_turn: bool,
+    /// How many signing parties have signed, of how many.
+    pub signed: (usize, usize),
+    /// When it was created (claimed).
+    pub created_at: String,
+}
+
 /// The node's envelopes.
 #[derive(Debug)]
 pub struct Envelopes {
@@ -264,19 +283,31 @@ impl Envelopes {
         missing
     }
 
-    /// The summary `list` and `status` show.
+    /// The pipeline line `list` shows.
+    pub fn list_item(&self, envelope: EnvelopeId) -> Option<ListItem> {
+        let state = self.party.state_ref(envelope).ok()?;
+        let terms = state.terms();
+        let me = self.public_key();
+        let (stage, next) = stage_of(&state.status());
+        let order = terms.signing_order();
+        Some(ListItem {
+            id: envelope.to_string(),
+            title: terms.title.clone(),
+            stage: stage.into(),
+            next: next.iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
+            my_turn: next.iter().any(|s| state.binding(*s) == Some(me)),
+            signed: (order.iter().filter(|s| state.signature(**s).is_some()).count(), order.len()),
+            created_at: time::utc(state.created_at()),
+        })
+    }
+
+    /// The summary `status` shows.
     pub fn summary(&self, envelope: EnvelopeId) -> Option<Summary> {
         let state = self.party.state_ref(envelope).ok()?;
         let terms = state.terms();
         let me = self.public_key();
         let status = state.status();
-        let (stage, next_slots) = match &status {
-            Status::Draft => ("draft", vec![]),
-            Status::Awaiting { slots } => ("awaiting", slots.clone()),
-            Status::Completed => ("completed", vec![]),
-            Status::Declined { .. } => ("declined", vec![]),
-            Status::Voided { .. } => ("voided", vec![]),
-        };
+        let (stage, next_slots) = stage_of(&status);
         let parties: Vec<PartySummary> = terms
             .signing_order()
             .into_iter()
@@ -315,5 +346,16 @@ impl Envelopes {
             heads: state.heads().iter().map(ToString::to_string).collect(),
             status,
         })
+    }
+}
+
+/// The stage's name and the slots whose turn it is.
+fn stage_of(status: &Status) -> (&'static str, Vec<Slot>) {
+    match status {
+        Status::Draft => ("draft", vec![]),
+        Status::Awaiting { slots } => ("awaiting", slots.clone()),
+        Status::Completed => ("completed", vec![]),
+        Status::Declined { .. } => ("declined", vec![]),
+        Status::Voided { .. } => ("voided", vec![]),
     }
 }

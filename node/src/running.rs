@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::api::error::{ApiError, ErrorKind};
 use crate::datadir::DataDir;
-use crate::envelopes::{Envelopes, Summary};
+use crate::envelopes::{Envelopes, ListItem, Summary};
 use crate::net::behaviour;
 use crate::net::command::{Command, CreateRequest, Created, NodeInfo, Reply, SignRequest};
 use crate::net::event_loop::{EventLoop, Options};
@@ -134,7 +134,7 @@ impl RunningNode {
     }
 
     /// Every envelope.
-    pub async fn list(&self) -> Result<Vec<Summary>, ApiError> {
+    pub async fn list(&self) -> Result<Vec<ListItem>, ApiError> {
         self.ask(Command::List).await
     }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::api::error::ApiError;
-use crate::envelopes::Summary;
+use crate::envelopes::{ListItem, Summary};
 
 /// A reply channel.
 pub type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
@@ -170,7 +170,7 @@ pub enum Command {
     /// Declines.
     Decline(EnvelopeId, String, Reply<String>),
     /// Every envelope.
-    List(Reply<Vec<Summary>>),
+    List(Reply<Vec<ListItem>>),
     /// One envelope.
     Status(EnvelopeId, Reply<Summary>),
     /// The final PDF.

@@ -31,7 +31,7 @@ impl EventLoop {
                 let _ = reply.send(result.and_then(|entry| self.after_act(envelope, entry)));
             }
             Command::List(reply) => {
-                let mut list: Vec<_> = self.envelopes.ids().into_iter().filter_map(|id| self.envelopes.summary(id)).collect();
+                let mut list: Vec<_> = self.envelopes.ids().into_iter().filter_map(|id| self.envelopes.list_item(id)).collect();
                 list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
                 let _ = reply.send(Ok(list));
             }

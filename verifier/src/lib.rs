@@ -1,12 +1,14 @@
 //! The Countersign verifier: checks that a final PDF is a complete, intact,
-//! correctly ordered signed document.
-//!
-//! Today it is the offline `countersign-verifier check FILE.pdf` command; the
-//! public web service comes next and will serve the same [`Report`].
+//! correctly ordered signed document — offline (`countersign-verifier check`)
+//! and as a public, stateless web service (`countersign-verifier serve`).
 //!
 //! # Layout
 //! - [`check`]: reading a file, the exit codes, and the plain-language report.
+//! - [`config`]: the service's settings.
+//! - [`http`]: the service: pages, API, errors.
 
 pub mod check;
+pub mod config;
+pub mod http;
 
 pub use countersign_shared::verify::{Report, Verdict};

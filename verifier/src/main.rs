@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use countersign_verifier::check::{EXIT_UNREADABLE, check_bytes, exit_code, plain_text};
+use countersign_verifier::config::Config;
 
 /// Checks Countersign documents.
 #[derive(Debug, Parser)]
@@ -25,6 +26,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serves the verifier's page and API until ctrl-c.
+    Serve {
+        /// Address to serve on (overrides the config file).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// A TOML config file (listen, upload_limit_mb, concurrency, request_timeout_secs, public_url).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Largest upload in MB (overrides the config file).
+        #[arg(long)]
+        upload_limit_mb: Option<usize>,
+        /// The service's public address (overrides the config file).
+        #[arg(long)]
+        public_url: Option<String>,
+    },
 }
 
 /// Largest file `check` reads.
@@ -33,6 +49,28 @@ const MAX_FILE: u64 = 512 * 1024 * 1024;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve { listen, config, upload_limit_mb, public_url } => {
+            let config = match config.map(|path| Config::load(&path)).transpose() {
+                Ok(config) => config.unwrap_or_default(),
+                Err(e) => {
+                    eprintln!("countersign-verifier: {e}");
+                    return ExitCode::from(EXIT_UNREADABLE);
+                }
+            };
+            let config = Config {
+                listen: listen.unwrap_or(config.listen),
+                upload_limit_mb: upload_limit_mb.unwrap_or(config.upload_limit_mb),
+                public_url: public_url.unwrap_or(config.public_url),
+                ..config
+            };
+            match serve(config) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("countersign-verifier: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Check { file, json } => {
             let bytes = match read(&file) {
                 Ok(bytes) => bytes,
@@ -62,4 +100,21 @@ fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
         return Err(format!("{shown} is {} MB; files over {} MB are not checked", size >> 20, MAX_FILE >> 20));
     }
     std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))
+}
+
+/// Runs the service until ctrl-c.
+fn serve(config: Config) -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new("warn,countersign_verifier=info")).init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let listener =
+            tokio::net::TcpListener::bind(config.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        println!("Countersign verifier on http://{} (uploads up to {} MB, kept nowhere)", listener.local_addr()?, config.upload_limit_mb);
+        axum::serve(listener, countersign_verifier::http::app(&config))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        Ok(())
+    })
 }

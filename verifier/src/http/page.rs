@@ -1,0 +1,135 @@
+//! The pages people see: the verifier itself, the page a certificate's QR
+//! code opens, and the landing page of invitation links. Plain HTML with a
+//! little JavaScript that calls the API; nothing to build.
+
+use axum::extract::{Path, State};
+use axum::response::Html;
+
+use crate::http::AppState;
+
+const STYLE: &str = r#"
+:root { --ok: #0a7d32; --bad: #b3261e; --ink: #1b1f24; --muted: #5b6470; --line: #d9dee4; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: #f6f8fa; }
+main { max-width: 760px; margin: 0 auto; padding: 24px 16px 48px; }
+h1 { font-size: 1.6rem; margin: 0 0 4px; }
+.lead { color: var(--muted); margin: 0 0 20px; }
+.drop { display: block; border: 2px dashed #9aa5b1; border-radius: 12px; background: #fff; padding: 32px 16px; text-align: center; cursor: pointer; }
+.drop:focus-within, .drop.over { border-color: #2f6fde; background: #f0f5ff; }
+.drop input { display: block; margin: 12px auto 0; }
+.note { font-size: .9rem; color: var(--muted); margin-top: 8px; }
+.verdict { margin-top: 24px; border-radius: 12px; padding: 16px 18px; color: #fff; font-weight: 600; font-size: 1.15rem; }
+.verdict.valid { background: var(--ok); } .verdict.invalid { background: var(--bad); }
+section.card { background: #fff; border: 1px solid var(--line); border-radius: 12px; padding: 14px 18px; margin-top: 14px; }
+.party { border-top: 1px solid var(--line); padding: 10px 0; } .party:first-of-type { border-top: 0; }
+.mono { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .85rem; word-break: break-all; }
+ul.reasons { margin: 6px 0 0; padding-left: 20px; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 6px 0 0; } dt { color: var(--muted); }
+"#;
+
+const SCRIPT: &str = r#"
+const input = document.getElementById('file');
+const drop = document.getElementById('drop');
+const out = document.getElementById('result');
+const expected = document.body.dataset.envelope || '';
+const esc = s => String(s ?? '').replace(/[&<>"']/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
+async function check(file) {
+  out.innerHTML = '<p class="note" role="status">Checking ' + esc(file.name) + '…</p>';
+  let body;
+  try {
+    const res = await fetch('/api/v1/verify', { method: 'POST', headers: { 'Content-Type': 'application/pdf' }, body: file });
+    body = await res.json();
+  } catch (e) { out.innerHTML = '<div class="verdict invalid" role="alert">The file could not be sent. Check your connection and try again.</div>'; return; }
+  const report = body.report || (body.verdict ? body : null);
+  const valid = report && report.verdict === 'valid';
+  let html = '<div id="verdict" class="verdict ' + (valid ? 'valid' : 'invalid') + '" role="alert">' +
+    (valid ? '✓ Valid: ' : '✗ Not valid: ') + esc(report ? report.summary : body.error) + '</div>';
+  if (expected && report && report.envelope) {
+    html += '<section class="card"><strong>' + (report.envelope === expected ? 'This is the document the code points to.' :
+      'This file is a different document from the one the code points to.') + '</strong></section>';
+  }
+  if (report && report.title) {
+    html += '<section class="card"><h2>' + esc(report.title) + '</h2><dl><dt>Document hash</dt><dd class="mono">' + esc(report.document_hash) +
+      '</dd><dt>Envelope</dt><dd class="mono">' + esc(report.envelope) + '</dd><dt>File hash</dt><dd class="mono">' + esc(report.file_hash) + '</dd></dl></section>';
+    html += '<section class="card"><h2>Signers, in signing order</h2>';
+    for (const p of report.parties) {
+      const contact = p.contact.email || p.contact.phone || '';
+      html += '<div class="party"><strong>' + p.position + '. ' + esc(p.name) + '</strong> — ' + esc(p.role.replace('_', ' ')) + ', ' + esc(contact) +
+        '<dl><dt>Signed</dt><dd>' + (p.signed ? esc(p.claimed_time) + ' (time claimed by the signer)' : 'not signed') + '</dd>' +
+        '<dt>Key</dt><dd class="mono">' + esc(p.fingerprint || '—') + '</dd>';
+      for (const v of p.values) html += '<dt>' + esc(v.label) + '</dt><dd>' + esc(v.value) + '</dd>';
+      html += '</dl></div>';
+    }
+    html += '</section>';
+  }
+  const reasons = report ? report.reasons : [body.error];
+  if (!valid && reasons.length) {
+    html += '<section class="card"><h2>Why</h2><ul class="reasons">' + reasons.map(r => '<li>' + esc(r) + '</li>').join('') + '</ul></section>';
+  }
+  out.innerHTML = html;
+}
+input.addEventListener('change', () => input.files[0] && check(input.files[0]));
+drop.addEventListener('dragover', e => { e.preventDefault(); drop.classList.add('over'); });
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', e => { e.preventDefault(); drop.classList.remove('over'); if (e.dataTransfer.files[0]) check(e.dataTransfer.files[0]); });
+"#;
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn page(title: &str, envelope: &str, intro: &str, uploader: bool) -> Html<String> {
+    let form = if uploader {
+        r#"<label class="drop" id="drop">Drop the signed PDF here, or choose it:
+<input id="file" type="file" accept="application/pdf,.pdf" aria-describedby="privacy"></label>
+<p class="note" id="privacy">The file is checked in memory and not kept: nothing is stored or logged.</p>
+<div id="result" aria-live="polite"></div>"#
+    } else {
+        ""
+    };
+    let script = if uploader { format!("<script>{SCRIPT}</script>") } else { String::new() };
+    Html(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style>{STYLE}</style></head><body data-envelope="{envelope}"><main><h1>{title}</h1>{intro}{form}</main>{script}</body></html>"#,
+        title = escape(title),
+        envelope = escape(envelope),
+    ))
+}
+
+/// `GET /`: drop a PDF, see the verdict.
+pub(super) async fn home() -> Html<String> {
+    page(
+        "Check a signed document",
+        "",
+        "<p class=\"lead\">Find out whether a PDF is a complete Countersign document, unchanged since it was signed, and who signed it in which order.</p>",
+        true,
+    )
+}
+
+/// `GET /e/{id}`: where a certificate's QR code leads.
+pub(super) async fn envelope(Path(id): Path<String>) -> Html<String> {
+    let valid = id.len() == 64 && id.chars().all(|c| c.is_ascii_hexdigit());
+    let id = if valid { id.to_ascii_lowercase() } else { String::new() };
+    let intro = if valid {
+        format!(
+            "<p class=\"lead\">You are about to check the document with envelope id <span class=\"mono\">{id}</span>. Upload the PDF you received to see whether it is that document, complete and unchanged.</p>"
+        )
+    } else {
+        "<p class=\"lead\">This link does not name a valid document. You can still check any signed PDF below.</p>".to_owned()
+    };
+    page("Check this document", &id, &intro, true)
+}
+
+/// `GET /join`: the landing page of invitation links opened without a node.
+pub(super) async fn join(State(state): State<AppState>) -> Html<String> {
+    let intro = format!(
+        r#"<p class="lead">You have been invited to sign a document with Countersign. Signing happens in the Countersign app on your own device, so the document never passes through this website.</p>
+<section class="card"><h2>1. Install Countersign</h2><p>Install the Countersign app (the <span class="mono">countersign</span> node) and start it.</p></section>
+<section class="card"><h2>2. Open your invitation in it</h2><p>Copy this link and open it in the app, or run <span class="mono">countersign join '…'</span> with it:</p>
+<p class="mono" id="link">(the invitation is in the address you opened)</p></section>
+<p class="note">Your invitation stays on this device: the part after # in the address is never sent to {host}.</p>
+<script>const p = location.hash.slice(1); if (p) document.getElementById('link').textContent = 'countersign://join/' + p;</script>"#,
+        host = escape(&state.public_url)
+    );
+    page("You are invited to sign", "", &intro, false)
+}

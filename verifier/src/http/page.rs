@@ -45,7 +45,9 @@ async function check(file) {
   let html = '<div id="verdict" class="verdict ' + (valid ? 'valid' : 'invalid') + '" role="alert">' +
     (valid ? '✓ Valid: ' : '✗ Not valid: ') + esc(report ? report.summary : body.error) + '</div>';
   if (expected && report && report.envelope) {
-    html += '<section class="card"><strong>' + (report.envelope === expected ? 'This is the document the code points to.' :
+    const same = report.envelope === expected;
+    html += '<section class="card"><strong>' + (same && valid ? 'This is the document the code points to.' :
+      same ? 'This file names the document the code points to, but it fails the check: do not rely on it.' :
       'This file is a different document from the one the code points to.') + '</strong></section>';
   }
   if (report && report.title) {

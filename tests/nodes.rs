@@ -171,13 +171,7 @@ fn a_node_killed_while_receiving_a_large_pdf_resumes_and_completes() -> anyhow::
     let (envelope, director_link, _) = send(&anna, &files.pdf, "Large contract")?;
     let hash = countersign_shared::Hash::of(&pdf).to_string();
     let partial = dmitri.dir.join("blobs/partial").join(&hash);
-    let joiner = std::process::Command::new(countersign_scenarios::nodes::countersign_bin()?)
-        .arg("--data-dir")
-        .arg(&dmitri.dir)
-        .args(["join", &director_link])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
+    let joiner = dmitri.cli_in_background(&["join", &director_link])?;
     let deadline = std::time::Instant::now() + WAIT;
     while std::fs::metadata(&partial).map_or(0, |m| m.len()) == 0 {
         assert!(std::time::Instant::now() < deadline, "the transfer never started: {}", dmitri.log());

@@ -160,7 +160,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init { name, email, phone } => init(&data, name, email.or(phone)),
         Command::Serve { listen, relay, no_mdns, test_tools } => {
-            serve::serve(data, serve::ServeOptions { listen, relay, mdns: !no_mdns, test_tools }).await
+            serve::serve(data, crate::running::NodeOptions { listen, relay, mdns: !no_mdns, test_tools }).await
         }
         Command::Relay { listen } => serve::relay(listen, None).await,
         command => tokio::task::spawn_blocking(move || client_command(&data, command)).await?,

@@ -77,6 +77,20 @@ impl Node {
         Ok(output.into())
     }
 
+    /// Runs `countersign --data-dir DIR args…` in the background (for a
+    /// command that waits, such as `join` while its download is interrupted).
+    pub fn cli_in_background(&self, args: &[&str]) -> Result<Child> {
+        let child = Command::new(countersign_bin()?)
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        Ok(child)
+    }
+
     /// Starts `serve` on loopback and waits until its API answers.
     pub fn start(&mut self, extra: &[&str]) -> Result<()> {
         let log = std::fs::File::create(self.dir.join("serve.log"))?;

@@ -15,28 +15,13 @@ use crate::net::behaviour;
 use crate::party::random_secret;
 use crate::running::{NodeOptions, RunningNode};
 
-/// How `serve` runs.
-#[derive(Debug, Clone)]
-pub struct ServeOptions {
-    /// libp2p listen addresses.
-    pub listen: Vec<Multiaddr>,
-    /// A relay to listen through (for parties behind NAT).
-    pub relay: Option<Multiaddr>,
-    /// Find peers on the LAN.
-    pub mdns: bool,
-    /// Accept test-only API calls.
-    pub test_tools: bool,
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Runs the node of `data` until ctrl-c or SIGTERM.
-pub async fn serve(data: DataDir, options: ServeOptions) -> anyhow::Result<()> {
-    let node_options =
-        NodeOptions { listen: options.listen.clone(), relay: options.relay.clone(), mdns: options.mdns, test_tools: options.test_tools };
-    let node = RunningNode::start(&data, node_options).await?;
+pub async fn serve(data: DataDir, options: NodeOptions) -> anyhow::Result<()> {
+    let node = RunningNode::start(&data, options).await?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.context("cannot open the local API")?;
     let port = listener.local_addr()?.port();
     let token = hex(&random_secret());

@@ -107,8 +107,9 @@ pub struct EventLoop {
     active: HashMap<EnvelopeId, Instant>,
     ticks: u64,
     /// Invite proofs of envelopes this node joined, shown with every sync
-    /// request until the others know its `Join` (kept on disk across restarts).
-    proofs: HashMap<EnvelopeId, (u8, countersign_shared::Signature)>,
+    /// request until the others know its `Join` (kept on disk across restarts;
+    /// `None` once looked up and absent, so the disk is read once per envelope).
+    proofs: HashMap<EnvelopeId, Option<(u8, countersign_shared::Signature)>>,
 }
 
 impl std::fmt::Debug for EventLoop {

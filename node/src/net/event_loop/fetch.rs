@@ -88,9 +88,9 @@ impl EventLoop {
 
     /// A blob goes only to a party of an envelope that names it.
     pub(super) fn may_fetch(&self, peer: &PeerId, envelope: EnvelopeId, hash: &Hash) -> bool {
-        let (Some(key), Some(state)) = (party_key(peer), self.envelopes.state(envelope)) else { return false };
         let party = self.envelopes.party();
-        party.is_party(&state, &key) && party.needed_blobs(&state).contains(hash)
+        let (Some(key), Ok(state)) = (party_key(peer), party.state_ref(envelope)) else { return false };
+        party.is_party(state, &key) && party.needed_blobs(state).contains(hash)
     }
 
     pub(super) fn handle_blob_response(&mut self, id: OutboundRequestId, response: Response) {

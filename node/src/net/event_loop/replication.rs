@@ -41,12 +41,9 @@ impl EventLoop {
             return;
         }
         let me = self.me();
-        let invite = self
-            .joins
-            .get(&envelope)
-            .map(|j| (j.invitation.slot, j.invitation.prove(&me)))
-            .or_else(|| self.proofs.get(&envelope).copied())
-            .or_else(|| self.envelopes.invite_proof(envelope));
+        let envelopes = &self.envelopes;
+        let kept = *self.proofs.entry(envelope).or_insert_with(|| envelopes.invite_proof(envelope));
+        let invite = self.joins.get(&envelope).map(|j| (j.invitation.slot, j.invitation.prove(&me))).or(kept);
         let state = self.sync_states.entry(key).or_default();
         let message = self.envelopes.doc_mut(envelope).sync_message(state);
         // Nothing to say ends the round; only a join in progress knocks anyway.
@@ -73,12 +70,7 @@ impl EventLoop {
         if !message.is_empty()
             && let Err(e) = doc.receive_sync(state, &message)
         {
-            tracing::warn!(%peer, "cutting off a peer that sent a bad sync message: {e}");
-            if e == crate::envelope_doc::SyncError::Poisoned {
-                self.envelopes.forget_doc(envelope);
-                self.sync_states.retain(|(_, env), _| *env != envelope);
-            }
-            let _ = self.swarm.disconnect_peer_id(peer);
+            self.cut_off(peer, envelope, &e);
             return;
         }
         let reply = doc.sync_message(state);
@@ -94,11 +86,22 @@ impl EventLoop {
         }
     }
 
+    /// Disconnects a peer whose sync message could not be applied; a
+    /// half-applied document is dropped from memory and reloaded from disk.
+    fn cut_off(&mut self, peer: PeerId, envelope: EnvelopeId, error: &crate::envelope_doc::SyncError) {
+        tracing::warn!(%peer, "cutting off a peer that sent a bad sync message: {error}");
+        if *error == crate::envelope_doc::SyncError::Poisoned {
+            self.envelopes.forget_doc(envelope);
+            self.sync_states.retain(|(_, env), _| *env != envelope);
+        }
+        let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
     /// Whether `peer` may see `envelope`: a party of it, or holding a valid invite.
     pub(super) fn may_see(&self, peer: &PeerId, envelope: EnvelopeId, invite: Option<(u8, countersign_shared::Signature)>) -> bool {
-        let (Some(key), Some(state)) = (party_key(peer), self.envelopes.state(envelope)) else { return false };
         let party = self.envelopes.party();
-        party.is_party(&state, &key) || invite.is_some_and(|(slot, proof)| party.invite_admits(&state, slot, &key, &proof))
+        let (Some(key), Ok(state)) = (party_key(peer), party.state_ref(envelope)) else { return false };
+        party.is_party(state, &key) || invite.is_some_and(|(slot, proof)| party.invite_admits(state, slot, &key, &proof))
     }
 
     pub(super) fn handle_sync_response(&mut self, id: OutboundRequestId, response: Response) {
@@ -118,12 +121,7 @@ impl EventLoop {
         if let Some(message) = message {
             let state = self.sync_states.entry((peer, envelope)).or_default();
             if let Err(e) = self.envelopes.doc_mut(envelope).receive_sync(state, &message) {
-                tracing::warn!(%peer, "cutting off a peer that sent a bad sync message: {e}");
-                if e == crate::envelope_doc::SyncError::Poisoned {
-                    self.envelopes.forget_doc(envelope);
-                    self.sync_states.retain(|(_, env), _| *env != envelope);
-                }
-                let _ = self.swarm.disconnect_peer_id(peer);
+                self.cut_off(peer, envelope, &e);
                 return;
             }
         }
@@ -159,7 +157,7 @@ impl EventLoop {
         match result {
             Ok(entry) => {
                 let proof = (invitation.slot, invitation.prove(&self.me()));
-                self.proofs.insert(envelope, proof);
+                self.proofs.insert(envelope, Some(proof));
                 if let Err(e) = self.envelopes.keep_invite_proof(envelope, proof) {
                     tracing::warn!("cannot keep the invite proof: {e}");
                 }

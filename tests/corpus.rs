@@ -6,7 +6,7 @@
 
 use countersign_scenarios::{ENCRYPTED, corpus_dir, pdftoppm, qpdf_check, signable_corpus};
 use countersign_shared::render::{PdfError, inspect};
-use countersign_shared::test_utils::{Scenario, contract_terms};
+use countersign_shared::test_utils::{Scenario, VERIFIER, contract_terms};
 use countersign_shared::verify::{Verdict, verify};
 
 #[test]
@@ -64,5 +64,26 @@ fn truncated_and_non_pdf_files_get_clear_errors() -> anyhow::Result<()> {
     let report = verify(b"just text");
     assert_eq!(report.verdict, Verdict::Unreadable);
     assert_eq!(report.summary, "This file is not a PDF.");
+    Ok(())
+}
+
+/// The QR code on the certificate page is drawn by the renderer itself; a QR
+/// reader must get this envelope's verifier page from the printed page.
+#[test]
+fn the_certificate_qr_code_opens_this_documents_verifier_page() -> anyhow::Result<()> {
+    let scenario = Scenario::signed_contract();
+    let pages = pdftoppm(&scenario.render(), 150)?;
+    let certificate = pages.last().expect("the certificate page renders");
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(certificate)?));
+    let mut reader = decoder.read_info()?;
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut pixels)?;
+    let channels = info.color_type.samples();
+    let luma = |x: usize, y: usize| pixels[(y * info.width as usize + x) * channels];
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(info.width as usize, info.height as usize, luma);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "exactly one QR code on the certificate page");
+    let (_, link) = grids[0].decode()?;
+    assert_eq!(link, format!("{VERIFIER}/e/{}", scenario.envelope));
     Ok(())
 }

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use fast_qr::{ECL, QRBuilder};
 use lopdf::{Dictionary, Object, ObjectId, Stream};
-use qrcode::{Color, EcLevel, QrCode};
 
 use crate::model::Slot;
 use crate::render::IdAllocator;
@@ -155,9 +155,9 @@ impl Content {
 
     /// A QR code as filled squares (runs of dark modules merged per row).
     fn qr(&mut self, x: f32, y: f32, size: f32, data: &str) {
-        let Ok(code) = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M) else { return };
-        let modules = code.width();
-        let colors = code.to_colors();
+        let Ok(code) = QRBuilder::new(data.as_bytes()).ecl(ECL::M).build() else { return };
+        let modules = code.size;
+        let dark = |row: usize, col: usize| code[row][col].value();
         // Draw in module units (exact integers) scaled once, so modules meet without gaps.
         let quiet = 2;
         let cell = size / (modules + 2 * quiet) as f32;
@@ -166,12 +166,12 @@ impl Content {
         for row in 0..modules {
             let mut col = 0;
             while col < modules {
-                if colors[row * modules + col] != Color::Dark {
+                if !dark(row, col) {
                     col += 1;
                     continue;
                 }
                 let start = col;
-                while col < modules && colors[row * modules + col] == Color::Dark {
+                while col < modules && dark(row, col) {
                     col += 1;
                 }
                 self.bytes.extend(format!("{} {} {} 1 re\n", start + quiet, top - quiet - row - 1, col - start).bytes());

@@ -49,31 +49,34 @@ fn png_image(bytes: &[u8]) -> Result<PdfImage, String> {
     let mut pixels = vec![0; reader.output_buffer_size()];
     let frame = reader.next_frame(&mut pixels).map_err(|e| format!("the PNG cannot be read ({e})"))?;
     pixels.truncate(frame.buffer_size());
-    let (channels, has_alpha) = match frame.color_type {
-        png::ColorType::Grayscale => (1, false),
-        png::ColorType::GrayscaleAlpha => (1, true),
-        png::ColorType::Rgb => (3, false),
-        png::ColorType::Rgba => (3, true),
+    let (space, color, alpha) = match frame.color_type {
+        png::ColorType::Grayscale => ("DeviceGray", pixels, None),
+        png::ColorType::GrayscaleAlpha => split_alpha::<1, 2>("DeviceGray", &pixels),
+        png::ColorType::Rgb => ("DeviceRGB", pixels, None),
+        png::ColorType::Rgba => split_alpha::<3, 4>("DeviceRGB", &pixels),
         png::ColorType::Indexed => return Err("the PNG palette could not be expanded".into()),
     };
-    let stride = channels + usize::from(has_alpha);
-    let (color, alpha): (Vec<u8>, Option<Vec<u8>>) = if has_alpha {
-        let color = pixels.chunks_exact(stride).flat_map(|px| px[..channels].iter().copied()).collect();
-        let alpha = pixels.chunks_exact(stride).map(|px| px[channels]).collect();
-        (color, Some(alpha))
-    } else {
-        (pixels, None)
-    };
-    let space = if channels == 1 { "DeviceGray" } else { "DeviceRGB" };
     let image = flate_image(width, height, space, &color);
     let mask = alpha.filter(|a| a.iter().any(|&v| v != 255)).map(|a| flate_image(width, height, "DeviceGray", &a));
     Ok(PdfImage { width, height, image, mask })
 }
 
+/// Splits interleaved colour+alpha samples into colour samples and an alpha
+/// channel (a soft mask in PDF). Sizes are constants so the copies inline.
+fn split_alpha<const COLOR: usize, const STRIDE: usize>(space: &'static str, pixels: &[u8]) -> (&'static str, Vec<u8>, Option<Vec<u8>>) {
+    let count = pixels.len() / STRIDE;
+    let (mut color, mut alpha) = (vec![0; count * COLOR], vec![0; count]);
+    for ((px, color), alpha) in pixels.chunks_exact(STRIDE).zip(color.chunks_exact_mut(COLOR)).zip(&mut alpha) {
+        color.copy_from_slice(&px[..COLOR]);
+        *alpha = px[COLOR];
+    }
+    (space, color, Some(alpha))
+}
+
 fn flate_image(width: u32, height: u32, space: &str, samples: &[u8]) -> Stream {
     let mut dict = image_dict(width, height, space);
     dict.set("Filter", Object::Name(b"FlateDecode".to_vec()));
-    let data = miniz_oxide::deflate::compress_to_vec_zlib(samples, 6);
+    let data = miniz_oxide::deflate::compress_to_vec_zlib(samples, 1);
     Stream::new(dict, data).with_compression(false)
 }
 

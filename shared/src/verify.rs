@@ -30,7 +30,8 @@ pub enum Verdict {
     Valid,
     /// A Countersign document that fails at least one check (see reasons).
     Invalid,
-    /// Not something that can be checked: not a PDF, or encrypted.
+    /// Not something that can be checked: not a PDF, encrypted, or a
+    /// Countersign document cut short (a broken download).
     Unreadable,
 }
 
@@ -136,7 +137,10 @@ pub fn verify(pdf: &[u8]) -> Report {
         Err(e) => return report.fail(format!("The signing log is unusable: {e}.")),
     };
     report.describe(&state);
-    check(pdf, &state, &mut report.reasons);
+    if check(pdf, &state, &mut report.reasons) == Ending::CutShort {
+        return report
+            .unreadable("The file is incomplete: it was cut short and the end of the signed document is missing. Download it again.");
+    }
     if report.reasons.is_empty() {
         report.verdict = Verdict::Valid;
         let names: Vec<&str> = report.parties.iter().map(|p| p.name.as_str()).collect();
@@ -148,7 +152,17 @@ pub fn verify(pdf: &[u8]) -> Report {
     report
 }
 
-fn check(pdf: &[u8], state: &EnvelopeState, reasons: &mut Vec<String>) {
+/// Whether the file ends where the signed document ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// Ends where it should, or differs in a way `reasons` explains.
+    AsSigned,
+    /// A prefix of the signed document: a broken download or copy, not a
+    /// document anyone can check.
+    CutShort,
+}
+
+fn check(pdf: &[u8], state: &EnvelopeState, reasons: &mut Vec<String>) -> Ending {
     let terms = state.terms();
     for rejected in state.rejected() {
         reasons.push(format!("A {} entry ({}) in the log is not valid: {}.", rejected.act, rejected.id.short(), rejected.reason));
@@ -171,11 +185,11 @@ fn check(pdf: &[u8], state: &EnvelopeState, reasons: &mut Vec<String>) {
     let source_len = usize::try_from(terms.document.len).unwrap_or(usize::MAX);
     let Some(source) = pdf.get(..source_len) else {
         reasons.push("The file is shorter than the original document: it was cut or replaced.".into());
-        return;
+        return Ending::AsSigned;
     };
     if Hash::of(source) != terms.document.hash {
         reasons.push("The original document was changed: its bytes no longer match the hash every party signed.".into());
-        return;
+        return Ending::AsSigned;
     }
     // Images live in the signing steps' updates, after the source.
     let signed_part = &pdf[source_len..];
@@ -193,30 +207,39 @@ fn check(pdf: &[u8], state: &EnvelopeState, reasons: &mut Vec<String>) {
         }
     }
     if blobs.len() < render::images_of(state, &terms.signing_order()).len() {
-        return;
+        return Ending::AsSigned;
     }
     // The source matched its hash, so only what follows it needs rebuilding.
     match render::render_updates(source, state, &blobs) {
         Ok((updates, steps)) => compare(signed_part, &updates, source_len, &steps, state, reasons),
-        Err(e) => reasons.push(format!("The signed document cannot be rebuilt from its log: {e}.")),
+        Err(e) => {
+            reasons.push(format!("The signed document cannot be rebuilt from its log: {e}."));
+            Ending::AsSigned
+        }
     }
 }
 
 /// Says where and how the part after the source differs from what the log produces.
-fn compare(found: &[u8], expected: &[u8], offset: usize, steps: &[render::StepSpan], state: &EnvelopeState, reasons: &mut Vec<String>) {
+fn compare(
+    found: &[u8],
+    expected: &[u8],
+    offset: usize,
+    steps: &[render::StepSpan],
+    state: &EnvelopeState,
+    reasons: &mut Vec<String>,
+) -> Ending {
     if found == expected {
-        return;
+        return Ending::AsSigned;
     }
     if found.len() > expected.len() && found.starts_with(expected) {
         let extra = found.len() - expected.len();
         reasons.push(format!(
             "Bytes were added after signing: {extra} bytes follow the last signature (for example an extra update that draws or changes something)."
         ));
-        return;
+        return Ending::AsSigned;
     }
     if found.len() < expected.len() && expected.starts_with(found) {
-        reasons.push("The file was cut short: the end of the signed document is missing.".into());
-        return;
+        return Ending::CutShort;
     }
     let at = offset + found.iter().zip(expected.iter()).position(|(a, b)| a != b).unwrap_or(found.len().min(expected.len()));
     let step = steps.iter().find(|s| at >= s.start && at < s.end);
@@ -228,13 +251,14 @@ fn compare(found: &[u8], expected: &[u8], offset: usize, steps: &[render::StepSp
         None => "after the signed parts".into(),
     };
     reasons.push(format!("The file was changed after signing: from byte {at} ({place}) it differs from the document the parties signed."));
+    Ending::AsSigned
 }
 
 impl Report {
     fn unreadable(mut self, why: &str) -> Report {
         self.verdict = Verdict::Unreadable;
         self.summary = why.to_owned();
-        self.reasons.push(why.to_owned());
+        self.reasons.insert(0, why.to_owned());
         self
     }
 

@@ -57,10 +57,14 @@ async fn a_tampered_document_is_invalid_with_its_reasons() {
 async fn files_that_cannot_be_checked_get_422_with_a_specific_reason() {
     let encrypted = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/libreoffice-writer-password.pdf")).unwrap();
     let plain = countersign_shared::test_utils::contract_pdf(1);
-    let cases: [(Vec<u8>, &str); 4] = [
+    let (_, signed) = signed_pdf();
+    // Cut after its log: the log is still there, the end of the document is not.
+    let cut_after_log = signed[..signed.len() - 200].to_vec();
+    let cases: [(Vec<u8>, &str); 5] = [
         (b"hello, not a PDF".to_vec(), "not a PDF"),
         (encrypted, "encrypted"),
         (plain, "no Countersign signing log"),
+        (cut_after_log, "cut short"),
         (Vec::new(), "empty"),
     ];
     for (body, expected) in cases {

@@ -57,7 +57,7 @@ pub(super) fn document() -> Value {
                     "200": {"description": "A Countersign document: the report (its verdict may be invalid)", "content": {"application/json": {"schema": report}}},
                     "408": {"description": "The request took too long"},
                     "413": {"description": "Over the upload limit", "content": {"application/json": {"schema": error.clone()}}},
-                    "422": {"description": "Not a PDF, encrypted, or no Countersign log", "content": {"application/json": {"schema": error}}}
+                    "422": {"description": "Not a PDF, encrypted, cut short, or no Countersign log", "content": {"application/json": {"schema": error}}}
                 }
             }},
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}}

@@ -4,7 +4,7 @@
 //!   certificate's QR code opens; `GET /join`: where invitation links land.
 //! - `POST /api/v1/verify`: raw PDF body or multipart form; the report as
 //!   JSON (200 for a Countersign document, valid or not; 422 when the file is
-//!   not a PDF, is encrypted, or carries no Countersign log; 413 over the
+//!   not a PDF, is encrypted, is cut short or carries no Countersign log; 413 over the
 //!   upload limit; 408 when the request takes too long).
 //! - `GET  /api/openapi.json`, `GET /healthz`.
 //!
@@ -17,11 +17,13 @@ mod openapi;
 mod page;
 mod verify;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use tokio::sync::Semaphore;
 use tower::limit::ConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -34,11 +36,21 @@ pub struct AppState {
     pub upload_limit: usize,
     /// Public base address.
     pub public_url: String,
+    /// Checks running at once: two per core. Verification is pure CPU work;
+    /// the second per core covers the moments a thread hands over its result,
+    /// more only add switching. Uploads beyond this still arrive concurrently
+    /// and wait their turn in memory.
+    pub checks: Arc<Semaphore>,
 }
 
 /// The service for `config`.
 pub fn app(config: &Config) -> Router {
-    let state = AppState { upload_limit: config.upload_limit(), public_url: config.public_url.clone() };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let state = AppState {
+        upload_limit: config.upload_limit(),
+        public_url: config.public_url.clone(),
+        checks: Arc::new(Semaphore::new(cores * 2)),
+    };
     Router::new()
         .route("/", get(page::home))
         .route("/e/{id}", get(page::envelope))
@@ -46,8 +58,8 @@ pub fn app(config: &Config) -> Router {
         .route("/api/v1/verify", post(verify::verify_upload))
         .route("/api/openapi.json", get(|| async { Json(openapi::document()) }))
         .route("/healthz", get(|| async { "ok" }))
-        // Form uploads carry a little overhead beyond the file itself.
-        .layer(DefaultBodyLimit::max(config.upload_limit().saturating_add(64 * 1024)))
+        // Uploads are read and limited by `verify` itself.
+        .layer(DefaultBodyLimit::disable())
         .layer(ConcurrencyLimitLayer::new(config.concurrency.max(1)))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -77,9 +77,25 @@ async fn files_that_cannot_be_checked_get_422_with_a_specific_reason() {
 #[tokio::test]
 async fn an_upload_over_the_limit_gets_413() {
     let config = Config { upload_limit_mb: 1, ..Config::default() };
-    let (status, answer) = post(&config, "application/pdf", vec![b'%'; 2 * 1024 * 1024]).await;
+    let big = vec![b'%'; 2 * 1024 * 1024];
+    // Streamed without a declared length: cut off once past the limit.
+    let (status, answer) = post(&config, "application/pdf", big.clone()).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(answer["error"].as_str().unwrap().contains("larger than 1 MB"));
+    // With a declared length: refused before reading.
+    let request = Request::post("/api/v1/verify")
+        .header(header::CONTENT_TYPE, "application/pdf")
+        .header(header::CONTENT_LENGTH, big.len())
+        .body(Body::from(big.clone()))
+        .unwrap();
+    assert_eq!(app(&config).oneshot(request).await.unwrap().status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // The file of a form upload.
+    let boundary = "XcountersignX";
+    let mut form = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.pdf\"\r\n\r\n").into_bytes();
+    form.extend_from_slice(&big);
+    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (status, answer) = post(&config, &format!("multipart/form-data; boundary={boundary}"), form).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
 }
 
 #[tokio::test]

@@ -3,10 +3,10 @@
 //! memory for the length of the request.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use countersign_shared::verify::{Report, Verdict, verify};
+use futures::StreamExt;
 
 use crate::http::AppState;
 use crate::http::error::AppError;
@@ -19,9 +19,14 @@ pub(super) async fn verify_upload(State(state): State<AppState>, request: Reques
     if pdf.is_empty() {
         return Err(AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "The upload is empty: choose a PDF file."));
     }
-    let report = tokio::task::spawn_blocking(move || verify(&pdf))
-        .await
-        .map_err(|_| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "The check failed; please try again."))?;
+    let failed = || AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "The check failed; please try again.");
+    let permit = state.checks.clone().acquire_owned().await.map_err(|_| failed())?;
+    let report = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        verify(&pdf)
+    })
+    .await
+    .map_err(|_| failed())?;
     answer(report)
 }
 
@@ -43,21 +48,61 @@ fn too_large(limit: usize) -> AppError {
     )
 }
 
-async fn read_raw(request: Request, limit: usize) -> Result<Bytes, AppError> {
-    axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| too_large(limit))
+/// The size the client declared, refused at once when over the limit.
+fn declared_len(request: &Request, limit: usize) -> Result<usize, AppError> {
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    match declared {
+        Some(len) if len > limit.saturating_add(FORM_OVERHEAD) => Err(too_large(limit)),
+        Some(len) => Ok(len),
+        None => Ok(0),
+    }
 }
 
-async fn read_form(request: Request, state: &AppState) -> Result<Bytes, AppError> {
+/// Room a multipart form needs beyond the file itself (boundaries, headers).
+const FORM_OVERHEAD: usize = 64 * 1024;
+
+fn interrupted() -> AppError {
+    AppError::new(StatusCode::BAD_REQUEST, "The upload was interrupted before the whole file arrived.")
+}
+
+/// Appends `chunk` to the upload, refusing to grow past the limit.
+fn append(pdf: &mut Vec<u8>, chunk: &[u8], limit: usize) -> Result<(), AppError> {
+    if pdf.len().saturating_add(chunk.len()) > limit {
+        return Err(too_large(limit));
+    }
+    pdf.extend_from_slice(chunk);
+    Ok(())
+}
+
+/// Reads the body into one buffer sized from `Content-Length`: a 20 MB file
+/// takes 20 MB while it waits, not a list of chunks and then a copy of them.
+async fn read_raw(request: Request, limit: usize) -> Result<Vec<u8>, AppError> {
+    let declared = declared_len(&request, limit)?;
+    let mut pdf = Vec::with_capacity(declared.min(limit));
+    let mut chunks = request.into_body().into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        append(&mut pdf, &chunk.map_err(|_| interrupted())?, limit)?;
+    }
+    Ok(pdf)
+}
+
+async fn read_form(request: Request, state: &AppState) -> Result<Vec<u8>, AppError> {
+    let limit = state.upload_limit;
+    let declared = declared_len(&request, limit)?;
     let mut form = Multipart::from_request(request, state)
         .await
         .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, format!("The form upload could not be read: {}", e.body_text())))?;
     loop {
-        let field = form.next_field().await.map_err(|_| too_large(state.upload_limit))?;
-        let Some(field) = field else {
+        let field = form.next_field().await.map_err(|_| interrupted())?;
+        let Some(mut field) = field else {
             return Err(AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "The form has no file: choose a PDF file."));
         };
         if field.file_name().is_some() || field.name() == Some("file") {
-            return field.bytes().await.map_err(|_| too_large(state.upload_limit));
+            let mut pdf = Vec::with_capacity(declared.min(limit));
+            while let Some(chunk) = field.chunk().await.map_err(|_| interrupted())? {
+                append(&mut pdf, &chunk, limit)?;
+            }
+            return Ok(pdf);
         }
     }
 }

@@ -1,10 +1,11 @@
 //! The node's local HTTP API, on 127.0.0.1 only.
 //!
-//! The `countersign` CLI (and later the web app) drives the node through it.
-//! It is protected so that other local users and web pages cannot use it:
-//! every request needs the bearer token from the data dir's owner-only
-//! `api.json`, the `Host` must be the loopback address (no DNS rebinding), and
-//! a browser's cross-site `Origin` is refused.
+//! The `countersign` CLI drives the node through it, and the same server
+//! serves the web app ([`crate::web`]). It is protected so that other local
+//! users and web pages cannot use it: every request needs the bearer token
+//! from the data dir's owner-only `api.json` (or the web app's session
+//! cookie), the `Host` must be the loopback address (no DNS rebinding), and a
+//! browser's cross-site `Origin` is refused.
 //!
 //! Routes (all JSON unless noted):
 //! - `GET  /api/v1/node`: this node's peer id, key and addresses.
@@ -15,14 +16,16 @@
 //! - `POST /api/v1/envelopes/{id}/sign`, `.../decline`: acts.
 //! - `GET  /api/v1/envelopes/{id}/final.pdf`: the final PDF.
 //! - `GET  /api/v1/transfers`: blobs arriving, with progress.
+//! - `POST /api/v1/login`: a one-time sign-in link for the web app.
 
 pub mod error;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -33,6 +36,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::api::error::{ApiError, ErrorKind};
 use crate::net::command::{Command, CreateRequest, Reply, SignRequest};
+use crate::web::{self, Sessions};
 
 /// Largest upload (a PDF or an image).
 pub const MAX_UPLOAD: usize = 256 * 1024 * 1024;
@@ -42,7 +46,10 @@ pub const MAX_UPLOAD: usize = 256 * 1024 * 1024;
 pub struct AppState {
     commands: mpsc::Sender<Command>,
     token: String,
-    port: u16,
+    /// The port the server listens on (the only `Host` and `Origin` accepted).
+    pub port: u16,
+    /// The web app's sign-in codes and session.
+    pub sessions: Arc<Sessions>,
 }
 
 /// `POST /api/v1/join`.
@@ -59,10 +66,21 @@ pub struct DeclineRequest {
     pub reason: String,
 }
 
-/// The router, for a node listening on `port`, guarded by `token`.
-pub fn app(commands: mpsc::Sender<Command>, token: String, port: u16) -> Router {
-    let state = AppState { commands, token, port };
+/// `POST /api/v1/login`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginLink {
+    /// Opens the web app signed in; works once, for ten minutes.
+    pub url: String,
+}
+
+/// The router, for a node listening on `port`, guarded by `token` (and the
+/// web app's `sessions`).
+pub fn app(commands: mpsc::Sender<Command>, token: String, port: u16, sessions: Arc<Sessions>) -> Router {
+    let state = AppState { commands, token, port, sessions };
     Router::new()
+        .merge(web::router())
+        .route("/app/login", get(web::login))
+        .route("/api/v1/login", post(login_link))
         .route("/api/v1/node", get(|s: State<AppState>| ask(s, Command::Info)))
         .route("/api/v1/blobs", post(put_blob))
         .route("/api/v1/envelopes", post(create).get(|s: State<AppState>| ask(s, Command::List)))
@@ -78,26 +96,47 @@ pub fn app(commands: mpsc::Sender<Command>, token: String, port: u16) -> Router 
         .with_state(state)
 }
 
-/// Refuses requests without the token, for another host, or from a web page.
+/// Refuses requests without the token or session, for another host, or from
+/// another site. Only `/app/login` is open (it checks its one-time code).
 async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let headers = request.headers();
-    let host_ok = header_str(headers, header::HOST)
-        .is_some_and(|host| host == format!("127.0.0.1:{}", state.port) || host == format!("localhost:{}", state.port));
-    let origin_ok = header_str(headers, header::ORIGIN).is_none_or(|origin| origin == format!("http://127.0.0.1:{}", state.port));
+    let port = state.port;
+    let host_ok =
+        header_str(headers, header::HOST).is_some_and(|host| host == format!("127.0.0.1:{port}") || host == format!("localhost:{port}"));
+    let origin = header_str(headers, header::ORIGIN);
+    let own_origin = |o: &str| o == format!("http://127.0.0.1:{port}") || o == format!("http://localhost:{port}");
     let expected = format!("Bearer {}", state.token);
     let token_ok = header_str(headers, header::AUTHORIZATION).is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()));
-    if !(host_ok && origin_ok && token_ok) {
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+    let allowed = host_ok
+        && if token_ok {
+            origin.is_none_or(own_origin)
+        } else if state.sessions.signed_in(headers, port) {
+            // A browser: reads may come without an Origin; acts must come from our own pages.
+            if reads { origin.is_none_or(own_origin) } else { origin.is_some_and(own_origin) }
+        } else {
+            request.uri().path() == "/app/login" && reads
+        };
+    if !allowed {
+        if request.uri().path().starts_with("/app") {
+            return web::signed_out();
+        }
         return ApiError::new(ErrorKind::Forbidden, "this API is for the node's own user: the token from the data dir is required")
             .into_response();
     }
     next.run(request).await
 }
 
+async fn login_link(State(state): State<AppState>) -> Json<LoginLink> {
+    Json(LoginLink { url: format!("http://127.0.0.1:{}/app/login?code={}", state.port, state.sessions.new_code()) })
+}
+
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Compares secrets without revealing where they differ.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -106,7 +145,8 @@ async fn ask<T: Serialize>(State(state): State<AppState>, make: impl FnOnce(Repl
     Ok(Json(call(&state, make).await?))
 }
 
-async fn call<T>(state: &AppState, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, ApiError> {
+/// Sends a command to the event loop and waits for its reply.
+pub(crate) async fn call<T>(state: &AppState, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, ApiError> {
     let (reply, answer) = oneshot::channel();
     state.commands.send(make(reply)).await.map_err(|_| ApiError::new(ErrorKind::Internal, "the node is shutting down"))?;
     match tokio::time::timeout(Duration::from_secs(90), answer).await {
@@ -116,7 +156,8 @@ async fn call<T>(state: &AppState, make: impl FnOnce(Reply<T>) -> Command) -> Re
     }
 }
 
-fn envelope_id(text: &str) -> Result<EnvelopeId, ApiError> {
+/// Reads an envelope id from a path.
+pub(crate) fn envelope_id(text: &str) -> Result<EnvelopeId, ApiError> {
     text.parse().map_err(|_| ApiError::invalid(format!("'{text}' is not an envelope id (64 hexadecimal digits)")))
 }
 
@@ -190,7 +231,7 @@ mod tests {
                 }
             }
         });
-        app(commands, "s3cret".into(), 4242)
+        app(commands, "s3cret".into(), 4242, web::sessions())
     }
 
     async fn status(headers: &[(&str, &str)]) -> StatusCode {
@@ -199,6 +240,51 @@ mod tests {
             request = request.header(*name, *value);
         }
         router().oneshot(request.body(Body::empty()).unwrap()).await.unwrap().status()
+    }
+
+    /// A request to the test router with `headers`.
+    async fn send(method: &str, path: &str, headers: &[(&str, &str)], router: &Router) -> axum::response::Response {
+        let mut request = HttpRequest::builder().method(method).uri(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_web_app_signs_in_once_with_a_code_and_then_only_acts_from_its_own_pages() {
+        let (commands, _inbox) = mpsc::channel(8);
+        let sessions = web::sessions();
+        let router = app(commands, "s3cret".into(), 4242, sessions.clone());
+        let host = ("host", "127.0.0.1:4242");
+        let asset = "/app/assets/app.css";
+        assert_eq!(send("GET", asset, &[host], &router).await.status(), StatusCode::FORBIDDEN, "no session yet");
+
+        let code = sessions.new_code();
+        let login = send("GET", &format!("/app/login?code={code}"), &[host], &router).await;
+        assert_eq!(login.status(), StatusCode::SEE_OTHER);
+        let cookie = login.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+        assert!(cookie.starts_with("countersign_4242=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        let session = cookie.split(';').next().unwrap().to_owned();
+        let again = send("GET", &format!("/app/login?code={code}"), &[host], &router).await;
+        assert_eq!(again.status(), StatusCode::FORBIDDEN, "a code works once");
+        assert_eq!(send("GET", "/app/login?code=guess", &[host], &router).await.status(), StatusCode::FORBIDDEN);
+
+        let with_cookie = ("cookie", session.as_str());
+        assert_eq!(send("GET", asset, &[host, with_cookie], &router).await.status(), StatusCode::OK);
+        assert_eq!(send("GET", asset, &[("host", "evil.example:4242"), with_cookie], &router).await.status(), StatusCode::FORBIDDEN);
+        let act = "/app/e/00/decline";
+        let own = ("origin", "http://127.0.0.1:4242");
+        let other_port = ("origin", "http://127.0.0.1:9999");
+        assert_eq!(send("POST", act, &[host, with_cookie], &router).await.status(), StatusCode::FORBIDDEN, "an act without Origin");
+        assert_eq!(
+            send("POST", act, &[host, with_cookie, other_port], &router).await.status(),
+            StatusCode::FORBIDDEN,
+            "another local site"
+        );
+        assert_ne!(send("POST", act, &[host, with_cookie, own], &router).await.status(), StatusCode::FORBIDDEN, "our own page");
+        let forged = ("cookie", "countersign_4242=0000");
+        assert_eq!(send("GET", asset, &[host, forged], &router).await.status(), StatusCode::FORBIDDEN, "a made-up session");
     }
 
     #[tokio::test]

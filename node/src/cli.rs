@@ -64,6 +64,15 @@ pub enum Command {
         /// Accept test-only API calls (raw entry import).
         #[arg(long, hide = true)]
         test_tools: bool,
+        /// Open the web app in the desktop's browser once the node runs.
+        #[arg(long)]
+        open: bool,
+    },
+    /// Prints a one-time link that opens the web app of the running node.
+    App {
+        /// Also open it in the desktop's browser.
+        #[arg(long)]
+        open: bool,
     },
     /// Shows this node's peer id, key fingerprint and addresses.
     Info,
@@ -159,8 +168,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let data = DataDir::resolve(cli.data_dir)?;
     match cli.command {
         Command::Init { name, email, phone } => init(&data, name, email.or(phone)),
-        Command::Serve { listen, relay, no_mdns, test_tools } => {
-            serve::serve(data, crate::running::NodeOptions { listen, relay, mdns: !no_mdns, test_tools }).await
+        Command::Serve { listen, relay, no_mdns, test_tools, open } => {
+            serve::serve(data, crate::running::NodeOptions { listen, relay, mdns: !no_mdns, test_tools }, open).await
         }
         Command::Relay { listen } => serve::relay(listen, None).await,
         command => tokio::task::spawn_blocking(move || client_command(&data, command)).await?,
@@ -297,6 +306,15 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
             let pdf = client.get_bytes(&format!("/api/v1/envelopes/{envelope}/final.pdf"))?;
             write_atomic(&out, &pdf, false)?;
             println!("Wrote {} ({} bytes, BLAKE3 {})", out.display(), pdf.len(), countersign_shared::Hash::of(&pdf));
+            Ok(())
+        }
+        Command::App { open } => {
+            let client = Client::connect(data)?;
+            let link: crate::api::LoginLink = client.post("/api/v1/login", &serde_json::json!({}))?;
+            println!("{}", link.url);
+            if open {
+                serve::open_in_browser(&link.url);
+            }
             Ok(())
         }
         Command::Init { .. } | Command::Serve { .. } | Command::Relay { .. } => Ok(()),

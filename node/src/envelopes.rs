@@ -11,84 +11,18 @@ use std::fs;
 use countersign_shared::hash::{EntryId, EnvelopeId, Hash};
 use countersign_shared::keys::PublicKey;
 use countersign_shared::log::RawEntry;
-use countersign_shared::model::{Contact, Role, Slot};
-use countersign_shared::state::{EnvelopeState, Status};
-use countersign_shared::time;
-use serde::{Deserialize, Serialize};
+use countersign_shared::model::Slot;
+use countersign_shared::state::EnvelopeState;
 
 use crate::blobs::{BlobStore as _, DiskBlobs};
 use crate::datadir::{DataDir, DataDirError, Profile, write_atomic};
 use crate::envelope_doc::EnvelopeDoc;
+use crate::net::command::InviteOut;
 use crate::party::{Party, PartyError};
 
-/// One party's line in a summary.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PartySummary {
-    /// Slot.
-    pub slot: Slot,
-    /// Name.
-    pub name: String,
-    /// Role.
-    pub role: Role,
-    /// Contact.
-    pub contact: Contact,
-    /// Signing order.
-    pub order: u8,
-    /// Whether they joined.
-    pub joined: bool,
-    /// Their key's fingerprint, once joined.
-    pub fingerprint: Option<String>,
-    /// When they signed (claimed), if they did.
-    pub signed_at: Option<String>,
-    /// Whether it is this node's party.
-    pub is_me: bool,
-}
+mod view;
 
-/// What `list` and `status` show of an envelope.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Summary {
-    /// Envelope id.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Stage: draft, awaiting, completed, declined, voided.
-    pub stage: String,
-    /// The status in full.
-    pub status: Status,
-    /// Who must act next, by name.
-    pub next: Vec<String>,
-    /// Whether this node's party must act now.
-    pub my_turn: bool,
-    /// Parties in signing order.
-    pub parties: Vec<PartySummary>,
-    /// When it was created (claimed).
-    pub created_at: String,
-    /// Entries kept out of the state, with reasons.
-    pub rejected: Vec<String>,
-    /// Blobs still missing (the PDF or images not yet received).
-    pub missing_blobs: Vec<String>,
-    /// Ids of the latest valid entries (what a new entry builds on).
-    pub heads: Vec<String>,
-}
-
-/// One line of the pipeline (`list`): what a person scans for.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ListItem {
-    /// Envelope id.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Stage: draft, awaiting, completed, declined, voided.
-    pub stage: String,
-    /// Who must act next, by name.
-    pub next: Vec<String>,
-    /// Whether this node's party must act now.
-    pub my_turn: bool,
-    /// How many signing parties have signed, of how many.
-    pub signed: (usize, usize),
-    /// When it was created (claimed).
-    pub created_at: String,
-}
+pub use view::{FieldSummary, ListItem, PartySummary, Summary, TimelineItem, kind_name};
 
 /// The node's envelopes.
 #[derive(Debug)]
@@ -286,76 +220,30 @@ impl Envelopes {
     /// The pipeline line `list` shows.
     pub fn list_item(&self, envelope: EnvelopeId) -> Option<ListItem> {
         let state = self.party.state_ref(envelope).ok()?;
-        let terms = state.terms();
-        let me = self.public_key();
-        let (stage, next) = stage_of(&state.status());
-        let order = terms.signing_order();
-        Some(ListItem {
-            id: envelope.to_string(),
-            title: terms.title.clone(),
-            stage: stage.into(),
-            next: next.iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
-            my_turn: next.iter().any(|s| state.binding(*s) == Some(me)),
-            signed: (order.iter().filter(|s| state.signature(**s).is_some()).count(), order.len()),
-            created_at: time::utc(state.created_at()),
-        })
+        Some(view::list_item(state, self.public_key()))
     }
 
-    /// The summary `status` shows.
+    /// The summary `status` and the document page show.
     pub fn summary(&self, envelope: EnvelopeId) -> Option<Summary> {
         let state = self.party.state_ref(envelope).ok()?;
-        let terms = state.terms();
-        let me = self.public_key();
-        let status = state.status();
-        let (stage, next_slots) = stage_of(&status);
-        let parties: Vec<PartySummary> = terms
-            .signing_order()
-            .into_iter()
-            .chain(
-                (0..terms.parties.len())
-                    .filter_map(|s| Slot::try_from(s).ok())
-                    .filter(|s| terms.party(*s).is_some_and(|p| !p.role.signs())),
-            )
-            .filter_map(|slot| {
-                let party = terms.party(slot)?;
-                let key = state.binding(slot);
-                Some(PartySummary {
-                    slot,
-                    name: party.name.clone(),
-                    role: party.role,
-                    contact: party.contact.clone(),
-                    order: party.order,
-                    joined: key.is_some(),
-                    fingerprint: key.map(|k| k.fingerprint()),
-                    signed_at: state.signature(slot).map(|r| time::utc(r.claimed_time)),
-                    is_me: key == Some(me),
-                })
-            })
-            .collect();
-        let my_turn = next_slots.iter().any(|s| state.binding(*s) == Some(me));
-        Some(Summary {
-            id: envelope.to_string(),
-            title: terms.title.clone(),
-            stage: stage.into(),
-            next: next_slots.iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
-            my_turn,
-            parties,
-            created_at: time::utc(state.created_at()),
-            rejected: state.rejected().iter().map(|r| format!("{} entry {}: {}", r.act, r.id.short(), r.reason)).collect(),
-            missing_blobs: self.missing_blobs(envelope).iter().map(Hash::short).collect(),
-            heads: state.heads().iter().map(ToString::to_string).collect(),
-            status,
-        })
+        let open_invites = self.kept_invites(envelope).into_iter().filter(|i| state.binding(i.slot).is_none()).collect();
+        let missing = self.missing_blobs(envelope).iter().map(Hash::short).collect();
+        Some(view::summary(state, self.public_key(), open_invites, missing))
     }
-}
 
-/// The stage's name and the slots whose turn it is.
-fn stage_of(status: &Status) -> (&'static str, Vec<Slot>) {
-    match status {
-        Status::Draft => ("draft", vec![]),
-        Status::Awaiting { slots } => ("awaiting", slots.clone()),
-        Status::Completed => ("completed", vec![]),
-        Status::Declined { .. } => ("declined", vec![]),
-        Status::Voided { .. } => ("voided", vec![]),
+    /// Keeps the invitation links this node made for an envelope (owner-only:
+    /// each holds a one-time secret), so they can be shown and sent again.
+    pub fn keep_invites(&self, envelope: EnvelopeId, invites: &[InviteOut]) -> Result<(), DataDirError> {
+        let bytes = serde_json::to_vec(invites).map_err(|e| DataDirError::Damaged(envelope.short(), e.to_string()))?;
+        write_atomic(&self.invites_path(envelope), &bytes, true)
+    }
+
+    /// The links kept by [`Envelopes::keep_invites`] (none on a node that did not create the envelope).
+    pub fn kept_invites(&self, envelope: EnvelopeId) -> Vec<InviteOut> {
+        fs::read(self.invites_path(envelope)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default()
+    }
+
+    fn invites_path(&self, envelope: EnvelopeId) -> std::path::PathBuf {
+        self.data.path("envelopes").join(format!("{envelope}.invites.json"))
     }
 }

@@ -4,7 +4,7 @@
 //! key and its libp2p peer id), the envelopes it takes part in, and their
 //! blobs. It replicates each envelope's signed entries as an Automerge
 //! document over libp2p, fetches blobs by hash, and serves a local HTTP API
-//! that the `countersign` CLI (and later the web app) drives.
+//! that the `countersign` CLI and the web app in a browser drive.
 //!
 //! # Layout
 //! - [`party`]: a party's acts on its envelopes (create, join, sign, decline),
@@ -15,6 +15,7 @@
 //! - [`envelopes`]: the node's envelopes on disk and their summaries.
 //! - [`net`]: the swarm, its protocols and the event loop.
 //! - [`api`]: the local HTTP API; [`client`]: the CLI's side of it.
+//! - [`web`]: the web app (pipeline, prepare and send, sign) on the same server.
 //! - [`cli`]: the `countersign` commands.
 //! - [`running`]: a node running in this process, and its handle.
 //! - [`fields`]: where fields go when none are given.
@@ -34,3 +35,4 @@ pub mod net;
 pub mod party;
 pub mod qr;
 pub mod running;
+pub mod web;

@@ -156,6 +156,12 @@ impl Node {
         bail!("{}: timed out waiting for {what}; last status: {last}", self.dir.display())
     }
 
+    /// A one-time link that opens the node's web app signed in (`countersign app`).
+    pub fn app_link(&self) -> Result<String> {
+        let run = self.cli(&["app"])?.ok()?;
+        run.stdout.lines().find(|l| l.starts_with("http://")).map(str::to_owned).context("`countersign app` printed no link")
+    }
+
     /// The node's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()

@@ -71,16 +71,22 @@ impl From<crate::party::PartyError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = match self.kind {
+impl ApiError {
+    /// The HTTP status of this kind of error.
+    pub fn status(&self) -> StatusCode {
+        match self.kind {
             ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Refused => StatusCode::CONFLICT,
             ErrorKind::Unavailable => StatusCode::GATEWAY_TIMEOUT,
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        (status, Json(self)).into_response()
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status(), Json(self)).into_response()
     }
 }

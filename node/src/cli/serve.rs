@@ -9,24 +9,26 @@ use futures::StreamExt as _;
 use libp2p::Multiaddr;
 use libp2p::swarm::SwarmEvent;
 
-use crate::api;
 use crate::datadir::{ApiInfo, DataDir};
 use crate::net::behaviour;
 use crate::party::random_secret;
 use crate::running::{NodeOptions, RunningNode};
+use crate::{api, web};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Runs the node of `data` until ctrl-c or SIGTERM.
-pub async fn serve(data: DataDir, options: NodeOptions) -> anyhow::Result<()> {
+pub async fn serve(data: DataDir, options: NodeOptions, open_browser: bool) -> anyhow::Result<()> {
     let node = RunningNode::start(&data, options).await?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.context("cannot open the local API")?;
     let port = listener.local_addr()?.port();
     let token = hex(&random_secret());
     data.write_api_info(&ApiInfo { port, token: token.clone(), pid: std::process::id() })?;
-    let app = api::app(node.commands(), token, port);
+    let sessions = web::sessions();
+    let first_login = format!("http://127.0.0.1:{port}/app/login?code={}", sessions.new_code());
+    let app = api::app(node.commands(), token, port, sessions);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let info = node.info().await.map_err(anyhow::Error::msg)?;
     let profile = data.profile()?;
@@ -37,6 +39,11 @@ pub async fn serve(data: DataDir, options: NodeOptions) -> anyhow::Result<()> {
         println!("listening {address}");
     }
     println!("local API http://127.0.0.1:{port} (token in {})", data.path("api.json").display());
+    println!("web app   {first_login}");
+    println!("          (a one-time link; `countersign app` makes a new one)");
+    if open_browser {
+        open_in_browser(&first_login);
+    }
     println!("Press ctrl-c to stop.");
 
     shutdown_signal().await;
@@ -45,6 +52,26 @@ pub async fn serve(data: DataDir, options: NodeOptions) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(data.path("api.json"));
     println!("Stopped.");
     Ok(())
+}
+
+/// Opens `url` in the desktop's browser, if there is one; says so otherwise.
+pub fn open_in_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    let opened = std::process::Command::new(opener)
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !opened {
+        println!("(no browser could be opened here: open the link above yourself)");
+    }
 }
 
 /// Runs a public relay (circuit relay v2) until ctrl-c.

@@ -175,6 +175,12 @@ pub enum Command {
     Status(EnvelopeId, Reply<Summary>),
     /// The final PDF.
     Export(EnvelopeId, Reply<Vec<u8>>),
+    /// Voids (the creator withdraws the envelope).
+    Void(EnvelopeId, String, Reply<String>),
+    /// The original PDF of an envelope.
+    Original(EnvelopeId, Reply<Vec<u8>>),
+    /// A blob stored here (an uploaded PDF being prepared).
+    Blob(Hash, Reply<Vec<u8>>),
     /// Transfers in progress.
     Transfers(Reply<Vec<Transfer>>),
     /// Test tool: stores raw entry bytes in an envelope's document, unchecked,

@@ -47,6 +47,24 @@ impl EventLoop {
                 };
                 let _ = reply.send(result);
             }
+            Command::Void(envelope, reason, reply) => {
+                let result = self.envelopes.party_mut().void(envelope, &reason).map_err(ApiError::from);
+                let _ = reply.send(result.and_then(|entry| self.after_act(envelope, entry)));
+            }
+            Command::Original(envelope, reply) => {
+                let result = match self.envelopes.state(envelope) {
+                    None => Err(unknown(&envelope)),
+                    Some(state) => self
+                        .envelopes
+                        .disk()
+                        .get(&state.terms().document.hash)
+                        .ok_or_else(|| ApiError::new(ErrorKind::Unavailable, "the original PDF has not arrived yet")),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Blob(hash, reply) => {
+                let _ = reply.send(self.envelopes.disk().get(&hash).ok_or_else(|| ApiError::not_found("no such file on this node")));
+            }
             Command::Transfers(reply) => {
                 let transfers = self
                     .fetches
@@ -116,7 +134,8 @@ impl EventLoop {
                     link: invitation.to_link(),
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        self.envelopes.keep_invites(envelope, &invites).map_err(internal)?;
         Ok(Created { envelope: envelope.to_string(), invites })
     }
 

@@ -1,0 +1,304 @@
+//! What a person sees of an envelope: the pipeline's line ([`ListItem`]) and
+//! the document page's summary ([`Summary`]), both folded from the state.
+
+use countersign_shared::keys::PublicKey;
+use countersign_shared::log::{Act, Value};
+use countersign_shared::model::{Contact, FieldKind, Role, Slot};
+use countersign_shared::state::{EnvelopeState, Status};
+use countersign_shared::time;
+use serde::{Deserialize, Serialize};
+
+use crate::net::command::InviteOut;
+
+/// One party's line in a summary.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PartySummary {
+    /// Slot.
+    pub slot: Slot,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Contact.
+    pub contact: Contact,
+    /// Signing order.
+    pub order: u8,
+    /// Whether they joined.
+    pub joined: bool,
+    /// Their key's fingerprint, once joined.
+    pub fingerprint: Option<String>,
+    /// When they signed (claimed), if they did.
+    pub signed_at: Option<String>,
+    /// Whether it is this node's party.
+    pub is_me: bool,
+}
+
+/// One field of the document, where it is and what it holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FieldSummary {
+    /// Index in the terms (what a `Sign` names).
+    pub index: u16,
+    /// Label.
+    pub label: String,
+    /// `signature`, `stamp`, `date`, `text` or `company_details`.
+    pub kind: String,
+    /// Page, from 1.
+    pub page: u32,
+    /// Left, bottom, width, height in points, as the page is seen.
+    pub rect: [f32; 4],
+    /// The party who fills it.
+    pub assignee: Slot,
+    /// Whether it must be filled.
+    pub required: bool,
+    /// Whether this node's party fills it.
+    pub mine: bool,
+    /// The text given, or `image` once an image was given.
+    pub value: Option<String>,
+}
+
+/// One valid entry of the log, as the timeline shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TimelineItem {
+    /// Claimed time, `YYYY-MM-DD hh:mm:ss UTC`.
+    pub at: String,
+    /// Who: the party's name, or the creator.
+    pub who: String,
+    /// What they did, in words.
+    pub what: String,
+    /// The entry's short id.
+    pub entry: String,
+}
+
+/// What `status` and the document page show of an envelope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    /// Envelope id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Stage: draft, awaiting, completed, declined, voided.
+    pub stage: String,
+    /// The status in full.
+    pub status: Status,
+    /// Who must act next, by name.
+    pub next: Vec<String>,
+    /// Whether this node's party must act now.
+    pub my_turn: bool,
+    /// Parties in signing order.
+    pub parties: Vec<PartySummary>,
+    /// When it was created (claimed).
+    pub created_at: String,
+    /// Whether this node created it.
+    pub created_by_me: bool,
+    /// BLAKE3 of the original PDF.
+    pub document: String,
+    /// The public verifier's base address.
+    pub verifier_url: String,
+    /// Every field.
+    pub fields: Vec<FieldSummary>,
+    /// The valid entries, oldest first.
+    pub timeline: Vec<TimelineItem>,
+    /// Invitations not yet used (only on the creator's node).
+    pub open_invites: Vec<InviteOut>,
+    /// Entries kept out of the state, with reasons.
+    pub rejected: Vec<String>,
+    /// Blobs still missing (the PDF or images not yet received).
+    pub missing_blobs: Vec<String>,
+    /// Ids of the latest valid entries (what a new entry builds on).
+    pub heads: Vec<String>,
+}
+
+/// One line of the pipeline (`list`): what a person scans for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListItem {
+    /// Envelope id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Stage: draft, awaiting, completed, declined, voided.
+    pub stage: String,
+    /// Who must act next, by name.
+    pub next: Vec<String>,
+    /// The roles of who must act next.
+    pub next_roles: Vec<Role>,
+    /// Whether this node's party must act now.
+    pub my_turn: bool,
+    /// How many signing parties have signed, of how many.
+    pub signed: (usize, usize),
+    /// The parties' names, signers in order first.
+    pub parties: Vec<String>,
+    /// Who created it: `you`, a party's name, or a key fingerprint.
+    pub creator: String,
+    /// When it was created (claimed).
+    pub created_at: String,
+    /// Unix ms of the latest act: when it entered its current stage.
+    pub stage_since_ms: u64,
+}
+
+/// The stage's name and the slots whose turn it is.
+pub(crate) fn stage_of(status: &Status) -> (&'static str, Vec<Slot>) {
+    match status {
+        Status::Draft => ("draft", vec![]),
+        Status::Awaiting { slots } => ("awaiting", slots.clone()),
+        Status::Completed => ("completed", vec![]),
+        Status::Declined { .. } => ("declined", vec![]),
+        Status::Voided { .. } => ("voided", vec![]),
+    }
+}
+
+/// Slots in the order people read them: signers by signing order, then viewers.
+fn reading_order(state: &EnvelopeState) -> Vec<Slot> {
+    let terms = state.terms();
+    let viewers =
+        (0..terms.parties.len()).filter_map(|s| Slot::try_from(s).ok()).filter(|s| terms.party(*s).is_some_and(|p| !p.role.signs()));
+    terms.signing_order().into_iter().chain(viewers).collect()
+}
+
+/// The name people know a key by in this envelope.
+fn name_of(state: &EnvelopeState, key: PublicKey, me: PublicKey) -> String {
+    if key == me {
+        return "you".into();
+    }
+    let terms = state.terms();
+    (0..terms.parties.len())
+        .filter_map(|s| Slot::try_from(s).ok())
+        .find(|s| state.binding(*s) == Some(key))
+        .and_then(|s| terms.party(s))
+        .map_or_else(|| format!("key {}", key.fingerprint()), |p| p.name.clone())
+}
+
+/// The pipeline line of `state`, seen by the node whose key is `me`.
+pub(crate) fn list_item(state: &EnvelopeState, me: PublicKey) -> ListItem {
+    let terms = state.terms();
+    let (stage, next) = stage_of(&state.status());
+    let order = terms.signing_order();
+    ListItem {
+        id: state.envelope().to_string(),
+        title: terms.title.clone(),
+        stage: stage.into(),
+        next: next.iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
+        next_roles: next.iter().filter_map(|s| terms.party(*s).map(|p| p.role)).collect(),
+        my_turn: next.iter().any(|s| state.binding(*s) == Some(me)),
+        signed: (order.iter().filter(|s| state.signature(**s).is_some()).count(), order.len()),
+        parties: reading_order(state).iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
+        creator: name_of(state, state.creator(), me),
+        created_at: time::utc(state.created_at()),
+        stage_since_ms: state.valid().iter().map(|v| v.entry().claimed_time).max().unwrap_or_default(),
+    }
+}
+
+/// The summary of `state` for the node whose key is `me`; `open_invites`
+/// are the creator's unused invitation links, `missing_blobs` what has not
+/// arrived yet.
+pub(crate) fn summary(state: &EnvelopeState, me: PublicKey, open_invites: Vec<InviteOut>, missing_blobs: Vec<String>) -> Summary {
+    let terms = state.terms();
+    let status = state.status();
+    let (stage, next_slots) = stage_of(&status);
+    let parties = reading_order(state)
+        .into_iter()
+        .filter_map(|slot| {
+            let party = terms.party(slot)?;
+            let key = state.binding(slot);
+            Some(PartySummary {
+                slot,
+                name: party.name.clone(),
+                role: party.role,
+                contact: party.contact.clone(),
+                order: party.order,
+                joined: key.is_some(),
+                fingerprint: key.map(|k| k.fingerprint()),
+                signed_at: state.signature(slot).map(|r| time::utc(r.claimed_time)),
+                is_me: key == Some(me),
+            })
+        })
+        .collect();
+    Summary {
+        id: state.envelope().to_string(),
+        title: terms.title.clone(),
+        stage: stage.into(),
+        next: next_slots.iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
+        my_turn: next_slots.iter().any(|s| state.binding(*s) == Some(me)),
+        parties,
+        created_at: time::utc(state.created_at()),
+        created_by_me: state.creator() == me,
+        document: terms.document.hash.to_string(),
+        verifier_url: terms.verifier_url.clone(),
+        fields: fields(state, me),
+        timeline: timeline(state, me),
+        open_invites,
+        rejected: state.rejected().iter().map(|r| format!("{} entry {}: {}", r.act, r.id.short(), r.reason)).collect(),
+        missing_blobs,
+        heads: state.heads().iter().map(ToString::to_string).collect(),
+        status,
+    }
+}
+
+/// The name a field kind has in the API and the web app.
+pub fn kind_name(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Signature => "signature",
+        FieldKind::Stamp => "stamp",
+        FieldKind::Date => "date",
+        FieldKind::Text => "text",
+        FieldKind::CompanyDetails => "company_details",
+    }
+}
+
+fn fields(state: &EnvelopeState, me: PublicKey) -> Vec<FieldSummary> {
+    let terms = state.terms();
+    terms
+        .fields
+        .iter()
+        .enumerate()
+        .filter_map(|(index, field)| {
+            let index = u16::try_from(index).ok()?;
+            let value = state.signature(field.assignee).and_then(|record| {
+                record.values.iter().find(|(i, _)| *i == index).map(|(_, value)| match value {
+                    Value::Text(text) => text.clone(),
+                    Value::Image { .. } => "image".into(),
+                })
+            });
+            Some(FieldSummary {
+                index,
+                label: field.label.clone(),
+                kind: kind_name(field.kind).into(),
+                page: field.page,
+                rect: [field.rect.x, field.rect.y, field.rect.width, field.rect.height],
+                assignee: field.assignee,
+                required: field.required,
+                mine: state.binding(field.assignee) == Some(me),
+                value,
+            })
+        })
+        .collect()
+}
+
+fn timeline(state: &EnvelopeState, me: PublicKey) -> Vec<TimelineItem> {
+    let terms = state.terms();
+    let party_name = |slot: Slot| terms.party(slot).map_or_else(|| format!("party {slot}"), |p| p.name.clone());
+    let mut items: Vec<(u64, TimelineItem)> = state
+        .valid()
+        .iter()
+        .map(|valid| {
+            let entry = valid.entry();
+            let what = match &entry.act {
+                Act::Create(_) => format!("created “{}”", terms.title),
+                Act::Invite { slot, .. } => format!("invited {}", party_name(*slot)),
+                Act::Join { .. } => "accepted the invitation".into(),
+                Act::Sign { .. } => "signed".into(),
+                Act::Decline { reason, .. } => format!("declined: “{reason}”"),
+                Act::Void { reason } => format!("voided the envelope: “{reason}”"),
+            };
+            let who = name_of(state, entry.author, me);
+            let item = TimelineItem {
+                at: time::utc(entry.claimed_time),
+                who: if who == "you" { "You".into() } else { who },
+                what,
+                entry: valid.id().short(),
+            };
+            (entry.claimed_time, item)
+        })
+        .collect();
+    items.sort_by_key(|(at, _)| *at);
+    items.into_iter().map(|(_, item)| item).collect()
+}

@@ -1,0 +1,486 @@
+//! `/app/e/{id}`: one document. Everyone sees who signs in what order, the
+//! timeline of the log, the downloads and, once complete, the verification
+//! of the final PDF. The sender also sees the invitations (link, QR code,
+//! ready-made email and SMS). When it is my turn, the page becomes the
+//! signing page: my fields highlighted on the pages, a list that walks me
+//! through them, a signature drawn, typed or uploaded, a review, then sign;
+//! or decline with a reason.
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use countersign_shared::render::{self, source::PageGeometry};
+use countersign_shared::verify::{Verdict, verify};
+use maud::{Markup, PreEscaped, html};
+use serde::Deserialize;
+
+use crate::api::error::ApiError;
+use crate::api::{AppState, call, envelope_id};
+use crate::envelopes::{FieldSummary, Summary};
+use crate::net::command::{Command, InviteOut, SignRequest};
+use crate::web::WebError;
+use crate::web::layout::{self, Nav};
+
+/// The largest signature or stamp image.
+const MAX_IMAGE: usize = 5 * 1024 * 1024;
+
+/// `?sent=1`, `?signed=1`: what just happened.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Flash {
+    #[serde(default)]
+    sent: Option<u8>,
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// Messages for the signing form, by input (`signature`, `stamp`, `text-3`, `general`).
+type Errors = [(String, String)];
+
+/// `GET /app/e/{id}`.
+pub(super) async fn page(State(state): State<AppState>, Path(id): Path<String>, Query(flash): Query<Flash>) -> Result<Markup, WebError> {
+    let envelope = envelope_id(&id)?;
+    let summary = call(&state, |reply| Command::Status(envelope, reply)).await?;
+    render_page(&state, summary, &flash, &[], &[]).await
+}
+
+async fn render_page(
+    state: &AppState,
+    summary: Summary,
+    flash: &Flash,
+    errors: &Errors,
+    texts: &[(u16, String)],
+) -> Result<Markup, WebError> {
+    let envelope = envelope_id(&summary.id)?;
+    let pages = match call(state, |reply| Command::Original(envelope, reply)).await {
+        Ok(pdf) => render::inspect(&pdf).map(|info| info.pages).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let report = if summary.stage == "completed" {
+        call(state, |reply| Command::Export(envelope, reply)).await.ok().map(|pdf| verify(&pdf))
+    } else {
+        None
+    };
+    let waiting_for = summary.next.join(", ");
+    let notice = match (flash.sent, flash.done.as_deref()) {
+        (Some(_), _) => Some(("ok", "Sent. Each person now needs their invitation: share the links or QR codes below.".to_owned())),
+        (_, Some("signed")) => Some(("ok", "You signed. The others are told by their nodes.".to_owned())),
+        (_, Some("declined")) => Some(("bad", "You declined to sign. Everyone sees your reason.".to_owned())),
+        (_, Some("voided")) => Some(("bad", "The envelope is voided; nobody can sign it any more.".to_owned())),
+        _ => None,
+    };
+    let body = html! {
+        div.toolbar {
+            div.grow {
+                h1 { (summary.title) }
+                p.muted { (layout::stage_badge(&summary.stage, &waiting_for)) " · created " (summary.created_at) }
+            }
+            a.button href={ "/app/e/" (summary.id) "/original.pdf" } download { "Original PDF" }
+            @if summary.stage == "completed" {
+                a.button.primary #download-final href={ "/app/e/" (summary.id) "/final.pdf" } download { "Final signed PDF" }
+            }
+        }
+        @if let Some((class, text)) = &notice {
+            p class={ "notice " (class) } role="status" { (text) }
+        }
+        @if !summary.missing_blobs.is_empty() {
+            p.notice role="status" data-arriving { "Still arriving from the other nodes: " (summary.missing_blobs.len()) " file(s). This page reloads by itself when they are here." }
+        }
+        @if summary.my_turn && summary.missing_blobs.is_empty() {
+            (signing(&summary, &pages, errors, texts))
+        } @else if summary.my_turn {
+            p.notice { "It is your turn to sign: the signing page opens as soon as the document has arrived." }
+        }
+        div.cols {
+            div {
+                (parties(&summary))
+                @if !summary.open_invites.is_empty() {
+                    (invitations(&summary))
+                }
+                (timeline(&summary))
+            }
+            div {
+                @if let Some(report) = &report {
+                    section.panel #verification {
+                        h2 { "Verification of the final PDF" }
+                        @if report.verdict == Verdict::Valid {
+                            p.verdict.ok { "✔ " (report.summary) }
+                        } @else {
+                            p.verdict.bad { "✘ " (report.summary) }
+                            ul { @for reason in &report.reasons { li { (reason) } } }
+                        }
+                        p.small.muted { "File BLAKE3 " span.mono { (report.file_hash) } }
+                        p { a href={ (summary.verifier_url.trim_end_matches('/')) "/e/" (summary.id) } rel="noopener" target="_blank" { "Anyone can check it on the public verifier ↗" } }
+                    }
+                }
+                section.panel {
+                    h2 { "Document" }
+                    p.small.muted { "Envelope" }
+                    p.mono { (summary.id) }
+                    p.small.muted { "Original PDF, BLAKE3" }
+                    p.mono { (summary.document) }
+                    @if !summary.rejected.is_empty() {
+                        h3 { "Entries refused" }
+                        ul.small { @for rejected in &summary.rejected { li { (rejected) } } }
+                    }
+                    @if summary.created_by_me && summary.stage == "awaiting" {
+                        details {
+                            summary { "Void this envelope" }
+                            form method="post" action={ "/app/e/" (summary.id) "/void" } {
+                                label for="void-reason" { "Reason (everyone sees it)" }
+                                textarea #void-reason name="reason" required {}
+                                button.danger type="submit" { "Void" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let scripts: &[&str] = if summary.my_turn && summary.missing_blobs.is_empty() { &["document.js", "sign.js"] } else { &["document.js"] };
+    Ok(layout::page(&summary.title, Nav::Document, scripts, body))
+}
+
+fn parties(summary: &Summary) -> Markup {
+    html! {
+        section.panel #parties {
+            h2 { "People" }
+            ol.parties {
+                @for party in &summary.parties {
+                    li {
+                        div {
+                            strong { (party.name) } @if party.is_me { " (you)" }
+                            div.small.muted { (party.role.label()) " · " (party.contact.to_string()) }
+                            @if let Some(fingerprint) = &party.fingerprint { div.small.muted { "key " span.mono { (fingerprint) } } }
+                        }
+                        div {
+                            @if let Some(at) = &party.signed_at {
+                                span.badge.ok title=(at) { "Signed" }
+                            } @else if summary.next.contains(&party.name) && summary.stage == "awaiting" {
+                                span.badge.wait { "Their turn" }
+                            } @else if !party.joined && party.role.signs() {
+                                span.badge { "Invited" }
+                            } @else if party.role.signs() {
+                                span.badge { "Waiting" }
+                            } @else {
+                                span.badge { "Viewer" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn invitations(summary: &Summary) -> Markup {
+    html! {
+        section.panel #remind {
+            h2 { "Invitations" }
+            p.small.muted { "Each link works once, for that person only. Send it by email or SMS, or let them scan the QR code." }
+            @for invite in &summary.open_invites {
+                (invitation(summary, invite))
+            }
+        }
+    }
+}
+
+fn invitation(summary: &Summary, invite: &InviteOut) -> Markup {
+    let message = format!(
+        "Please sign \"{}\" with Countersign. Open this link in the Countersign app (or scan the QR code): {}",
+        summary.title, invite.link
+    );
+    let subject = format!("Please sign: {}", summary.title);
+    let (send_href, send_label) = if invite.contact.contains('@') {
+        (format!("mailto:{}?subject={}&body={}", invite.contact, layout::url_encode(&subject), layout::url_encode(&message)), "Email it")
+    } else {
+        (format!("sms:{}?body={}", invite.contact, layout::url_encode(&message)), "Text it")
+    };
+    let qr = crate::qr::svg(&invite.link).unwrap_or_default();
+    html! {
+        div.invite data-slot=(invite.slot) {
+            div {
+                strong { (invite.name) } span.small.muted { " · " (invite.contact) }
+                label for={ "link-" (invite.slot) } { "Invitation link" }
+                input.mono id={ "link-" (invite.slot) } type="text" readonly value=(invite.link);
+                div.actions {
+                    button.small-button type="button" data-copy={ "link-" (invite.slot) } { "Copy link" }
+                    a.button.small-button href=(send_href) { (send_label) }
+                }
+            }
+            div aria-label={ "QR code of " (invite.name) "'s invitation" } { (PreEscaped(strip_xml_header(&qr))) }
+        }
+    }
+}
+
+fn strip_xml_header(svg: &str) -> &str {
+    svg.find("<svg").map_or(svg, |at| &svg[at..])
+}
+
+fn timeline(summary: &Summary) -> Markup {
+    html! {
+        section.panel #timeline {
+            h2 { "Timeline" }
+            p.small.muted { "Every step is signed by whoever took it and checked by this node." }
+            ol.timeline {
+                @for item in &summary.timeline {
+                    li {
+                        strong { (item.who) } " " (item.what)
+                        div.small.muted { (item.at) " · ✔ verified · entry " span.mono { (item.entry) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The signing workspace: pages with my fields, and the form.
+fn signing(summary: &Summary, pages: &[PageGeometry], errors: &Errors, texts: &[(u16, String)]) -> Markup {
+    let mine: Vec<&FieldSummary> = summary.fields.iter().filter(|f| f.mine).collect();
+    let needs = |kind: &str| mine.iter().any(|f| f.kind == kind);
+    let error = |key: &str| errors.iter().find(|(k, _)| k == key).map(|(_, m)| m.clone()).unwrap_or_default();
+    let sizes: Vec<[f32; 2]> = pages.iter().map(|p| p.visible_size().into()).collect();
+    html! {
+        div.workspace #signing data-pages=(serde_json::to_string(&sizes).unwrap_or_default()) {
+            div.pages {
+                @for (index, [width, height]) in sizes.iter().enumerate() {
+                    div.page data-page=(index + 1) style={ "aspect-ratio:" (width) "/" (height) } {
+                        img src={ "/app/preview/" (summary.document) "/" (index + 1) } alt={ "Page " (index + 1) } loading=(if index < 2 { "eager" } else { "lazy" });
+                        @for field in summary.fields.iter().filter(|f| f.page as usize == index + 1) {
+                            @let [x, y, w, h] = field.rect;
+                            div class={ "field " @if field.mine { "mine" } @else if field.value.is_some() { "done" } @else { "other" } }
+                                data-field=(field.index)
+                                style={ "cursor:default;left:" (x / width * 100.0) "%;top:" ((height - y - h) / height * 100.0) "%;width:" (w / width * 100.0) "%;height:" (h / height * 100.0) "%" } {
+                                (field.label)
+                            }
+                        }
+                        span.pageno aria-hidden="true" { (index + 1) " / " (sizes.len()) }
+                    }
+                }
+            }
+            aside.sidebar.panel {
+                h2 { "Your turn to sign" }
+                @if let Some((_, message)) = errors.iter().find(|(k, _)| k == "general") {
+                    p.notice.bad role="alert" { (message) }
+                }
+                p.small.muted { "Your fields, one after another:" }
+                ol.walker #walker {
+                    @for field in &mine {
+                        li { button type="button" data-goto=(field.index) { span { (field.label) } span.small.muted { "p. " (field.page) } } }
+                    }
+                }
+                form #sign-form method="post" action={ "/app/e/" (summary.id) "/sign" } enctype="multipart/form-data" {
+                    @if needs("signature") {
+                        fieldset #signature-box data-for="signature" {
+                            legend { "Your signature" }
+                            div.tabs role="tablist" {
+                                button type="button" role="tab" aria-selected="true" data-tab="draw" { "Draw" }
+                                button type="button" role="tab" aria-selected="false" data-tab="type" { "Type" }
+                                button type="button" role="tab" aria-selected="false" data-tab="upload" { "Upload" }
+                            }
+                            div data-panel="draw" {
+                                canvas.pad #pad width="600" height="200" aria-label="Draw your signature here with a mouse, pen or finger" {}
+                                button.small-button type="button" #clear-pad { "Clear" }
+                            }
+                            div data-panel="type" hidden {
+                                label for="typed" { "Type your name" }
+                                input.typed #typed type="text" autocomplete="name";
+                            }
+                            div data-panel="upload" hidden {
+                                label for="signature-file" { "Signature image (PNG or JPEG)" }
+                                input #signature-file type="file" name="signature" accept="image/png,image/jpeg";
+                            }
+                            p.error #err-signature role="alert" { (error("signature")) }
+                        }
+                    }
+                    @if needs("stamp") {
+                        fieldset data-for="stamp" {
+                            legend { "Company stamp" }
+                            label for="stamp-file" { "Stamp image (a transparent PNG stays transparent)" }
+                            input #stamp-file type="file" name="stamp" accept="image/png,image/jpeg";
+                            p.error #err-stamp role="alert" { (error("stamp")) }
+                        }
+                    }
+                    @for field in mine.iter().filter(|f| !matches!(f.kind.as_str(), "signature" | "stamp")) {
+                        @let key = format!("text-{}", field.index);
+                        @let today = today();
+                        @let given = texts.iter().find(|(i, _)| *i == field.index).map(|(_, v)| v.as_str()).or((field.kind == "date").then_some(today.as_str()));
+                        div data-for=(field.index) {
+                            label for=(key) { (field.label) @if field.required { " *" } }
+                            @match field.kind.as_str() {
+                                "date" => input id=(key) name=(key) type="date" value=[given] required[field.required] aria-describedby={ "err-" (key) };,
+                                "company_details" => textarea id=(key) name=(key) required[field.required] aria-describedby={ "err-" (key) } { (given.unwrap_or_default()) },
+                                _ => input id=(key) name=(key) type="text" value=[given] required[field.required] aria-describedby={ "err-" (key) };,
+                            }
+                            p.error id={ "err-" (key) } role="alert" { (error(&key)) }
+                        }
+                    }
+                    div.actions { button.primary #review type="button" { "Review and sign" } }
+                    dialog #review-dialog aria-labelledby="review-title" {
+                        h2 #review-title { "Review before signing" }
+                        p.small.muted { "Signing is final: your signature and these values go into the document, signed with your key." }
+                        ul.review #review-list {}
+                        div.actions {
+                            button.primary #confirm type="submit" { "Sign now" }
+                            button type="button" #cancel-review { "Go back" }
+                        }
+                    }
+                }
+                details {
+                    summary { "Decline to sign" }
+                    form method="post" action={ "/app/e/" (summary.id) "/decline" } {
+                        label for="decline-reason" { "Why? (everyone sees it)" }
+                        textarea #decline-reason name="reason" required {}
+                        p.error #err-reason role="alert" { (error("reason")) }
+                        button.danger type="submit" { "Decline" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /app/e/{id}/sign`: the images and texts of my fields.
+pub(super) async fn sign(State(state): State<AppState>, Path(id): Path<String>, mut form: Multipart) -> Result<Response, WebError> {
+    let envelope = envelope_id(&id)?;
+    let summary = call(&state, |reply| Command::Status(envelope, reply)).await?;
+    let mut errors: Vec<(String, String)> = Vec::new();
+    let mut texts: Vec<(u16, String)> = Vec::new();
+    let mut images: Vec<(String, Vec<u8>)> = Vec::new();
+    while let Ok(Some(field)) = form.next_field().await {
+        let name = field.name().unwrap_or_default().to_owned();
+        let Ok(bytes) = field.bytes().await else {
+            errors.push(("general".into(), "The upload was cut off; please try again.".into()));
+            break;
+        };
+        if let Some(index) = name.strip_prefix("text-").and_then(|i| i.parse::<u16>().ok()) {
+            texts.push((index, String::from_utf8_lossy(&bytes).trim().to_owned()));
+        } else if (name == "signature" || name == "stamp") && !bytes.is_empty() {
+            images.push((name, bytes.to_vec()));
+        }
+    }
+    let mut request = SignRequest::default();
+    let mine: Vec<&FieldSummary> = summary.fields.iter().filter(|f| f.mine).collect();
+    for kind in ["signature", "stamp"] {
+        if !mine.iter().any(|f| f.kind == kind) {
+            continue;
+        }
+        let what = if kind == "signature" { "your signature" } else { "the company stamp" };
+        let Some((_, bytes)) = images.iter().find(|(name, _)| name == kind) else {
+            errors.push((kind.into(), format!("Add {what}.")));
+            continue;
+        };
+        if bytes.len() > MAX_IMAGE {
+            errors.push((kind.into(), format!("This image is larger than {} MB; use a smaller one.", MAX_IMAGE / 1024 / 1024)));
+            continue;
+        }
+        if let Err(e) = render::check_image(bytes) {
+            errors.push((kind.into(), format!("This image cannot be used: {e}.")));
+            continue;
+        }
+        match call(&state, |reply| Command::PutBlob(bytes.clone(), reply)).await {
+            Ok(hash) if kind == "signature" => request.signature = Some(hash),
+            Ok(hash) => request.stamp = Some(hash),
+            Err(e) => errors.push((kind.into(), e.message)),
+        }
+    }
+    for field in mine.iter().filter(|f| !matches!(f.kind.as_str(), "signature" | "stamp")) {
+        let value = texts.iter().find(|(i, _)| *i == field.index).map(|(_, v)| v.clone()).unwrap_or_default();
+        let key = format!("text-{}", field.index);
+        if value.is_empty() {
+            if field.required {
+                errors.push((key, "This field is required.".into()));
+            }
+            continue;
+        }
+        if field.kind == "date" && !is_date(&value) {
+            errors.push((key, "Enter a date as YYYY-MM-DD.".into()));
+            continue;
+        }
+        request.texts.push((field.label.clone(), value));
+    }
+    if errors.is_empty() {
+        match call(&state, |reply| Command::Sign(envelope, request, reply)).await {
+            Ok(_) => return Ok(Redirect::to(&format!("/app/e/{id}?done=signed")).into_response()),
+            Err(e) => errors.push(("general".into(), e.message)),
+        }
+    }
+    let page = render_page(&state, summary, &Flash::default(), &errors, &texts).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// Today's date (UTC), `YYYY-MM-DD`: what a date field offers first.
+fn today() -> String {
+    countersign_shared::time::utc(crate::clock::now_ms()).chars().take(10).collect()
+}
+
+fn is_date(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    matches!(parts.as_slice(), [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2
+        && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && (1..=12).contains(&m.parse::<u8>().unwrap_or(0))
+        && (1..=31).contains(&d.parse::<u8>().unwrap_or(0)))
+}
+
+/// A reason, from the decline and void forms.
+#[derive(Debug, Deserialize)]
+pub(super) struct Reason {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /app/e/{id}/decline`.
+pub(super) async fn decline(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<Reason>,
+) -> Result<Response, WebError> {
+    let envelope = envelope_id(&id)?;
+    let reason = form.reason.trim().to_owned();
+    let result = if reason.is_empty() {
+        Err(ApiError::invalid("Say why you decline: the sender sees it."))
+    } else {
+        call(&state, |reply| Command::Decline(envelope, reason, reply)).await
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/app/e/{id}?done=declined")).into_response()),
+        Err(e) => {
+            let summary = call(&state, |reply| Command::Status(envelope, reply)).await?;
+            let page = render_page(&state, summary, &Flash::default(), &[("reason".to_owned(), e.message)], &[]).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+/// `POST /app/e/{id}/void`.
+pub(super) async fn void(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<Reason>,
+) -> Result<Response, WebError> {
+    let envelope = envelope_id(&id)?;
+    let reason = form.reason.trim().to_owned();
+    if reason.is_empty() {
+        return Err(ApiError::invalid("Say why the envelope is voided: everyone sees it.").into());
+    }
+    call(&state, |reply| Command::Void(envelope, reason, reply)).await?;
+    Ok(Redirect::to(&format!("/app/e/{id}?done=voided")).into_response())
+}
+
+/// `GET /app/e/{id}/original.pdf`.
+pub(super) async fn original(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, WebError> {
+    let envelope = envelope_id(&id)?;
+    let pdf = call(&state, |reply| Command::Original(envelope, reply)).await?;
+    Ok(pdf_response(pdf, &format!("{}-original.pdf", envelope.short())))
+}
+
+/// `GET /app/e/{id}/final.pdf`.
+pub(super) async fn final_pdf(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, WebError> {
+    let envelope = envelope_id(&id)?;
+    let pdf = call(&state, |reply| Command::Export(envelope, reply)).await?;
+    Ok(pdf_response(pdf, &format!("{}-signed.pdf", envelope.short())))
+}
+
+fn pdf_response(pdf: Vec<u8>, name: &str) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    ([(header::CONTENT_TYPE, "application/pdf".to_owned()), (header::CONTENT_DISPOSITION, disposition)], pdf).into_response()
+}

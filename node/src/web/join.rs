@@ -1,0 +1,55 @@
+//! `/app/join`: joining an envelope with an invitation link, pasted or
+//! opened from a QR code. A link handed over as `/app/join#countersign://…`
+//! (how the public verifier's join page sends people here) is filled in from
+//! the fragment by `join.js`, so the secret never travels in a request line.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::api::{AppState, call};
+use crate::net::command::Command;
+use crate::web::layout::{self, Nav};
+
+/// `GET /app/join`.
+pub(super) async fn form() -> Markup {
+    join_page("", None)
+}
+
+fn join_page(link: &str, error: Option<&str>) -> Markup {
+    let body = html! {
+        section.panel.narrow {
+            h1 { "Join a document" }
+            p.lede { "Paste the invitation link you received by email or SMS. Scanning its QR code with this device opens this page with the link filled in." }
+            form #join-form method="post" action="/app/join" {
+                label for="link" { "Invitation link" }
+                textarea #link name="link" required aria-describedby="err-link" placeholder="countersign://join/…" { (link) }
+                p.error #err-link role="alert" { @if let Some(error) = error { (error) } }
+                div.actions { button.primary type="submit" { "Join" } }
+            }
+        }
+    };
+    layout::page("Join", Nav::Join, &["join.js"], body)
+}
+
+/// The pasted link.
+#[derive(Debug, Deserialize)]
+pub(super) struct JoinForm {
+    #[serde(default)]
+    link: String,
+}
+
+/// `POST /app/join`: joins, then opens the document.
+pub(super) async fn join(State(state): State<AppState>, Form(form): Form<JoinForm>) -> Response {
+    let link = form.link.trim().to_owned();
+    if link.is_empty() {
+        return (StatusCode::UNPROCESSABLE_ENTITY, join_page("", Some("Paste the invitation link."))).into_response();
+    }
+    match call(&state, |reply| Command::Join(link.clone(), reply)).await {
+        Ok(envelope) => Redirect::to(&format!("/app/e/{envelope}")).into_response(),
+        Err(e) => (e.status(), join_page(&link, Some(&e.message))).into_response(),
+    }
+}

@@ -1,0 +1,183 @@
+//! `/app`: the pipeline, every envelope on a board by stage, with filters.
+//! The board refreshes itself (`board.js` polls `/app/board`) so a peer's
+//! change shows without a reload.
+
+use axum::extract::{Query, State};
+use countersign_shared::model::Role;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::api::{AppState, call};
+use crate::clock::now_ms;
+use crate::envelopes::ListItem;
+use crate::net::command::Command;
+use crate::web::WebError;
+use crate::web::layout::{self, Nav};
+
+/// Cards shown per column; the rest are counted (filter to find them).
+const CARDS_PER_COLUMN: usize = 40;
+
+/// The board's columns, in the order work flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Draft,
+    CompanySigner,
+    Client,
+    Completed,
+    Stopped,
+}
+
+impl Column {
+    const ALL: [Column; 5] = [Column::Draft, Column::CompanySigner, Column::Client, Column::Completed, Column::Stopped];
+
+    fn of(item: &ListItem) -> Column {
+        match item.stage.as_str() {
+            "completed" => Column::Completed,
+            "declined" | "voided" => Column::Stopped,
+            "awaiting" if item.next_roles.contains(&Role::CompanySigner) => Column::CompanySigner,
+            "awaiting" => Column::Client,
+            _ => Column::Draft,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Column::Draft => "Draft",
+            Column::CompanySigner => "Company signer",
+            Column::Client => "Client",
+            Column::Completed => "Completed",
+            Column::Stopped => "Declined or voided",
+        }
+    }
+
+    fn id(self) -> &'static str {
+        match self {
+            Column::Draft => "draft",
+            Column::CompanySigner => "company",
+            Column::Client => "client",
+            Column::Completed => "completed",
+            Column::Stopped => "stopped",
+        }
+    }
+}
+
+/// The filters, from the query string.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Filter {
+    /// Words to find in the title or a party's name.
+    #[serde(default)]
+    q: String,
+    /// `me`, `others` or empty for anyone.
+    #[serde(default)]
+    creator: String,
+}
+
+impl Filter {
+    fn keeps(&self, item: &ListItem) -> bool {
+        let creator_ok = match self.creator.as_str() {
+            "me" => item.creator == "you",
+            "others" => item.creator != "you",
+            _ => true,
+        };
+        let words = self.q.trim().to_lowercase();
+        let text_ok = words.is_empty()
+            || words
+                .split_whitespace()
+                .all(|word| item.title.to_lowercase().contains(word) || item.parties.iter().any(|p| p.to_lowercase().contains(word)));
+        creator_ok && text_ok
+    }
+
+    fn query(&self) -> String {
+        format!("q={}&creator={}", layout::url_encode(&self.q), layout::url_encode(&self.creator))
+    }
+}
+
+/// `GET /app`.
+pub(super) async fn page(State(state): State<AppState>, Query(filter): Query<Filter>) -> Result<Markup, WebError> {
+    let list = call(&state, Command::List).await?;
+    let board = board_markup(&list, &filter);
+    let body = html! {
+        div.toolbar {
+            div.grow { h1 { "Pipeline" } p.muted { (list.len()) " documents" } }
+            a.button.primary href="/app/new" { "+ New document" }
+        }
+        form.toolbar #filters method="get" action="/app" role="search" {
+            div.grow {
+                label for="q" { "Find" }
+                input #q type="search" name="q" value=(filter.q) placeholder="Title or party name";
+            }
+            div {
+                label for="creator" { "Created by" }
+                select #creator name="creator" {
+                    option value="" selected[filter.creator.is_empty()] { "Anyone" }
+                    option value="me" selected[filter.creator == "me"] { "Me" }
+                    option value="others" selected[filter.creator == "others"] { "Others" }
+                }
+            }
+            button type="submit" { "Filter" }
+        }
+        div #board data-query=(filter.query()) aria-live="polite" { (board) }
+    };
+    Ok(layout::page("Pipeline", Nav::Pipeline, &["board.js"], body))
+}
+
+/// `GET /app/board`: the board alone, for the page to refresh itself.
+pub(super) async fn board(State(state): State<AppState>, Query(filter): Query<Filter>) -> Result<Markup, WebError> {
+    let list = call(&state, Command::List).await?;
+    Ok(board_markup(&list, &filter))
+}
+
+fn board_markup(list: &[ListItem], filter: &Filter) -> Markup {
+    let now = now_ms();
+    let kept: Vec<&ListItem> = list.iter().filter(|item| filter.keeps(item)).collect();
+    html! {
+        div.board {
+            @for column in Column::ALL {
+                @let cards: Vec<&&ListItem> = kept.iter().filter(|item| Column::of(item) == column).collect();
+                section.column id={ "col-" (column.id()) } aria-labelledby={ "h-" (column.id()) } {
+                    h2 id={ "h-" (column.id()) } { (column.title()) span.count { (cards.len()) } }
+                    @if cards.is_empty() {
+                        p.empty { "Nothing here" }
+                    }
+                    @for item in cards.iter().take(CARDS_PER_COLUMN) {
+                        (card(item, now))
+                    }
+                    @if cards.len() > CARDS_PER_COLUMN {
+                        p.more { (cards.len() - CARDS_PER_COLUMN) " more: use Find to narrow" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn card(item: &ListItem, now: u64) -> Markup {
+    let (signed, of) = item.signed;
+    let percent = (signed * 100).checked_div(of).unwrap_or(0);
+    let waiting = !item.next.is_empty() && item.stage == "awaiting";
+    html! {
+        article.card.mine[item.my_turn] data-envelope=(item.id) {
+            h3 { a href={ "/app/e/" (item.id) } { (item.title) } }
+            p.meta { (item.parties.join(" → ")) }
+            div.row {
+                @if item.my_turn {
+                    span.badge.you { "Your turn" }
+                } @else if waiting {
+                    span.meta { "Next: " (item.next.join(", ")) }
+                } @else {
+                    (layout::stage_badge(&item.stage, ""))
+                }
+                span.meta title="Time in this stage" { "for " (layout::age(item.stage_since_ms, now)) }
+            }
+            div.progress role="progressbar" aria-label="Signatures" aria-valuemin="0" aria-valuemax=(of) aria-valuenow=(signed) {
+                span style={ "width:" (percent) "%" } {}
+            }
+            div.row {
+                span.meta { "by " (item.creator) " · " (signed) "/" (of) " signed" }
+                @if waiting && !item.my_turn {
+                    a.button.small-button href={ "/app/e/" (item.id) "#remind" } { "Remind" }
+                }
+            }
+        }
+    }
+}

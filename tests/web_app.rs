@@ -1,0 +1,200 @@
+//! The web app end to end, in a real headless chromium over three real nodes
+//! on loopback: the company's staff member prepares a corpus PDF and places
+//! the fields with the mouse, the director joins and signs by drawing, the
+//! client joins and signs with an uploaded image, the pipeline moves the card
+//! through each stage by itself, and the final PDF downloaded by the browser
+//! verifies. Screenshots land in `target/screenshots/web-*.png`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a test fails by panicking
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use countersign_scenarios::browser::Browser;
+use countersign_scenarios::corpus_dir;
+use countersign_scenarios::nodes::Node;
+use countersign_shared::test_utils::{signature_png, stamp_png};
+use countersign_shared::verify::{Verdict, verify};
+use serde_json::json;
+
+const TITLE: &str = "Consulting agreement 2026";
+
+/// Drags on page `page` of the editor from one point to another, given as
+/// fractions of the page's width and height (from its top-left corner).
+fn drag_on_page(browser: &Browser, page: u32, from: (f64, f64), to: (f64, f64)) -> Result<()> {
+    let (left, top, width, height) = browser.rect_in_viewport(&format!(".page[data-page=\"{page}\"]"))?;
+    let at = |(fx, fy): (f64, f64)| ((left + fx * width) as i64, (top + fy * height) as i64);
+    let (start, end) = (at(from), at(to));
+    let middle = ((start.0 + end.0) / 2, (start.1 + end.1) / 2);
+    browser.drag(&[start, middle, end])
+}
+
+/// Places a field of `kind` for the party at `party` (its index in the form).
+fn place(browser: &Browser, party: usize, kind: &str, page: u32, from: (f64, f64), to: (f64, f64)) -> Result<()> {
+    browser.execute(
+        "const s = document.getElementById('field-party'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));",
+        json!([party.to_string()]),
+    )?;
+    browser.click(&format!(".kinds button[data-kind=\"{kind}\"]"))?;
+    drag_on_page(browser, page, from, to)?;
+    // Done placing this kind.
+    browser.click(&format!(".kinds button[data-kind=\"{kind}\"]"))
+}
+
+/// The text of one pipeline column.
+fn column(browser: &Browser, id: &str) -> Result<String> {
+    Ok(browser.execute("return document.getElementById(arguments[0]).innerText", json!([id]))?.as_str().unwrap_or_default().to_owned())
+}
+
+/// Waits, without reloading, until the pipeline shows the card in column `id`.
+fn wait_for_card_in(browser: &Browser, id: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if column(browser, id)?.contains(TITLE) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    bail!("the card never reached the {id} column; the board says:\n{}", browser.text("#board")?)
+}
+
+#[test]
+fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Result<()> {
+    let mut sender = Node::init("Sally Sender", "sally@acme.test")?;
+    let mut director = Node::init("Dmitri Director", "dmitri@acme.test")?;
+    let mut client = Node::init("Carl Client", "+15550100")?;
+    for node in [&mut sender, &mut director, &mut client] {
+        node.start(&[])?;
+    }
+    let files = countersign_scenarios::scratch_dir("web-files")?;
+    std::fs::write(files.join("stamp.png"), stamp_png())?;
+    std::fs::write(files.join("client-signature.png"), signature_png(2))?;
+    std::fs::write(files.join("broken.pdf"), b"%PDF-1.7\nnot really a PDF")?;
+
+    let browser = Browser::start(1400, 1500)?;
+
+    // The staff member opens their app and starts a document from a corpus PDF.
+    browser.go(&sender.app_link()?)?;
+    browser.wait_for_text("Pipeline")?;
+    browser.click("a[href='/app/new']")?;
+    // A broken PDF is refused with a message next to the file input.
+    browser.type_into("#title", TITLE)?;
+    browser.choose_file("#pdf", &files.join("broken.pdf"))?;
+    browser.click("button[type=submit]")?;
+    browser.wait_for_text("cannot be signed")?;
+    let refusal = browser.text("#err-pdf")?;
+    assert!(refusal.contains("cannot be signed"), "{refusal}");
+    browser.choose_file("#pdf", &corpus_dir().join("pdflatex-4-pages.pdf"))?;
+    browser.click("button[type=submit]")?;
+    browser.wait_for_text("Prepare and send")?;
+    browser.wait_for(".page[data-page='4'] img")?;
+
+    // Parties: the director (company signer, stamp required) and the client,
+    // whose phone number is mistyped at first.
+    browser.type_into("#party-0-name", "Dmitri Director")?;
+    browser.type_into("#party-0-contact", "dmitri@acme.test")?;
+    browser.type_into("#party-1-name", "Carl Client")?;
+    browser.type_into("#party-1-contact", "call me maybe")?;
+
+    // Fields, placed by dragging on the pages.
+    place(&browser, 0, "signature", 4, (0.10, 0.70), (0.40, 0.76))?;
+    place(&browser, 0, "stamp", 4, (0.42, 0.66), (0.56, 0.76))?;
+    place(&browser, 0, "date", 4, (0.10, 0.78), (0.30, 0.81))?;
+    place(&browser, 1, "signature", 4, (0.60, 0.70), (0.90, 0.76))?;
+    place(&browser, 1, "text", 4, (0.60, 0.78), (0.90, 0.81))?;
+    let fields = browser.execute("return document.querySelectorAll('.page .field').length", json!([]))?;
+    assert_eq!(fields, json!(5), "five fields drawn on the page");
+    browser.screenshot("web-1-prepare")?;
+
+    // The mistyped contact comes back with a message beside it, and nothing typed is lost.
+    browser.click("#send")?;
+    browser.wait_for_text("Enter an email address or a phone number")?;
+    let message = browser.text("#err-party-1-contact")?;
+    assert!(message.contains("email address or a phone number"), "{message}");
+    let kept = browser
+        .execute("return [document.getElementById('party-0-name').value, document.querySelectorAll('.page .field').length]", json!([]))?;
+    assert_eq!(kept, json!(["Dmitri Director", 5]));
+    browser.type_into("#party-1-contact", "+15550100")?;
+    browser.click("#send")?;
+
+    // Sent: the invitations show with their links and QR codes.
+    browser.wait_for_text("Invitations")?;
+    browser.screenshot("web-2-sent")?;
+    let links = browser.execute("return [...document.querySelectorAll('.invite input')].map(i => i.value)", json!([]))?;
+    let links: Vec<String> = serde_json::from_value(links)?;
+    assert_eq!(links.len(), 2, "{links:?}");
+    assert_eq!(browser.execute("return document.querySelectorAll('.invite svg').length", json!([]))?, json!(2), "a QR code per invitation");
+    let envelope = browser.url()?.split("/app/e/").nth(1).unwrap_or_default().split('?').next().unwrap_or_default().to_owned();
+
+    // The pipeline shows it waiting for the company signer, and keeps itself up to date.
+    browser.go(&format!("{}/app", origin(&browser.url()?)))?;
+    wait_for_card_in(&browser, "col-company")?;
+    browser.screenshot("web-3-pipeline-company")?;
+    let pipeline = browser.url()?;
+
+    // The director opens the invitation in their own app and signs by drawing.
+    let tab_of = |link: &str| -> Result<()> {
+        browser.go(link)?;
+        browser.click("a[href='/app/join']")?;
+        Ok(())
+    };
+    tab_of(&director.app_link()?)?;
+    browser.type_into("#link", &links[0])?;
+    browser.click("#join-form button[type=submit]")?;
+    browser.wait_for_text("Your turn to sign")?;
+    browser.wait_for("#pad")?;
+    let (left, top, width, height) = browser.rect_in_viewport("#pad")?;
+    let stroke: Vec<(i64, i64)> = (0..=24)
+        .map(|i| {
+            let t = f64::from(i) / 24.0;
+            ((left + width * (0.1 + 0.8 * t)) as i64, (top + height * (0.5 + 0.3 * (t * 12.0).sin())) as i64)
+        })
+        .collect();
+    browser.drag(&stroke)?;
+    browser.choose_file("#stamp-file", &files.join("stamp.png"))?;
+    browser.click("#review")?;
+    browser.wait_for("#review-dialog[open]")?;
+    browser.screenshot("web-4-director-review")?;
+    browser.click("#confirm")?;
+    browser.wait_for_text("You signed")?;
+
+    // The sender's pipeline moves the card to the client's column by itself.
+    browser.go(&pipeline)?;
+    wait_for_card_in(&browser, "col-client")?;
+
+    // The client joins and signs with an uploaded image.
+    tab_of(&client.app_link()?)?;
+    browser.type_into("#link", &links[1])?;
+    browser.click("#join-form button[type=submit]")?;
+    browser.wait_for_text("Your turn to sign")?;
+    browser.click("[data-tab=upload]")?;
+    browser.choose_file("#signature-file", &files.join("client-signature.png"))?;
+    let text_input = browser.execute("return document.querySelector('#sign-form input[type=text][name^=text-]').id", json!([]))?;
+    browser.type_into(&format!("#{}", text_input.as_str().unwrap_or_default()), "Carl Client, 1 Main St")?;
+    browser.screenshot("web-5-client-sign")?;
+    browser.click("#review")?;
+    browser.click("#confirm")?;
+    browser.wait_for_text("You signed")?;
+
+    // Completed everywhere; the sender downloads the final PDF and it verifies.
+    browser.go(&pipeline)?;
+    wait_for_card_in(&browser, "col-completed")?;
+    browser.screenshot("web-6-pipeline-completed")?;
+    browser.go(&format!("{}/app/e/{envelope}", origin(&pipeline)))?;
+    browser.wait_for_text("Complete and intact")?;
+    browser.screenshot("web-7-completed")?;
+    browser.click("#download-final")?;
+    let downloaded = std::fs::read(browser.downloaded("-signed.pdf")?)?;
+    let report = verify(&downloaded);
+    assert_eq!(report.verdict, Verdict::Valid, "{:?}", report.reasons);
+    let signers: Vec<&str> = report.parties.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(signers, ["Dmitri Director", "Carl Client"]);
+    let client_values: Vec<&str> = report.parties[1].values.iter().map(|v| v.value.as_str()).collect();
+    assert!(client_values.contains(&"Carl Client, 1 Main St"), "{client_values:?}");
+    Ok(())
+}
+
+/// `http://127.0.0.1:PORT` of a URL.
+fn origin(url: &str) -> String {
+    url.split('/').take(3).collect::<Vec<_>>().join("/")
+}

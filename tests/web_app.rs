@@ -198,3 +198,48 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
 fn origin(url: &str) -> String {
     url.split('/').take(3).collect::<Vec<_>>().join("/")
 }
+
+#[test]
+fn a_template_sends_one_envelope_per_csv_row() -> Result<()> {
+    let mut sender = Node::init("Sally Sender", "sally@acme.test")?;
+    sender.start(&[])?;
+    let files = countersign_scenarios::scratch_dir("web-template")?;
+    let csv = "title,party2_name,party2_contact\n\
+               Consulting for Acme,Carl Client,+15550100\n\
+               Consulting for Birch,Bea Birch,bea@birch.test\n\
+               Consulting for Cedar,Cy Cedar,not a contact\n";
+    std::fs::write(files.join("deals.csv"), csv)?;
+    let browser = Browser::start(1400, 1500)?;
+    browser.go(&sender.app_link()?)?;
+    browser.click("a[href='/app/new']")?;
+    browser.type_into("#title", "Consulting agreement")?;
+    browser.choose_file("#pdf", &corpus_dir().join("google-doc-document.pdf"))?;
+    browser.click("button[type=submit]")?;
+    browser.wait_for(".page[data-page='1'] img")?;
+    browser.type_into("#party-0-name", "Dmitri Director")?;
+    browser.type_into("#party-0-contact", "dmitri@acme.test")?;
+    place(&browser, 0, "signature", 1, (0.10, 0.80), (0.40, 0.86))?;
+    place(&browser, 0, "stamp", 1, (0.42, 0.78), (0.56, 0.88))?;
+    place(&browser, 1, "signature", 1, (0.60, 0.80), (0.90, 0.86))?;
+    browser.click(".save-template summary")?;
+    browser.type_into("#template-name", "Consulting agreement")?;
+    browser.click("#save-template")?;
+    browser.wait_for_text("Template saved")?;
+    browser.click("a[href^='/app/templates/']")?;
+    browser.wait_for(".page .field")?;
+    let fields = browser.execute("return document.querySelectorAll('.page .field').length", json!([]))?;
+    assert_eq!(fields, json!(3), "the template opens with its fields");
+
+    browser.go(&format!("{}/app/templates", origin(&browser.url()?)))?;
+    browser.click("details summary")?;
+    browser.choose_file("input[name=csv]", &files.join("deals.csv"))?;
+    browser.click("details button[type=submit]")?;
+    let page = browser.wait_for_text("rows sent")?;
+    assert!(page.contains("2 of 3 rows sent"), "{page}");
+    assert!(page.contains("party2 contact (Cy Cedar)"), "the bad row says which column is wrong: {page}");
+    browser.screenshot("web-8-bulk")?;
+    let pipeline = sender.cli(&["list"])?.ok()?.stdout;
+    assert!(pipeline.contains("Consulting for Acme") && pipeline.contains("Consulting for Birch"), "{pipeline}");
+    assert!(!pipeline.contains("Consulting for Cedar"), "{pipeline}");
+    Ok(())
+}

@@ -17,6 +17,7 @@
 //! - `GET  /api/v1/envelopes/{id}/final.pdf`: the final PDF.
 //! - `GET  /api/v1/transfers`: blobs arriving, with progress.
 //! - `POST /api/v1/login`: a one-time sign-in link for the web app.
+//! - `POST /api/v1/templates/{id}/send`: one envelope per JSON row (a CRM's deals).
 
 pub mod error;
 
@@ -81,6 +82,7 @@ pub fn app(commands: mpsc::Sender<Command>, token: String, port: u16, sessions: 
         .merge(web::router())
         .route("/app/login", get(web::login))
         .route("/api/v1/login", post(login_link))
+        .route("/api/v1/templates/{id}/send", post(web::templates::api_send))
         .route("/api/v1/node", get(|s: State<AppState>| ask(s, Command::Info)))
         .route("/api/v1/blobs", post(put_blob))
         .route("/api/v1/envelopes", post(create).get(|s: State<AppState>| ask(s, Command::List)))

@@ -97,6 +97,11 @@ impl Envelopes {
         &mut self.party
     }
 
+    /// The data dir.
+    pub fn data(&self) -> &DataDir {
+        &self.data
+    }
+
     /// The blob store on disk.
     pub fn disk(&self) -> &DiskBlobs {
         &self.disk

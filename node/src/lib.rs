@@ -19,6 +19,7 @@
 //! - [`cli`]: the `countersign` commands.
 //! - [`running`]: a node running in this process, and its handle.
 //! - [`fields`]: where fields go when none are given.
+//! - [`templates`]: prepared documents and saved templates.
 //! - [`qr`]: invite links as QR codes (terminal, PNG, SVG).
 //! - [`clock`]: the wall clock.
 
@@ -35,4 +36,5 @@ pub mod net;
 pub mod party;
 pub mod qr;
 pub mod running;
+pub mod templates;
 pub mod web;

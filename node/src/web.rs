@@ -7,6 +7,7 @@
 //! - `/app/e/{id}`: the document page: timeline, downloads, verification,
 //!   and signing or declining when it is my turn ([`document`]).
 //! - `/app/join`: join with an invitation link ([`join`]).
+//! - `/app/templates`: saved documents; one envelope per CSV row ([`templates`]).
 //! - `/app/preview/{hash}/{page}`: a page of a PDF as PNG ([`preview`]).
 //!
 //! # Who may use it
@@ -25,6 +26,7 @@ mod layout;
 mod pipeline;
 mod prepare;
 mod preview;
+pub mod templates;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -110,6 +112,9 @@ pub fn router() -> Router<AppState> {
         .route("/app/e/{id}/original.pdf", get(document::original))
         .route("/app/e/{id}/final.pdf", get(document::final_pdf))
         .route("/app/join", get(join::form).post(join::join))
+        .route("/app/templates", get(templates::list).post(templates::save))
+        .route("/app/templates/{id}", get(templates::open))
+        .route("/app/templates/{id}/bulk", post(templates::bulk))
         .route("/app/preview/{hash}/{page}", get(preview::page))
         .route("/app/assets/{name}", get(assets::serve))
 }

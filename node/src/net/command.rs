@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 
 use crate::api::error::ApiError;
 use crate::envelopes::{ListItem, Summary};
+use crate::templates::Template;
 
 /// A reply channel.
 pub type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
@@ -181,6 +182,12 @@ pub enum Command {
     Original(EnvelopeId, Reply<Vec<u8>>),
     /// A blob stored here (an uploaded PDF being prepared).
     Blob(Hash, Reply<Vec<u8>>),
+    /// Saves a template.
+    SaveTemplate(Box<Template>, Reply<()>),
+    /// Every template.
+    Templates(Reply<Vec<Template>>),
+    /// One template, by id.
+    Template(String, Reply<Template>),
     /// Transfers in progress.
     Transfers(Reply<Vec<Transfer>>),
     /// Test tool: stores raw entry bytes in an envelope's document, unchecked,

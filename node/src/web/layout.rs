@@ -12,6 +12,8 @@ pub(super) enum Nav {
     New,
     /// Joining with a link.
     Join,
+    /// Templates.
+    Templates,
     /// A document page (no entry is current).
     Document,
 }
@@ -34,6 +36,7 @@ pub(super) fn page(title: &str, nav: Nav, scripts: &[&str], body: Markup) -> Mar
                     nav aria-label="Main" {
                         a href="/app" aria-current=[(nav == Nav::Pipeline).then_some("page")] { "Pipeline" }
                         a href="/app/new" aria-current=[(nav == Nav::New).then_some("page")] { "New document" }
+                        a href="/app/templates" aria-current=[(nav == Nav::Templates).then_some("page")] { "Templates" }
                         a href="/app/join" aria-current=[(nav == Nav::Join).then_some("page")] { "Join" }
                     }
                 }

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::error::ApiError;
 use crate::api::{AppState, call};
 use crate::net::command::{Command, CreateRequest, FieldInput, PartyInput};
+use crate::templates::Draft;
 use crate::web::WebError;
 use crate::web::layout::{self, Nav};
 
@@ -32,8 +33,8 @@ const MIN_FIELD: f32 = 10.0;
 /// `party-0-contact`, `field-2`, `pdf`, `general`).
 #[derive(Debug, Clone, Serialize)]
 pub(super) struct InputError {
-    key: String,
-    message: String,
+    pub(super) key: String,
+    pub(super) message: String,
 }
 
 fn input_error(key: impl Into<String>, message: impl Into<String>) -> InputError {
@@ -110,39 +111,6 @@ pub(super) struct EditorQuery {
     title: String,
 }
 
-/// What the editor sends: the whole draft.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(super) struct Draft {
-    /// The document's title.
-    #[serde(default)]
-    pub title: String,
-    /// The parties, in the order the form lists them.
-    #[serde(default)]
-    pub parties: Vec<PartyInput>,
-    /// The fields placed on the pages.
-    #[serde(default)]
-    pub fields: Vec<FieldDraft>,
-}
-
-/// A field placed in the editor, in points as the page is seen.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct FieldDraft {
-    /// `signature`, `stamp`, `date`, `text` or `company_details`.
-    pub kind: String,
-    /// Page, from 1.
-    pub page: u32,
-    /// Left edge.
-    pub x: f32,
-    /// Bottom edge.
-    pub y: f32,
-    /// Width.
-    pub width: f32,
-    /// Height.
-    pub height: f32,
-    /// The party's index in `parties`.
-    pub party: usize,
-}
-
 /// `GET /app/new/{hash}`: the editor for an uploaded PDF.
 pub(super) async fn editor(
     State(state): State<AppState>,
@@ -170,7 +138,7 @@ pub(super) async fn editor(
 /// The draft as the hidden input posts it.
 #[derive(Debug, Deserialize)]
 pub(super) struct SendForm {
-    draft: String,
+    pub(super) draft: String,
 }
 
 /// `POST /app/new/{hash}`: checks the draft and sends the envelope.
@@ -191,13 +159,7 @@ pub(super) async fn send(
     if !errors.is_empty() {
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, editor_page(hash, &pages, &draft, &errors)).into_response());
     }
-    let request = CreateRequest {
-        title: draft.title.trim().to_owned(),
-        document: hash,
-        parties: draft.parties.clone(),
-        fields: if draft.fields.is_empty() { None } else { Some(field_inputs(&draft)) },
-        verifier_url: None,
-    };
+    let request = create_request(&draft, hash);
     match call(&state, |reply| Command::Create(Box::new(request), reply)).await {
         Ok(created) => Ok(Redirect::to(&format!("/app/e/{}?sent=1", created.envelope)).into_response()),
         Err(e) => {
@@ -207,8 +169,19 @@ pub(super) async fn send(
     }
 }
 
+/// What the node takes to send `draft` over the PDF `document`.
+pub(super) fn create_request(draft: &Draft, document: Hash) -> CreateRequest {
+    CreateRequest {
+        title: draft.title.trim().to_owned(),
+        document,
+        parties: draft.parties.clone(),
+        fields: if draft.fields.is_empty() { None } else { Some(field_inputs(draft)) },
+        verifier_url: None,
+    }
+}
+
 /// The uploaded PDF's hash and page geometry.
-async fn uploaded(state: &AppState, hash: &str) -> Result<(Hash, Vec<PageGeometry>), ApiError> {
+pub(super) async fn uploaded(state: &AppState, hash: &str) -> Result<(Hash, Vec<PageGeometry>), ApiError> {
     let hash: Hash = hash.parse().map_err(|_| ApiError::not_found("no such upload"))?;
     let pdf = call(state, |reply| Command::Blob(hash, reply)).await?;
     let info = render::inspect(&pdf).map_err(|e| ApiError::invalid(format!("this PDF cannot be signed: {e}")))?;
@@ -297,7 +270,7 @@ fn field_inputs(draft: &Draft) -> Vec<FieldInput> {
         .collect()
 }
 
-fn editor_page(hash: Hash, pages: &[PageGeometry], draft: &Draft, errors: &[InputError]) -> Markup {
+pub(super) fn editor_page(hash: Hash, pages: &[PageGeometry], draft: &Draft, errors: &[InputError]) -> Markup {
     let sizes: Vec<[f32; 2]> = pages.iter().map(|p| p.visible_size().into()).collect();
     let general: Vec<&InputError> = errors.iter().filter(|e| e.key == "general").collect();
     let body = html! {
@@ -321,7 +294,8 @@ fn editor_page(hash: Hash, pages: &[PageGeometry], draft: &Draft, errors: &[Inpu
                 }
             }
             aside.sidebar.panel {
-                form #send-form method="post" {
+                form #send-form method="post" action={ "/app/new/" (hash.to_string()) } {
+                    input type="hidden" name="document" value=(hash.to_string());
                     label for="title" { "Title" }
                     input #title type="text" value=(draft.title) aria-describedby="err-title" required;
                     p.error #err-title role="alert" {}
@@ -342,6 +316,13 @@ fn editor_page(hash: Hash, pages: &[PageGeometry], draft: &Draft, errors: &[Inpu
                     p.error #err-fields role="alert" {}
                     input #draft type="hidden" name="draft";
                     div.actions { button.primary #send type="submit" { "Send for signing" } }
+                    details.save-template {
+                        summary { "Save as a template" }
+                        p.small.muted { "Keeps the PDF, the fields and the parties (leave names empty to fill them each time), to send again or many at once from a spreadsheet." }
+                        label for="template-name" { "Template name" }
+                        input #template-name type="text" name="template_name" value=(draft.title);
+                        button #save-template type="submit" formaction="/app/templates" formnovalidate { "Save template" }
+                    }
                 }
             }
         }
@@ -357,6 +338,7 @@ fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::templates::FieldDraft;
 
     fn a4() -> Vec<PageGeometry> {
         vec![PageGeometry { bounds: [0.0, 0.0, 595.0, 842.0], rotate: 0 }; 2]

@@ -65,6 +65,16 @@ impl EventLoop {
             Command::Blob(hash, reply) => {
                 let _ = reply.send(self.envelopes.disk().get(&hash).ok_or_else(|| ApiError::not_found("no such file on this node")));
             }
+            Command::SaveTemplate(template, reply) => {
+                let _ = reply.send(crate::templates::save(self.envelopes.data(), &template).map_err(internal));
+            }
+            Command::Templates(reply) => {
+                let _ = reply.send(Ok(crate::templates::list(self.envelopes.data())));
+            }
+            Command::Template(id, reply) => {
+                let found = crate::templates::get(self.envelopes.data(), &id).ok_or_else(|| ApiError::not_found("no such template"));
+                let _ = reply.send(found);
+            }
             Command::Transfers(reply) => {
                 let transfers = self
                     .fetches

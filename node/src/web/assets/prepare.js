@@ -246,11 +246,12 @@
 
   $("title").addEventListener("input", (e) => { draft.title = e.target.value; $("err-title").textContent = ""; });
   $("err-title").textContent = errors.title || "";
-  $("send-form").addEventListener("submit", () => {
+  $("send-form").addEventListener("submit", (event) => {
     draft.title = $("title").value;
     $("draft").value = JSON.stringify(draft);
-    $("send").disabled = true;
-    $("send").textContent = "Sending…";
+    const button = event.submitter || $("send");
+    button.disabled = true;
+    button.textContent = button.id === "send" ? "Sending…" : "Saving…";
   });
   renderAll();
   const firstError = document.querySelector(".error:not(:empty)");

@@ -9,26 +9,21 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark stops on a broken fixture
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{busy_data_dir, median, ms, scratch};
 use countersign_node::datadir::{DataDir, Profile};
-use countersign_node::envelopes::Envelopes;
 use countersign_node::net::command::{CreateRequest, PartyInput, SignRequest};
 use countersign_node::party::random_secret;
 use countersign_node::running::{NodeOptions, RunningNode};
 use countersign_shared::EnvelopeId;
-use countersign_shared::test_utils::{contract_pdf, contract_terms, large_pdf, signature_png, stamp_png};
+use countersign_shared::test_utils::{contract_pdf, large_pdf, signature_png, stamp_png};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const WAIT: Duration = Duration::from_secs(120);
-
-fn scratch(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("countersign-bench-{}-{label}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 async fn node(root: &std::path::Path, name: &str) -> RunningNode {
     let data = DataDir::resolve(Some(root.join(name))).unwrap();
@@ -59,15 +54,6 @@ fn request(document: countersign_shared::Hash, title: &str) -> CreateRequest {
         fields: None,
         verifier_url: None,
     }
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 async fn sign_to_client_ready(root: &std::path::Path) {
@@ -156,19 +142,7 @@ async fn twenty_megabytes(root: &std::path::Path) {
 }
 
 fn ten_thousand_envelopes(root: &std::path::Path) {
-    let data = DataDir::resolve(Some(root.join("busy"))).unwrap();
-    data.init(&Profile { name: "Busy Sales".into(), contact: None }, random_secret()).unwrap();
-    let pdf = contract_pdf(1);
-    {
-        let mut envelopes = Envelopes::open(data.clone()).unwrap();
-        for i in 0..10_000 {
-            let mut terms = contract_terms(&pdf);
-            terms.title = format!("Contract {i}");
-            let (envelope, _) = envelopes.party_mut().create(&pdf, terms).unwrap();
-            let entries: Vec<_> = envelopes.state(envelope).unwrap().valid().iter().map(|v| v.raw().clone()).collect();
-            envelopes.record(envelope, &entries).unwrap();
-        }
-    }
+    let data = busy_data_dir(root, 10_000);
     let bin = env!("CARGO_BIN_EXE_countersign");
     let mut starts = Vec::new();
     let mut lists = Vec::new();

@@ -104,6 +104,7 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
     place(&browser, 1, "text", 4, (0.60, 0.78), (0.90, 0.81))?;
     let fields = browser.execute("return document.querySelectorAll('.page .field').length", json!([]))?;
     assert_eq!(fields, json!(5), "five fields drawn on the page");
+    browser.type_into("#fieldlist li:last-child input[type=text]", "Client's address")?;
     browser.screenshot("web-1-prepare")?;
 
     // The mistyped contact comes back with a message beside it, and nothing typed is lost.
@@ -125,6 +126,9 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
     assert_eq!(links.len(), 2, "{links:?}");
     assert_eq!(browser.execute("return document.querySelectorAll('.invite svg').length", json!([]))?, json!(2), "a QR code per invitation");
     let envelope = browser.url()?.split("/app/e/").nth(1).unwrap_or_default().split('?').next().unwrap_or_default().to_owned();
+
+    let remind = browser.text("#remind")?;
+    assert!(remind.contains("Dmitri Director") && remind.contains("Email a reminder"), "{remind}");
 
     // The pipeline shows it waiting for the company signer, and keeps itself up to date.
     browser.go(&format!("{}/app", origin(&browser.url()?)))?;
@@ -162,7 +166,8 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
     browser.go(&pipeline)?;
     wait_for_card_in(&browser, "col-client")?;
 
-    // The client joins and signs with an uploaded image.
+    // The client joins and signs with an uploaded image, on a phone-sized screen.
+    browser.resize(430, 1100)?;
     tab_of(&client.app_link()?)?;
     browser.type_into("#link", &links[1])?;
     browser.click("#join-form button[type=submit]")?;
@@ -170,11 +175,16 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
     browser.click("[data-tab=upload]")?;
     browser.choose_file("#signature-file", &files.join("client-signature.png"))?;
     let text_input = browser.execute("return document.querySelector('#sign-form input[type=text][name^=text-]').id", json!([]))?;
+    let label = browser.execute("return document.querySelector(`label[for=${arguments[0]}]`).textContent", json!([text_input]))?;
+    assert_eq!(label, json!("Client's address *"), "the field has the name the sender gave it");
     browser.type_into(&format!("#{}", text_input.as_str().unwrap_or_default()), "Carl Client, 1 Main St")?;
-    browser.screenshot("web-5-client-sign")?;
+    browser.screenshot("web-5-client-sign-phone")?;
+    let overflow = browser.execute("return document.documentElement.scrollWidth - window.innerWidth", json!([]))?;
+    assert!(overflow.as_i64().unwrap_or(1) <= 0, "the signing page fits a phone's width (overflow {overflow})");
     browser.click("#review")?;
     browser.click("#confirm")?;
     browser.wait_for_text("You signed")?;
+    browser.resize(1400, 1500)?;
 
     // Completed everywhere; the sender downloads the final PDF and it verifies.
     browser.go(&pipeline)?;

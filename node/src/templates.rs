@@ -46,6 +46,9 @@ pub struct FieldDraft {
     pub height: f32,
     /// The party's index in `parties`.
     pub party: usize,
+    /// What the field asks for ("Address"); empty for the kind and the party's name.
+    #[serde(default)]
+    pub label: String,
 }
 
 /// A saved draft and its PDF.

@@ -101,6 +101,11 @@ impl Browser {
         self.call("POST", "/url", Some(json!({"url": url}))).map(drop)
     }
 
+    /// Resizes the window (a phone is about 430×900).
+    pub fn resize(&self, width: u32, height: u32) -> Result<()> {
+        self.call("POST", "/window/rect", Some(json!({"width": width, "height": height}))).map(drop)
+    }
+
     /// The address of the page shown.
     pub fn url(&self) -> Result<String> {
         Ok(self.call("GET", "/url", None)?["value"].as_str().unwrap_or_default().to_owned())

@@ -93,6 +93,9 @@ async fn render_page(
         div.cols {
             div {
                 (parties(&summary))
+                @if summary.stage == "awaiting" && !summary.my_turn {
+                    (reminders(&summary))
+                }
                 @if !summary.open_invites.is_empty() {
                     (invitations(&summary))
                 }
@@ -172,9 +175,38 @@ fn parties(summary: &Summary) -> Markup {
     }
 }
 
-fn invitations(summary: &Summary) -> Markup {
+/// The remind action: a ready-made reminder to whoever must act now.
+fn reminders(summary: &Summary) -> Markup {
+    let waiting: Vec<&crate::envelopes::PartySummary> = summary.parties.iter().filter(|p| summary.next.contains(&p.name)).collect();
     html! {
         section.panel #remind {
+            h2 { "Remind" }
+            @for party in waiting {
+                @let contact = party.contact.to_string();
+                @let invited = summary.open_invites.iter().any(|i| i.slot == party.slot);
+                @let message = if invited {
+                    format!("Reminder: please sign \"{}\". Your invitation link was sent to you earlier; ask me if you need it again.", summary.title)
+                } else {
+                    format!("Reminder: please sign \"{}\" in your Countersign app. It is your turn.", summary.title)
+                };
+                @let subject = format!("Reminder: please sign {}", summary.title);
+                @let href = if contact.contains('@') {
+                    format!("mailto:{contact}?subject={}&body={}", layout::url_encode(&subject), layout::url_encode(&message))
+                } else {
+                    format!("sms:{contact}?body={}", layout::url_encode(&message))
+                };
+                div.row.remind {
+                    div { strong { (party.name) } div.small.muted { (contact) @if invited { " · has not opened the invitation yet (below)" } } }
+                    a.button.small-button href=(href) { @if contact.contains('@') { "Email a reminder" } @else { "Text a reminder" } }
+                }
+            }
+        }
+    }
+}
+
+fn invitations(summary: &Summary) -> Markup {
+    html! {
+        section.panel #invitations {
             h2 { "Invitations" }
             p.small.muted { "Each link works once, for that person only. Send it by email or SMS, or let them scan the QR code." }
             @for invite in &summary.open_invites {

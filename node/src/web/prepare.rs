@@ -247,7 +247,10 @@ fn field_inputs(draft: &Draft) -> Vec<FieldInput> {
         .iter()
         .map(|field| {
             let party = draft.parties.get(field.party).map_or("", |p| p.name.trim());
-            let base = format!("{} – {party}", layout::kind_label(&field.kind));
+            let base = match field.label.trim() {
+                "" => format!("{} – {party}", layout::kind_label(&field.kind)),
+                named => named.to_owned(),
+            };
             let mut label = base.clone();
             let mut n = 2;
             while used.contains(&label) {
@@ -349,7 +352,7 @@ mod tests {
     }
 
     fn field(page: u32, x: f32, y: f32, party: usize) -> FieldDraft {
-        FieldDraft { kind: "signature".into(), page, x, y, width: 150.0, height: 40.0, party }
+        FieldDraft { kind: "signature".into(), page, x, y, width: 150.0, height: 40.0, party, label: String::new() }
     }
 
     fn keys(draft: &Draft) -> Vec<String> {

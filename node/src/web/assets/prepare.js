@@ -113,7 +113,7 @@
       event.preventDefault();
       const page = parseInt(pageEl.dataset.page, 10);
       const [x0, y0] = toPoints(pageEl, event.clientX, event.clientY);
-      const field = { kind: placing, page, x: x0, y: y0, width: 0, height: 0, party };
+      const field = { kind: placing, page, x: x0, y: y0, width: 0, height: 0, party, label: "" };
       draft.fields.push(field);
       selected = draft.fields.length - 1;
       pageEl.setPointerCapture(event.pointerId);
@@ -225,10 +225,12 @@
     draft.fields.forEach((f, i) => {
       const partySelect = el("select", { "aria-label": "Who fills this field", onchange: (e) => { f.party = parseInt(e.target.value, 10); delete errors["field-" + i]; renderFields(); } },
         ...draft.parties.map((p, j) => el("option", { value: j, selected: j === f.party }, p.name || `Person ${j + 1}`)));
+      const name = el("input", { type: "text", value: f.label || "", placeholder: "Name, e.g. Address", "aria-label": `Name of the ${KIND_LABEL[f.kind]} field on page ${f.page}`, oninput: (e) => { f.label = e.target.value; } });
       list.append(el("li", { class: errors["field-" + i] ? "invalid" : "" },
         el("div", {},
           el("button", { type: "button", class: "small-button", onclick: () => { selected = i; highlight(); pageOf(f.page)?.scrollIntoView({ block: "center" }); document.querySelector(`.page .field[data-index="${i}"]`)?.focus(); } },
             `${KIND_LABEL[f.kind]} · page ${f.page}`),
+          f.kind === "signature" || f.kind === "stamp" ? "" : name,
           errorFor("field-" + i)),
         partySelect,
         el("button", { type: "button", class: "small-button danger", "aria-label": `Remove ${KIND_LABEL[f.kind]} on page ${f.page}`, onclick: () => { draft.fields.splice(i, 1); renderFields(); } }, "✕")));

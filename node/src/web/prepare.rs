@@ -42,11 +42,24 @@ fn input_error(key: impl Into<String>, message: impl Into<String>) -> InputError
 }
 
 /// `GET /app/new`.
-pub(super) async fn upload_form() -> Markup {
-    upload_page("", None)
+pub(super) async fn upload_form(State(state): State<AppState>) -> Markup {
+    let templates = call(&state, Command::Templates).await.unwrap_or_default();
+    let from_templates = html! {
+        @if !templates.is_empty() {
+            section.panel.narrow {
+                h2 { "Or start from a template" }
+                ul {
+                    @for template in &templates {
+                        li { a href={ "/app/templates/" (template.id) } { (template.name) } }
+                    }
+                }
+            }
+        }
+    };
+    upload_page("", None, from_templates)
 }
 
-fn upload_page(title: &str, error: Option<&str>) -> Markup {
+fn upload_page(title: &str, error: Option<&str>, after: Markup) -> Markup {
     let body = html! {
         section.panel.narrow {
             h1 { "New document" }
@@ -60,6 +73,7 @@ fn upload_page(title: &str, error: Option<&str>) -> Markup {
                 div.actions { button.primary type="submit" { "Upload and continue" } }
             }
         }
+        (after)
     };
     layout::page("New document", Nav::New, &[], body)
 }
@@ -73,7 +87,7 @@ pub(super) async fn upload(State(state): State<AppState>, mut form: Multipart) -
             Ok(Some(field)) => {
                 let name = field.name().unwrap_or_default().to_owned();
                 let Ok(bytes) = field.bytes().await else {
-                    return (StatusCode::PAYLOAD_TOO_LARGE, upload_page(&title, Some("The upload was cut off or is too large.")))
+                    return (StatusCode::PAYLOAD_TOO_LARGE, upload_page(&title, Some("The upload was cut off or is too large."), html! {}))
                         .into_response();
                 };
                 match name.as_str() {
@@ -84,11 +98,12 @@ pub(super) async fn upload(State(state): State<AppState>, mut form: Multipart) -
             }
             Ok(None) => break,
             Err(_) => {
-                return (StatusCode::BAD_REQUEST, upload_page(&title, Some("The upload was cut off or is too large."))).into_response();
+                return (StatusCode::BAD_REQUEST, upload_page(&title, Some("The upload was cut off or is too large."), html! {}))
+                    .into_response();
             }
         }
     }
-    let refuse = |message: String| (StatusCode::UNPROCESSABLE_ENTITY, upload_page(&title, Some(&message))).into_response();
+    let refuse = |message: String| (StatusCode::UNPROCESSABLE_ENTITY, upload_page(&title, Some(&message), html! {})).into_response();
     if pdf.is_empty() {
         return refuse("Choose a PDF file.".into());
     }

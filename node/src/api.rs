@@ -13,19 +13,20 @@
 //! - `POST /api/v1/envelopes`: creates and sends an envelope.
 //! - `GET  /api/v1/envelopes`, `GET /api/v1/envelopes/{id}`: the pipeline, one envelope.
 //! - `POST /api/v1/join`: joins with an invite link.
-//! - `POST /api/v1/envelopes/{id}/sign`, `.../decline`: acts.
+//! - `POST /api/v1/envelopes/{id}/sign`, `.../decline`: acts; `.../remind`: remind who must act.
 //! - `GET  /api/v1/envelopes/{id}/final.pdf`: the final PDF.
 //! - `GET  /api/v1/transfers`: blobs arriving, with progress.
 //! - `POST /api/v1/login`: a one-time sign-in link for the web app.
 //! - `POST /api/v1/templates/{id}/send`: one envelope per JSON row (a CRM's deals).
 
 pub mod error;
+mod local_user;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -89,6 +90,7 @@ pub fn app(commands: mpsc::Sender<Command>, token: String, port: u16, sessions: 
         .route("/api/v1/envelopes/{id}", get(status))
         .route("/api/v1/envelopes/{id}/sign", post(sign))
         .route("/api/v1/envelopes/{id}/decline", post(decline))
+        .route("/api/v1/envelopes/{id}/remind", post(remind))
         .route("/api/v1/envelopes/{id}/final.pdf", get(export))
         .route("/api/v1/envelopes/{id}/raw", post(import_raw))
         .route("/api/v1/join", post(join))
@@ -110,7 +112,13 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     let expected = format!("Bearer {}", state.token);
     let token_ok = header_str(headers, header::AUTHORIZATION).is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()));
     let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+    // Another user of this machine, whatever secret they hold (see `local_user`).
+    let other_user = request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .is_some_and(|ConnectInfo(client)| local_user::same_user(*client, port) == Some(false));
     let allowed = host_ok
+        && !other_user
         && if token_ok {
             origin.is_none_or(own_origin)
         } else if state.sessions.signed_in(headers, port) {
@@ -126,7 +134,27 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
         return ApiError::new(ErrorKind::Forbidden, "this API is for the node's own user: the token from the data dir is required")
             .into_response();
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    protect(response.headers_mut());
+    response
+}
+
+/// Headers that keep our pages out of other sites' frames and scripts. (The
+/// referrer policy stays `same-origin`: with `no-referrer` a browser sends
+/// `Origin: null` with our own forms, and the guard would refuse them.)
+fn protect(headers: &mut HeaderMap) {
+    let set = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    ];
+    for (name, value) in set {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
 }
 
 async fn login_link(State(state): State<AppState>) -> Json<LoginLink> {
@@ -190,6 +218,11 @@ async fn sign(state: State<AppState>, Path(id): Path<String>, Json(request): Jso
 async fn decline(state: State<AppState>, Path(id): Path<String>, Json(request): Json<DeclineRequest>) -> impl IntoResponse {
     let envelope = envelope_id(&id)?;
     ask(state, |reply| Command::Decline(envelope, request.reason, reply)).await
+}
+
+async fn remind(state: State<AppState>, Path(id): Path<String>) -> impl IntoResponse {
+    let envelope = envelope_id(&id)?;
+    ask(state, |reply| Command::Remind(envelope, reply)).await
 }
 
 async fn export(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -273,7 +306,10 @@ mod tests {
         assert_eq!(send("GET", "/app/login?code=guess", &[host], &router).await.status(), StatusCode::FORBIDDEN);
 
         let with_cookie = ("cookie", session.as_str());
-        assert_eq!(send("GET", asset, &[host, with_cookie], &router).await.status(), StatusCode::OK);
+        let page = send("GET", asset, &[host, with_cookie], &router).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.headers()[header::X_FRAME_OPTIONS], "DENY", "no other site may frame our pages");
+        assert!(page.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("frame-ancestors 'none'"));
         assert_eq!(send("GET", asset, &[("host", "evil.example:4242"), with_cookie], &router).await.status(), StatusCode::FORBIDDEN);
         let act = "/app/e/00/decline";
         let own = ("origin", "http://127.0.0.1:4242");

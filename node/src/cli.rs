@@ -133,6 +133,11 @@ pub enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Reminds whoever must act now (by email or SMS, as notify.toml says).
+    Remind {
+        /// The envelope id.
+        envelope: String,
+    },
     /// The pipeline: every envelope, its stage, who must act next.
     List {
         /// Prints JSON.
@@ -273,6 +278,12 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
             println!("Declined.");
             Ok(())
         }
+        Command::Remind { envelope } => {
+            let client = Client::connect(data)?;
+            let reminded: usize = client.post(&format!("/api/v1/envelopes/{envelope}/remind"), &serde_json::json!({}))?;
+            println!("Reminder queued for {reminded} {}.", if reminded == 1 { "person" } else { "people" });
+            Ok(())
+        }
         Command::List { json } => {
             let client = Client::connect(data)?;
             let list: Vec<ListItem> = client.get("/api/v1/envelopes")?;
@@ -394,6 +405,10 @@ fn print_summary(s: &Summary) {
     }
     if !s.missing_blobs.is_empty() {
         println!("  still receiving {} file(s)", s.missing_blobs.len());
+    }
+    for message in &s.undelivered {
+        let why = message.last_error.as_deref().unwrap_or("not tried yet");
+        println!("  undelivered {:?} to {} ({} attempts; {why}); retrying", message.kind, message.to, message.attempts);
     }
 }
 

@@ -20,6 +20,7 @@
 //! - [`running`]: a node running in this process, and its handle.
 //! - [`fields`]: where fields go when none are given.
 //! - [`templates`]: prepared documents and saved templates.
+//! - [`notify`]: invitations, reminders and completion notices by email and SMS.
 //! - [`qr`]: invite links as QR codes (terminal, PNG, SVG).
 //! - [`clock`]: the wall clock.
 
@@ -33,6 +34,7 @@ pub mod envelope_doc;
 pub mod envelopes;
 pub mod fields;
 pub mod net;
+pub mod notify;
 pub mod party;
 pub mod qr;
 pub mod running;

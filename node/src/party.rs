@@ -115,6 +115,11 @@ pub fn random_secret() -> [u8; 32] {
     secret
 }
 
+/// A fresh random secret as 64 hexadecimal digits (tokens, session cookies, ids).
+pub fn random_hex() -> String {
+    random_secret().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl Party<MemoryBlobs> {
     /// A party with `key`, blobs in memory.
     pub fn new(name: &str, key: SecretKey) -> Self {

@@ -15,6 +15,7 @@ use crate::envelopes::{Envelopes, ListItem, Summary};
 use crate::net::behaviour;
 use crate::net::command::{Command, CreateRequest, Created, NodeInfo, Reply, SignRequest};
 use crate::net::event_loop::{EventLoop, Options};
+use crate::notify::Notifier;
 
 /// How a node runs.
 #[derive(Debug, Clone)]
@@ -45,6 +46,7 @@ pub fn loopback() -> Multiaddr {
 pub struct RunningNode {
     commands: mpsc::Sender<Command>,
     task: tokio::task::JoinHandle<()>,
+    notify_task: tokio::task::JoinHandle<()>,
     peer_id: PeerId,
     envelopes_at_start: usize,
     _lock: std::fs::File,
@@ -67,9 +69,12 @@ impl RunningNode {
         }
         let peer_id = *swarm.local_peer_id();
         let (commands, inbox) = mpsc::channel(256);
-        let event_loop = EventLoop::new(swarm, envelopes, inbox, Options { test_tools: options.test_tools, relay: options.relay.clone() });
+        let (notifier, deliveries) = Notifier::open(data)?;
+        let notify_task = tokio::spawn(deliveries);
+        let options_of_loop = Options { test_tools: options.test_tools, relay: options.relay.clone() };
+        let event_loop = EventLoop::new(swarm, envelopes, inbox, options_of_loop, notifier);
         let task = tokio::spawn(event_loop.run());
-        let node = RunningNode { commands, task, peer_id, envelopes_at_start, _lock: lock };
+        let node = RunningNode { commands, task, notify_task, peer_id, envelopes_at_start, _lock: lock };
         // Wait until the listeners are up, so invitations carry addresses.
         for _ in 0..100 {
             if !node.info().await?.addresses.is_empty() || options.listen.is_empty() {
@@ -163,5 +168,6 @@ impl RunningNode {
 impl Drop for RunningNode {
     fn drop(&mut self) {
         self.task.abort();
+        self.notify_task.abort();
     }
 }

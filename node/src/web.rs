@@ -28,6 +28,8 @@ mod prepare;
 mod preview;
 pub mod templates;
 
+pub use layout::url_encode;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -41,7 +43,7 @@ use serde::Deserialize;
 
 use crate::api::AppState;
 use crate::api::error::ApiError;
-use crate::party::random_secret;
+use crate::party::random_hex;
 
 /// How long a sign-in code printed in a link stays usable.
 const LOGIN_CODE_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -57,14 +59,14 @@ pub struct Sessions {
 
 impl Default for Sessions {
     fn default() -> Self {
-        Sessions { secret: hex(&random_secret()), codes: Mutex::default() }
+        Sessions { secret: random_hex(), codes: Mutex::default() }
     }
 }
 
 impl Sessions {
     /// A new one-time sign-in code.
     pub fn new_code(&self) -> String {
-        let code = hex(&random_secret());
+        let code = random_hex();
         let mut codes = self.codes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         codes.retain(|_, made| made.elapsed() < LOGIN_CODE_LIFETIME);
         codes.insert(code.clone(), Instant::now());
@@ -94,10 +96,6 @@ fn cookie_name(port: u16) -> String {
     format!("countersign_{port}")
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The web app's routes (the caller adds the guard).
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -109,6 +107,7 @@ pub fn router() -> Router<AppState> {
         .route("/app/e/{id}/sign", post(document::sign))
         .route("/app/e/{id}/decline", post(document::decline))
         .route("/app/e/{id}/void", post(document::void))
+        .route("/app/e/{id}/remind", post(document::remind))
         .route("/app/e/{id}/original.pdf", get(document::original))
         .route("/app/e/{id}/final.pdf", get(document::final_pdf))
         .route("/app/join", get(join::form).post(join::join))
@@ -126,7 +125,11 @@ pub struct Login {
 }
 
 /// Swaps a one-time code for the session cookie, then opens the pipeline.
-pub async fn login(State(state): State<AppState>, Query(login): Query<Login>) -> Response {
+pub async fn login(State(state): State<AppState>, headers: HeaderMap, Query(login): Query<Login>) -> Response {
+    if state.sessions.signed_in(&headers, state.port) {
+        // Already in (the link was opened twice, or prefetched).
+        return Redirect::to("/app").into_response();
+    }
     if !state.sessions.redeem(&login.code) {
         let body = layout::bare(
             "Sign-in link used or expired",

@@ -7,6 +7,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub mod browser;
+pub mod mail;
 pub mod nodes;
 
 use anyhow::{Context, Result, bail};

@@ -93,12 +93,19 @@ impl Node {
 
     /// Starts `serve` on loopback and waits until its API answers.
     pub fn start(&mut self, extra: &[&str]) -> Result<()> {
-        let log = std::fs::File::create(self.dir.join("serve.log"))?;
+        self.start_with_env(extra, &[])
+    }
+
+    /// Starts `serve` with extra environment variables (secrets such as
+    /// the SMS gateway's key are given that way).
+    pub fn start_with_env(&mut self, extra: &[&str], env: &[(&str, &str)]) -> Result<()> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("serve.log"))?;
         let child = Command::new(countersign_bin()?)
             .arg("--data-dir")
             .arg(&self.dir)
             .args(["serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--test-tools"])
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -11,25 +11,22 @@ use libp2p::swarm::SwarmEvent;
 
 use crate::datadir::{ApiInfo, DataDir};
 use crate::net::behaviour;
-use crate::party::random_secret;
+use crate::party::{random_hex, random_secret};
 use crate::running::{NodeOptions, RunningNode};
 use crate::{api, web};
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Runs the node of `data` until ctrl-c or SIGTERM.
 pub async fn serve(data: DataDir, options: NodeOptions, open_browser: bool) -> anyhow::Result<()> {
     let node = RunningNode::start(&data, options).await?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.context("cannot open the local API")?;
     let port = listener.local_addr()?.port();
-    let token = hex(&random_secret());
+    let token = random_hex();
     data.write_api_info(&ApiInfo { port, token: token.clone(), pid: std::process::id() })?;
     let sessions = web::sessions();
     let first_login = format!("http://127.0.0.1:{port}/app/login?code={}", sessions.new_code());
     let app = api::app(node.commands(), token, port, sessions);
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    // The guard looks at who connects (see `api::local_user`).
+    let server = tokio::spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await });
     let info = node.info().await.map_err(anyhow::Error::msg)?;
     let profile = data.profile()?;
     println!("Countersign node of {} ({} envelopes)", profile.name, node.envelopes_at_start());

@@ -90,6 +90,8 @@ pub struct Summary {
     pub created_at: String,
     /// Whether this node created it.
     pub created_by_me: bool,
+    /// Who created it: `you`, a party's name, or a key fingerprint.
+    pub creator: String,
     /// BLAKE3 of the original PDF.
     pub document: String,
     /// The public verifier's base address.
@@ -106,6 +108,9 @@ pub struct Summary {
     pub missing_blobs: Vec<String>,
     /// Ids of the latest valid entries (what a new entry builds on).
     pub heads: Vec<String>,
+    /// Messages about it this node has not delivered yet.
+    #[serde(default)]
+    pub undelivered: Vec<crate::notify::Undelivered>,
 }
 
 /// One line of the pipeline (`list`): what a person scans for.
@@ -221,6 +226,7 @@ pub(crate) fn summary(state: &EnvelopeState, me: PublicKey, open_invites: Vec<In
         parties,
         created_at: time::utc(state.created_at()),
         created_by_me: state.creator() == me,
+        creator: name_of(state, state.creator(), me),
         document: terms.document.hash.to_string(),
         verifier_url: terms.verifier_url.clone(),
         fields: fields(state, me),
@@ -229,6 +235,7 @@ pub(crate) fn summary(state: &EnvelopeState, me: PublicKey, open_invites: Vec<In
         rejected: state.rejected().iter().map(|r| format!("{} entry {}: {}", r.act, r.id.short(), r.reason)).collect(),
         missing_blobs,
         heads: state.heads().iter().map(ToString::to_string).collect(),
+        undelivered: Vec::new(),
         status,
     }
 }

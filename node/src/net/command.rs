@@ -182,6 +182,10 @@ pub enum Command {
     Original(EnvelopeId, Reply<Vec<u8>>),
     /// A blob stored here (an uploaded PDF being prepared).
     Blob(Hash, Reply<Vec<u8>>),
+    /// Reminds whoever must act now; answers how many.
+    Remind(EnvelopeId, Reply<usize>),
+    /// Messages not delivered yet, of every envelope.
+    Undelivered(Reply<Vec<crate::notify::Undelivered>>),
     /// Saves a template.
     SaveTemplate(Box<Template>, Reply<()>),
     /// Every template.

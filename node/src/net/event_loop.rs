@@ -37,6 +37,7 @@ use crate::fields::default_fields;
 use crate::net::behaviour::{Behaviour, BehaviourEvent, party_key, peer_id};
 use crate::net::command::{Command, CreateRequest, Created, InviteOut, NodeInfo, Reply, SignRequest, Transfer};
 use crate::net::protocol::{CHUNK, Request, Response};
+use crate::notify::Notifier;
 use crate::party::SignInput;
 
 mod commands;
@@ -110,6 +111,8 @@ pub struct EventLoop {
     /// request until the others know its `Join` (kept on disk across restarts;
     /// `None` once looked up and absent, so the disk is read once per envelope).
     proofs: HashMap<EnvelopeId, Option<(u8, countersign_shared::Signature)>>,
+    /// Queues the emails and texts this node sends.
+    notifier: Notifier,
 }
 
 impl std::fmt::Debug for EventLoop {
@@ -124,7 +127,13 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 
 impl EventLoop {
     /// A loop over `swarm` and `envelopes`, taking commands from `commands`.
-    pub fn new(swarm: Swarm<Behaviour>, envelopes: Envelopes, commands: mpsc::Receiver<Command>, options: Options) -> Self {
+    pub fn new(
+        swarm: Swarm<Behaviour>,
+        envelopes: Envelopes,
+        commands: mpsc::Receiver<Command>,
+        options: Options,
+        notifier: Notifier,
+    ) -> Self {
         EventLoop {
             swarm,
             envelopes,
@@ -142,6 +151,7 @@ impl EventLoop {
             active: HashMap::new(),
             ticks: 0,
             proofs: HashMap::new(),
+            notifier,
         }
     }
 
@@ -268,6 +278,9 @@ impl EventLoop {
         if self.ticks.is_multiple_of(4) {
             self.resync_active(now);
         }
+        if self.ticks.is_multiple_of(20) {
+            self.remind_due();
+        }
         let expired: Vec<EnvelopeId> = self.joins.iter().filter(|(_, j)| j.deadline < now).map(|(e, _)| *e).collect();
         for envelope in expired {
             self.fail_join(envelope, "the inviter's node could not be reached; make sure it is running, then try again");
@@ -292,6 +305,23 @@ impl EventLoop {
                 self.fetch_missing(envelope);
             }
         }
+    }
+
+    /// Automatic reminders for envelopes this node sent that wait on someone.
+    fn remind_due(&mut self) {
+        for envelope in self.envelopes.ids() {
+            let waiting = self.envelopes.list_item(envelope).is_some_and(|item| item.stage == "awaiting" && item.creator == "you");
+            if let Some(summary) = waiting.then(|| self.envelopes.summary(envelope)).flatten() {
+                self.notifier.remind_if_due(&summary);
+            }
+        }
+    }
+
+    /// Tells this node's person about a completed, declined or voided envelope (once).
+    pub(super) fn notice(&mut self, envelope: EnvelopeId) {
+        let Some(summary) = self.envelopes.summary(envelope) else { return };
+        let envelopes = &self.envelopes;
+        self.notifier.observe(&summary, || envelopes.party().final_pdf(envelope).ok());
     }
 
     /// Runs a fresh sync round (new sync state) with every party of each

@@ -51,14 +51,22 @@ async fn render_page(
     texts: &[(u16, String)],
 ) -> Result<Markup, WebError> {
     let envelope = envelope_id(&summary.id)?;
-    let pages = match call(state, |reply| Command::Original(envelope, reply)).await {
-        Ok(pdf) => render::inspect(&pdf).map(|info| info.pages).unwrap_or_default(),
-        Err(_) => Vec::new(),
+    // The pages are shown only to whoever signs now.
+    let pages = match summary.my_turn {
+        true => match call(state, |reply| Command::Original(envelope, reply)).await {
+            Ok(pdf) => tokio::task::spawn_blocking(move || render::inspect(&pdf).map(|info| info.pages).unwrap_or_default())
+                .await
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        },
+        false => Vec::new(),
     };
-    let report = if summary.stage == "completed" {
-        call(state, |reply| Command::Export(envelope, reply)).await.ok().map(|pdf| verify(&pdf))
-    } else {
-        None
+    let report = match summary.stage == "completed" {
+        true => match call(state, |reply| Command::Export(envelope, reply)).await {
+            Ok(pdf) => tokio::task::spawn_blocking(move || verify(&pdf)).await.ok(),
+            Err(_) => None,
+        },
+        false => None,
     };
     let waiting_for = summary.next.join(", ");
     let notice = match (flash.sent, flash.done.as_deref()) {
@@ -66,6 +74,9 @@ async fn render_page(
         (_, Some("signed")) => Some(("ok", "You signed. The others are told by their nodes.".to_owned())),
         (_, Some("declined")) => Some(("bad", "You declined to sign. Everyone sees your reason.".to_owned())),
         (_, Some("voided")) => Some(("bad", "The envelope is voided; nobody can sign it any more.".to_owned())),
+        (_, Some("reminded")) => {
+            Some(("ok", "Reminder sent. It goes by email or SMS as this node is set up (or into its outbox folder).".to_owned()))
+        }
         _ => None,
     };
     let body = html! {
@@ -79,8 +90,19 @@ async fn render_page(
                 a.button.primary #download-final href={ "/app/e/" (summary.id) "/final.pdf" } download { "Final signed PDF" }
             }
         }
+        @for (_, message) in errors.iter().filter(|(k, _)| k == "reason") {
+            p.notice.bad role="alert" { "Not declined: " (message) }
+        }
         @if let Some((class, text)) = &notice {
             p class={ "notice " (class) } role="status" { (text) }
+        }
+        @if !summary.undelivered.is_empty() {
+            div.notice.bad role="status" {
+                strong { (summary.undelivered.len()) " message(s) not delivered yet" } ": they are retried automatically."
+                ul.small { @for message in &summary.undelivered {
+                    li { (format!("{:?}", message.kind)) " to " (message.to) " · " (message.attempts) " attempts · " (message.last_error.as_deref().unwrap_or("waiting")) }
+                } }
+            }
         }
         @if !summary.missing_blobs.is_empty() {
             p.notice role="status" data-arriving { "Still arriving from the other nodes: " (summary.missing_blobs.len()) " file(s). This page reloads by itself when they are here." }
@@ -192,6 +214,11 @@ fn reminders(summary: &Summary) -> Markup {
     html! {
         section.panel #remind {
             h2 { "Remind" }
+            @if summary.created_by_me {
+                form method="post" action={ "/app/e/" (summary.id) "/remind" } {
+                    button.primary.small-button #remind-now type="submit" { "Send a reminder now" }
+                }
+            }
             @for party in waiting {
                 @let contact = party.contact.to_string();
                 @let invited = summary.open_invites.iter().any(|i| i.slot == party.slot);
@@ -202,9 +229,9 @@ fn reminders(summary: &Summary) -> Markup {
                 };
                 @let subject = format!("Reminder: please sign {}", summary.title);
                 @let href = if contact.contains('@') {
-                    format!("mailto:{contact}?subject={}&body={}", layout::url_encode(&subject), layout::url_encode(&message))
+                    format!("mailto:{}?subject={}&body={}", address(&contact), layout::url_encode(&subject), layout::url_encode(&message))
                 } else {
-                    format!("sms:{contact}?body={}", layout::url_encode(&message))
+                    format!("sms:{}?body={}", address(&contact), layout::url_encode(&message))
                 };
                 div.row.remind {
                     div { strong { (party.name) } div.small.muted { (contact) @if invited { " · has not opened the invitation yet (below)" } } }
@@ -234,9 +261,12 @@ fn invitation(summary: &Summary, invite: &InviteOut) -> Markup {
     );
     let subject = format!("Please sign: {}", summary.title);
     let (send_href, send_label) = if invite.contact.contains('@') {
-        (format!("mailto:{}?subject={}&body={}", invite.contact, layout::url_encode(&subject), layout::url_encode(&message)), "Email it")
+        (
+            format!("mailto:{}?subject={}&body={}", address(&invite.contact), layout::url_encode(&subject), layout::url_encode(&message)),
+            "Email it",
+        )
     } else {
-        (format!("sms:{}?body={}", invite.contact, layout::url_encode(&message)), "Text it")
+        (format!("sms:{}?body={}", address(&invite.contact), layout::url_encode(&message)), "Text it")
     };
     let qr = crate::qr::svg(&invite.link).unwrap_or_default();
     html! {
@@ -253,6 +283,12 @@ fn invitation(summary: &Summary, invite: &InviteOut) -> Markup {
             div aria-label={ "QR code of " (invite.name) "'s invitation" } { (PreEscaped(strip_xml_header(&qr))) }
         }
     }
+}
+
+/// A contact for a `mailto:` or `sms:` link: encoded, so a contact another
+/// node chose cannot add recipients or change the message (`?bcc=…`).
+fn address(contact: &str) -> String {
+    layout::url_encode(contact).replace("%40", "@").replace("%2B", "+")
 }
 
 fn strip_xml_header(svg: &str) -> &str {
@@ -292,6 +328,7 @@ fn signing(summary: &Summary, pages: &[PageGeometry], errors: &Errors, texts: &[
                             @let [x, y, w, h] = field.rect;
                             div class={ "field " @if field.mine { "mine" } @else if field.value.is_some() { "done" } @else { "other" } }
                                 data-field=(field.index)
+                                data-kind=(field.kind)
                                 style={ "cursor:default;left:" (x / width * 100.0) "%;top:" ((height - y - h) / height * 100.0) "%;width:" (w / width * 100.0) "%;height:" (h / height * 100.0) "%" } {
                                 (field.label)
                             }
@@ -368,7 +405,7 @@ fn signing(summary: &Summary, pages: &[PageGeometry], errors: &Errors, texts: &[
                         }
                     }
                 }
-                details {
+                details open[errors.iter().any(|(k, _)| k == "reason")] {
                     summary { "Decline to sign" }
                     form method="post" action={ "/app/e/" (summary.id) "/decline" } {
                         label for="decline-reason" { "Why? (everyone sees it)" }
@@ -492,6 +529,13 @@ pub(super) async fn decline(
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
+}
+
+/// `POST /app/e/{id}/remind`: queues a reminder to whoever must act.
+pub(super) async fn remind(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, WebError> {
+    let envelope = envelope_id(&id)?;
+    call(&state, |reply| Command::Remind(envelope, reply)).await?;
+    Ok(Redirect::to(&format!("/app/e/{id}?done=reminded#remind")).into_response())
 }
 
 /// `POST /app/e/{id}/void`.

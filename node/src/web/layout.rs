@@ -102,7 +102,7 @@ pub(super) fn stage_badge(stage: &str, waiting_for: &str) -> Markup {
 }
 
 /// `text` for a URL's query string.
-pub(super) fn url_encode(text: &str) -> String {
+pub fn url_encode(text: &str) -> String {
     text.bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()

@@ -95,8 +95,16 @@ impl Filter {
 /// `GET /app`.
 pub(super) async fn page(State(state): State<AppState>, Query(filter): Query<Filter>) -> Result<Markup, WebError> {
     let list = call(&state, Command::List).await?;
+    let undelivered = call(&state, Command::Undelivered).await.unwrap_or_default();
     let board = board_markup(&list, &filter);
+    let failing = undelivered.iter().filter(|m| m.attempts > 0).count();
     let body = html! {
+        @if failing > 0 {
+            p.notice.bad role="status" {
+                strong { (failing) " message(s) not delivered yet" }
+                " (" (undelivered.iter().find_map(|m| m.last_error.as_deref()).unwrap_or("")) "). They stay queued and are retried automatically; each document page lists its own."
+            }
+        }
         div.toolbar {
             div.grow { h1 { "Pipeline" } p.muted { (list.len()) " documents" } }
             a.button.primary href="/app/new" { "+ New document" }

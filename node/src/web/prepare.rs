@@ -226,6 +226,17 @@ pub(super) fn check(draft: &Draft, pages: &[PageGeometry]) -> Vec<InputError> {
     if !draft.parties.iter().any(|p| p.role != "viewer") {
         errors.push(input_error("general", "At least one party must sign (company signer or client)."));
     }
+    if !draft.fields.is_empty() {
+        for (i, party) in draft.parties.iter().enumerate().filter(|(_, p)| p.role != "viewer") {
+            let has = |kind: &str| draft.fields.iter().any(|f| f.party == i && f.kind == kind);
+            let key = format!("party-{i}-fields");
+            if !has("signature") {
+                errors.push(input_error(key, "Place a signature field for this person."));
+            } else if party.stamp_required.unwrap_or(false) && !has("stamp") {
+                errors.push(input_error(key, "A stamp is required from this person: place a stamp field for them."));
+            }
+        }
+    }
     for (i, field) in draft.fields.iter().enumerate() {
         let key = format!("field-{i}");
         let Some(page) = usize::try_from(field.page).ok().and_then(|p| p.checked_sub(1)).and_then(|p| pages.get(p)) else {
@@ -382,6 +393,12 @@ mod tests {
             fields: vec![field(1, 40.0, 40.0, 0), field(2, 300.0, 40.0, 1)],
         };
         assert_eq!(keys(&draft), Vec::<String>::new());
+        let mut stamped = draft.clone();
+        stamped.parties[0].stamp_required = Some(true);
+        assert_eq!(keys(&stamped), ["party-0-fields"], "a stamp required but no stamp field");
+        let mut unsigned = draft;
+        unsigned.fields.pop();
+        assert_eq!(keys(&unsigned), ["party-1-fields"], "a signer without a signature field");
     }
 
     #[test]

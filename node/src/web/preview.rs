@@ -25,6 +25,8 @@ use crate::net::command::Command;
 
 /// Width of a preview in pixels: sharp on a laptop, light on a phone.
 const PREVIEW_WIDTH: f32 = 1000.0;
+/// The most pixels one preview may have (1000 × 2000).
+const MAX_PIXELS: f32 = 2_000_000.0;
 /// Pages kept drawn.
 const CACHE_PAGES: usize = 96;
 
@@ -80,8 +82,12 @@ pub(super) fn draw(pdf: Vec<u8>, number: u32) -> Result<Vec<u8>, ApiError> {
             .filter(|i| *i < pages.len())
             .ok_or_else(|| cannot("no such page"))?;
         let page = &pages[index];
-        let (width, _) = page.render_dimensions();
-        let scale = (PREVIEW_WIDTH / width.max(1.0)).min(4.0);
+        let (width, height) = page.render_dimensions();
+        // As wide as a preview is, but never more pixels than a tall A4 page
+        // would take (a PDF from another node may declare any size).
+        let fit_width = PREVIEW_WIDTH / width.max(1.0);
+        let fit_pixels = (MAX_PIXELS / (width.max(1.0) * height.max(1.0))).sqrt();
+        let scale = fit_width.min(fit_pixels).min(4.0);
         let settings = PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE };
         let pixmap = render(page, &RenderCache::new(), &InterpreterSettings::default(), &RenderSettings::default(), &settings);
         pixmap.into_png().map_err(|_| cannot("the picture cannot be encoded"))

@@ -36,8 +36,24 @@ impl EventLoop {
                 let _ = reply.send(Ok(list));
             }
             Command::Status(envelope, reply) => {
-                let summary = self.envelopes.summary(envelope).ok_or_else(|| unknown(&envelope));
+                let summary = self.envelopes.summary(envelope).ok_or_else(|| unknown(&envelope)).map(|mut summary| {
+                    summary.undelivered = self.notifier.undelivered(Some(&summary.id));
+                    summary
+                });
                 let _ = reply.send(summary);
+            }
+            Command::Remind(envelope, reply) => {
+                let result = match self.envelopes.summary(envelope) {
+                    None => Err(unknown(&envelope)),
+                    Some(summary) if summary.stage != "awaiting" => {
+                        Err(ApiError::new(ErrorKind::Refused, "nobody is waited on: there is no one to remind"))
+                    }
+                    Some(summary) => Ok(self.notifier.remind(&summary)),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Undelivered(reply) => {
+                let _ = reply.send(Ok(self.notifier.undelivered(None)));
             }
             Command::Export(envelope, reply) => {
                 let result = if self.envelopes.state(envelope).is_none() {
@@ -146,6 +162,9 @@ impl EventLoop {
             })
             .collect::<Vec<_>>();
         self.envelopes.keep_invites(envelope, &invites).map_err(internal)?;
+        if let Some(summary) = self.envelopes.summary(envelope) {
+            self.notifier.invite(&summary, &invites);
+        }
         Ok(Created { envelope: envelope.to_string(), invites })
     }
 

@@ -122,6 +122,7 @@ impl EventLoop {
                 Ok(ChunkOutcome::Complete) => {
                     self.fetches.remove(&hash);
                     tracing::info!("received blob {} for envelope {}", hash.short(), envelope.short());
+                    self.notice(envelope);
                     return;
                 }
                 Err(e) => {

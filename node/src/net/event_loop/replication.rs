@@ -15,6 +15,7 @@ impl EventLoop {
             }
         }
         self.fetch_missing(envelope);
+        self.notice(envelope);
     }
 
     pub(super) fn learn_addresses(&mut self, envelope: EnvelopeId) {

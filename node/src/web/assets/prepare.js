@@ -60,6 +60,7 @@
         el("label", { class: "check" },
           el("input", { type: "checkbox", checked: !!party.stamp_required, onchange: bind("stamp_required", (t) => t.checked) }),
           "Company stamp required"),
+        errorFor(id("fields")),
         el("button", { type: "button", class: "small-button danger", onclick: () => removeParty(i) }, "Remove " + (party.name || "this person"))));
     });
   }

@@ -15,7 +15,7 @@
     const box = document.querySelector(`.page .field[data-field="${index}"]`);
     if (box) box.scrollIntoView({ behavior: "smooth", block: "center" });
     const input = $("text-" + index);
-    const kindBox = box && box.textContent.startsWith("Stamp") ? $("stamp-file") : null;
+    const kindBox = box && box.dataset.kind === "stamp" ? $("stamp-file") : null;
     (input || kindBox || $("pad") || $("signature-file"))?.focus({ preventScroll: true });
   }
   walker.forEach((button) => button.addEventListener("click", () => goTo(button.dataset.goto)));
@@ -120,24 +120,37 @@
   });
   $("cancel-review").addEventListener("click", () => dialog.close());
 
+  let signing = false;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const data = new FormData(form);
-    const canvas = signatureCanvas();
-    if (canvas) {
-      const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
-      data.set("signature", blob, "signature.png");
-    }
-    $("confirm").disabled = true;
-    $("confirm").textContent = "Signing…";
-    const response = await fetch(form.action, { method: "POST", body: data, credentials: "same-origin" });
-    if (response.redirected) {
-      window.location.assign(response.url);
-    } else {
+    // Enter in a text box submits the form: it opens the review, never signs unseen.
+    if (!dialog.open) { $("review").click(); return; }
+    if (signing) return;
+    signing = true;
+    const confirm = $("confirm");
+    confirm.disabled = true;
+    confirm.textContent = "Signing…";
+    try {
+      const data = new FormData(form);
+      const canvas = signatureCanvas();
+      if (canvas) {
+        const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+        data.set("signature", blob, "signature.png");
+      }
+      const response = await fetch(form.action, { method: "POST", body: data, credentials: "same-origin" });
+      if (response.redirected) {
+        window.location.assign(response.url);
+        return;
+      }
       // Errors: the server sent the page again with a message next to each problem.
       document.open();
       document.write(await response.text());
       document.close();
+    } catch (_) {
+      signing = false;
+      confirm.disabled = false;
+      confirm.textContent = "Sign now";
+      $("review-list").replaceChildren(document.createTextNode("Your node did not answer. Is it still running? Try again."));
     }
   });
 })();

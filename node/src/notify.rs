@@ -1,0 +1,224 @@
+//! Notifications: invitations, reminders, completed documents, declines and
+//! voids, by email (SMTP) or SMS (an HTTP gateway), or into the outbox folder
+//! when a channel is not configured.
+//!
+//! Who sends what: the sender's node sends the invitations and the
+//! reminders (the pipeline's remind action, and automatically every few days
+//! while a party has not acted); every node tells its own person when a
+//! document is completed (with the final PDF), declined or voided.
+//!
+//! Delivery is durable: the event loop only queues ([`Notifier`]); a worker
+//! task ([`run_worker`]) delivers, retrying with backoff, and a message stays
+//! on disk until it is delivered, across restarts.
+//!
+//! # Layout
+//! - [`config`]: `notify.toml` and the secrets' environment variables.
+//! - [`message`]: the messages' words, for email and for SMS.
+//! - [`queue`]: the queue on disk.
+//! - [`channels`]: SMTP, the SMS gateway, the outbox folder.
+
+pub mod channels;
+pub mod config;
+pub mod message;
+pub mod queue;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use countersign_shared::invite::Invitation;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::clock::now_ms;
+use crate::datadir::DataDir;
+use crate::envelopes::Summary;
+use crate::net::command::InviteOut;
+use crate::notify::config::NotifyConfig;
+use crate::notify::message::{About, Kind, Message, Recipient};
+use crate::notify::queue::Queue;
+
+/// The longest the worker sleeps before looking at the queue again.
+const IDLE: Duration = Duration::from_secs(30);
+
+/// A message not delivered yet, as the pipeline and `status` show it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Undelivered {
+    /// What it is.
+    pub kind: Kind,
+    /// To whom.
+    pub to: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Why the last one failed.
+    pub last_error: Option<String>,
+}
+
+/// Queues messages; the event loop holds one.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    queue: Queue,
+    config: NotifyConfig,
+    wake: Arc<Notify>,
+    /// This node's person's name (the sender of what this node sends).
+    name: String,
+    /// This node's person, told about completions (when they gave a contact).
+    me: Option<Recipient>,
+}
+
+impl Notifier {
+    /// The notifier of `data` (its `notify.toml` and queue), and the worker
+    /// that delivers what it queues (spawn it on the runtime).
+    pub fn open(data: &DataDir) -> anyhow::Result<(Notifier, impl Future<Output = ()> + Send + 'static)> {
+        let config = NotifyConfig::load(data).map_err(anyhow::Error::msg)?;
+        let queue = Queue::open(data)?;
+        let profile = data.profile()?;
+        let me = profile.contact.clone().map(|contact| Recipient { name: profile.name.clone(), contact });
+        let wake = Arc::new(Notify::new());
+        let worker = run_worker(queue.clone(), config.clone(), data.path("outbox"), wake.clone());
+        Ok((Notifier { queue, config, wake, name: profile.name, me }, worker))
+    }
+
+    fn push(&self, message: &Message) {
+        match self.queue.push(message) {
+            Ok(()) => self.wake.notify_one(),
+            Err(e) => tracing::error!("a {:?} message for envelope {} could not be queued: {e}", message.kind, message.envelope),
+        }
+    }
+
+    /// The sender's node: one invitation per party.
+    pub fn invite(&self, summary: &Summary, invites: &[InviteOut]) {
+        let about = self.about(summary);
+        for invite in invites {
+            let expires = Invitation::parse(&invite.link).map(|i| countersign_shared::time::utc(i.expires_at)).unwrap_or_default();
+            let qr = crate::qr::png(&invite.link, 6).ok();
+            let to = Recipient { name: invite.name.clone(), contact: invite.contact.clone() };
+            self.push(&message::invitation(&about, &to, &invite.link, qr, &expires));
+            let _ = self.queue.mark(&summary.id, &format!("nudged-{}", invite.slot));
+        }
+    }
+
+    /// Reminds whoever must act now; returns how many were reminded.
+    pub fn remind(&self, summary: &Summary) -> usize {
+        let about = self.about(summary);
+        let waiting: Vec<_> = summary.parties.iter().filter(|p| summary.stage == "awaiting" && summary.next.contains(&p.name)).collect();
+        for party in &waiting {
+            let link = summary.open_invites.iter().find(|i| i.slot == party.slot).map(|i| i.link.as_str());
+            let to = Recipient { name: party.name.clone(), contact: party.contact.to_string() };
+            self.push(&message::reminder(&about, &to, link));
+            let _ = self.queue.mark(&summary.id, &format!("nudged-{}", party.slot));
+        }
+        waiting.len()
+    }
+
+    /// Automatic reminders, on the sender's node: a party whose turn it is
+    /// hears again every `every_days`, until their invitation expires.
+    pub fn remind_if_due(&self, summary: &Summary) {
+        let every = self.config.reminders.every_days;
+        if every <= 0.0 || !summary.created_by_me || summary.stage != "awaiting" {
+            return;
+        }
+        let now = now_ms();
+        let period = (every * 86_400_000.0) as u64;
+        for party in summary.parties.iter().filter(|p| summary.next.contains(&p.name)) {
+            let event = format!("nudged-{}", party.slot);
+            let Some(last) = self.queue.marked_at(&summary.id, &event) else { continue };
+            if now.saturating_sub(last) < period {
+                continue;
+            }
+            let link = summary.open_invites.iter().find(|i| i.slot == party.slot).map(|i| i.link.as_str());
+            if link.and_then(|l| Invitation::parse(l).ok()).is_some_and(|i| i.expires_at < now) {
+                continue;
+            }
+            let to = Recipient { name: party.name.clone(), contact: party.contact.to_string() };
+            self.push(&message::reminder(&self.about(summary), &to, link));
+            let _ = self.queue.mark(&summary.id, &event);
+        }
+    }
+
+    /// After a change: tells this node's person, once, that the document is
+    /// completed (with `final_pdf`), declined or voided.
+    pub fn observe(&self, summary: &Summary, final_pdf: impl FnOnce() -> Option<Vec<u8>>) {
+        let Some(me) = self.me.as_ref().filter(|_| self.config.completion.notify_me) else { return };
+        let about = self.about(summary);
+        let event = summary.stage.as_str();
+        match &summary.status {
+            countersign_shared::state::Status::Completed if summary.missing_blobs.is_empty() => {
+                let Some(pdf) = final_pdf() else { return };
+                if self.queue.first_time(&summary.id, event).unwrap_or(false) {
+                    let link = format!("{}/e/{}", summary.verifier_url.trim_end_matches('/'), summary.id);
+                    self.push(&message::completion(&about, me, pdf, &link));
+                }
+            }
+            countersign_shared::state::Status::Declined { slot, reason } if self.queue.first_time(&summary.id, event).unwrap_or(false) => {
+                let who = summary.parties.iter().find(|p| p.slot == *slot).map_or("A party", |p| p.name.as_str());
+                self.push(&message::stopped(&about, me, Kind::Declined, who, reason));
+            }
+            countersign_shared::state::Status::Voided { reason } if self.queue.first_time(&summary.id, event).unwrap_or(false) => {
+                self.push(&message::stopped(&about, me, Kind::Voided, &about.sender, reason));
+            }
+            _ => {}
+        }
+    }
+
+    /// Messages of `envelope` (or all, for `None`) not delivered yet.
+    pub fn undelivered(&self, envelope: Option<&str>) -> Vec<Undelivered> {
+        self.queue
+            .waiting()
+            .into_iter()
+            .filter(|m| envelope.is_none_or(|e| m.envelope == e))
+            .map(|m| Undelivered { kind: m.kind, to: m.to, attempts: m.attempts, last_error: m.last_error })
+            .collect()
+    }
+}
+
+impl Notifier {
+    /// What a message says about the document; the sender is named as
+    /// people know them (this node's person when this node sent it).
+    fn about(&self, summary: &Summary) -> About {
+        let sender = if summary.created_by_me { self.name.clone() } else { summary.creator.clone() };
+        About { envelope: summary.id.clone(), title: summary.title.clone(), sender }
+    }
+}
+
+/// Delivers queued messages as they come due, until the runtime stops.
+async fn run_worker(queue: Queue, config: NotifyConfig, outbox: PathBuf, wake: Arc<Notify>) {
+    loop {
+        let mut next_due: Option<u64> = None;
+        for mut message in queue.waiting() {
+            if message.next_at_ms > now_ms() {
+                next_due = Some(next_due.map_or(message.next_at_ms, |t| t.min(message.next_at_ms)));
+                continue;
+            }
+            let (attempt, settings, folder) = (message.clone(), config.clone(), outbox.clone());
+            let result = tokio::task::spawn_blocking(move || channels::deliver(&attempt, &settings, &folder))
+                .await
+                .unwrap_or_else(|_| Err("the delivery stopped unexpectedly".into()));
+            match result {
+                Ok(how) => {
+                    tracing::info!("delivered the {:?} message {} ({how:?})", message.kind, message.id);
+                    if let Err(e) = queue.delivered(&message) {
+                        tracing::error!("message {} was delivered but cannot be marked so: {e}", message.id);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        "the {:?} message {} was not delivered (attempt {}): {error}",
+                        message.kind,
+                        message.id,
+                        message.attempts + 1
+                    );
+                    if let Err(e) = queue.failed(&mut message, &error, now_ms()) {
+                        tracing::error!("message {} cannot be kept for a retry: {e}", message.id);
+                    }
+                    next_due = Some(next_due.map_or(message.next_at_ms, |t| t.min(message.next_at_ms)));
+                }
+            }
+        }
+        let wait = next_due.map_or(IDLE, |t| Duration::from_millis(t.saturating_sub(now_ms())).min(IDLE));
+        tokio::select! {
+            () = wake.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Delivering one message: email over SMTP (lettre), a text through an HTTP
+//! SMS gateway (ureq), or, for a channel that is not configured, a file in
+//! the outbox folder (`<data-dir>/outbox/`, `.eml` and `.txt`) for a person
+//! to forward, so the product works offline too.
+
+use std::path::Path;
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment as MailAttachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{SmtpTransport, Transport as _};
+
+use crate::datadir::write_atomic;
+use crate::notify::config::{EmailConfig, NotifyConfig, SMS_AUTH_ENV, SMTP_PASSWORD_ENV, Security, SmsConfig};
+use crate::notify::message::{Channel, Message};
+
+/// How long one delivery may take.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where a message went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivered {
+    /// Handed to the SMTP server.
+    Email,
+    /// Accepted by the SMS gateway.
+    Sms,
+    /// Written to the outbox folder (this file).
+    Outbox(String),
+}
+
+/// Delivers `message` as `config` says; the error says why it did not go.
+pub fn deliver(message: &Message, config: &NotifyConfig, outbox: &Path) -> Result<Delivered, String> {
+    match (message.channel(), &config.email, &config.sms) {
+        (Channel::Email, Some(email), _) => send_email(message, email).map(|()| Delivered::Email),
+        (Channel::Email, None, _) => {
+            let bytes = build_email(message, "Countersign <countersign@localhost>")?.formatted();
+            to_outbox(outbox, &format!("{}.eml", message.id), &bytes)
+        }
+        (Channel::Sms, _, Some(sms)) => send_sms(message, sms).map(|()| Delivered::Sms),
+        (Channel::Sms, _, None) => {
+            let text = format!("To: {} ({})\n\n{}\n", message.to, message.to_name, message.sms);
+            to_outbox(outbox, &format!("{}.txt", message.id), text.as_bytes())
+        }
+    }
+}
+
+fn to_outbox(outbox: &Path, name: &str, bytes: &[u8]) -> Result<Delivered, String> {
+    std::fs::create_dir_all(outbox).map_err(|e| format!("cannot create the outbox {}: {e}", outbox.display()))?;
+    let path = outbox.join(name);
+    write_atomic(&path, bytes, true).map_err(|e| e.to_string())?;
+    Ok(Delivered::Outbox(path.display().to_string()))
+}
+
+/// The email: text and HTML alternatives, inline images, then attachments.
+fn build_email(message: &Message, from: &str) -> Result<lettre::Message, String> {
+    let from: Mailbox = from.parse().map_err(|e| format!("the sender address '{from}' is not valid: {e}"))?;
+    let address = message.to.parse().map_err(|e| format!("'{}' is not an email address: {e}", message.to))?;
+    let to = Mailbox::new(Some(message.to_name.clone()), address);
+    let alternative = MultiPart::alternative_plain_html(message.text.clone(), message.html.clone());
+    let mut related = MultiPart::related().multipart(alternative);
+    let mut files: Vec<SinglePart> = Vec::new();
+    for attachment in &message.attachments {
+        let mime = ContentType::parse(&attachment.mime).map_err(|e| format!("bad attachment type {}: {e}", attachment.mime))?;
+        match &attachment.inline_id {
+            Some(id) => related = related.singlepart(MailAttachment::new_inline(id.clone()).body(attachment.bytes.clone(), mime)),
+            None => files.push(MailAttachment::new(attachment.name.clone()).body(attachment.bytes.clone(), mime)),
+        }
+    }
+    let mut mixed = MultiPart::mixed().multipart(related);
+    for file in files {
+        mixed = mixed.singlepart(file);
+    }
+    lettre::Message::builder()
+        .from(from)
+        .to(to)
+        .subject(message.subject.clone())
+        .multipart(mixed)
+        .map_err(|e| format!("the email cannot be built: {e}"))
+}
+
+fn send_email(message: &Message, config: &EmailConfig) -> Result<(), String> {
+    let email = build_email(message, &config.from)?;
+    let builder = match config.security {
+        Security::Starttls => SmtpTransport::starttls_relay(&config.host),
+        Security::Tls => SmtpTransport::relay(&config.host),
+        Security::None => Ok(SmtpTransport::builder_dangerous(&config.host)),
+    }
+    .map_err(|e| format!("the SMTP server {} cannot be used: {e}", config.host))?;
+    let mut builder = builder.port(config.port).timeout(Some(TIMEOUT));
+    if let Some(user) = &config.user {
+        let password = std::env::var(SMTP_PASSWORD_ENV).unwrap_or_default();
+        builder = builder.credentials(Credentials::new(user.clone(), password));
+    }
+    builder.build().send(&email).map(drop).map_err(|e| format!("the SMTP server {}:{} did not take it: {e}", config.host, config.port))
+}
+
+fn send_sms(message: &Message, config: &SmsConfig) -> Result<(), String> {
+    let json = config.content_type.contains("json");
+    let escape = |text: &str| {
+        if json {
+            let quoted = serde_json::to_string(text).unwrap_or_default();
+            quoted[1..quoted.len().saturating_sub(1)].to_owned()
+        } else {
+            crate::web::url_encode(text)
+        }
+    };
+    let body = config.body.replace("{to}", &escape(&message.to)).replace("{text}", &escape(&message.sms));
+    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(TIMEOUT)).http_status_as_error(false).build().into();
+    let mut request = match config.method.to_uppercase().as_str() {
+        "PUT" => agent.put(&config.url),
+        _ => agent.post(&config.url),
+    }
+    .header("Content-Type", &config.content_type);
+    if let Ok(auth) = std::env::var(SMS_AUTH_ENV) {
+        request = request.header("Authorization", &auth);
+    }
+    let response = request.send(body.as_bytes()).map_err(|e| format!("the SMS gateway cannot be reached: {e}"))?;
+    let status = response.status().as_u16();
+    if (200..300).contains(&status) { Ok(()) } else { Err(format!("the SMS gateway answered {status}")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::message::{About, Recipient, invitation};
+
+    #[test]
+    fn without_settings_messages_land_in_the_outbox() {
+        let outbox = std::env::temp_dir().join(format!("countersign-outbox-{}", crate::party::random_hex()));
+        let about = About { envelope: "ab".into(), title: "Agreement".into(), sender: "Sally".into() };
+        let email = invitation(
+            &about,
+            &Recipient { name: "Dmitri".into(), contact: "d@acme.test".into() },
+            "countersign://join/X",
+            Some(vec![0x89]),
+            "soon",
+        );
+        let Delivered::Outbox(path) = deliver(&email, &NotifyConfig::default(), &outbox).unwrap() else { panic!("not the outbox") };
+        let eml = std::fs::read_to_string(&path).unwrap();
+        assert!(path.ends_with(".eml") && eml.contains("Subject:") && eml.contains("countersign://join/X") && eml.contains("invite-qr"));
+        let text =
+            invitation(&about, &Recipient { name: "Carl".into(), contact: "+15550100".into() }, "countersign://join/Y", None, "soon");
+        let Delivered::Outbox(path) = deliver(&text, &NotifyConfig::default(), &outbox).unwrap() else { panic!("not the outbox") };
+        assert!(std::fs::read_to_string(path).unwrap().contains("To: +15550100"));
+    }
+}

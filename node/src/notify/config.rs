@@ -1,0 +1,175 @@
+//! The notification settings: `notify.toml` in the data dir, secrets from
+//! environment variables (never in the file, never logged).
+//!
+//! ```toml
+//! [email]                      # without it, emails go to the outbox folder
+//! host = "smtp.example.com"
+//! port = 587
+//! security = "starttls"        # "starttls", "tls" or "none" (loopback tests)
+//! user = "sign@acme.test"      # the password is read from COUNTERSIGN_SMTP_PASSWORD
+//! from = "Acme signing <sign@acme.test>"
+//!
+//! [sms]                        # without it, texts go to the outbox folder
+//! url = "https://api.sms.example/v1/messages"
+//! method = "POST"
+//! content_type = "application/json"
+//! body = '{"to": "{to}", "text": "{text}"}'   # {to} and {text}, escaped for JSON
+//! # the Authorization header is read from COUNTERSIGN_SMS_AUTH
+//!
+//! [reminders]
+//! every_days = 3               # 0 turns automatic reminders off
+//!
+//! [completion]
+//! notify_me = true             # email (or text) my own contact when a document completes
+//! ```
+
+use serde::Deserialize;
+
+use crate::datadir::DataDir;
+
+/// The environment variable holding the SMTP password.
+pub const SMTP_PASSWORD_ENV: &str = "COUNTERSIGN_SMTP_PASSWORD";
+/// The environment variable holding the SMS gateway's `Authorization` header.
+pub const SMS_AUTH_ENV: &str = "COUNTERSIGN_SMS_AUTH";
+
+/// All notification settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Email over SMTP.
+    pub email: Option<EmailConfig>,
+    /// Texts through an HTTP gateway.
+    pub sms: Option<SmsConfig>,
+    /// Automatic reminders.
+    #[serde(default)]
+    pub reminders: Reminders,
+    /// Completion notices.
+    #[serde(default)]
+    pub completion: Completion,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Plain connection upgraded with STARTTLS (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the start (port 465).
+    Tls,
+    /// No encryption: only for a server on this machine.
+    None,
+}
+
+/// SMTP settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// Server name.
+    pub host: String,
+    /// Port (587 for STARTTLS, 465 for TLS).
+    pub port: u16,
+    /// Encryption.
+    #[serde(default)]
+    pub security: Security,
+    /// Login, if the server wants one (password from [`SMTP_PASSWORD_ENV`]).
+    pub user: Option<String>,
+    /// The sender, `Name <address>` or `address`.
+    pub from: String,
+}
+
+/// SMS gateway settings: enough to call most providers' REST APIs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    /// The gateway's address.
+    pub url: String,
+    /// `POST` (default) or `PUT`.
+    #[serde(default = "post")]
+    pub method: String,
+    /// The body's content type.
+    #[serde(default = "json")]
+    pub content_type: String,
+    /// The body, with `{to}` and `{text}` filled in (escaped for JSON when the
+    /// content type is JSON, for a form otherwise).
+    pub body: String,
+}
+
+fn post() -> String {
+    "POST".into()
+}
+
+fn json() -> String {
+    "application/json".into()
+}
+
+/// Automatic reminders.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reminders {
+    /// Days between reminders to a party who has not acted (fractions allowed; 0 = never).
+    pub every_days: f64,
+}
+
+impl Default for Reminders {
+    fn default() -> Self {
+        Reminders { every_days: 3.0 }
+    }
+}
+
+/// Completion notices.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Completion {
+    /// Whether this node tells its own person when a document completes,
+    /// is declined or voided.
+    pub notify_me: bool,
+}
+
+impl Default for Completion {
+    fn default() -> Self {
+        Completion { notify_me: true }
+    }
+}
+
+/// The file's name in the data dir.
+pub const FILE: &str = "notify.toml";
+
+impl NotifyConfig {
+    /// Reads `notify.toml` from the data dir (defaults when it is absent).
+    pub fn load(data: &DataDir) -> Result<NotifyConfig, String> {
+        let path = data.path(FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| format!("{} is not valid: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(NotifyConfig::default()),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_file_reads_and_a_typo_is_refused() {
+        let text = r#"
+            [email]
+            host = "127.0.0.1"
+            port = 2525
+            security = "none"
+            from = "Acme <sign@acme.test>"
+            [sms]
+            url = "http://127.0.0.1:9/sms"
+            body = '{"to": "{to}", "text": "{text}"}'
+            [reminders]
+            every_days = 0.5
+        "#;
+        let config: NotifyConfig = toml::from_str(text).unwrap();
+        assert_eq!(config.email.unwrap().security, Security::None);
+        assert_eq!(config.sms.unwrap().method, "POST");
+        assert!((config.reminders.every_days - 0.5).abs() < f64::EPSILON);
+        assert!(config.completion.notify_me);
+        assert!(toml::from_str::<NotifyConfig>("[email]\nhots = \"x\"\nport = 1\nfrom = \"a@b.c\"").is_err());
+    }
+}

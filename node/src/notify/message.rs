@@ -1,0 +1,274 @@
+//! The messages a node sends, each as plain text and HTML for email and as
+//! one short text for SMS: an invitation, a reminder, the completed document
+//! (final PDF attached), a decline and a void.
+
+use maud::{Markup, html};
+use serde::{Deserialize, Serialize};
+
+/// What a message is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// "Please sign": the invitation link.
+    Invitation,
+    /// "Still waiting for you".
+    Reminder,
+    /// The final PDF.
+    Completion,
+    /// Someone declined.
+    Declined,
+    /// The sender withdrew the envelope.
+    Voided,
+}
+
+/// A file sent with an email (not with a text).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attachment {
+    /// File name.
+    pub name: String,
+    /// MIME type.
+    pub mime: String,
+    /// Set for an image shown inside the HTML (`cid:` reference).
+    pub inline_id: Option<String>,
+    /// The bytes (kept in their own file in the queue, not in the JSON).
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
+
+/// One message to one person, and how its delivery goes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Message {
+    /// Random id.
+    pub id: String,
+    /// The envelope it is about.
+    pub envelope: String,
+    /// What it is.
+    pub kind: Kind,
+    /// Email address or phone number.
+    pub to: String,
+    /// The person's name.
+    pub to_name: String,
+    /// Email subject.
+    pub subject: String,
+    /// Email text.
+    pub text: String,
+    /// Email HTML.
+    pub html: String,
+    /// The text for SMS (short).
+    pub sms: String,
+    /// Files sent with the email.
+    pub attachments: Vec<Attachment>,
+    /// When it was queued (Unix ms).
+    pub created_ms: u64,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// Not before this time (Unix ms).
+    pub next_at_ms: u64,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// Where a message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// An email address.
+    Email,
+    /// A phone number.
+    Sms,
+}
+
+impl Message {
+    /// The channel its address calls for.
+    pub fn channel(&self) -> Channel {
+        if self.to.contains('@') { Channel::Email } else { Channel::Sms }
+    }
+}
+
+/// Who is told, about what document.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    /// Their name.
+    pub name: String,
+    /// Their email or phone.
+    pub contact: String,
+}
+
+/// The document a message is about.
+#[derive(Debug, Clone)]
+pub struct About {
+    /// The envelope id.
+    pub envelope: String,
+    /// The title.
+    pub title: String,
+    /// Who sent it.
+    pub sender: String,
+}
+
+fn message(about: &About, to: &Recipient, kind: Kind, subject: String, text: String, html: Markup, sms: String) -> Message {
+    Message {
+        id: crate::party::random_hex()[..24].to_owned(),
+        envelope: about.envelope.clone(),
+        kind,
+        to: to.contact.clone(),
+        to_name: to.name.clone(),
+        subject,
+        text,
+        html: frame(html).into_string(),
+        sms,
+        attachments: Vec::new(),
+        created_ms: crate::clock::now_ms(),
+        attempts: 0,
+        next_at_ms: 0,
+        last_error: None,
+    }
+}
+
+fn frame(body: Markup) -> Markup {
+    html! {
+        html {
+            body style="font-family: system-ui, sans-serif; color: #1c2333; line-height: 1.5" {
+                (body)
+                p style="color: #5b6478; font-size: 13px" { "Sent by Countersign, peer-to-peer document signing." }
+            }
+        }
+    }
+}
+
+/// "Please sign": the link, its QR code (email), what to do.
+pub fn invitation(about: &About, to: &Recipient, link: &str, qr_png: Option<Vec<u8>>, expires: &str) -> Message {
+    let subject = format!("{} asks you to sign “{}”", about.sender, about.title);
+    let text = format!(
+        "Hello {name},\n\n{sender} asks you to sign “{title}”.\n\n\
+         1. Install Countersign and start it (countersign serve), if you have not yet.\n\
+         2. Open this invitation link in the Countersign app (or scan the QR code):\n\n{link}\n\n\
+         The link is for you only and works once, until {expires}.\n",
+        name = to.name,
+        sender = about.sender,
+        title = about.title,
+    );
+    let html = html! {
+        p { "Hello " (to.name) "," }
+        p { strong { (about.sender) } " asks you to sign " strong { "“" (about.title) "”" } "." }
+        ol {
+            li { "Install Countersign and start it, if you have not yet." }
+            li { "Open this invitation link in the Countersign app, or scan the QR code with the device that runs it:" }
+        }
+        p style="word-break: break-all; font-family: monospace" { (link) }
+        @if qr_png.is_some() { p { img src="cid:invite-qr" alt="QR code of the invitation" width="200" height="200"; } }
+        p style="color: #5b6478" { "The link is for you only and works once, until " (expires) "." }
+    };
+    let sms = format!("{} asks you to sign \"{}\" with Countersign. Open in the app: {link}", about.sender, short(&about.title));
+    let mut message = message(about, to, Kind::Invitation, subject, text, html, sms);
+    if let Some(png) = qr_png {
+        message.attachments.push(Attachment {
+            name: "invitation-qr.png".into(),
+            mime: "image/png".into(),
+            inline_id: Some("invite-qr".into()),
+            bytes: png,
+        });
+    }
+    message
+}
+
+/// "Still waiting for you": with the link again when they have not joined.
+pub fn reminder(about: &About, to: &Recipient, link: Option<&str>) -> Message {
+    let subject = format!("Reminder: please sign “{}”", about.title);
+    let how = match link {
+        Some(link) => format!("Open your invitation link in the Countersign app:\n\n{link}\n"),
+        None => "Open it in your Countersign app: it is your turn.\n".to_owned(),
+    };
+    let text = format!("Hello {},\n\n“{}” from {} is waiting for your signature.\n\n{how}", to.name, about.title, about.sender);
+    let html = html! {
+        p { "Hello " (to.name) "," }
+        p { "“" (about.title) "” from " (about.sender) " is waiting for your signature." }
+        @if let Some(link) = link {
+            p { "Open your invitation link in the Countersign app:" }
+            p style="word-break: break-all; font-family: monospace" { (link) }
+        } @else {
+            p { "Open it in your Countersign app: it is your turn." }
+        }
+    };
+    let sms = match link {
+        Some(link) => format!("Reminder: please sign \"{}\" in Countersign: {link}", short(&about.title)),
+        None => format!("Reminder: please sign \"{}\" in your Countersign app.", short(&about.title)),
+    };
+    message(about, to, Kind::Reminder, subject, text, html, sms)
+}
+
+/// The completed document: final PDF attached, its hash, the verifier link.
+pub fn completion(about: &About, to: &Recipient, final_pdf: Vec<u8>, verifier_link: &str) -> Message {
+    let hash = countersign_shared::Hash::of(&final_pdf).to_string();
+    let subject = format!("Signed by everyone: “{}”", about.title);
+    let text = format!(
+        "Hello {},\n\n“{}” is signed by everyone. The final PDF is attached.\n\n\
+         Its BLAKE3 hash: {hash}\nAnyone can check it at {verifier_link}\n",
+        to.name, about.title
+    );
+    let html = html! {
+        p { "Hello " (to.name) "," }
+        p { "“" (about.title) "” is signed by everyone. The final PDF is attached." }
+        p { "Its BLAKE3 hash: " code { (hash) } }
+        p { "Anyone can check it at " a href=(verifier_link) { (verifier_link) } "." }
+    };
+    let sms = format!("\"{}\" is signed by everyone. Your Countersign app has the final PDF.", short(&about.title));
+    let mut message = message(about, to, Kind::Completion, subject, text, html, sms);
+    let name = format!("{}-signed.pdf", safe_file_name(&about.title));
+    message.attachments.push(Attachment { name, mime: "application/pdf".into(), inline_id: None, bytes: final_pdf });
+    message
+}
+
+/// Someone declined (with their reason), or the sender voided the envelope.
+pub fn stopped(about: &About, to: &Recipient, kind: Kind, who: &str, reason: &str) -> Message {
+    let (subject, line) = if kind == Kind::Voided {
+        (format!("Withdrawn: “{}”", about.title), format!("{who} withdrew “{}”: {reason}", about.title))
+    } else {
+        (format!("Declined: “{}”", about.title), format!("{who} declined to sign “{}”: {reason}", about.title))
+    };
+    let text = format!("Hello {},\n\n{line}\n\nNobody can sign it any more.\n", to.name);
+    let html = html! { p { "Hello " (to.name) "," } p { (line) } p { "Nobody can sign it any more." } };
+    let sms = format!("Countersign: {}", short(&line));
+    message(about, to, kind, subject, text, html, sms)
+}
+
+/// At most 60 characters, for SMS.
+fn short(text: &str) -> String {
+    if text.chars().count() <= 60 { text.to_owned() } else { format!("{}…", text.chars().take(59).collect::<String>()) }
+}
+
+fn safe_file_name(title: &str) -> String {
+    let name: String = title.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '-' }).collect();
+    let name = name.trim_matches('-');
+    if name.is_empty() { "document".into() } else { name.chars().take(60).collect() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn about() -> About {
+        About { envelope: "ab".into(), title: "Consulting <agreement>".into(), sender: "Sally Sender".into() }
+    }
+
+    #[test]
+    fn an_invitation_carries_the_link_everywhere_and_escapes_the_title_in_html() {
+        let to = Recipient { name: "Dmitri".into(), contact: "d@acme.test".into() };
+        let m = invitation(&about(), &to, "countersign://join/XYZ", Some(vec![1, 2]), "2026-12-12");
+        assert!(
+            m.text.contains("countersign://join/XYZ")
+                && m.html.contains("countersign://join/XYZ")
+                && m.sms.contains("countersign://join/XYZ")
+        );
+        assert!(m.html.contains("Consulting &lt;agreement&gt;"), "{}", m.html);
+        assert_eq!(m.channel(), Channel::Email);
+        assert_eq!(m.attachments[0].inline_id.as_deref(), Some("invite-qr"));
+    }
+
+    #[test]
+    fn an_sms_stays_short() {
+        let long = About { title: "A".repeat(300), ..about() };
+        let to = Recipient { name: "Carl".into(), contact: "+15550100".into() };
+        let m = reminder(&long, &to, None);
+        assert_eq!(m.channel(), Channel::Sms);
+        assert!(m.sms.chars().count() < 160, "{}", m.sms.len());
+    }
+}

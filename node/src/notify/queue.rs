@@ -1,0 +1,182 @@
+//! The durable queue of messages on disk, so nothing is lost when a server
+//! is down or the node restarts.
+//!
+//! ```text
+//! <data-dir>/notify/
+//!   pending/<id>.json      a message waiting (or retrying), with its attempts
+//!   pending/<id>.<n>.bin   its attachments
+//!   sent/<id>.json         delivered (kept as a record, attachments dropped)
+//!   events/<envelope>.<what>  a notice already queued (completion, decline…)
+//! ```
+//!
+//! A message is written (atomically) before anyone is told it is queued, and
+//! moved to `sent/` right after its delivery succeeds, so a restart resends
+//! only what was not delivered.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::datadir::{DataDir, DataDirError, write_atomic};
+use crate::notify::message::Message;
+
+/// The longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
+
+/// The queue of one data dir.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    root: PathBuf,
+}
+
+fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> DataDirError + 'a {
+    move |source| DataDirError::Io { what, path: path.display().to_string(), source }
+}
+
+impl Queue {
+    /// The queue under `data`'s `notify/` folder.
+    pub fn open(data: &DataDir) -> Result<Queue, DataDirError> {
+        let root = data.path("notify");
+        for sub in ["pending", "sent", "events"] {
+            let dir = root.join(sub);
+            fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
+        }
+        Ok(Queue { root })
+    }
+
+    fn pending(&self) -> PathBuf {
+        self.root.join("pending")
+    }
+
+    /// Adds a message (its attachments first, then the message itself).
+    pub fn push(&self, message: &Message) -> Result<(), DataDirError> {
+        for (n, attachment) in message.attachments.iter().enumerate() {
+            write_atomic(&self.pending().join(format!("{}.{n}.bin", message.id)), &attachment.bytes, true)?;
+        }
+        self.save(message)
+    }
+
+    /// Writes a message's state (after a failed attempt).
+    pub fn save(&self, message: &Message) -> Result<(), DataDirError> {
+        let bytes = serde_json::to_vec_pretty(message).map_err(|e| DataDirError::Damaged(message.id.clone(), e.to_string()))?;
+        write_atomic(&self.pending().join(format!("{}.json", message.id)), &bytes, true)
+    }
+
+    /// Every message not yet delivered, oldest first, attachments loaded.
+    pub fn waiting(&self) -> Vec<Message> {
+        let Ok(entries) = fs::read_dir(self.pending()) else { return Vec::new() };
+        let mut messages: Vec<Message> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter_map(|p| fs::read(&p).ok())
+            .filter_map(|bytes| serde_json::from_slice::<Message>(&bytes).ok())
+            .collect();
+        for message in &mut messages {
+            let id = message.id.clone();
+            for (n, attachment) in message.attachments.iter_mut().enumerate() {
+                attachment.bytes = fs::read(self.pending().join(format!("{id}.{n}.bin"))).unwrap_or_default();
+            }
+        }
+        messages.sort_by_key(|m| (m.created_ms, m.id.clone()));
+        messages
+    }
+
+    /// Records a delivery: the message moves to `sent/`, its attachments go.
+    pub fn delivered(&self, message: &Message) -> Result<(), DataDirError> {
+        let from = self.pending().join(format!("{}.json", message.id));
+        let to = self.root.join("sent").join(format!("{}.json", message.id));
+        fs::rename(&from, &to).map_err(io("cannot move", &from))?;
+        for n in 0..message.attachments.len() {
+            let _ = fs::remove_file(self.pending().join(format!("{}.{n}.bin", message.id)));
+        }
+        Ok(())
+    }
+
+    /// Records a failed attempt and when to try again (doubling, up to 15 minutes).
+    pub fn failed(&self, message: &mut Message, error: &str, now_ms: u64) -> Result<(), DataDirError> {
+        message.attempts += 1;
+        message.last_error = Some(error.to_owned());
+        message.next_at_ms = now_ms + backoff(message.attempts).as_millis() as u64;
+        self.save(message)
+    }
+
+    /// Messages delivered so far.
+    pub fn sent(&self) -> Vec<Message> {
+        let Ok(entries) = fs::read_dir(self.root.join("sent")) else { return Vec::new() };
+        let mut messages: Vec<Message> =
+            entries.flatten().filter_map(|e| fs::read(e.path()).ok()).filter_map(|b| serde_json::from_slice(&b).ok()).collect();
+        messages.sort_by_key(|m| m.created_ms);
+        messages
+    }
+
+    /// Marks `event` of `envelope` as handled; false if it already was.
+    pub fn first_time(&self, envelope: &str, event: &str) -> Result<bool, DataDirError> {
+        let path = self.root.join("events").join(format!("{envelope}.{event}"));
+        if path.exists() {
+            return Ok(false);
+        }
+        write_atomic(&path, b"", false)?;
+        Ok(true)
+    }
+
+    /// When `event` of `envelope` was marked, in Unix ms.
+    pub fn marked_at(&self, envelope: &str, event: &str) -> Option<u64> {
+        let modified = fs::metadata(self.root.join("events").join(format!("{envelope}.{event}"))).ok()?.modified().ok()?;
+        Some(modified.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as u64)
+    }
+
+    /// Marks `event` of `envelope` again, now (for repeated reminders).
+    pub fn mark(&self, envelope: &str, event: &str) -> Result<(), DataDirError> {
+        write_atomic(&self.root.join("events").join(format!("{envelope}.{event}")), b"", false)
+    }
+}
+
+/// 2 s, 4 s, 8 s… up to 15 minutes.
+pub fn backoff(attempts: u32) -> Duration {
+    Duration::from_secs(2u64.saturating_pow(attempts.min(20))).min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::message::{About, Recipient, completion};
+
+    fn queue() -> Queue {
+        let dir = std::env::temp_dir().join(format!("countersign-queue-{}-{}", std::process::id(), crate::party::random_hex()));
+        let data = DataDir::resolve(Some(dir)).unwrap();
+        Queue::open(&data).unwrap()
+    }
+
+    #[test]
+    fn a_message_survives_until_delivered_with_its_attachment() {
+        let queue = queue();
+        let about = About { envelope: "ab".into(), title: "T".into(), sender: "S".into() };
+        let to = Recipient { name: "D".into(), contact: "d@acme.test".into() };
+        let mut message = completion(&about, &to, b"%PDF-final".to_vec(), "https://v.example/e/ab");
+        queue.push(&message).unwrap();
+        queue.failed(&mut message, "connection refused", 1000).unwrap();
+        let waiting = queue.waiting();
+        assert_eq!(waiting.len(), 1);
+        assert_eq!((waiting[0].attempts, waiting[0].next_at_ms), (1, 3000));
+        assert_eq!(waiting[0].attachments[0].bytes, b"%PDF-final");
+        queue.delivered(&waiting[0]).unwrap();
+        assert!(queue.waiting().is_empty());
+        assert_eq!(queue.sent().len(), 1);
+    }
+
+    #[test]
+    fn an_event_is_handled_once() {
+        let queue = queue();
+        assert!(queue.first_time("ab", "completed").unwrap());
+        assert!(!queue.first_time("ab", "completed").unwrap());
+        assert!(queue.marked_at("ab", "completed").is_some());
+    }
+
+    #[test]
+    fn backoff_doubles_and_stops_growing() {
+        assert_eq!(backoff(1), Duration::from_secs(2));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(40), MAX_BACKOFF);
+    }
+}

@@ -1,0 +1,148 @@
+//! Notifications over real servers on loopback: aiosmtpd receives the
+//! emails, a stand-in HTTP gateway receives the texts. The director joins
+//! with the link from their email, the client with the link from their SMS;
+//! when the last one signs, every party with an email gets the final PDF and
+//! it verifies. A gateway that fails is retried; an SMTP server that is down,
+//! across a node restart, gets the message once when it is back.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a test fails by panicking
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use countersign_scenarios::mail::{SmsGateway, SmtpServer, free_port};
+use countersign_scenarios::nodes::{Node, send};
+use countersign_shared::test_utils::{contract_pdf, signature_png, stamp_png};
+use countersign_shared::verify::{Verdict, verify};
+
+const SMS_KEY: &str = "Bearer sms-test-key";
+
+fn notify_toml(smtp_port: u16, gateway: Option<&str>) -> String {
+    let mut text =
+        format!("[email]\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"none\"\nfrom = \"Acme signing <sign@acme.test>\"\n");
+    if let Some(url) = gateway {
+        text.push_str(&format!("\n[sms]\nurl = \"{url}\"\nbody = '{{\"to\": \"{{to}}\", \"text\": \"{{text}}\"}}'\n"));
+    }
+    text
+}
+
+fn start(node: &mut Node, smtp_port: u16, gateway: Option<&str>) -> Result<()> {
+    std::fs::write(node.dir.join("notify.toml"), notify_toml(smtp_port, gateway))?;
+    node.start_with_env(&[], &[("COUNTERSIGN_SMS_AUTH", SMS_KEY)])
+}
+
+fn join_link(text: &str) -> Result<String> {
+    let at = text.find("countersign://join/").context("no invitation link in the message")?;
+    Ok(text[at..].split(|c: char| c.is_whitespace() || c == '"').next().unwrap_or_default().to_owned())
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<String> {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes)?;
+    Ok(path.display().to_string())
+}
+
+#[test]
+fn invitations_arrive_by_email_and_sms_and_everyone_gets_the_final_pdf() -> Result<()> {
+    let smtp = SmtpServer::start(free_port()?)?;
+    // The gateway fails the first text (a provider's 503): it must be retried, and delivered once.
+    let gateway = SmsGateway::start(vec![503])?;
+    let mut sally = Node::init("Sally Sender", "sally@acme.test")?;
+    let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
+    let mut carl = Node::init("Carl Client", "+15550100")?;
+    for node in [&mut sally, &mut dmitri, &mut carl] {
+        start(node, smtp.port, Some(&gateway.url))?;
+    }
+    let files = countersign_scenarios::scratch_dir("notify-files")?;
+    let pdf = write(&files, "contract.pdf", &contract_pdf(2))?;
+    let (envelope, _, _) = send(&sally, Path::new(&pdf), "Consulting agreement")?;
+
+    // The director's invitation comes by email, with its QR code; they join with the link in it.
+    let invitation = smtp.wait_for("inviting Dmitri", |e| e.to.contains("dmitri@acme.test"))?;
+    assert!(invitation.subject.contains("Sally Sender asks you to sign"), "{}", invitation.subject);
+    dmitri.cli(&["join", &join_link(&invitation.text)?])?.ok()?;
+    let signature = write(&files, "signature.png", &signature_png(1))?;
+    let stamp = write(&files, "stamp.png", &stamp_png())?;
+    dmitri.cli(&["sign", &envelope, "--signature", &signature, "--stamp", &stamp])?.ok()?;
+
+    // The client's comes by SMS through the gateway, as the provider's API wants it.
+    let text = gateway.wait_for("inviting Carl", |r| r.body.contains("+15550100") && r.body.contains("countersign://join/"))?;
+    assert_eq!(text.method, "POST");
+    assert_eq!(text.header("authorization"), Some(SMS_KEY), "the gateway key from the environment");
+    assert_eq!(text.header("content-type"), Some("application/json"));
+    let body: serde_json::Value = serde_json::from_str(&text.body)?;
+    assert_eq!(body["to"], "+15550100");
+    let failed_first = gateway.requests().first().map(|r| r.status);
+    assert_eq!(failed_first, Some(503), "the first attempt failed and was retried");
+    carl.cli(&["join", &join_link(body["text"].as_str().unwrap_or_default())?])?.ok()?;
+    let client_signature = write(&files, "client.png", &signature_png(2))?;
+    carl.cli(&[
+        "sign",
+        &envelope,
+        "--signature",
+        &client_signature,
+        "--set",
+        "Client name=Carl Client",
+        "--set",
+        "Client address=1 Main St",
+    ])?
+    .ok()?;
+
+    // Completed: the final PDF reaches every email address, and it verifies.
+    for who in ["sally@acme.test", "dmitri@acme.test"] {
+        let email =
+            smtp.wait_for(&format!("with the final PDF for {who}"), |e| e.to.contains(who) && e.subject.starts_with("Signed by everyone"))?;
+        let (name, pdf) = email.attachments.iter().find(|(n, _)| n.ends_with(".pdf")).context("no PDF attached")?;
+        let report = verify(pdf);
+        assert_eq!(report.verdict, Verdict::Valid, "{name}: {:?}", report.reasons);
+        assert!(email.text.contains(&countersign_shared::Hash::of(pdf).to_string()), "the email gives the PDF's hash");
+    }
+    gateway.wait_for("telling Carl it is complete", |r| r.body.contains("signed by everyone"))?;
+
+    // Each message once: one invitation email to the director, one accepted text per message.
+    let invitations =
+        smtp.emails()?.into_iter().filter(|e| e.to.contains("dmitri@acme.test") && e.subject.contains("asks you to sign")).count();
+    assert_eq!(invitations, 1);
+    let accepted_invitations = gateway.requests().iter().filter(|r| r.status == 200 && r.body.contains("countersign://join/")).count();
+    assert_eq!(accepted_invitations, 1);
+    let status = sally.status(&envelope)?;
+    assert_eq!(status["undelivered"], serde_json::json!([]), "nothing left to deliver: {status}");
+    Ok(())
+}
+
+#[test]
+fn a_message_waits_while_the_smtp_server_is_down_and_is_delivered_once_after_a_restart() -> Result<()> {
+    let port = free_port()?;
+    let mut sally = Node::init("Sally Sender", "sally@acme.test")?;
+    start(&mut sally, port, None)?;
+    let pdf = countersign_scenarios::scratch_dir("notify-down")?.join("contract.pdf");
+    std::fs::write(&pdf, contract_pdf(1))?;
+    let (envelope, _, _) = send(&sally, &pdf, "Consulting agreement")?;
+
+    // Nothing listens on the SMTP port: the invitation stays queued, and says why.
+    let status = sally.wait_for(&envelope, Duration::from_secs(30), "a failed attempt", |s| {
+        s["undelivered"].as_array().is_some_and(|u| u.iter().any(|m| m["attempts"].as_u64() >= Some(1)))
+    })?;
+    let shown = sally.cli(&["status", &envelope])?.ok()?.stdout;
+    assert!(shown.contains("undelivered Invitation to dmitri@acme.test"), "{shown}\n{status}");
+    // Without an SMS gateway, the client's text waits in the outbox folder for a person.
+    let outbox: Vec<String> =
+        std::fs::read_dir(sally.dir.join("outbox"))?.filter_map(|e| e.ok().and_then(|e| std::fs::read_to_string(e.path()).ok())).collect();
+    assert!(outbox.iter().any(|t| t.contains("To: +15550100") && t.contains("countersign://join/")), "{outbox:?}");
+
+    // The node stops; the server comes up; the node starts again and delivers.
+    sally.stop()?;
+    let smtp = SmtpServer::start(port)?;
+    start(&mut sally, port, None)?;
+    smtp.wait_for("inviting Dmitri", |e| e.to.contains("dmitri@acme.test"))?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let delivered = smtp.emails()?.into_iter().filter(|e| e.to.contains("dmitri@acme.test")).count();
+    assert_eq!(delivered, 1, "delivered once, not lost and not twice");
+    let status = sally.status(&envelope)?;
+    assert_eq!(status["undelivered"], serde_json::json!([]), "{status}");
+    Ok(())
+}

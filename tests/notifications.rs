@@ -146,3 +146,71 @@ fn a_message_waits_while_the_smtp_server_is_down_and_is_delivered_once_after_a_r
     assert_eq!(status["undelivered"], serde_json::json!([]), "{status}");
     Ok(())
 }
+
+/// The 6 digits in a text message.
+fn code_in(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).map(str::to_owned)
+}
+
+#[test]
+fn a_party_invited_by_phone_joins_only_with_the_code_texted_to_them() -> Result<()> {
+    let gateway = SmsGateway::start(vec![])?;
+    let mut sally = Node::init("Sally Sender", "sally@acme.test")?;
+    let mut toml = notify_toml(free_port()?, Some(&gateway.url));
+    toml.push_str("\n[codes]\nvalid_minutes = 0.05\nmax_tries = 3\n");
+    std::fs::write(sally.dir.join("notify.toml"), toml)?;
+    sally.start(&[])?;
+    let mut carl = Node::init("Carl Client", "+15550100")?;
+    carl.start(&[])?;
+    let pdf = countersign_scenarios::scratch_dir("notify-code")?.join("contract.pdf");
+    std::fs::write(&pdf, contract_pdf(1))?;
+    let args = [
+        "send",
+        "--pdf",
+        &pdf.display().to_string(),
+        "--title",
+        "Consulting agreement",
+        "--signer",
+        "Dmitri Director:dmitri@acme.test",
+        "--client",
+        "Carl Client:+15550100",
+        "--qr-dir",
+        &sally.dir.join("qr").display().to_string(),
+        "--confirm-by-code",
+    ]
+    .map(str::to_owned);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    sally.cli(&args)?.ok()?;
+    let invitation = gateway.wait_for("with the invitation", |r| r.body.contains("countersign://join/"))?;
+    let link = join_link(&serde_json::from_str::<serde_json::Value>(&invitation.body)?["text"].as_str().unwrap_or_default())?;
+
+    // Opening the invitation texts a code; without it, no envelope.
+    let first = carl.cli(&["join", &link])?;
+    assert_ne!(first.code, 0);
+    assert!(first.stderr.contains("6-digit code was just texted"), "{}", first.stderr);
+    let texted = gateway.wait_for("with a code", |r| r.body.contains("Your Countersign code"))?;
+    let code = code_in(&texted.body).context("no code in the text")?;
+    assert!(!invitation.body.contains(&code), "the code never travels with the link");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = carl.cli(&["join", &link, "--code", wrong])?;
+    assert!(refused.stderr.contains("that code is wrong: 2 tries left"), "{}", refused.stderr);
+
+    // A code too old is refused; joining again texts a fresh one, which works.
+    std::thread::sleep(Duration::from_millis(3_500));
+    let late = carl.cli(&["join", &link, "--code", &code])?;
+    assert!(late.stderr.contains("expired"), "{}", late.stderr);
+    carl.cli(&["join", &link])?;
+    let fresh = gateway
+        .wait_for("with a second code", |r| r.body.contains("Your Countersign code") && code_in(&r.body).is_some_and(|c| c != code))?;
+    let joined = carl.cli(&["join", &link, "--code", &code_in(&fresh.body).unwrap_or_default()])?.ok()?;
+    assert!(joined.stdout.contains("Joined envelope"), "{}", joined.stdout);
+
+    // The invitation is used now: anyone else holding it gets nothing.
+    let mut mallory = Node::init("Mallory", "+15550199")?;
+    mallory.start(&[])?;
+    let reused = mallory.cli(&["join", &link])?;
+    assert!(reused.stderr.contains("was used") || reused.stderr.contains("does not recognise"), "{}", reused.stderr);
+    let failures = std::fs::read_to_string(sally.dir.join("codes/failures.log"))?;
+    assert!(failures.contains("wrong code") && failures.contains("expired code"), "every failure is written down:\n{failures}");
+    Ok(())
+}

@@ -79,9 +79,17 @@ async fn a_stranger_learns_nothing_not_even_that_the_envelope_exists() -> anyhow
     let hello = EnvelopeDoc::new().sync_message(&mut state).unwrap_or_default();
 
     let asks = [
-        (Request::Sync { envelope, invite: None, message: hello.clone() }, false),
-        (Request::Sync { envelope, invite: Some((1, stranger.sign(b"not the invite secret"))), message: hello.clone() }, false),
-        (Request::Sync { envelope: EnvelopeId::from_bytes([7; 32]), invite: None, message: hello.clone() }, false),
+        (Request::Sync { envelope, invite: None, code: None, message: hello.clone() }, false),
+        (
+            Request::Sync {
+                envelope,
+                invite: Some((1, stranger.sign(b"not the invite secret"))),
+                code: Some(123_456),
+                message: hello.clone(),
+            },
+            false,
+        ),
+        (Request::Sync { envelope: EnvelopeId::from_bytes([7; 32]), invite: None, code: None, message: hello.clone() }, false),
         (Request::Blob { envelope, hash: Hash::of(&pdf), offset: 0 }, true),
     ];
     for (request, blob) in asks {

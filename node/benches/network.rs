@@ -53,6 +53,7 @@ fn request(document: countersign_shared::Hash, title: &str) -> CreateRequest {
         ],
         fields: None,
         verifier_url: None,
+        confirm_by_code: false,
     }
 }
 

@@ -59,6 +59,18 @@ pub struct AppState {
 pub struct JoinRequest {
     /// The invitation link.
     pub link: String,
+    /// The 6-digit code texted to the party, when the sender asked for one.
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+/// A code as typed: six digits, spaces allowed.
+pub fn parse_code(text: &str) -> Result<u32, ApiError> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::invalid("the code is the 6 digits of the text message"));
+    }
+    digits.parse().map_err(|_| ApiError::invalid("the code is the 6 digits of the text message"))
 }
 
 /// `POST .../decline`.
@@ -237,7 +249,8 @@ async fn import_raw(state: State<AppState>, Path(id): Path<String>, body: Bytes)
 }
 
 async fn join(state: State<AppState>, Json(request): Json<JoinRequest>) -> impl IntoResponse {
-    ask(state, |reply| Command::Join(request.link, reply)).await
+    let code = request.code.as_deref().filter(|c| !c.trim().is_empty()).map(parse_code).transpose()?;
+    ask(state, |reply| Command::Join(request.link, code, reply)).await
 }
 
 #[cfg(test)]

@@ -105,11 +105,17 @@ pub enum Command {
         /// Where to write the invitation QR codes (PNG and SVG).
         #[arg(long, default_value = "countersign-invites")]
         qr_dir: PathBuf,
+        /// Parties invited by phone must also give a 6-digit code texted to them.
+        #[arg(long)]
+        confirm_by_code: bool,
     },
     /// Joins an envelope with an invitation link.
     Join {
         /// The countersign://join/… link (or the web link with the same payload).
         link: String,
+        /// The 6-digit code texted to you, when the sender asked for one.
+        #[arg(long)]
+        code: Option<String>,
     },
     /// Fills your fields and signs.
     Sign {
@@ -197,7 +203,7 @@ fn init(data: &DataDir, name: String, contact: Option<String>) -> anyhow::Result
 
 fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Send { pdf, title, signers, clients, viewers, fields, no_stamp, verifier, qr_dir } => {
+        Command::Send { pdf, title, signers, clients, viewers, fields, no_stamp, verifier, qr_dir, confirm_by_code } => {
             let bytes = read_file(&pdf)?;
             inspect(&bytes).with_context(|| format!("{} cannot be sent", pdf.display()))?;
             let mut parties = Vec::new();
@@ -223,7 +229,7 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
             };
             let client = Client::connect(data)?;
             let document = upload(&client, &bytes, &pdf)?;
-            let request = CreateRequest { title, document, parties, fields, verifier_url: verifier };
+            let request = CreateRequest { title, document, parties, fields, verifier_url: verifier, confirm_by_code };
             let created: Created = client.post("/api/v1/envelopes", &request)?;
             println!("Envelope {}", created.envelope);
             std::fs::create_dir_all(&qr_dir).with_context(|| format!("cannot create {}", qr_dir.display()))?;
@@ -247,10 +253,13 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Join { link } => {
+        Command::Join { link, code } => {
             Invitation::parse(&link).map_err(|e| anyhow::anyhow!("this is not a valid invitation link: {e}"))?;
+            if let Some(code) = &code {
+                crate::api::parse_code(code).map_err(anyhow::Error::msg)?;
+            }
             let client = Client::connect(data)?;
-            let envelope: String = client.post("/api/v1/join", &JoinRequest { link })?;
+            let envelope: String = client.post("/api/v1/join", &JoinRequest { link, code })?;
             println!("Joined envelope {envelope}");
             wait_for_blobs(&client, &envelope)?;
             let summary: Summary = client.get(&format!("/api/v1/envelopes/{envelope}"))?;

@@ -21,6 +21,7 @@
 //! - [`fields`]: where fields go when none are given.
 //! - [`templates`]: prepared documents and saved templates.
 //! - [`notify`]: invitations, reminders and completion notices by email and SMS.
+//! - [`codes`]: one-time codes that confirm a party's phone before they join.
 //! - [`qr`]: invite links as QR codes (terminal, PNG, SVG).
 //! - [`clock`]: the wall clock.
 
@@ -29,6 +30,7 @@ pub mod blobs;
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod codes;
 pub mod datadir;
 pub mod envelope_doc;
 pub mod envelopes;

@@ -161,6 +161,18 @@ impl Notifier {
         }
     }
 
+    /// Texts (or emails) party `slot` the one-time code that lets them join.
+    pub fn code(&self, summary: &Summary, slot: u8, code: u32) {
+        let Some(party) = summary.parties.iter().find(|p| p.slot == slot) else { return };
+        let to = Recipient { name: party.name.clone(), contact: party.contact.to_string() };
+        self.push(&message::code(&self.about(summary), &to, &crate::codes::show(code), self.config.codes.valid_minutes));
+    }
+
+    /// How confirmation codes are judged.
+    pub fn code_policy(&self) -> crate::codes::CodePolicy {
+        self.config.codes
+    }
+
     /// Messages of `envelope` (or all, for `None`) not delivered yet.
     pub fn undelivered(&self, envelope: Option<&str>) -> Vec<Undelivered> {
         self.queue

@@ -10,6 +10,7 @@ use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api::error::{ApiError, ErrorKind};
+use crate::codes::Codes;
 use crate::datadir::DataDir;
 use crate::envelopes::{Envelopes, ListItem, Summary};
 use crate::net::behaviour;
@@ -72,7 +73,8 @@ impl RunningNode {
         let (notifier, deliveries) = Notifier::open(data)?;
         let notify_task = tokio::spawn(deliveries);
         let options_of_loop = Options { test_tools: options.test_tools, relay: options.relay.clone() };
-        let event_loop = EventLoop::new(swarm, envelopes, inbox, options_of_loop, notifier);
+        let codes = Codes::new(data.clone(), notifier.code_policy());
+        let event_loop = EventLoop::new(swarm, envelopes, inbox, options_of_loop, notifier, codes);
         let task = tokio::spawn(event_loop.run());
         let node = RunningNode { commands, task, notify_task, peer_id, envelopes_at_start, _lock: lock };
         // Wait until the listeners are up, so invitations carry addresses.
@@ -125,7 +127,7 @@ impl RunningNode {
     /// Joins with a link.
     pub async fn join(&self, link: &str) -> Result<String, ApiError> {
         let link = link.to_owned();
-        self.ask(|reply| Command::Join(link, reply)).await
+        self.ask(|reply| Command::Join(link, None, reply)).await
     }
 
     /// Signs.

@@ -27,6 +27,9 @@ pub struct Draft {
     /// The fields placed on the pages.
     #[serde(default)]
     pub fields: Vec<FieldDraft>,
+    /// Parties invited by phone must also give a code texted to them.
+    #[serde(default)]
+    pub confirm_by_code: bool,
 }
 
 /// A field placed in the editor, in points as the page is seen.
@@ -151,7 +154,7 @@ mod tests {
         let draft = Draft {
             title: "Service agreement".into(),
             parties: vec![party("Dmitri Director", "company_signer"), party("", "client")],
-            fields: vec![],
+            ..Draft::default()
         };
         Template::new("Service agreement", Hash::of(b"pdf"), draft)
     }

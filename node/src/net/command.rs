@@ -107,6 +107,9 @@ pub struct CreateRequest {
     pub fields: Option<Vec<FieldInput>>,
     /// The verifier's base address for the certificate's QR code.
     pub verifier_url: Option<String>,
+    /// Parties invited by phone must also give a one-time code texted to them.
+    #[serde(default)]
+    pub confirm_by_code: bool,
 }
 
 /// One invitation made by `send`.
@@ -164,8 +167,8 @@ pub enum Command {
     PutBlob(Vec<u8>, Reply<Hash>),
     /// Creates and sends an envelope.
     Create(Box<CreateRequest>, Reply<Created>),
-    /// Joins with an invite link.
-    Join(String, Reply<String>),
+    /// Joins with an invite link (and the code texted to the party, if asked for one).
+    Join(String, Option<u32>, Reply<String>),
     /// Signs.
     Sign(EnvelopeId, SignRequest, Reply<String>),
     /// Declines.

@@ -32,11 +32,12 @@ use tokio::sync::mpsc;
 use crate::api::error::{ApiError, ErrorKind};
 use crate::blobs::{BlobStore as _, ChunkOutcome};
 use crate::clock::now_ms;
+use crate::codes::{Codes, Gate};
 use crate::envelopes::Envelopes;
 use crate::fields::default_fields;
 use crate::net::behaviour::{Behaviour, BehaviourEvent, party_key, peer_id};
 use crate::net::command::{Command, CreateRequest, Created, InviteOut, NodeInfo, Reply, SignRequest, Transfer};
-use crate::net::protocol::{CHUNK, Request, Response};
+use crate::net::protocol::{CHUNK, CodeAnswer, Request, Response};
 use crate::notify::Notifier;
 use crate::party::SignInput;
 
@@ -75,6 +76,8 @@ struct Fetch {
 #[derive(Debug)]
 struct PendingJoin {
     invitation: Invitation,
+    /// The one-time code the person gave, if the inviter asked for one.
+    code: Option<u32>,
     replies: Vec<Reply<String>>,
     deadline: Instant,
 }
@@ -113,6 +116,8 @@ pub struct EventLoop {
     proofs: HashMap<EnvelopeId, Option<(u8, countersign_shared::Signature)>>,
     /// Queues the emails and texts this node sends.
     notifier: Notifier,
+    /// One-time codes confirming invited phones (on the sender's node).
+    codes: Codes,
 }
 
 impl std::fmt::Debug for EventLoop {
@@ -133,6 +138,7 @@ impl EventLoop {
         commands: mpsc::Receiver<Command>,
         options: Options,
         notifier: Notifier,
+        codes: Codes,
     ) -> Self {
         EventLoop {
             swarm,
@@ -152,6 +158,7 @@ impl EventLoop {
             ticks: 0,
             proofs: HashMap::new(),
             notifier,
+            codes,
         }
     }
 

@@ -2,9 +2,11 @@
 //!
 //! - `/countersign/sync/1`: Automerge sync for one envelope. The request
 //!   carries the envelope id, optionally an invite proof (for a party that has
-//!   not joined yet), and a sync message; the response carries the peer's next
-//!   sync message. A peer that may not see the envelope gets `Unknown`, exactly
-//!   as if it did not exist.
+//!   not joined yet) and the one-time code the inviter texted them (when the
+//!   sender asked to confirm phone numbers), and a sync message; the response
+//!   carries the peer's next sync message, or says a code is needed. A peer
+//!   that may not see the envelope gets `Unknown`, exactly as if it did not
+//!   exist.
 //! - `/countersign/blob/1`: a blob by hash, in chunks: the request names the
 //!   envelope (for access control), the hash and an offset; the response
 //!   carries the total size and up to [`CHUNK`] bytes.
@@ -40,6 +42,8 @@ pub enum Request {
         envelope: EnvelopeId,
         /// For a party that has not joined: its slot and invite proof.
         invite: Option<(Slot, Signature)>,
+        /// The one-time code texted to the party, when the inviter asked for one.
+        code: Option<u32>,
         /// The Automerge sync message (may be empty).
         message: Vec<u8>,
     },
@@ -68,6 +72,22 @@ pub enum Response {
     },
     /// Nothing to say: no such envelope or blob, or not for this peer.
     Unknown,
+    /// The invitation is good, but the party must first give the one-time
+    /// code texted to their phone.
+    CodeNeeded(CodeAnswer),
+}
+
+/// Why a code is needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeAnswer {
+    /// A code was just texted.
+    Sent,
+    /// The code given is wrong; this many tries are left.
+    Wrong(u8),
+    /// The code given is too old; join without one to get a new code.
+    Expired,
+    /// Too many wrong codes: this invitation is locked.
+    Locked,
 }
 
 impl Request {
@@ -75,10 +95,14 @@ impl Request {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
         match self {
-            Request::Sync { envelope, invite, message } => {
+            Request::Sync { envelope, invite, code, message } => {
                 w.u8(1).fixed(envelope.as_bytes());
                 match invite {
                     Some((slot, proof)) => w.u8(1).u8(*slot).fixed(proof.as_bytes()),
+                    None => w.u8(0),
+                };
+                match code {
+                    Some(code) => w.u8(1).u32(*code),
                     None => w.u8(0),
                 };
                 w.bytes(message);
@@ -101,7 +125,12 @@ impl Request {
                     1 => Some((r.u8("slot")?, Signature::from_bytes(r.array("proof")?))),
                     tag => return Err(DecodeError::UnknownTag { what: "invite", tag }),
                 };
-                Request::Sync { envelope, invite, message: r.bytes(MAX_FRAME, "sync message")?.to_vec() }
+                let code = match r.u8("code")? {
+                    0 => None,
+                    1 => Some(r.u32("code")?),
+                    tag => return Err(DecodeError::UnknownTag { what: "code", tag }),
+                };
+                Request::Sync { envelope, invite, code, message: r.bytes(MAX_FRAME, "sync message")?.to_vec() }
             }
             2 => Request::Blob {
                 envelope: EnvelopeId::from_bytes(r.array("envelope")?),
@@ -124,6 +153,12 @@ impl Response {
             Response::Sync(Some(message)) => w.u8(1).u8(1).bytes(message),
             Response::Blob { total, chunk } => w.u8(2).u64(*total).bytes(chunk),
             Response::Unknown => w.u8(3),
+            Response::CodeNeeded(answer) => match answer {
+                CodeAnswer::Sent => w.u8(4).u8(0),
+                CodeAnswer::Wrong(left) => w.u8(4).u8(1).u8(*left),
+                CodeAnswer::Expired => w.u8(4).u8(2),
+                CodeAnswer::Locked => w.u8(4).u8(3),
+            },
         };
         w.finish()
     }
@@ -139,6 +174,13 @@ impl Response {
             },
             2 => Response::Blob { total: r.u64("total")?, chunk: r.bytes(CHUNK, "chunk")?.to_vec() },
             3 => Response::Unknown,
+            4 => Response::CodeNeeded(match r.u8("code answer")? {
+                0 => CodeAnswer::Sent,
+                1 => CodeAnswer::Wrong(r.u8("tries left")?),
+                2 => CodeAnswer::Expired,
+                3 => CodeAnswer::Locked,
+                tag => return Err(DecodeError::UnknownTag { what: "code answer", tag }),
+            }),
             tag => return Err(DecodeError::UnknownTag { what: "response", tag }),
         };
         r.finish()?;
@@ -208,9 +250,10 @@ mod tests {
             Request::Sync {
                 envelope: EnvelopeId::from_bytes([1; 32]),
                 invite: Some((1, Signature::from_bytes([2; 64]))),
+                code: Some(123_456),
                 message: vec![3, 4],
             },
-            Request::Sync { envelope: EnvelopeId::from_bytes([1; 32]), invite: None, message: vec![] },
+            Request::Sync { envelope: EnvelopeId::from_bytes([1; 32]), invite: None, code: None, message: vec![] },
             Request::Blob { envelope: EnvelopeId::from_bytes([1; 32]), hash: Hash::of(b"x"), offset: 7 },
         ];
         for request in requests {
@@ -218,6 +261,8 @@ mod tests {
         }
         for response in
             [Response::Sync(None), Response::Sync(Some(vec![9])), Response::Blob { total: 3, chunk: vec![1, 2, 3] }, Response::Unknown]
+                .into_iter()
+                .chain([CodeAnswer::Sent, CodeAnswer::Wrong(3), CodeAnswer::Expired, CodeAnswer::Locked].map(Response::CodeNeeded))
         {
             assert_eq!(Response::decode(&response.encode()).unwrap(), response);
         }

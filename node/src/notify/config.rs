@@ -21,6 +21,10 @@
 //!
 //! [completion]
 //! notify_me = true             # email (or text) my own contact when a document completes
+//!
+//! [codes]                      # confirming phone numbers, when the sender asks for it
+//! valid_minutes = 5
+//! max_tries = 5
 //! ```
 
 use serde::Deserialize;
@@ -46,6 +50,9 @@ pub struct NotifyConfig {
     /// Completion notices.
     #[serde(default)]
     pub completion: Completion,
+    /// One-time codes that confirm a phone number.
+    #[serde(default)]
+    pub codes: crate::codes::CodePolicy,
 }
 
 /// How the SMTP connection is protected.

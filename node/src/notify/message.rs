@@ -19,6 +19,8 @@ pub enum Kind {
     Declined,
     /// The sender withdrew the envelope.
     Voided,
+    /// A one-time code confirming a phone number.
+    Code,
 }
 
 /// A file sent with an email (not with a text).
@@ -228,6 +230,15 @@ pub fn stopped(about: &About, to: &Recipient, kind: Kind, who: &str, reason: &st
     let html = html! { p { "Hello " (to.name) "," } p { (line) } p { "Nobody can sign it any more." } };
     let sms = format!("Countersign: {}", short(&line));
     message(about, to, kind, subject, text, html, sms)
+}
+
+/// A one-time code, texted on its own (never with the link).
+pub fn code(about: &About, to: &Recipient, code: &str, valid_minutes: f64) -> Message {
+    let minutes = valid_minutes.ceil().max(1.0);
+    let line =
+        format!("Your Countersign code for \"{}\": {code}. It is valid for {minutes} minutes. Do not share it.", short(&about.title));
+    let html = html! { p { (line) } };
+    message(about, to, Kind::Code, format!("Your code: {code}"), format!("{line}\n"), html, line.clone())
 }
 
 /// At most 60 characters, for SMS.

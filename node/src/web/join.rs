@@ -20,6 +20,7 @@ pub(super) async fn form() -> Markup {
 }
 
 fn join_page(link: &str, error: Option<&str>) -> Markup {
+    let asks_code = error.is_some_and(|e| e.contains("code"));
     let body = html! {
         section.panel.narrow {
             h1 { "Join a document" }
@@ -28,6 +29,10 @@ fn join_page(link: &str, error: Option<&str>) -> Markup {
                 label for="link" { "Invitation link" }
                 textarea #link name="link" required aria-describedby="err-link" placeholder="countersign://join/…" { (link) }
                 p.error #err-link role="alert" { @if let Some(error) = error { (error) } }
+                @if asks_code {
+                    label for="code" { "Code from the text message" }
+                    input #code type="text" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" maxlength="7";
+                }
                 div.actions { button.primary type="submit" { "Join" } }
             }
         }
@@ -35,11 +40,13 @@ fn join_page(link: &str, error: Option<&str>) -> Markup {
     layout::page("Join", Nav::Join, &["join.js"], body)
 }
 
-/// The pasted link.
+/// The pasted link, and the texted code when one was asked for.
 #[derive(Debug, Deserialize)]
 pub(super) struct JoinForm {
     #[serde(default)]
     link: String,
+    #[serde(default)]
+    code: String,
 }
 
 /// `POST /app/join`: joins, then opens the document.
@@ -48,7 +55,14 @@ pub(super) async fn join(State(state): State<AppState>, Form(form): Form<JoinFor
     if link.is_empty() {
         return (StatusCode::UNPROCESSABLE_ENTITY, join_page("", Some("Paste the invitation link."))).into_response();
     }
-    match call(&state, |reply| Command::Join(link.clone(), reply)).await {
+    let code = match form.code.trim() {
+        "" => None,
+        typed => match crate::api::parse_code(typed) {
+            Ok(code) => Some(code),
+            Err(e) => return (e.status(), join_page(&link, Some(&format!("{}; ask for a new code if needed", e.message)))).into_response(),
+        },
+    };
+    match call(&state, |reply| Command::Join(link.clone(), code, reply)).await {
         Ok(envelope) => Redirect::to(&format!("/app/e/{envelope}")).into_response(),
         Err(e) => (e.status(), join_page(&link, Some(&e.message))).into_response(),
     }

@@ -146,6 +146,7 @@ pub(super) async fn editor(
             PartyInput { name: String::new(), role: "client".into(), contact: String::new(), order: Some(2), stamp_required: Some(false) },
         ],
         fields: Vec::new(),
+        confirm_by_code: false,
     };
     Ok(editor_page(hash, &pages, &draft, &[]))
 }
@@ -192,6 +193,7 @@ pub(super) fn create_request(draft: &Draft, document: Hash) -> CreateRequest {
         parties: draft.parties.clone(),
         fields: if draft.fields.is_empty() { None } else { Some(field_inputs(draft)) },
         verifier_url: None,
+        confirm_by_code: draft.confirm_by_code,
     }
 }
 
@@ -332,6 +334,10 @@ pub(super) fn editor_page(hash: Hash, pages: &[PageGeometry], draft: &Draft, err
                     p.muted.small { "Company signers sign first (order 1), then clients (order 2). Viewers only watch." }
                     div #parties {}
                     button #add-party type="button" { "+ Add a person" }
+                    label.check {
+                        input #confirm-by-code type="checkbox" checked[draft.confirm_by_code];
+                        "Confirm phone numbers with a one-time code by SMS"
+                    }
                     h2 style="margin-top:1.25rem" { "Fields" }
                     label for="field-party" { "Fields for" }
                     select #field-party {}
@@ -391,6 +397,7 @@ mod tests {
             title: "Agreement".into(),
             parties: vec![party("Dmitri", "company_signer", "d@acme.test"), party("Carl", "client", "+15550100")],
             fields: vec![field(1, 40.0, 40.0, 0), field(2, 300.0, 40.0, 1)],
+            ..Draft::default()
         };
         assert_eq!(keys(&draft), Vec::<String>::new());
         let mut stamped = draft.clone();
@@ -407,6 +414,7 @@ mod tests {
             title: " ".into(),
             parties: vec![party("", "company_signer", "nobody"), party("Vera", "viewer", "v@acme.test")],
             fields: vec![field(1, 500.0, 40.0, 0), field(3, 40.0, 40.0, 0), field(1, 40.0, 40.0, 1), field(1, 40.0, 40.0, 7)],
+            ..Draft::default()
         };
         assert_eq!(keys(&draft), ["title", "party-0-name", "party-0-contact", "field-0", "field-1", "field-2", "field-3"]);
         let messages: Vec<String> = check(&draft, &a4()).into_iter().map(|e| e.message).collect();
@@ -417,7 +425,7 @@ mod tests {
 
     #[test]
     fn only_viewers_is_not_a_document_anyone_signs() {
-        let draft = Draft { title: "T".into(), parties: vec![party("Vera", "viewer", "v@acme.test")], fields: vec![] };
+        let draft = Draft { title: "T".into(), parties: vec![party("Vera", "viewer", "v@acme.test")], fields: vec![], ..Draft::default() };
         assert_eq!(keys(&draft), ["general"]);
     }
 }

@@ -22,7 +22,7 @@ impl EventLoop {
             Command::Create(request, reply) => {
                 let _ = reply.send(self.create(*request));
             }
-            Command::Join(link, reply) => self.join(&link, reply),
+            Command::Join(link, code, reply) => self.join(&link, code, reply),
             Command::Sign(envelope, request, reply) => {
                 let _ = reply.send(self.sign(envelope, &request));
             }
@@ -162,13 +162,17 @@ impl EventLoop {
             })
             .collect::<Vec<_>>();
         self.envelopes.keep_invites(envelope, &invites).map_err(internal)?;
+        if request.confirm_by_code {
+            let phones: Vec<u8> = invites.iter().filter(|i| !i.contact.contains('@')).map(|i| i.slot).collect();
+            self.codes.require(&envelope.to_string(), &phones).map_err(internal)?;
+        }
         if let Some(summary) = self.envelopes.summary(envelope) {
             self.notifier.invite(&summary, &invites);
         }
         Ok(Created { envelope: envelope.to_string(), invites })
     }
 
-    pub(super) fn join(&mut self, link: &str, reply: Reply<String>) {
+    pub(super) fn join(&mut self, link: &str, code: Option<u32>, reply: Reply<String>) {
         let invitation = match Invitation::parse(link) {
             Ok(invitation) => invitation,
             Err(e) => {
@@ -198,9 +202,11 @@ impl EventLoop {
         }
         let pending = self.joins.entry(envelope).or_insert_with(|| PendingJoin {
             invitation: invitation.clone(),
+            code,
             replies: Vec::new(),
             deadline: Instant::now() + JOIN_TIMEOUT,
         });
+        pending.code = code.or(pending.code);
         pending.replies.push(reply);
         self.sync_with(inviter, envelope);
     }

@@ -51,19 +51,24 @@ impl EventLoop {
         if message.is_none() && !self.joins.contains_key(&envelope) {
             return;
         }
-        let request = Request::Sync { envelope, invite, message: message.unwrap_or_default() };
+        let code = self.joins.get(&envelope).and_then(|j| j.code);
+        let request = Request::Sync { envelope, invite, code, message: message.unwrap_or_default() };
         let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
         self.sync_requests.insert(id, key);
         self.syncing.insert(key, false);
     }
 
     pub(super) fn handle_sync_request(&mut self, peer: PeerId, request: Request, channel: request_response::ResponseChannel<Response>) {
-        let Request::Sync { envelope, invite, message } = request else {
+        let Request::Sync { envelope, invite, code, message } = request else {
             let _ = self.swarm.behaviour_mut().sync.send_response(channel, Response::Unknown);
             return;
         };
         if !self.may_see(&peer, envelope, invite) {
             let _ = self.swarm.behaviour_mut().sync.send_response(channel, Response::Unknown);
+            return;
+        }
+        if let Some(answer) = self.code_gate(&peer, envelope, invite, code) {
+            let _ = self.swarm.behaviour_mut().sync.send_response(channel, Response::CodeNeeded(answer));
             return;
         }
         let state = self.sync_states.entry((peer, envelope)).or_default();
@@ -98,6 +103,33 @@ impl EventLoop {
         let _ = self.swarm.disconnect_peer_id(peer);
     }
 
+    /// For a peer let in by its invitation alone (not yet a bound party):
+    /// whether it must first give the code texted to the party's phone.
+    /// `None` lets it in; a new code is texted when one is due.
+    fn code_gate(
+        &mut self,
+        peer: &PeerId,
+        envelope: EnvelopeId,
+        invite: Option<(u8, countersign_shared::Signature)>,
+        code: Option<u32>,
+    ) -> Option<CodeAnswer> {
+        let (Some((slot, _)), Some(key)) = (invite, party_key(peer)) else { return None };
+        let bound = self.envelopes.party().state_ref(envelope).is_ok_and(|state| self.envelopes.party().is_party(state, &key));
+        if bound {
+            return None;
+        }
+        match self.codes.check(&envelope.to_string(), slot, &key.to_string(), code, now_ms()) {
+            Gate::Open => None,
+            Gate::Send(new) => {
+                if let Some(summary) = self.envelopes.summary(envelope) {
+                    self.notifier.code(&summary, slot, new);
+                }
+                Some(CodeAnswer::Sent)
+            }
+            Gate::Closed(answer) => Some(answer),
+        }
+    }
+
     /// Whether `peer` may see `envelope`: a party of it, or holding a valid invite.
     pub(super) fn may_see(&self, peer: &PeerId, envelope: EnvelopeId, invite: Option<(u8, countersign_shared::Signature)>) -> bool {
         let party = self.envelopes.party();
@@ -111,6 +143,18 @@ impl EventLoop {
         self.syncing.remove(&(peer, envelope));
         let message = match response {
             Response::Sync(message) => message,
+            Response::CodeNeeded(answer) => {
+                let why = match answer {
+                    CodeAnswer::Sent => {
+                        "a 6-digit code was just texted to the phone number on this invitation: join again with that code".to_owned()
+                    }
+                    CodeAnswer::Wrong(left) => format!("that code is wrong: {left} tries left"),
+                    CodeAnswer::Expired => "that code has expired: join again without a code to get a new one".to_owned(),
+                    CodeAnswer::Locked => "too many wrong codes: this invitation is locked; ask the sender for a new one".to_owned(),
+                };
+                self.fail_join(envelope, &why);
+                return;
+            }
             Response::Unknown | Response::Blob { .. } => {
                 self.fail_join(
                     envelope,

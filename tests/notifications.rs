@@ -182,7 +182,7 @@ fn a_party_invited_by_phone_joins_only_with_the_code_texted_to_them() -> Result<
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     sally.cli(&args)?.ok()?;
     let invitation = gateway.wait_for("with the invitation", |r| r.body.contains("countersign://join/"))?;
-    let link = join_link(&serde_json::from_str::<serde_json::Value>(&invitation.body)?["text"].as_str().unwrap_or_default())?;
+    let link = join_link(serde_json::from_str::<serde_json::Value>(&invitation.body)?["text"].as_str().unwrap_or_default())?;
 
     // Opening the invitation texts a code; without it, no envelope.
     let first = carl.cli(&["join", &link])?;

@@ -214,3 +214,29 @@ fn a_party_invited_by_phone_joins_only_with_the_code_texted_to_them() -> Result<
     assert!(failures.contains("wrong code") && failures.contains("expired code"), "every failure is written down:\n{failures}");
     Ok(())
 }
+
+#[test]
+fn a_waiting_party_is_reminded_automatically_and_the_sender_hears_of_a_decline() -> Result<()> {
+    let smtp = SmtpServer::start(free_port()?)?;
+    let mut sally = Node::init("Sally Sender", "sally@acme.test")?;
+    let mut toml = notify_toml(smtp.port, None);
+    // About nine seconds between reminders, so the test sees one.
+    toml.push_str("\n[reminders]\nevery_days = 0.0001\n");
+    std::fs::write(sally.dir.join("notify.toml"), toml)?;
+    sally.start(&[])?;
+    let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
+    dmitri.start(&[])?;
+    let pdf = countersign_scenarios::scratch_dir("notify-remind")?.join("contract.pdf");
+    std::fs::write(&pdf, contract_pdf(1))?;
+    let (envelope, director_link, _) = send(&sally, &pdf, "Consulting agreement")?;
+
+    let reminder = smtp.wait_for("reminding Dmitri", |e| e.to.contains("dmitri@acme.test") && e.subject.starts_with("Reminder"))?;
+    assert!(reminder.text.contains(&director_link), "a party who has not joined gets the link again:\n{}", reminder.text);
+
+    dmitri.cli(&["join", &director_link])?.ok()?;
+    dmitri.cli(&["decline", &envelope, "--reason", "The fee is wrong"])?.ok()?;
+    let notice =
+        smtp.wait_for("telling Sally of the decline", |e| e.to.contains("sally@acme.test") && e.subject.starts_with("Declined"))?;
+    assert!(notice.text.contains("Dmitri Director declined") && notice.text.contains("The fee is wrong"), "{}", notice.text);
+    Ok(())
+}

@@ -129,6 +129,20 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
 
     let remind = browser.text("#remind")?;
     assert!(remind.contains("Dmitri Director") && remind.contains("Email a reminder"), "{remind}");
+    // The remind action queues a reminder (no mail server set up here: it waits in the outbox folder).
+    browser.click("#remind-now")?;
+    browser.wait_for_text("Reminder sent")?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let reminded = loop {
+        let outbox: Vec<String> = std::fs::read_dir(sender.dir.join("outbox"))
+            .map(|entries| entries.filter_map(|e| e.ok().and_then(|e| std::fs::read_to_string(e.path()).ok())).collect())
+            .unwrap_or_default();
+        if outbox.iter().any(|m| m.contains("Subject: Reminder") && m.contains("dmitri@acme.test")) || Instant::now() > deadline {
+            break outbox.iter().any(|m| m.contains("Subject: Reminder"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(reminded, "a reminder email waits in the sender's outbox");
 
     // The pipeline shows it waiting for the company signer, and keeps itself up to date.
     browser.go(&format!("{}/app", origin(&browser.url()?)))?;

@@ -101,7 +101,8 @@ impl Notifier {
     /// Reminds whoever must act now; returns how many were reminded.
     pub fn remind(&self, summary: &Summary) -> usize {
         let about = self.about(summary);
-        let waiting: Vec<_> = summary.parties.iter().filter(|p| summary.stage == "awaiting" && summary.next.contains(&p.name)).collect();
+        let waiting: Vec<_> =
+            summary.parties.iter().filter(|p| summary.stage == "awaiting" && summary.next_slots.contains(&p.slot)).collect();
         for party in &waiting {
             let link = summary.open_invites.iter().find(|i| i.slot == party.slot).map(|i| i.link.as_str());
             let to = Recipient { name: party.name.clone(), contact: party.contact.to_string() };
@@ -120,7 +121,7 @@ impl Notifier {
         }
         let now = now_ms();
         let period = (every * 86_400_000.0) as u64;
-        for party in summary.parties.iter().filter(|p| summary.next.contains(&p.name)) {
+        for party in summary.parties.iter().filter(|p| summary.next_slots.contains(&p.slot)) {
             let event = format!("nudged-{}", party.slot);
             let Some(last) = self.queue.marked_at(&summary.id, &event) else { continue };
             if now.saturating_sub(last) < period {

@@ -82,6 +82,9 @@ pub struct Summary {
     pub status: Status,
     /// Who must act next, by name.
     pub next: Vec<String>,
+    /// Who must act next, by slot (names need not be unique).
+    #[serde(default)]
+    pub next_slots: Vec<Slot>,
     /// Whether this node's party must act now.
     pub my_turn: bool,
     /// Parties in signing order.
@@ -223,6 +226,7 @@ pub(crate) fn summary(state: &EnvelopeState, me: PublicKey, open_invites: Vec<In
         stage: stage.into(),
         next: next_slots.iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
         my_turn: next_slots.iter().any(|s| state.binding(*s) == Some(me)),
+        next_slots: next_slots.clone(),
         parties,
         created_at: time::utc(state.created_at()),
         created_by_me: state.creator() == me,

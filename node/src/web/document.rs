@@ -191,7 +191,7 @@ fn parties(summary: &Summary) -> Markup {
                         div {
                             @if let Some(at) = &party.signed_at {
                                 span.badge.ok title=(at) { "Signed" }
-                            } @else if summary.next.contains(&party.name) && summary.stage == "awaiting" {
+                            } @else if summary.next_slots.contains(&party.slot) && summary.stage == "awaiting" {
                                 span.badge.wait { "Their turn" }
                             } @else if !party.joined && party.role.signs() {
                                 span.badge { "Invited" }
@@ -210,7 +210,7 @@ fn parties(summary: &Summary) -> Markup {
 
 /// The remind action: a ready-made reminder to whoever must act now.
 fn reminders(summary: &Summary) -> Markup {
-    let waiting: Vec<&crate::envelopes::PartySummary> = summary.parties.iter().filter(|p| summary.next.contains(&p.name)).collect();
+    let waiting: Vec<&crate::envelopes::PartySummary> = summary.parties.iter().filter(|p| summary.next_slots.contains(&p.slot)).collect();
     html! {
         section.panel #remind {
             h2 { "Remind" }

@@ -120,6 +120,8 @@ pub struct RowResult {
     pub row: usize,
     /// The envelope sent, if it was.
     pub envelope: Option<String>,
+    /// Its invitations (each link holds a one-time secret for that person).
+    pub invites: Vec<crate::net::command::InviteOut>,
     /// The title used.
     pub title: String,
     /// Why it was not sent.
@@ -134,7 +136,7 @@ async fn send_rows(state: &AppState, template: &Template, rows: Vec<BTreeMap<Str
     let (hash, pages): (Hash, Vec<PageGeometry>) = prepare::uploaded(state, &template.document.to_string()).await?;
     let mut results = Vec::with_capacity(rows.len());
     for (index, row) in rows.into_iter().enumerate() {
-        let mut result = RowResult { row: index + 1, envelope: None, title: String::new(), problems: Vec::new() };
+        let mut result = RowResult { row: index + 1, envelope: None, invites: Vec::new(), title: String::new(), problems: Vec::new() };
         match template.fill(&row) {
             Err(problem) => result.problems.push(problem),
             Ok(draft) => {
@@ -143,7 +145,10 @@ async fn send_rows(state: &AppState, template: &Template, rows: Vec<BTreeMap<Str
                 if problems.is_empty() {
                     let request = prepare::create_request(&draft, hash);
                     match call(state, |reply| Command::Create(Box::new(request), reply)).await {
-                        Ok(created) => result.envelope = Some(created.envelope),
+                        Ok(created) => {
+                            result.envelope = Some(created.envelope);
+                            result.invites = created.invites;
+                        }
                         Err(e) => result.problems.push(e.message),
                     }
                 } else {

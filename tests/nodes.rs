@@ -253,3 +253,42 @@ fn bad_cli_input_gets_a_clear_message_and_a_non_zero_exit() -> anyhow::Result<()
     assert_eq!(qr_files, 4, "a PNG and an SVG QR code per invitation");
     Ok(())
 }
+
+#[test]
+fn a_manager_added_as_viewer_sees_the_envelope_in_their_pipeline_but_cannot_sign() -> anyhow::Result<()> {
+    let mut anna = Node::init("Anna Sales", "anna@acme.test")?;
+    let mut mona = Node::init("Mona Manager", "mona@acme.test")?;
+    anna.start(&[])?;
+    mona.start(&[])?;
+    let files = files(&contract_pdf(1))?;
+    let qr = anna.dir.join("qr").display().to_string();
+    let pdf = path(&files.pdf);
+    let args = [
+        "send",
+        "--pdf",
+        &pdf,
+        "--title",
+        "Deal with Acme",
+        "--signer",
+        "Dmitri Director:dmitri@acme.test",
+        "--client",
+        "Carl Client:+15550100",
+        "--viewer",
+        "Mona Manager:mona@acme.test",
+        "--qr-dir",
+        &qr,
+    ];
+    let sent = anna.cli(&args)?.ok()?;
+    let links: Vec<&str> = sent.stdout.lines().filter(|l| l.starts_with("countersign://join/")).collect();
+    assert_eq!(links.len(), 3, "{}", sent.stdout);
+    let envelope = sent.stdout.lines().next().and_then(|l| l.strip_prefix("Envelope ")).unwrap_or_default().to_owned();
+    mona.cli(&["join", links[2]])?.ok()?;
+    let pipeline = mona.cli(&["list"])?.ok()?.stdout;
+    assert!(pipeline.contains("Deal with Acme"), "{pipeline}");
+    let status = mona.status(&envelope)?;
+    let me = status["parties"].as_array().and_then(|p| p.iter().find(|p| p["is_me"] == true)).cloned().unwrap_or_default();
+    assert_eq!(me["role"], "viewer", "{status}");
+    let refused = mona.cli(&["sign", &envelope, "--signature", &path(&files.signature)])?;
+    assert_ne!(refused.code, 0, "a viewer cannot sign");
+    Ok(())
+}

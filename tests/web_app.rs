@@ -207,6 +207,9 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
     browser.go(&format!("{}/app/e/{envelope}", origin(&pipeline)))?;
     browser.wait_for_text("Complete and intact")?;
     browser.screenshot("web-7-completed")?;
+    browser.click("#document-pages summary")?;
+    let filled = browser.execute("return document.querySelectorAll('#document-pages .field.done').length", json!([]))?;
+    assert_eq!(filled, json!(5), "every field shows as filled on the pages");
     browser.click("#download-final")?;
     let downloaded = std::fs::read(browser.downloaded("-signed.pdf")?)?;
     let report = verify(&downloaded);

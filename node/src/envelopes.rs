@@ -231,7 +231,12 @@ impl Envelopes {
     /// The summary `status` and the document page show.
     pub fn summary(&self, envelope: EnvelopeId) -> Option<Summary> {
         let state = self.party.state_ref(envelope).ok()?;
-        let open_invites = self.kept_invites(envelope).into_iter().filter(|i| state.binding(i.slot).is_none()).collect();
+        // Invitations matter only while the envelope waits on someone.
+        let waiting = matches!(state.status(), countersign_shared::state::Status::Awaiting { .. });
+        let open_invites = match waiting {
+            true => self.kept_invites(envelope).into_iter().filter(|i| state.binding(i.slot).is_none()).collect(),
+            false => Vec::new(),
+        };
         let missing = self.missing_blobs(envelope).iter().map(Hash::short).collect();
         Some(view::summary(state, self.public_key(), open_invites, missing))
     }

@@ -51,8 +51,7 @@ async fn render_page(
     texts: &[(u16, String)],
 ) -> Result<Markup, WebError> {
     let envelope = envelope_id(&summary.id)?;
-    // The pages are shown only to whoever signs now.
-    let pages = match summary.my_turn {
+    let pages = match summary.missing_blobs.is_empty() {
         true => match call(state, |reply| Command::Original(envelope, reply)).await {
             Ok(pdf) => tokio::task::spawn_blocking(move || render::inspect(&pdf).map(|info| info.pages).unwrap_or_default())
                 .await
@@ -111,6 +110,11 @@ async fn render_page(
             (signing(&summary, &pages, errors, texts))
         } @else if summary.my_turn {
             p.notice { "It is your turn to sign: the signing page opens as soon as the document has arrived." }
+        } @else if !pages.is_empty() {
+            details.panel #document-pages {
+                summary { "Show the pages (" (pages.len()) ") and where each person signs" }
+                (pages_with_fields(&summary, &pages.iter().map(|p| p.visible_size().into()).collect::<Vec<[f32; 2]>>()))
+            }
         }
         div.cols {
             div {
@@ -312,6 +316,30 @@ fn timeline(summary: &Summary) -> Markup {
     }
 }
 
+/// The document's pages, each field outlined: mine highlighted, filled ones
+/// marked done, the others dimmed.
+fn pages_with_fields(summary: &Summary, sizes: &[[f32; 2]]) -> Markup {
+    html! {
+        div.pages {
+            @for (index, [width, height]) in sizes.iter().enumerate() {
+                div.page data-page=(index + 1) style={ "aspect-ratio:" (width) "/" (height) } {
+                    img src={ "/app/preview/" (summary.document) "/" (index + 1) } alt={ "Page " (index + 1) } loading=(if index < 2 { "eager" } else { "lazy" });
+                    @for field in summary.fields.iter().filter(|f| f.page as usize == index + 1) {
+                        @let [x, y, w, h] = field.rect;
+                        div class={ "field " @if field.mine { "mine" } @else if field.value.is_some() { "done" } @else { "other" } }
+                            data-field=(field.index)
+                            data-kind=(field.kind)
+                            style={ "cursor:default;left:" (x / width * 100.0) "%;top:" ((height - y - h) / height * 100.0) "%;width:" (w / width * 100.0) "%;height:" (h / height * 100.0) "%" } {
+                            (field.label)
+                        }
+                    }
+                    span.pageno aria-hidden="true" { (index + 1) " / " (sizes.len()) }
+                }
+            }
+        }
+    }
+}
+
 /// The signing workspace: pages with my fields, and the form.
 fn signing(summary: &Summary, pages: &[PageGeometry], errors: &Errors, texts: &[(u16, String)]) -> Markup {
     let mine: Vec<&FieldSummary> = summary.fields.iter().filter(|f| f.mine).collect();
@@ -320,23 +348,7 @@ fn signing(summary: &Summary, pages: &[PageGeometry], errors: &Errors, texts: &[
     let sizes: Vec<[f32; 2]> = pages.iter().map(|p| p.visible_size().into()).collect();
     html! {
         div.workspace #signing data-pages=(serde_json::to_string(&sizes).unwrap_or_default()) {
-            div.pages {
-                @for (index, [width, height]) in sizes.iter().enumerate() {
-                    div.page data-page=(index + 1) style={ "aspect-ratio:" (width) "/" (height) } {
-                        img src={ "/app/preview/" (summary.document) "/" (index + 1) } alt={ "Page " (index + 1) } loading=(if index < 2 { "eager" } else { "lazy" });
-                        @for field in summary.fields.iter().filter(|f| f.page as usize == index + 1) {
-                            @let [x, y, w, h] = field.rect;
-                            div class={ "field " @if field.mine { "mine" } @else if field.value.is_some() { "done" } @else { "other" } }
-                                data-field=(field.index)
-                                data-kind=(field.kind)
-                                style={ "cursor:default;left:" (x / width * 100.0) "%;top:" ((height - y - h) / height * 100.0) "%;width:" (w / width * 100.0) "%;height:" (h / height * 100.0) "%" } {
-                                (field.label)
-                            }
-                        }
-                        span.pageno aria-hidden="true" { (index + 1) " / " (sizes.len()) }
-                    }
-                }
-            }
+            (pages_with_fields(summary, &sizes))
             aside.sidebar.panel {
                 h2 { "Your turn to sign" }
                 @if let Some((_, message)) = errors.iter().find(|(k, _)| k == "general") {

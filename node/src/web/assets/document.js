@@ -20,5 +20,15 @@
 // every few seconds so the pages show as soon as they are here.
 (function () {
   "use strict";
-  if (document.querySelector("[data-arriving]")) setTimeout(() => window.location.reload(), 2500);
+  // Not forever: after about two minutes the page says so and stops.
+  const key = "countersign-reloads:" + window.location.pathname;
+  const notice = document.querySelector("[data-arriving]");
+  if (!notice) { sessionStorage.removeItem(key); return; }
+  const reloads = Number(sessionStorage.getItem(key) || 0);
+  if (reloads < 48) {
+    sessionStorage.setItem(key, String(reloads + 1));
+    setTimeout(() => window.location.reload(), 2500);
+  } else {
+    notice.append(" The other nodes have not sent everything yet: reload this page later.");
+  }
 })();

@@ -157,7 +157,7 @@ fn a_party_invited_by_phone_joins_only_with_the_code_texted_to_them() -> Result<
     let gateway = SmsGateway::start(vec![])?;
     let mut sally = Node::init("Sally Sender", "sally@acme.test")?;
     let mut toml = notify_toml(free_port()?, Some(&gateway.url));
-    toml.push_str("\n[codes]\nvalid_minutes = 0.05\nmax_tries = 3\n");
+    toml.push_str("\n[codes]\nvalid_minutes = 0.1\nmax_tries = 3\n");
     std::fs::write(sally.dir.join("notify.toml"), toml)?;
     sally.start(&[])?;
     let mut carl = Node::init("Carl Client", "+15550100")?;
@@ -196,7 +196,7 @@ fn a_party_invited_by_phone_joins_only_with_the_code_texted_to_them() -> Result<
     assert!(refused.stderr.contains("that code is wrong: 2 tries left"), "{}", refused.stderr);
 
     // A code too old is refused; joining again texts a fresh one, which works.
-    std::thread::sleep(Duration::from_millis(3_500));
+    std::thread::sleep(Duration::from_millis(6_500));
     let late = carl.cli(&["join", &link, "--code", &code])?;
     assert!(late.stderr.contains("expired"), "{}", late.stderr);
     carl.cli(&["join", &link])?;

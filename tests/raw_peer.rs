@@ -176,3 +176,40 @@ async fn a_peer_serving_a_blob_that_does_not_match_its_hash_is_cut_off_and_nothi
     let _ = joiner.wait();
     Ok(())
 }
+
+/// A valid invitation opens only the sender's node: another party's node
+/// answers a holder of the link as it answers a stranger (so a phone code the
+/// sender asks for cannot be skipped by going through someone else's node).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_opens_only_the_senders_node() -> anyhow::Result<()> {
+    let dir = scratch_dir("invite-holder")?;
+    std::fs::write(dir.join("contract.pdf"), contract_pdf(1))?;
+    let mut anna = Node::init("Anna Sales", "anna@acme.test")?;
+    let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
+    anna.start(&[])?;
+    dmitri.start(&[])?;
+    let (envelope, director_link, client_link) = send(&anna, &dir.join("contract.pdf"), "Confidential terms")?;
+    dmitri.cli(&["join", &director_link])?.ok()?;
+    let envelope: EnvelopeId = envelope.parse()?;
+    let peer_of = |node: &Node| -> anyhow::Result<libp2p::PeerId> {
+        let key = SecretKey::from_seed(std::fs::read(node.dir.join("key"))?.try_into().unwrap());
+        Ok(countersign_node::net::behaviour::peer_id(&key.public()).unwrap())
+    };
+    let (anna_peer, dmitri_peer) = (peer_of(&anna)?, peer_of(&dmitri)?);
+
+    let holder = SecretKey::from_seed(countersign_node::party::random_secret());
+    let invitation = Invitation::parse(&client_link)?;
+    let proof = (invitation.slot, invitation.prove(&holder.public()));
+    let mut swarm = build(&holder, false)?;
+    swarm.add_peer_address(anna_peer, listening_address(&anna));
+    swarm.add_peer_address(dmitri_peer, listening_address(&dmitri));
+    let mut state = automerge::sync::State::new();
+    let hello = EnvelopeDoc::new().sync_message(&mut state).unwrap_or_default();
+    let request = Request::Sync { envelope, invite: Some(proof), code: None, message: hello };
+
+    let at_dmitri = ask(&mut swarm, dmitri_peer, request.clone(), false).await;
+    assert_eq!(at_dmitri, Response::Unknown, "a party's node does not let an invitation holder in");
+    let at_anna = ask(&mut swarm, anna_peer, request, false).await;
+    assert!(matches!(at_anna, Response::Sync(_)), "the sender's node does: {at_anna:?}");
+    Ok(())
+}

@@ -81,8 +81,14 @@ impl Codes {
         self.data.path("codes").join(format!("{envelope}.json"))
     }
 
-    fn load(&self, envelope: &str) -> Option<EnvelopeCodes> {
-        fs::read(self.path(envelope)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok())
+    /// `Ok(None)`: no codes asked for this envelope. A file that cannot be
+    /// read is an error (the caller fails closed), not "no codes".
+    fn load(&self, envelope: &str) -> Result<Option<EnvelopeCodes>, ()> {
+        match fs::read(self.path(envelope)) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(drop),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(_) => Err(()),
+        }
     }
 
     fn save(&self, envelope: &str, codes: &EnvelopeCodes) -> Result<(), DataDirError> {
@@ -100,7 +106,11 @@ impl Codes {
 
     /// Whether the party at `slot` with `key` (hex) may come in, given `code`.
     pub fn check(&self, envelope: &str, slot: u8, key: &str, code: Option<u32>, now_ms: u64) -> Gate {
-        let Some(mut codes) = self.load(envelope) else { return Gate::Open };
+        let mut codes = match self.load(envelope) {
+            Ok(Some(codes)) => codes,
+            Ok(None) => return Gate::Open,
+            Err(()) => return Gate::Closed(CodeAnswer::Locked),
+        };
         let Some(entry) = codes.slots.get_mut(&slot) else { return Gate::Open };
         if entry.confirmed.as_deref() == Some(key) {
             return Gate::Open;
@@ -142,7 +152,9 @@ impl Codes {
             self.record_failure(envelope, slot, key, what, now_ms);
         }
         if let Err(e) = self.save(envelope, &codes) {
+            // Fail closed: a count that cannot be kept must not give free tries.
             tracing::error!("cannot keep the confirmation codes of envelope {envelope}: {e}");
+            return Gate::Closed(CodeAnswer::Locked);
         }
         gate
     }

@@ -86,6 +86,17 @@ impl Notifier {
         }
     }
 
+    /// Queues a notice about `event` of `envelope` once: its id is fixed, so
+    /// a crash between queuing and marking queues the same message again
+    /// (replacing it), never a second one, and the mark comes after.
+    fn push_once(&self, envelope: &str, event: &str, mut message: Message) {
+        message.id = format!("{}-{event}", &envelope[..envelope.len().min(24)]);
+        self.push(&message);
+        if let Err(e) = self.queue.mark(envelope, event) {
+            tracing::error!("cannot note that the {event} notice of {envelope} is queued: {e}");
+        }
+    }
+
     /// The sender's node: one invitation per party.
     pub fn invite(&self, summary: &Summary, invites: &[InviteOut]) {
         let about = self.about(summary);
@@ -110,6 +121,17 @@ impl Notifier {
             let _ = self.queue.mark(&summary.id, &format!("nudged-{}", party.slot));
         }
         waiting.len()
+    }
+
+    /// Whether a reminder to one of `slots` of `envelope` may be due (cheap:
+    /// file dates only).
+    pub fn reminder_due(&self, envelope: &str, slots: &[u8]) -> bool {
+        let every = self.config.reminders.every_days;
+        let period = (every * 86_400_000.0) as u64;
+        every > 0.0
+            && slots.iter().any(|slot| {
+                self.queue.marked_at(envelope, &format!("nudged-{slot}")).is_some_and(|last| now_ms().saturating_sub(last) >= period)
+            })
     }
 
     /// Automatic reminders, on the sender's node: a party whose turn it is
@@ -144,19 +166,18 @@ impl Notifier {
         let about = self.about(summary);
         let event = summary.stage.as_str();
         match &summary.status {
+            _ if self.queue.marked_at(&summary.id, event).is_some() => {}
             countersign_shared::state::Status::Completed if summary.missing_blobs.is_empty() => {
                 let Some(pdf) = final_pdf() else { return };
-                if self.queue.first_time(&summary.id, event).unwrap_or(false) {
-                    let link = format!("{}/e/{}", summary.verifier_url.trim_end_matches('/'), summary.id);
-                    self.push(&message::completion(&about, me, pdf, &link));
-                }
+                let link = summary.verifier_page().unwrap_or_default();
+                self.push_once(&summary.id, event, message::completion(&about, me, pdf, &link));
             }
-            countersign_shared::state::Status::Declined { slot, reason } if self.queue.first_time(&summary.id, event).unwrap_or(false) => {
+            countersign_shared::state::Status::Declined { slot, reason } => {
                 let who = summary.parties.iter().find(|p| p.slot == *slot).map_or("A party", |p| p.name.as_str());
-                self.push(&message::stopped(&about, me, Kind::Declined, who, reason));
+                self.push_once(&summary.id, event, message::stopped(&about, me, Kind::Declined, who, reason));
             }
-            countersign_shared::state::Status::Voided { reason } if self.queue.first_time(&summary.id, event).unwrap_or(false) => {
-                self.push(&message::stopped(&about, me, Kind::Voided, &about.sender, reason));
+            countersign_shared::state::Status::Voided { reason } => {
+                self.push_once(&summary.id, event, message::stopped(&about, me, Kind::Voided, &about.sender, reason));
             }
             _ => {}
         }
@@ -166,7 +187,10 @@ impl Notifier {
     pub fn code(&self, summary: &Summary, slot: u8, code: u32) {
         let Some(party) = summary.parties.iter().find(|p| p.slot == slot) else { return };
         let to = Recipient { name: party.name.clone(), contact: party.contact.to_string() };
-        self.push(&message::code(&self.about(summary), &to, &crate::codes::show(code), self.config.codes.valid_minutes));
+        let mut message = message::code(&self.about(summary), &to, &crate::codes::show(code), self.config.codes.valid_minutes);
+        // A code arriving after it has expired is useless: it is dropped instead.
+        message.expires_ms = Some(message.created_ms + (self.config.codes.valid_minutes * 60_000.0) as u64);
+        self.push(&message);
     }
 
     /// How confirmation codes are judged.
@@ -177,7 +201,7 @@ impl Notifier {
     /// Messages of `envelope` (or all, for `None`) not delivered yet.
     pub fn undelivered(&self, envelope: Option<&str>) -> Vec<Undelivered> {
         self.queue
-            .waiting()
+            .waiting_without_attachments()
             .into_iter()
             .filter(|m| envelope.is_none_or(|e| m.envelope == e))
             .map(|m| Undelivered { kind: m.kind, to: m.to, attempts: m.attempts, last_error: m.last_error })
@@ -199,6 +223,11 @@ async fn run_worker(queue: Queue, config: NotifyConfig, outbox: PathBuf, wake: A
     loop {
         let mut next_due: Option<u64> = None;
         for mut message in queue.waiting() {
+            if message.expires_ms.is_some_and(|at| at < now_ms()) {
+                tracing::info!("dropping the {:?} message {}: it expired before it could be delivered", message.kind, message.id);
+                queue.drop_expired(&message);
+                continue;
+            }
             if message.next_at_ms > now_ms() {
                 next_due = Some(next_due.map_or(message.next_at_ms, |t| t.min(message.next_at_ms)));
                 continue;

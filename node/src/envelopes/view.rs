@@ -116,6 +116,21 @@ pub struct Summary {
     pub undelivered: Vec<crate::notify::Undelivered>,
 }
 
+impl Summary {
+    /// The public verifier's page for this document. The address comes from
+    /// the envelope's creator, another node: only a web address makes a link
+    /// (never `javascript:` or the like).
+    pub fn verifier_page(&self) -> Option<String> {
+        verifier_page(&self.verifier_url, &self.id)
+    }
+}
+
+fn verifier_page(verifier_url: &str, envelope: &str) -> Option<String> {
+    let base = verifier_url.trim_end_matches('/');
+    let web = base.starts_with("https://") || base.starts_with("http://");
+    (web && !base.contains(['"', '<', '>', ' '])).then(|| format!("{base}/e/{envelope}"))
+}
+
 /// One line of the pipeline (`list`): what a person scans for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ListItem {
@@ -312,4 +327,17 @@ fn timeline(state: &EnvelopeState, me: PublicKey) -> Vec<TimelineItem> {
         .collect();
     items.sort_by_key(|(at, _)| *at);
     items.into_iter().map(|(_, item)| item).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_web_address_becomes_the_verifier_link() {
+        assert_eq!(verifier_page("https://verify.example/", "ab").as_deref(), Some("https://verify.example/e/ab"));
+        for hostile in ["javascript:alert(1)//", "data:text/html,x", "https://x\" onclick=\"y", ""] {
+            assert_eq!(verifier_page(hostile, "ab"), None, "{hostile}");
+        }
+    }
 }

@@ -82,6 +82,9 @@ struct PendingJoin {
     deadline: Instant,
 }
 
+/// Ticks (half seconds) between looks for reminders that are due.
+const REMIND_EVERY_TICKS: u64 = 20;
+
 /// Options of a running node.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -285,7 +288,7 @@ impl EventLoop {
         if self.ticks.is_multiple_of(4) {
             self.resync_active(now);
         }
-        if self.ticks.is_multiple_of(20) {
+        if self.ticks.is_multiple_of(REMIND_EVERY_TICKS) {
             self.remind_due();
         }
         let expired: Vec<EnvelopeId> = self.joins.iter().filter(|(_, j)| j.deadline < now).map(|(e, _)| *e).collect();
@@ -315,10 +318,17 @@ impl EventLoop {
     }
 
     /// Automatic reminders for envelopes this node sent that wait on someone.
+    /// (A file date per waiting party is all it reads until one is due.)
     fn remind_due(&mut self) {
+        let me = self.me();
         for envelope in self.envelopes.ids() {
-            let waiting = self.envelopes.list_item(envelope).is_some_and(|item| item.stage == "awaiting" && item.creator == "you");
-            if let Some(summary) = waiting.then(|| self.envelopes.summary(envelope)).flatten() {
+            let due = self.envelopes.party().state_ref(envelope).is_ok_and(|state| match state.status() {
+                countersign_shared::state::Status::Awaiting { slots } => {
+                    state.creator() == me && self.notifier.reminder_due(&envelope.to_string(), &slots)
+                }
+                _ => false,
+            });
+            if let Some(summary) = due.then(|| self.envelopes.summary(envelope)).flatten() {
                 self.notifier.remind_if_due(&summary);
             }
         }

@@ -31,6 +31,9 @@ pub enum Delivered {
 
 /// Delivers `message` as `config` says; the error says why it did not go.
 pub fn deliver(message: &Message, config: &NotifyConfig, outbox: &Path) -> Result<Delivered, String> {
+    if message.attachments.iter().any(|a| a.bytes.is_empty()) {
+        return Err("an attachment of this message is missing from the queue folder".into());
+    }
     match (message.channel(), &config.email, &config.sms) {
         (Channel::Email, Some(email), _) => send_email(message, email).map(|()| Delivered::Email),
         (Channel::Email, None, _) => {
@@ -72,6 +75,9 @@ fn build_email(message: &Message, from: &str) -> Result<lettre::Message, String>
         mixed = mixed.singlepart(file);
     }
     lettre::Message::builder()
+        // The same id on every attempt: a copy sent twice (a crash between
+        // sending and filing it) is recognised by mail clients as one.
+        .message_id(Some(format!("<{}@countersign.invalid>", message.id)))
         .from(from)
         .to(to)
         .subject(message.subject.clone())
@@ -96,7 +102,7 @@ fn send_email(message: &Message, config: &EmailConfig) -> Result<(), String> {
 }
 
 fn send_sms(message: &Message, config: &SmsConfig) -> Result<(), String> {
-    let json = config.content_type.contains("json");
+    let json = config.content_type.to_ascii_lowercase().contains("json");
     let escape = |text: &str| {
         if json {
             let quoted = serde_json::to_string(text).unwrap_or_default();

@@ -147,10 +147,46 @@ impl NotifyConfig {
     pub fn load(data: &DataDir) -> Result<NotifyConfig, String> {
         let path = data.path(FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| format!("{} is not valid: {e}", path.display())),
+            Ok(text) => {
+                let config: NotifyConfig = toml::from_str(&text).map_err(|e| format!("{} is not valid: {e}", path.display()))?;
+                config.check().map_err(|e| format!("{}: {e}", path.display()))?;
+                Ok(config)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(NotifyConfig::default()),
             Err(e) => Err(format!("cannot read {}: {e}", path.display())),
         }
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    matches!(host, "127.0.0.1" | "localhost" | "::1" | "[::1]")
+}
+
+impl NotifyConfig {
+    /// Refuses settings that would misbehave: secrets sent in clear to
+    /// another machine, reminders every instant, codes that cannot be used.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(email) = &self.email
+            && email.security == Security::None
+            && email.user.is_some()
+            && !is_loopback(&email.host)
+        {
+            return Err("security = \"none\" would send the SMTP password in clear; use starttls or tls".into());
+        }
+        if let Some(sms) = &self.sms {
+            let host = sms.url.strip_prefix("http://").map(|rest| rest.split(['/', ':']).next().unwrap_or_default());
+            if host.is_some_and(|h| !is_loopback(h)) {
+                return Err("the SMS gateway must be an https:// address (its key would travel in clear)".into());
+            }
+        }
+        let days = self.reminders.every_days;
+        if !days.is_finite() || days < 0.0 {
+            return Err("reminders.every_days must be a number of days, 0 for none".into());
+        }
+        if !self.codes.valid_minutes.is_finite() || self.codes.valid_minutes <= 0.0 || self.codes.max_tries == 0 {
+            return Err("codes.valid_minutes must be above 0 and codes.max_tries at least 1".into());
+        }
+        Ok(())
     }
 }
 
@@ -178,5 +214,20 @@ mod tests {
         assert!((config.reminders.every_days - 0.5).abs() < f64::EPSILON);
         assert!(config.completion.notify_me);
         assert!(toml::from_str::<NotifyConfig>("[email]\nhots = \"x\"\nport = 1\nfrom = \"a@b.c\"").is_err());
+        assert!(config_ok(text));
+    }
+
+    fn config_ok(text: &str) -> bool {
+        toml::from_str::<NotifyConfig>(text).is_ok_and(|c| c.check().is_ok())
+    }
+
+    #[test]
+    fn settings_that_leak_secrets_or_misbehave_are_refused() {
+        assert!(!config_ok("[email]\nhost = \"smtp.example.com\"\nport = 25\nsecurity = \"none\"\nuser = \"u\"\nfrom = \"a@b.c\""));
+        assert!(!config_ok("[sms]\nurl = \"http://sms.example.com/send\"\nbody = \"{text}\""));
+        assert!(config_ok("[sms]\nurl = \"https://sms.example.com/send\"\nbody = \"{text}\""));
+        assert!(!config_ok("[reminders]\nevery_days = nan"));
+        assert!(!config_ok("[reminders]\nevery_days = -1"));
+        assert!(!config_ok("[codes]\nvalid_minutes = 5\nmax_tries = 0"));
     }
 }

@@ -68,6 +68,9 @@ pub struct Message {
     pub next_at_ms: u64,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
+    /// After this time (Unix ms) the message is useless and is dropped (codes).
+    #[serde(default)]
+    pub expires_ms: Option<u64>,
 }
 
 /// Where a message goes.
@@ -122,6 +125,7 @@ fn message(about: &About, to: &Recipient, kind: Kind, subject: String, text: Str
         attempts: 0,
         next_at_ms: 0,
         last_error: None,
+        expires_ms: None,
     }
 }
 

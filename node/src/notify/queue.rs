@@ -62,8 +62,9 @@ impl Queue {
         write_atomic(&self.pending().join(format!("{}.json", message.id)), &bytes, true)
     }
 
-    /// Every message not yet delivered, oldest first, attachments loaded.
-    pub fn waiting(&self) -> Vec<Message> {
+    /// Every message not yet delivered, oldest first, without reading their
+    /// attachments (for listing).
+    pub fn waiting_without_attachments(&self) -> Vec<Message> {
         let Ok(entries) = fs::read_dir(self.pending()) else { return Vec::new() };
         let mut messages: Vec<Message> = entries
             .flatten()
@@ -72,21 +73,40 @@ impl Queue {
             .filter_map(|p| fs::read(&p).ok())
             .filter_map(|bytes| serde_json::from_slice::<Message>(&bytes).ok())
             .collect();
+        messages.sort_by_key(|m| (m.created_ms, m.id.clone()));
+        messages
+    }
+
+    /// Every message not yet delivered, oldest first, attachments loaded (an
+    /// attachment that cannot be read stays empty, and delivery refuses it).
+    pub fn waiting(&self) -> Vec<Message> {
+        let mut messages = self.waiting_without_attachments();
         for message in &mut messages {
             let id = message.id.clone();
             for (n, attachment) in message.attachments.iter_mut().enumerate() {
                 attachment.bytes = fs::read(self.pending().join(format!("{id}.{n}.bin"))).unwrap_or_default();
             }
         }
-        messages.sort_by_key(|m| (m.created_ms, m.id.clone()));
         messages
+    }
+
+    /// Drops a message that expired before it could be delivered.
+    pub fn drop_expired(&self, message: &Message) {
+        let _ = fs::remove_file(self.pending().join(format!("{}.json", message.id)));
+        for n in 0..message.attachments.len() {
+            let _ = fs::remove_file(self.pending().join(format!("{}.{n}.bin", message.id)));
+        }
     }
 
     /// Records a delivery: the message moves to `sent/`, its attachments go.
     pub fn delivered(&self, message: &Message) -> Result<(), DataDirError> {
         let from = self.pending().join(format!("{}.json", message.id));
         let to = self.root.join("sent").join(format!("{}.json", message.id));
-        fs::rename(&from, &to).map_err(io("cannot move", &from))?;
+        if let Err(e) = fs::rename(&from, &to) {
+            // It went out: never send it again, even if it cannot be filed.
+            let _ = fs::remove_file(&from);
+            return Err(io("cannot move", &from)(e));
+        }
         for n in 0..message.attachments.len() {
             let _ = fs::remove_file(self.pending().join(format!("{}.{n}.bin", message.id)));
         }

@@ -48,6 +48,9 @@ impl EventLoop {
                     Some(summary) if summary.stage != "awaiting" => {
                         Err(ApiError::new(ErrorKind::Refused, "nobody is waited on: there is no one to remind"))
                     }
+                    Some(summary) if !summary.created_by_me => {
+                        Err(ApiError::new(ErrorKind::Refused, "only the sender's node sends reminders"))
+                    }
                     Some(summary) => Ok(self.notifier.remind(&summary)),
                 };
                 let _ = reply.send(result);
@@ -161,11 +164,12 @@ impl EventLoop {
                 }
             })
             .collect::<Vec<_>>();
-        self.envelopes.keep_invites(envelope, &invites).map_err(internal)?;
+        // The code requirement is on disk before any link is kept or sent.
         if request.confirm_by_code {
             let phones: Vec<u8> = invites.iter().filter(|i| !i.contact.contains('@')).map(|i| i.slot).collect();
             self.codes.require(&envelope.to_string(), &phones).map_err(internal)?;
         }
+        self.envelopes.keep_invites(envelope, &invites).map_err(internal)?;
         if let Some(summary) = self.envelopes.summary(envelope) {
             self.notifier.invite(&summary, &invites);
         }

@@ -114,8 +114,11 @@ impl EventLoop {
         code: Option<u32>,
     ) -> Option<CodeAnswer> {
         let (Some((slot, _)), Some(key)) = (invite, party_key(peer)) else { return None };
-        let bound = self.envelopes.party().state_ref(envelope).is_ok_and(|state| self.envelopes.party().is_party(state, &key));
-        if bound {
+        let open = self.envelopes.party().state_ref(envelope).is_ok_and(|state| {
+            self.envelopes.party().is_party(state, &key) || !matches!(state.status(), countersign_shared::state::Status::Awaiting { .. })
+        });
+        if open {
+            // A bound party, or an envelope nobody can join any more (the join itself is refused later).
             return None;
         }
         match self.codes.check(&envelope.to_string(), slot, &key.to_string(), code, now_ms()) {
@@ -130,11 +133,15 @@ impl EventLoop {
         }
     }
 
-    /// Whether `peer` may see `envelope`: a party of it, or holding a valid invite.
+    /// Whether `peer` may see `envelope`: a party of it, or holding a valid
+    /// invite. Only the creator's node lets anyone in by invitation (it is the
+    /// one that may ask for a code first); the other parties' nodes wait until
+    /// the `Join` reaches them, so an invitation cannot be used behind its back.
     pub(super) fn may_see(&self, peer: &PeerId, envelope: EnvelopeId, invite: Option<(u8, countersign_shared::Signature)>) -> bool {
         let party = self.envelopes.party();
         let (Some(key), Ok(state)) = (party_key(peer), party.state_ref(envelope)) else { return false };
-        party.is_party(state, &key) || invite.is_some_and(|(slot, proof)| party.invite_admits(state, slot, &key, &proof))
+        let inviter = state.creator() == self.me();
+        party.is_party(state, &key) || (inviter && invite.is_some_and(|(slot, proof)| party.invite_admits(state, slot, &key, &proof)))
     }
 
     pub(super) fn handle_sync_response(&mut self, id: OutboundRequestId, response: Response) {

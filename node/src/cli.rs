@@ -417,7 +417,8 @@ fn print_summary(s: &Summary) {
     }
     for message in &s.undelivered {
         let why = message.last_error.as_deref().unwrap_or("not tried yet");
-        println!("  undelivered {:?} to {} ({} attempts; {why}); retrying", message.kind, message.to, message.attempts);
+        let next = if message.gave_up { "refused for good: fix the address and send again" } else { "retrying" };
+        println!("  undelivered {:?} to {} ({} attempts; {why}); {next}", message.kind, message.to, message.attempts);
     }
 }
 

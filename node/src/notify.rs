@@ -52,6 +52,9 @@ pub struct Undelivered {
     pub attempts: u32,
     /// Why the last one failed.
     pub last_error: Option<String>,
+    /// Refused for good: not retried (fix the address and send again).
+    #[serde(default)]
+    pub gave_up: bool,
 }
 
 /// Queues messages; the event loop holds one.
@@ -172,6 +175,9 @@ impl Notifier {
                 let link = summary.verifier_page().unwrap_or_default();
                 self.push_once(&summary.id, event, message::completion(&about, me, pdf, &link));
             }
+            // Nobody needs telling of their own decline or void.
+            countersign_shared::state::Status::Declined { slot, .. } if summary.parties.iter().any(|p| p.slot == *slot && p.is_me) => {}
+            countersign_shared::state::Status::Voided { .. } if summary.created_by_me => {}
             countersign_shared::state::Status::Declined { slot, reason } => {
                 let who = summary.parties.iter().find(|p| p.slot == *slot).map_or("A party", |p| p.name.as_str());
                 self.push_once(&summary.id, event, message::stopped(&about, me, Kind::Declined, who, reason));
@@ -203,8 +209,10 @@ impl Notifier {
         self.queue
             .waiting_without_attachments()
             .into_iter()
-            .filter(|m| envelope.is_none_or(|e| m.envelope == e))
-            .map(|m| Undelivered { kind: m.kind, to: m.to, attempts: m.attempts, last_error: m.last_error })
+            .map(|m| (m, false))
+            .chain(self.queue.failed_messages().into_iter().map(|m| (m, true)))
+            .filter(|(m, _)| envelope.is_none_or(|e| m.envelope == e))
+            .map(|(m, gave_up)| Undelivered { kind: m.kind, to: m.to, attempts: m.attempts, last_error: m.last_error, gave_up })
             .collect()
     }
 }
@@ -235,7 +243,7 @@ async fn run_worker(queue: Queue, config: NotifyConfig, outbox: PathBuf, wake: A
             let (attempt, settings, folder) = (message.clone(), config.clone(), outbox.clone());
             let result = tokio::task::spawn_blocking(move || channels::deliver(&attempt, &settings, &folder))
                 .await
-                .unwrap_or_else(|_| Err("the delivery stopped unexpectedly".into()));
+                .unwrap_or_else(|_| Err(channels::Failure { reason: "the delivery stopped unexpectedly".into(), permanent: false }));
             match result {
                 Ok(how) => {
                     tracing::info!("delivered the {:?} message {} ({how:?})", message.kind, message.id);
@@ -243,7 +251,14 @@ async fn run_worker(queue: Queue, config: NotifyConfig, outbox: PathBuf, wake: A
                         tracing::error!("message {} was delivered but cannot be marked so: {e}", message.id);
                     }
                 }
-                Err(error) => {
+                Err(failure) if failure.permanent => {
+                    tracing::warn!("gave up on the {:?} message {}: {}", message.kind, message.id, failure.reason);
+                    if let Err(e) = queue.gave_up(&mut message, &failure.reason) {
+                        tracing::error!("message {} cannot be filed as failed: {e}", message.id);
+                    }
+                }
+                Err(failure) => {
+                    let error = failure.reason;
                     tracing::warn!(
                         "the {:?} message {} was not delivered (attempt {}): {error}",
                         message.kind,

@@ -29,15 +29,34 @@ pub enum Delivered {
     Outbox(String),
 }
 
-/// Delivers `message` as `config` says; the error says why it did not go.
-pub fn deliver(message: &Message, config: &NotifyConfig, outbox: &Path) -> Result<Delivered, String> {
+/// Why a message did not go, and whether trying again can help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// For a person.
+    pub reason: String,
+    /// Trying again cannot help (a bad address, a refusal): stop retrying.
+    pub permanent: bool,
+}
+
+impl Failure {
+    fn retry(reason: impl Into<String>) -> Failure {
+        Failure { reason: reason.into(), permanent: false }
+    }
+
+    fn give_up(reason: impl Into<String>) -> Failure {
+        Failure { reason: reason.into(), permanent: true }
+    }
+}
+
+/// Delivers `message` as `config` says; the failure says why it did not go.
+pub fn deliver(message: &Message, config: &NotifyConfig, outbox: &Path) -> Result<Delivered, Failure> {
     if message.attachments.iter().any(|a| a.bytes.is_empty()) {
-        return Err("an attachment of this message is missing from the queue folder".into());
+        return Err(Failure::give_up("an attachment of this message is missing from the queue folder"));
     }
     match (message.channel(), &config.email, &config.sms) {
         (Channel::Email, Some(email), _) => send_email(message, email).map(|()| Delivered::Email),
         (Channel::Email, None, _) => {
-            let bytes = build_email(message, "Countersign <countersign@localhost>")?.formatted();
+            let bytes = build_email(message, "Countersign <countersign@localhost>").map_err(Failure::give_up)?.formatted();
             to_outbox(outbox, &format!("{}.eml", message.id), &bytes)
         }
         (Channel::Sms, _, Some(sms)) => send_sms(message, sms).map(|()| Delivered::Sms),
@@ -48,10 +67,10 @@ pub fn deliver(message: &Message, config: &NotifyConfig, outbox: &Path) -> Resul
     }
 }
 
-fn to_outbox(outbox: &Path, name: &str, bytes: &[u8]) -> Result<Delivered, String> {
-    std::fs::create_dir_all(outbox).map_err(|e| format!("cannot create the outbox {}: {e}", outbox.display()))?;
+fn to_outbox(outbox: &Path, name: &str, bytes: &[u8]) -> Result<Delivered, Failure> {
+    std::fs::create_dir_all(outbox).map_err(|e| Failure::retry(format!("cannot create the outbox {}: {e}", outbox.display())))?;
     let path = outbox.join(name);
-    write_atomic(&path, bytes, true).map_err(|e| e.to_string())?;
+    write_atomic(&path, bytes, true).map_err(|e| Failure::retry(e.to_string()))?;
     Ok(Delivered::Outbox(path.display().to_string()))
 }
 
@@ -85,23 +104,27 @@ fn build_email(message: &Message, from: &str) -> Result<lettre::Message, String>
         .map_err(|e| format!("the email cannot be built: {e}"))
 }
 
-fn send_email(message: &Message, config: &EmailConfig) -> Result<(), String> {
-    let email = build_email(message, &config.from)?;
+fn send_email(message: &Message, config: &EmailConfig) -> Result<(), Failure> {
+    let email = build_email(message, &config.from).map_err(Failure::give_up)?;
     let builder = match config.security {
         Security::Starttls => SmtpTransport::starttls_relay(&config.host),
         Security::Tls => SmtpTransport::relay(&config.host),
         Security::None => Ok(SmtpTransport::builder_dangerous(&config.host)),
     }
-    .map_err(|e| format!("the SMTP server {} cannot be used: {e}", config.host))?;
+    .map_err(|e| Failure::retry(format!("the SMTP server {} cannot be used: {e}", config.host)))?;
     let mut builder = builder.port(config.port).timeout(Some(TIMEOUT));
     if let Some(user) = &config.user {
         let password = std::env::var(SMTP_PASSWORD_ENV).unwrap_or_default();
         builder = builder.credentials(Credentials::new(user.clone(), password));
     }
-    builder.build().send(&email).map(drop).map_err(|e| format!("the SMTP server {}:{} did not take it: {e}", config.host, config.port))
+    builder.build().send(&email).map(drop).map_err(|e| {
+        // A 5xx answer is the server's final word (no such mailbox, too large…).
+        let reason = format!("the SMTP server {}:{} did not take it: {e}", config.host, config.port);
+        Failure { reason, permanent: e.is_permanent() }
+    })
 }
 
-fn send_sms(message: &Message, config: &SmsConfig) -> Result<(), String> {
+fn send_sms(message: &Message, config: &SmsConfig) -> Result<(), Failure> {
     let json = config.content_type.to_ascii_lowercase().contains("json");
     let escape = |text: &str| {
         if json {
@@ -121,14 +144,60 @@ fn send_sms(message: &Message, config: &SmsConfig) -> Result<(), String> {
     if let Ok(auth) = std::env::var(SMS_AUTH_ENV) {
         request = request.header("Authorization", &auth);
     }
-    let response = request.send(body.as_bytes()).map_err(|e| format!("the SMS gateway cannot be reached: {e}"))?;
+    let response = request.send(body.as_bytes()).map_err(|e| Failure::retry(format!("the SMS gateway cannot be reached: {e}")))?;
     let status = response.status().as_u16();
-    if (200..300).contains(&status) { Ok(()) } else { Err(format!("the SMS gateway answered {status}")) }
+    let reason = format!("the SMS gateway answered {status}");
+    match status {
+        200..=299 => Ok(()),
+        // A refusal (bad number, bad key) stays a refusal; busy and server errors pass.
+        408 | 429 => Err(Failure::retry(reason)),
+        400..=499 => Err(Failure::give_up(reason)),
+        _ => Err(Failure::retry(reason)),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A gateway that answers every request with `status`.
+    fn gateway(status: u16) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/sms", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut stream = stream;
+                let mut buffer = [0u8; 4096];
+                let _ = std::io::Read::read(&mut stream, &mut buffer);
+                let _ = std::io::Write::write_all(
+                    &mut stream,
+                    format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
+                );
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn a_refusal_is_final_and_a_busy_gateway_is_retried() {
+        let about = About { envelope: "ab".into(), title: "Agreement".into(), sender: "Sally".into() };
+        let text =
+            invitation(&about, &Recipient { name: "Carl".into(), contact: "+15550100".into() }, "countersign://join/Y", None, "soon");
+        let outbox = std::env::temp_dir();
+        for (status, permanent) in [(400, true), (401, true), (429, false), (503, false)] {
+            let config = NotifyConfig {
+                sms: Some(SmsConfig {
+                    url: gateway(status),
+                    method: "POST".into(),
+                    content_type: "application/json".into(),
+                    body: "{}".into(),
+                }),
+                ..NotifyConfig::default()
+            };
+            let failure = deliver(&text, &config, &outbox).unwrap_err();
+            assert_eq!(failure.permanent, permanent, "{status}: {}", failure.reason);
+        }
+    }
     use crate::notify::message::{About, Recipient, invitation};
 
     #[test]

@@ -6,6 +6,7 @@
 //!   pending/<id>.json      a message waiting (or retrying), with its attempts
 //!   pending/<id>.<n>.bin   its attachments
 //!   sent/<id>.json         delivered (kept as a record, attachments dropped)
+//!   failed/<id>.json       refused for good (a bad address…): shown, not retried
 //!   events/<envelope>.<what>  a notice already queued (completion, decline…)
 //! ```
 //!
@@ -37,7 +38,7 @@ impl Queue {
     /// The queue under `data`'s `notify/` folder.
     pub fn open(data: &DataDir) -> Result<Queue, DataDirError> {
         let root = data.path("notify");
-        for sub in ["pending", "sent", "events"] {
+        for sub in ["pending", "sent", "failed", "events"] {
             let dir = root.join(sub);
             fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
         }
@@ -119,6 +120,25 @@ impl Queue {
         message.last_error = Some(error.to_owned());
         message.next_at_ms = now_ms + backoff(message.attempts).as_millis() as u64;
         self.save(message)
+    }
+
+    /// Gives up on a message refused for good: it moves to `failed/`.
+    pub fn gave_up(&self, message: &mut Message, error: &str) -> Result<(), DataDirError> {
+        message.attempts += 1;
+        message.last_error = Some(error.to_owned());
+        let bytes = serde_json::to_vec_pretty(&*message).map_err(|e| DataDirError::Damaged(message.id.clone(), e.to_string()))?;
+        write_atomic(&self.root.join("failed").join(format!("{}.json", message.id)), &bytes, true)?;
+        self.drop_expired(message);
+        Ok(())
+    }
+
+    /// Messages refused for good.
+    pub fn failed_messages(&self) -> Vec<Message> {
+        let Ok(entries) = fs::read_dir(self.root.join("failed")) else { return Vec::new() };
+        let mut messages: Vec<Message> =
+            entries.flatten().filter_map(|e| fs::read(e.path()).ok()).filter_map(|b| serde_json::from_slice(&b).ok()).collect();
+        messages.sort_by_key(|m| m.created_ms);
+        messages
     }
 
     /// Messages delivered so far.

@@ -97,9 +97,12 @@ async fn render_page(
         }
         @if !summary.undelivered.is_empty() {
             div.notice.bad role="status" {
-                strong { (summary.undelivered.len()) " message(s) not delivered yet" } ": they are retried automatically."
+                strong { (summary.undelivered.len()) " message(s) not delivered yet" } ": they are retried automatically, unless refused for good."
                 ul.small { @for message in &summary.undelivered {
-                    li { (format!("{:?}", message.kind)) " to " (message.to) " · " (message.attempts) " attempts · " (message.last_error.as_deref().unwrap_or("waiting")) }
+                    li {
+                        (format!("{:?}", message.kind)) " to " (message.to) " · " (message.attempts) " attempts · " (message.last_error.as_deref().unwrap_or("waiting"))
+                        @if message.gave_up { strong { " · refused for good: check the address" } }
+                    }
                 } }
             }
         }

@@ -102,7 +102,7 @@ pub(super) async fn page(State(state): State<AppState>, Query(filter): Query<Fil
         @if failing > 0 {
             p.notice.bad role="status" {
                 strong { (failing) " message(s) not delivered yet" }
-                " (" (undelivered.iter().find_map(|m| m.last_error.as_deref()).unwrap_or("")) "). They stay queued and are retried automatically; each document page lists its own."
+                " (" (undelivered.iter().find_map(|m| m.last_error.as_deref()).unwrap_or("")) "). They stay queued and are retried automatically, unless refused for good; each document page lists its own."
             }
         }
         div.toolbar {

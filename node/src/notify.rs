@@ -233,7 +233,7 @@ async fn run_worker(queue: Queue, config: NotifyConfig, outbox: PathBuf, wake: A
         for mut message in queue.waiting() {
             if message.expires_ms.is_some_and(|at| at < now_ms()) {
                 tracing::info!("dropping the {:?} message {}: it expired before it could be delivered", message.kind, message.id);
-                queue.drop_expired(&message);
+                queue.remove_pending(&message);
                 continue;
             }
             if message.next_at_ms > now_ms() {

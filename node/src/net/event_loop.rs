@@ -336,6 +336,18 @@ impl EventLoop {
 
     /// Tells this node's person about a completed, declined or voided envelope (once).
     pub(super) fn notice(&mut self, envelope: EnvelopeId) {
+        // Called on every change: only an ended envelope is worth a summary.
+        let ended = self.envelopes.party().state_ref(envelope).is_ok_and(|state| {
+            matches!(
+                state.status(),
+                countersign_shared::state::Status::Completed
+                    | countersign_shared::state::Status::Declined { .. }
+                    | countersign_shared::state::Status::Voided { .. }
+            )
+        });
+        if !ended {
+            return;
+        }
         let Some(summary) = self.envelopes.summary(envelope) else { return };
         let envelopes = &self.envelopes;
         self.notifier.observe(&summary, || envelopes.party().final_pdf(envelope).ok());

@@ -91,8 +91,8 @@ impl Queue {
         messages
     }
 
-    /// Drops a message that expired before it could be delivered.
-    pub fn drop_expired(&self, message: &Message) {
+    /// Removes a message and its attachments from `pending/` (expired, or filed elsewhere).
+    pub fn remove_pending(&self, message: &Message) {
         let _ = fs::remove_file(self.pending().join(format!("{}.json", message.id)));
         for n in 0..message.attachments.len() {
             let _ = fs::remove_file(self.pending().join(format!("{}.{n}.bin", message.id)));
@@ -128,7 +128,7 @@ impl Queue {
         message.last_error = Some(error.to_owned());
         let bytes = serde_json::to_vec_pretty(&*message).map_err(|e| DataDirError::Damaged(message.id.clone(), e.to_string()))?;
         write_atomic(&self.root.join("failed").join(format!("{}.json", message.id)), &bytes, true)?;
-        self.drop_expired(message);
+        self.remove_pending(message);
         Ok(())
     }
 

@@ -226,11 +226,7 @@ fn reminders(summary: &Summary) -> Markup {
                     format!("Reminder: please sign \"{}\" in your Countersign app. It is your turn.", summary.title)
                 };
                 @let subject = format!("Reminder: please sign {}", summary.title);
-                @let href = if contact.contains('@') {
-                    format!("mailto:{}?subject={}&body={}", address(&contact), layout::url_encode(&subject), layout::url_encode(&message))
-                } else {
-                    format!("sms:{}?body={}", address(&contact), layout::url_encode(&message))
-                };
+                @let href = compose_link(&contact, &subject, &message);
                 div.row.remind {
                     div { strong { (party.name) } div.small.muted { (contact) @if invited { " · has not opened the invitation yet (below)" } } }
                     a.button.small-button href=(href) { @if contact.contains('@') { "Email a reminder" } @else { "Text a reminder" } }
@@ -258,14 +254,8 @@ fn invitation(summary: &Summary, invite: &InviteOut) -> Markup {
         summary.title, invite.link
     );
     let subject = format!("Please sign: {}", summary.title);
-    let (send_href, send_label) = if invite.contact.contains('@') {
-        (
-            format!("mailto:{}?subject={}&body={}", address(&invite.contact), layout::url_encode(&subject), layout::url_encode(&message)),
-            "Email it",
-        )
-    } else {
-        (format!("sms:{}?body={}", address(&invite.contact), layout::url_encode(&message)), "Text it")
-    };
+    let send_href = compose_link(&invite.contact, &subject, &message);
+    let send_label = if invite.contact.contains('@') { "Email it" } else { "Text it" };
     let qr = crate::qr::svg(&invite.link).unwrap_or_default();
     html! {
         div.invite data-slot=(invite.slot) {
@@ -283,10 +273,17 @@ fn invitation(summary: &Summary, invite: &InviteOut) -> Markup {
     }
 }
 
-/// A contact for a `mailto:` or `sms:` link: encoded, so a contact another
-/// node chose cannot add recipients or change the message (`?bcc=…`).
-fn address(contact: &str) -> String {
-    layout::url_encode(contact).replace("%40", "@").replace("%2B", "+")
+/// A `mailto:` (email) or `sms:` (phone) link that opens the person's own
+/// mail or messages app with `body` ready. The contact is encoded, so a
+/// contact another node chose cannot add recipients or change the message
+/// (`?bcc=…`).
+fn compose_link(contact: &str, subject: &str, body: &str) -> String {
+    let address = layout::url_encode(contact).replace("%40", "@").replace("%2B", "+");
+    if contact.contains('@') {
+        format!("mailto:{address}?subject={}&body={}", layout::url_encode(subject), layout::url_encode(body))
+    } else {
+        format!("sms:{address}?body={}", layout::url_encode(body))
+    }
 }
 
 fn strip_xml_header(svg: &str) -> &str {
@@ -581,6 +578,13 @@ fn pdf_response(pdf: Vec<u8>, name: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_contact_cannot_add_recipients_to_the_composed_message() {
+        let link = compose_link("bob@x.com?bcc=eve@evil.test", "S", "B");
+        assert!(link.starts_with("mailto:bob@x.com%3Fbcc%3Deve@evil.test?subject=S&body=B"), "{link}");
+        assert_eq!(compose_link("+15550100", "S", "B b"), "sms:+15550100?body=B%20b");
+    }
 
     #[test]
     fn dates_are_checked() {

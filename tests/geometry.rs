@@ -85,6 +85,7 @@ fn images_land_upright_at_their_rectangles_on_every_kind_of_page() -> anyhow::Re
     let image = scenario.image(png(120, 60, |_, y| if y < 30 { [255, 0, 0, 255] } else { [0, 0, 255, 255] }));
     let values = (0..5).map(|i| (i, image.clone())).collect();
     scenario.append(&party_key(0), Act::Sign { slot: 0, values });
+    scenario.seal(0);
     let final_pdf = scenario.render();
     let pages = pdftoppm(&final_pdf, 72)?;
     assert_eq!(pages.len(), 6);

@@ -39,10 +39,19 @@ fn joined(pdf: &[u8]) -> anyhow::Result<(Node, Node, Node, String, Files)> {
 }
 
 fn joined_with_links(pdf: &[u8]) -> anyhow::Result<(Node, Node, Node, String, Files, [String; 2])> {
+    joined_with(pdf, |_, _| Ok(()))
+}
+
+/// Like [`joined`], with `setup` run on Anna's and Dmitri's data dirs before they start.
+fn joined_with(
+    pdf: &[u8],
+    setup: impl Fn(&Node, &Node) -> anyhow::Result<()>,
+) -> anyhow::Result<(Node, Node, Node, String, Files, [String; 2])> {
     let files = files(pdf)?;
     let mut anna = Node::init("Anna Sales", "anna@acme.test")?;
     let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
     let mut carl = Node::init("Carl Client", "+15550100")?;
+    setup(&anna, &dmitri)?;
     for node in [&mut anna, &mut dmitri, &mut carl] {
         node.start(&[])?;
     }
@@ -67,7 +76,16 @@ fn client_sign_args<'a>(envelope: &'a str, signature: &'a str) -> Vec<&'a str> {
 
 #[test]
 fn three_nodes_sign_in_order_and_export_identical_verified_pdfs() -> anyhow::Result<()> {
-    let (anna, dmitri, carl, envelope, files) = joined(&contract_pdf(2))?;
+    // The company certifies its signers' keys with its own CA, created on
+    // Anna's node and copied to Dmitri's; the client's key certifies itself.
+    let (anna, dmitri, carl, envelope, files, _) = joined_with(&contract_pdf(2), |anna, dmitri| {
+        let created = anna.cli(&["authority", "create", "--organization", "Acme Ltd"])?.ok()?;
+        assert!(created.stdout.contains("certificate.pem"), "{}", created.stdout);
+        dmitri.cli(&["authority", "import", "--from", &path(&anna.dir)])?.ok()?;
+        let again = anna.cli(&["authority", "create", "--organization", "Acme Ltd"])?;
+        assert!(again.code != 0 && again.stderr.contains("already has a certificate authority"), "{}", again.stderr);
+        Ok(())
+    })?;
     for node in [&anna, &dmitri, &carl] {
         node.wait_for(&envelope, WAIT, "both parties joined", |s| {
             s["parties"].as_array().is_some_and(|p| p.iter().all(|p| p["joined"] == true))
@@ -102,6 +120,21 @@ fn three_nodes_sign_in_order_and_export_identical_verified_pdfs() -> anyhow::Res
     assert_eq!(address, Some("1 Main St, Springfield"));
     let (code, output) = qpdf_check(&finals[0])?;
     assert_eq!(code, 0, "{output}");
+
+    // Each signer's PDF signature: the director's chains to the company's CA.
+    assert_eq!(report.pdf_signatures.len(), 2);
+    assert_eq!(report.pdf_signatures[0].certificate_issuer.as_deref(), Some("Acme Ltd"));
+    assert_eq!(report.pdf_signatures[1].certificate_issuer.as_deref(), Some("Carl Client"));
+    // pyHanko trusts the company's CA (its certificate.pem) and the client's
+    // certificate as the log records it, and nothing else.
+    let (_, entries) = countersign_shared::render::find_log(&finals[0]).expect("the log");
+    let state = countersign_shared::state::fold(envelope.parse()?, entries)?;
+    let client_certificate = countersign_scenarios::pem(&state.certificates(1).expect("the client's certificate")[0]);
+    let company_ca = std::fs::read(anna.dir.join("authority/certificate.pem"))?;
+    let checked = countersign_scenarios::pyhanko_validate(&finals[0], &[company_ca, client_certificate])?;
+    assert_eq!(checked.code, 0, "{}", checked.output);
+    assert!(checked.lines[0].ends_with(":INTACT:TRUSTED,EXTENDED_WITH_FORM_FILLING,ACCEPTABLE_MODIFICATIONS"), "{}", checked.output);
+    assert!(checked.lines[1].ends_with(":INTACT:TRUSTED,UNTOUCHED"), "{}", checked.output);
     Ok(())
 }
 

@@ -128,3 +128,30 @@ fn the_file_cut_short() {
     let report = verify(&pdf[..at + 10]);
     assert_ne!(report.verdict, Verdict::Valid, "{:?}", report.reasons);
 }
+
+#[test]
+fn a_pdf_signature_value_changed_in_place() {
+    let scenario = Scenario::signed_contract();
+    let rendered = countersign_shared::render::render(&scenario.pdf, &scenario.state(), &scenario.blobs).expect("renders");
+    // The last hex digit of the director's Ed25519 value (the CMS ends with it).
+    let mut pdf = rendered.bytes.clone();
+    let last_digit = rendered.steps[0].hole.end - 2;
+    pdf[last_digit] = if pdf[last_digit] == b'0' { b'1' } else { b'0' };
+    let report = verify(&pdf);
+    assert_invalid_because(&report, "The PDF signature of Dmitri Director (countersign-signature-1) does not verify");
+    assert_invalid_because(&report, "differs from the one the signing log records");
+    // The client's signature covers the director's, value included: it breaks too.
+    assert!(report.pdf_signatures.iter().all(|s| !s.valid), "{:?}", report.pdf_signatures);
+
+    // The client's value: the last step, whose Seal is not in the file.
+    let mut pdf = rendered.bytes.clone();
+    let last_digit = rendered.steps[1].hole.end - 2;
+    pdf[last_digit] = if pdf[last_digit] == b'0' { b'1' } else { b'0' };
+    assert_invalid_because(&verify(&pdf), "The PDF signature of Carl Client (countersign-signature-2) does not verify");
+
+    // Not a CMS at all in the director's hole: the rebuilt file differs there.
+    let mut pdf = rendered.bytes;
+    let hole = rendered.steps[0].hole;
+    pdf[hole.start + 1..hole.end - 1].fill(b'f');
+    assert_invalid_because(&verify(&pdf), "in the part signed by Dmitri Director");
+}

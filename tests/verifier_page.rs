@@ -40,6 +40,9 @@ fn a_person_checks_a_valid_and_a_tampered_pdf_in_the_browser() -> anyhow::Result
     assert!(page.contains("Dmitri Director") && page.contains("Carl Client"), "{page}");
     assert!(page.contains("1 Main St, Springfield"), "{page}");
     assert!(page.find("Dmitri Director") < page.find("Carl Client"), "signers in order");
+    let signatures = page.split("PDF signatures").nth(1).unwrap_or_default();
+    assert!(signatures.contains("1. Dmitri Director — verifies, certifies the document"), "{page}");
+    assert!(signatures.contains("2. Carl Client — verifies"), "{page}");
     browser.screenshot("verifier-page-valid")?;
 
     browser.go(&format!("http://{address}/e/{}", scenario.envelope))?;

@@ -166,11 +166,33 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The organization's certificate authority, which certifies the keys of
+    /// the people who sign for the company (by default each key certifies itself).
+    #[command(subcommand)]
+    Authority(AuthorityCommand),
     /// Runs a public relay node (circuit relay v2) for parties behind NAT.
     Relay {
         /// Address to listen on.
         #[arg(long, default_value = "/ip4/0.0.0.0/tcp/4001")]
         listen: Vec<Multiaddr>,
+    },
+}
+
+/// What to do with the organization's certificate authority.
+#[derive(Debug, Subcommand)]
+pub enum AuthorityCommand {
+    /// Creates the company's CA in this data dir; its certificate.pem is what
+    /// clients and PDF tools trust once for every company signer.
+    Create {
+        /// The company's name, as certificates show it.
+        #[arg(long)]
+        organization: String,
+    },
+    /// Uses the CA of another data dir (copied to this machine) on this node too.
+    Import {
+        /// The other data dir, or its `authority` folder.
+        #[arg(long)]
+        from: PathBuf,
     },
 }
 
@@ -183,6 +205,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             serve::serve(data, crate::running::NodeOptions { listen, relay, mdns: !no_mdns, test_tools }, open).await
         }
         Command::Relay { listen } => serve::relay(listen, None).await,
+        Command::Authority(command) => {
+            let pem = match command {
+                AuthorityCommand::Create { organization } => crate::authority::create(&data, &organization)?,
+                AuthorityCommand::Import { from } => crate::authority::import(&data, &from)?,
+            };
+            println!("This node's certificates are now issued by the company's CA.");
+            println!("Give {} to clients and PDF tools as the trust root for the company's signatures.", pem.display());
+            println!("A running node uses it after a restart.");
+            Ok(())
+        }
         command => tokio::task::spawn_blocking(move || client_command(&data, command)).await?,
     }
 }
@@ -337,7 +369,7 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Init { .. } | Command::Serve { .. } | Command::Relay { .. } => Ok(()),
+        Command::Init { .. } | Command::Serve { .. } | Command::Relay { .. } | Command::Authority(_) => Ok(()),
     }
 }
 

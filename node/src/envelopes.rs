@@ -49,6 +49,9 @@ impl Envelopes {
         let profile: Profile = data.profile()?;
         let disk = DiskBlobs::new(data.path("blobs"))?;
         let mut party = Party::with_store(&profile.name, key, disk.clone());
+        if let Some(authority) = crate::authority::load(&data)? {
+            party.set_authority(authority);
+        }
         let mut cache = fs::read(data.path(VERIFIED_FILE)).unwrap_or_default();
         if !cache.len().is_multiple_of(32) {
             // A write cut short by a crash: drop the torn record so later ones stay aligned.
@@ -146,6 +149,26 @@ impl Envelopes {
         let added = self.party.insert(envelope, doc.entries());
         self.save(envelope)?;
         Ok(added)
+    }
+
+    /// Makes and records this node's PDF signature for its signing step when
+    /// its turn has come (see [`Party::seal_pending`]); true if it did.
+    /// Failing is not final: it is tried again on the next change.
+    pub fn seal_pending(&mut self, envelope: EnvelopeId) -> bool {
+        match self.party.seal_pending(envelope) {
+            Ok(Some(seal)) => match self.record(envelope, std::slice::from_ref(&seal)) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!("cannot save the PDF signature of envelope {}: {e}", envelope.short());
+                    false
+                }
+            },
+            Ok(None) => false,
+            Err(e) => {
+                tracing::debug!("envelope {}: not sealed yet: {e}", envelope.short());
+                false
+            }
+        }
     }
 
     /// Saves an envelope's document atomically, and notes newly verified entries.

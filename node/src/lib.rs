@@ -26,6 +26,7 @@
 //! - [`clock`]: the wall clock.
 
 pub mod api;
+pub mod authority;
 pub mod blobs;
 pub mod cli;
 pub mod client;

@@ -15,6 +15,7 @@ use countersign_shared::keys::{PublicKey, SecretKey};
 use countersign_shared::log::rules::Rejection;
 use countersign_shared::log::{Act, Entry, RawEntry, Value};
 use countersign_shared::model::{DocumentRef, FieldKind, Slot, Terms};
+use countersign_shared::pades::certificate::{self, Issuer};
 use countersign_shared::render::{self, Blobs, PdfError, RenderError};
 use countersign_shared::state::{EnvelopeState, FoldError, Status, fold_with_verified};
 use countersign_shared::time;
@@ -65,6 +66,19 @@ pub enum PartyError {
     /// A blob could not be stored.
     #[error(transparent)]
     Store(#[from] DataDirError),
+    /// The party's certificate cannot be issued.
+    #[error("your certificate cannot be issued: {0}")]
+    Certificate(#[from] certificate::CertificateError),
+}
+
+/// An organization's certificate authority, which issues the certificates of
+/// the company's parties (otherwise each key certifies itself).
+#[derive(Debug, Clone)]
+pub struct Authority {
+    /// The CA's certificate, DER.
+    pub certificate: Vec<u8>,
+    /// The CA's key.
+    pub key: SecretKey,
 }
 
 /// What one party sends another: signed entries and the blobs they name
@@ -100,6 +114,7 @@ struct Book {
 pub struct Party<B: BlobStore = MemoryBlobs> {
     name: String,
     key: SecretKey,
+    authority: Option<Authority>,
     books: BTreeMap<EnvelopeId, Book>,
     blobs: B,
     /// Entries whose signatures were verified here before (so folds skip them).
@@ -138,11 +153,17 @@ impl<B: BlobStore> Party<B> {
         Party {
             name: name.to_owned(),
             key,
+            authority: None,
             books: BTreeMap::new(),
             blobs,
             verified: Default::default(),
             newly_verified: Default::default(),
         }
+    }
+
+    /// Has the organization's CA issue this party's certificates from now on.
+    pub fn set_authority(&mut self, authority: Authority) {
+        self.authority = Some(authority);
     }
 
     /// The blob store.
@@ -248,7 +269,35 @@ impl<B: BlobStore> Party<B> {
             .map(|e| e.id())
             .ok_or(PartyError::Refused(Rejection::InviteNotFound))?;
         let proof = invitation.prove(&self.public_key());
-        self.append(invitation.envelope, Act::Join { slot: invitation.slot, invite, proof })
+        let party = state.terms().party(invitation.slot).ok_or(PartyError::Refused(Rejection::UnknownSlot(invitation.slot)))?;
+        let issuer = match &self.authority {
+            Some(authority) => Issuer::Authority { certificate: &authority.certificate, key: &authority.key },
+            None => Issuer::Itself(&self.key),
+        };
+        let certificates = certificate::issue(&self.public_key(), &party.name, &party.contact, issuer, now_ms())?;
+        self.append(invitation.envelope, Act::Join { slot: invitation.slot, invite, proof, certificates })
+    }
+
+    /// Makes this party's PDF signature for its signing step, once the step is
+    /// signed and every earlier step sealed, and appends the `Seal`. Returns
+    /// `None` when there is nothing to seal yet (or at all).
+    pub fn seal_pending(&mut self, envelope: EnvelopeId) -> Result<Option<RawEntry>, PartyError> {
+        let state = self.state_ref(envelope)?;
+        let Ok(slot) = self.my_slot(state) else { return Ok(None) };
+        let ended = matches!(state.status(), Status::Declined { .. } | Status::Voided { .. });
+        let order = state.terms().signing_order();
+        let earlier_sealed = order.iter().take_while(|s| **s != slot).all(|s| state.seal(*s).is_some());
+        if ended || state.signature(slot).is_none() || state.seal(slot).is_some() || !earlier_sealed {
+            return Ok(None);
+        }
+        let source = self
+            .blobs
+            .get(&state.terms().document.hash)
+            .ok_or_else(|| PartyError::NotComplete("the original PDF has not arrived".into()))?;
+        let images: Blobs = self.needed_blobs(state).into_iter().skip(1).filter_map(|h| Some((h, self.blobs.get(&h)?))).collect();
+        let message = render::seal_message(&source, state, &images, slot)?;
+        let value = self.key.sign(&message);
+        self.append(envelope, Act::Seal { slot, value }).map(Some)
     }
 
     /// Fills this party's fields and signs. A date field left out gets today's date.
@@ -350,11 +399,15 @@ impl<B: BlobStore> Party<B> {
         Ok(book.folded.get_or_init(|| state))
     }
 
-    /// The final PDF, once every party signed.
+    /// The final PDF, once every party signed and sealed its step.
     pub fn final_pdf(&self, envelope: EnvelopeId) -> Result<Vec<u8>, PartyError> {
         let state = self.state(envelope)?;
         if state.status() != Status::Completed {
             return Err(PartyError::NotComplete(format!("{:?}", state.status())));
+        }
+        if let Some(slot) = state.unsealed().first() {
+            let name = state.terms().party(*slot).map_or("a signer", |p| p.name.as_str());
+            return Err(PartyError::NotComplete(format!("waiting for the PDF signature of {name}'s node")));
         }
         let source = self
             .blobs

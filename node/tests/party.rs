@@ -57,8 +57,15 @@ fn three_parties_end_with_byte_identical_verified_pdfs() {
     let e = deal.envelope;
     assert!(matches!(deal.carl.sign(e, &client_input()), Err(PartyError::Refused(Rejection::OutOfOrder { .. }))));
     deal.dmitri.sign(e, &director_input()).expect("director signs");
+    // The client cannot seal before signing, nor the director twice.
+    assert!(deal.carl.seal_pending(e).expect("nothing to seal").is_none());
+    assert!(deal.dmitri.seal_pending(e).expect("director seals").is_some());
+    assert!(deal.dmitri.seal_pending(e).expect("already sealed").is_none());
     send(&deal.dmitri, &mut deal.carl, e);
     deal.carl.sign(e, &client_input()).expect("client signs");
+    send(&deal.carl, &mut deal.anna, e);
+    assert!(matches!(deal.anna.final_pdf(e), Err(PartyError::NotComplete(why)) if why.contains("PDF signature of Carl")));
+    deal.carl.seal_pending(e).expect("client seals").expect("a seal");
     send(&deal.carl, &mut deal.anna, e);
     send(&deal.carl, &mut deal.dmitri, e);
 

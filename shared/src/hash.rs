@@ -27,6 +27,23 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
     out
 }
 
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Parses hex digits (either case, even count, nothing else) into bytes.
+pub(crate) fn from_hex_bytes(text: &[u8]) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    text.chunks_exact(2).map(|pair| Some((nibble(pair[0])? << 4) | nibble(pair[1])?)).collect()
+}
+
 /// Parses exactly `N` bytes of hex (either case).
 pub(crate) fn from_hex<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N], ParseHexError> {
     let error = ParseHexError { what, digits: N * 2 };
@@ -34,12 +51,6 @@ pub(crate) fn from_hex<const N: usize>(text: &str, what: &'static str) -> Result
     if text.len() != N * 2 {
         return Err(error);
     }
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    };
     let mut out = [0u8; N];
     for (i, pair) in text.chunks_exact(2).enumerate() {
         match (nibble(pair[0]), nibble(pair[1])) {

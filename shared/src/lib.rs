@@ -27,6 +27,7 @@ pub mod invite;
 pub mod keys;
 pub mod log;
 pub mod model;
+pub mod pades;
 pub mod render;
 pub mod state;
 pub mod time;

@@ -6,7 +6,7 @@
 //! hash-linked DAG rooted at its `Create`, whose id is the envelope id.
 //!
 //! ```text
-//! body   = version:u8 (=1) act:u8 [envelope:32 unless Create]
+//! body   = version:u8 (=2) act:u8 [envelope:32 unless Create]
 //!          parents:u32 (id:32)* author:32 claimed_time_ms:u64 act-fields
 //! entry  = body signature:64       signature = sign(author, "countersign/entry/1\0" body)
 //! ```
@@ -15,7 +15,8 @@
 //! in [`rules`] turn raw entries into [`ValidEntry`]s, the only kind the state
 //! fold and the renderer accept.
 //!
-//! Version history: 1 is the first.
+//! Version history: 1 is the first; 2 adds the party's certificate chain to
+//! `Join` and the `Seal` act (the PDF signature value of a signing step).
 
 pub mod bundle;
 pub mod rules;
@@ -26,9 +27,10 @@ use crate::encoding::{DecodeError, Reader, Writer};
 use crate::hash::{EntryId, EnvelopeId, Hash};
 use crate::keys::{PublicKey, SecretKey, Signature};
 use crate::model::{MAX_FIELDS, MAX_TEXT, Slot, Terms, len_u32};
+use crate::pades::certificate::{MAX_CERTIFICATE_BYTES, MAX_CHAIN};
 
 /// The entry format this build writes.
-pub const ENTRY_VERSION: u8 = 1;
+pub const ENTRY_VERSION: u8 = 2;
 /// Largest entry accepted, in bytes.
 pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
 /// Most parents one entry may name.
@@ -110,6 +112,9 @@ pub enum Act {
         invite: EntryId,
         /// The invite secret's signature over (envelope, slot, author key).
         proof: Signature,
+        /// The party's X.509 certificate for the author key (DER), then the
+        /// certificate of the CA that issued it, if it is not self-signed.
+        certificates: Vec<Vec<u8>>,
     },
     /// The party at `slot` fills its fields and signs.
     Sign {
@@ -117,6 +122,15 @@ pub enum Act {
         slot: Slot,
         /// Values by field index, in increasing index order.
         values: Vec<(u16, Value)>,
+    },
+    /// The PDF signature of the party's signing step: the Ed25519 value over
+    /// the step's CMS signed attributes (see [`crate::render`]). It cannot be
+    /// inside the `Sign` itself, because the step it signs contains that `Sign`.
+    Seal {
+        /// The signer's slot.
+        slot: Slot,
+        /// The signature value.
+        value: Signature,
     },
     /// The party at `slot` refuses to sign; the envelope ends (P5).
     Decline {
@@ -140,6 +154,7 @@ impl Act {
             Act::Invite { .. } => "invite",
             Act::Join { .. } => "join",
             Act::Sign { .. } => "sign",
+            Act::Seal { .. } => "seal",
             Act::Decline { .. } => "decline",
             Act::Void { .. } => "void",
         }
@@ -153,6 +168,7 @@ impl Act {
             Act::Sign { .. } => 4,
             Act::Decline { .. } => 5,
             Act::Void { .. } => 6,
+            Act::Seal { .. } => 7,
         }
     }
 }
@@ -190,8 +206,14 @@ impl Entry {
             Act::Invite { slot, invite_key, expires_at } => {
                 w.u8(*slot).fixed(invite_key.as_bytes()).u64(*expires_at);
             }
-            Act::Join { slot, invite, proof } => {
-                w.u8(*slot).fixed(invite.as_bytes()).fixed(proof.as_bytes());
+            Act::Join { slot, invite, proof, certificates } => {
+                w.u8(*slot).fixed(invite.as_bytes()).fixed(proof.as_bytes()).u32(len_u32(certificates.len()));
+                for certificate in certificates {
+                    w.bytes(certificate);
+                }
+            }
+            Act::Seal { slot, value } => {
+                w.u8(*slot).fixed(value.as_bytes());
             }
             Act::Sign { slot, values } => {
                 w.u8(*slot).u32(len_u32(values.len()));
@@ -247,11 +269,16 @@ impl Entry {
             2 => {
                 Act::Invite { slot: r.u8("slot")?, invite_key: PublicKey::from_bytes(r.array("invite key")?), expires_at: r.u64("expiry")? }
             }
-            3 => Act::Join {
-                slot: r.u8("slot")?,
-                invite: EntryId::from_bytes(r.array("invite id")?),
-                proof: Signature::from_bytes(r.array("invite proof")?),
-            },
+            3 => {
+                let slot = r.u8("slot")?;
+                let invite = EntryId::from_bytes(r.array("invite id")?);
+                let proof = Signature::from_bytes(r.array("invite proof")?);
+                let mut certificates = Vec::new();
+                for _ in 0..r.count(MAX_CHAIN, "certificates")? {
+                    certificates.push(r.bytes(MAX_CERTIFICATE_BYTES, "certificate")?.to_vec());
+                }
+                Act::Join { slot, invite, proof, certificates }
+            }
             4 => {
                 let slot = r.u8("slot")?;
                 let mut values = Vec::new();
@@ -277,6 +304,7 @@ impl Entry {
             }
             5 => Act::Decline { slot: r.u8("slot")?, reason: r.str(MAX_TEXT, "reason")?.to_owned() },
             6 => Act::Void { reason: r.str(MAX_TEXT, "reason")?.to_owned() },
+            7 => Act::Seal { slot: r.u8("slot")?, value: Signature::from_bytes(r.array("seal value")?) },
             tag => return Err(DecodeError::UnknownTag { what: "act", tag }),
         };
         r.finish()?;
@@ -409,8 +437,8 @@ mod tests {
         longer.extend_from_slice(&[0; 64]);
         assert_eq!(RawEntry::decode(&longer), Err(DecodeError::TrailingBytes(1)));
         let mut future = raw.bytes().to_vec();
-        future[0] = 2;
-        assert!(matches!(RawEntry::decode(&future), Err(DecodeError::UnknownVersion { version: 2, .. })));
+        future[0] = 3;
+        assert!(matches!(RawEntry::decode(&future), Err(DecodeError::UnknownVersion { version: 3, .. })));
         assert!(RawEntry::decode(&[1; 10]).is_err());
     }
 }

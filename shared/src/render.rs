@@ -6,18 +6,26 @@
 //! followed by one incremental update per signing step, in signing order:
 //!
 //! 1. The first step lays out everything: a document-id line on every page,
-//!    every party's fields as AcroForm widgets (signature fields for images,
-//!    read-only text fields for data), and a certificate page with a field per
-//!    signing party and a QR code to the verifier. It then fills step 1.
+//!    every party's fields as AcroForm widgets (read-only pushbuttons for
+//!    images, read-only text fields for data), and a certificate page with a
+//!    row per signing party, an empty signature field per signing party and a
+//!    QR code to the verifier. It certifies the document (see `signature`),
+//!    then fills step 1.
 //! 2. Each step fills its party's fields and certificate row (values and
-//!    appearance streams) and attaches the log so far, with the images it
-//!    names, as embedded files. Page content is never edited after step 1.
+//!    appearance streams), embeds the log so far with the images it names,
+//!    and ends with the party's PDF signature over the whole file so far.
+//!    Page content is never edited after step 1.
+//!
+//! A step's PDF signature value is made by the signer's node ([`seal_message`]
+//! says what it signs) and travels in a `Seal` entry; [`render`] takes it from
+//! there, and the verifier takes it from the file it checks.
 //!
 //! # Layout
 //! - [`source`]: parsing the user's PDF.
 //! - `form`: the fields, their widgets and appearances.
 //! - `certificate`: the certificate page.
 //! - `attachments`: the embedded log and images.
+//! - `signature`: each step's PDF signature.
 //! - `image`, `text`: drawing helpers.
 //! - `update`: writing an incremental update.
 
@@ -25,19 +33,23 @@ mod attachments;
 mod certificate;
 mod form;
 mod image;
+pub mod signature;
 pub mod source;
 mod text;
 mod update;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use lopdf::Object;
 use thiserror::Error;
 
 use crate::hash::Hash;
+use crate::keys::Signature;
 use crate::model::Slot;
 use crate::state::EnvelopeState;
 
 pub use attachments::{find_blob, find_log};
+pub use signature::Hole;
 pub use source::{PdfError, PdfInfo, inspect};
 
 /// Blobs (signature and stamp images) by hash.
@@ -64,6 +76,15 @@ pub enum RenderError {
     /// An image named by a `Sign` entry is not available.
     #[error("the image {0} named in the log is missing")]
     MissingBlob(String),
+    /// A signed step has no `Seal` yet: its signer's node has not made the PDF signature.
+    #[error("the PDF signature of {0} is not in the log yet")]
+    NotSealed(String),
+    /// A `Seal`'s value does not verify for the step it seals.
+    #[error("the PDF signature of {0} in the log does not verify for the document")]
+    BadSeal(String),
+    /// The PDF signature cannot be built (e.g. an unusable certificate).
+    #[error("the PDF signature cannot be made: {0}")]
+    Signature(String),
     /// An image named by a `Sign` entry cannot be drawn.
     #[error("{what} cannot be drawn: {why}")]
     BadImage {
@@ -74,7 +95,7 @@ pub enum RenderError {
     },
 }
 
-/// Where one signing step's update sits in the file.
+/// Where one signing step's update sits in the file, and its PDF signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepSpan {
     /// The party that signed in this step.
@@ -83,6 +104,14 @@ pub struct StepSpan {
     pub start: usize,
     /// One past its last byte.
     pub end: usize,
+    /// The signature's `/Contents` value in the file.
+    pub hole: Hole,
+    /// The bytes the party's key signs: the DER of the CMS signed attributes.
+    pub message: Vec<u8>,
+    /// The signature value written into the step.
+    pub value: Signature,
+    /// The signature field's name.
+    pub field: String,
 }
 
 /// A rendered final (or, before every party signed, partial) PDF.
@@ -96,29 +125,74 @@ pub struct Rendered {
     pub steps: Vec<StepSpan>,
 }
 
+/// Where each step's PDF signature value comes from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Seals<'a> {
+    /// The `Seal` entries of the log, each checked against its step.
+    Log,
+    /// The log's, up to the step of this slot, which gets a placeholder and
+    /// is the last step rendered: its signer's node wants its message.
+    UpTo(Slot),
+    /// Whatever the file being verified holds in each step's `/Contents`
+    /// (zeros where it holds nothing readable); the caller checks them.
+    File(&'a [u8]),
+}
+
 /// Renders the PDF of `state`: the source plus one update per party that has
-/// signed, in signing order.
+/// signed, in signing order, each with its PDF signature from the log.
 pub fn render(source: &[u8], state: &EnvelopeState, blobs: &Blobs) -> Result<Rendered, RenderError> {
-    let terms = state.terms();
-    if source.len() as u64 != terms.document.len || Hash::of(source) != terms.document.hash {
-        return Err(RenderError::WrongSource);
-    }
-    let (updates, steps) = render_updates(source, state, blobs)?;
+    check_source(source, state)?;
+    let (updates, steps) = render_updates(source, state, blobs, Seals::Log)?;
     let mut bytes = Vec::with_capacity(source.len() + updates.len());
     bytes.extend_from_slice(source);
     bytes.extend_from_slice(&updates);
     Ok(Rendered { bytes, source_len: source.len(), steps })
 }
 
+/// What the party at `slot` signs to seal its signing step: the DER of the
+/// step's CMS signed attributes. The step must be signed, and every earlier
+/// step sealed.
+pub fn seal_message(source: &[u8], state: &EnvelopeState, blobs: &Blobs, slot: Slot) -> Result<Vec<u8>, RenderError> {
+    check_source(source, state)?;
+    let (_, steps) = render_updates(source, state, blobs, Seals::UpTo(slot))?;
+    match steps.into_iter().last() {
+        Some(step) if step.slot == slot => Ok(step.message),
+        _ => Err(RenderError::NotSealed(party_name(state, slot))),
+    }
+}
+
+fn check_source(source: &[u8], state: &EnvelopeState) -> Result<(), RenderError> {
+    let document = &state.terms().document;
+    if source.len() as u64 != document.len || Hash::of(source) != document.hash {
+        return Err(RenderError::WrongSource);
+    }
+    Ok(())
+}
+
+fn party_name(state: &EnvelopeState, slot: Slot) -> String {
+    state.terms().party(slot).map_or_else(|| format!("party {slot}"), |p| p.name.clone())
+}
+
 /// The bytes that follow the source: one update per signing step. The caller
 /// has checked that `source` is the envelope's document.
-pub(crate) fn render_updates(source: &[u8], state: &EnvelopeState, blobs: &Blobs) -> Result<(Vec<u8>, Vec<StepSpan>), RenderError> {
+pub(crate) fn render_updates(
+    source: &[u8],
+    state: &EnvelopeState,
+    blobs: &Blobs,
+    seals: Seals<'_>,
+) -> Result<(Vec<u8>, Vec<StepSpan>), RenderError> {
     let terms = state.terms();
     let parsed = source::Source::parse(source)?;
     if parsed.pages.len() != terms.document.pages as usize {
         return Err(RenderError::PageCount { expected: terms.document.pages, found: parsed.pages.len() });
     }
-    let signed: Vec<Slot> = terms.signing_order().into_iter().filter(|slot| state.signature(*slot).is_some()).collect();
+    let mut signed: Vec<Slot> = terms.signing_order().into_iter().filter(|slot| state.signature(*slot).is_some()).collect();
+    if let Seals::UpTo(last) = seals {
+        let Some(position) = signed.iter().position(|s| *s == last) else {
+            return Err(RenderError::NotSealed(party_name(state, last)));
+        };
+        signed.truncate(position + 1);
+    }
     let mut out = update::Out { base: source.len(), source_last: source.last().copied(), bytes: Vec::new() };
     let mut steps = Vec::with_capacity(signed.len());
     let mut tail = update::Tail {
@@ -128,22 +202,49 @@ pub(crate) fn render_updates(source: &[u8], state: &EnvelopeState, blobs: &Blobs
         trailer: update::base_trailer(&parsed.doc.trailer),
     };
     let mut form: Option<form::Form> = None;
-    let mut attached = attachments::Attached::new(&parsed)?;
+    let mut digest = signature::RunningDigest::new(source);
+    let position_of = |slot: Slot| terms.signing_order().iter().position(|s| *s == slot).unwrap_or(0);
     for (index, slot) in signed.iter().enumerate() {
         let mut ids = IdAllocator { next: tail.size };
         let mut objects = BTreeMap::new();
-        if form.is_none() {
-            form = Some(form::Form::lay_out(&parsed, state, &mut ids, &mut objects, &mut attached));
-        }
-        if let Some(form) = &form {
-            form.fill(*slot, state, blobs, &mut ids, &mut objects)?;
-        }
+        let form = match &mut form {
+            Some(form) => form,
+            None => form.insert(form::Form::lay_out(&parsed, state, &mut ids, &mut objects)),
+        };
+        form.fill(*slot, state, blobs, &mut ids, &mut objects)?;
         let log = state.closure_of_signs(&signed[..=index]);
-        attached.attach_step(state, &log, *slot, blobs, &mut ids, &mut objects)?;
-        let start = source.len() + out.bytes.len();
+        attachments::attach_step(state, &log, *slot, blobs, &mut ids, &mut objects)?;
+
+        let name = party_name(state, *slot);
+        let chain = state.certificates(*slot).ok_or_else(|| RenderError::Signature(format!("{name} has no certificate")))?;
+        let record = state.signature(*slot).ok_or_else(|| RenderError::NotSealed(name.clone()))?;
+        let signature_id = if index == 0 { form.first_signature } else { ids.next() };
+        let dict = signature::dictionary(signature::cms_len(chain)?, record.claimed_time, &name, index == 0);
+        objects.insert(signature_id.0, Object::Dictionary(dict));
+        let position = position_of(*slot);
+        form.sign_field(position, signature_id, &mut objects);
+
+        let start = out.position();
         tail.size = ids.next;
-        tail = update::append(&mut out, &tail, &objects);
-        steps.push(StepSpan { slot: *slot, start, end: source.len() + out.bytes.len() });
+        let (next, offsets) = update::append(&mut out, &tail, &objects);
+        tail = next;
+        let object_at = offsets.get(&signature_id.0).copied().unwrap_or(start);
+        let (hole, step_digest) = digest.close(&mut out, object_at)?;
+        let (_, message) = signature::cms_for(chain, &step_digest, &[0; 64])?;
+        let value = match seals {
+            Seals::UpTo(last) if last == *slot => [0; 64],
+            Seals::Log | Seals::UpTo(_) => {
+                let value = state.seal(*slot).ok_or_else(|| RenderError::NotSealed(name.clone()))?;
+                let key = state.binding(*slot).ok_or_else(|| RenderError::BadSeal(name.clone()))?;
+                key.verify(&message, &value).map_err(|_| RenderError::BadSeal(name.clone()))?;
+                *value.as_bytes()
+            }
+            Seals::File(found) => signature::value_in(found, hole).unwrap_or([0; 64]),
+        };
+        let (cms, _) = signature::cms_for(chain, &step_digest, &value)?;
+        digest.fill(&mut out, hole, &cms)?;
+        let field = signature::field_name(position + 1);
+        steps.push(StepSpan { slot: *slot, start, end: out.position(), hole, message, value: Signature::from_bytes(value), field });
     }
     Ok((out.bytes, steps))
 }

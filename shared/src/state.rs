@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::hash::{EntryId, EnvelopeId};
-use crate::keys::PublicKey;
+use crate::keys::{PublicKey, Signature};
 use crate::log::rules::{self, Envelope, Knowledge, Ledger, Rejection};
 use crate::log::{Act, RawEntry, ValidEntry, Value};
 use crate::model::{Slot, Terms};
@@ -90,6 +90,8 @@ pub struct EnvelopeState {
     ledger: Ledger,
     knowledge: BTreeMap<EntryId, Knowledge>,
     signs: BTreeMap<Slot, SignRecord>,
+    seals: BTreeMap<Slot, Signature>,
+    certificates: BTreeMap<Slot, Vec<Vec<u8>>>,
     terminal: Option<Status>,
     invited: bool,
 }
@@ -133,6 +135,8 @@ pub fn fold_with_verified(
         ledger: Ledger::default(),
         knowledge: BTreeMap::new(),
         signs: BTreeMap::new(),
+        seals: BTreeMap::new(),
+        certificates: BTreeMap::new(),
         terminal: None,
         invited: false,
     };
@@ -208,9 +212,14 @@ impl EnvelopeState {
                 self.ledger.invites.insert(id, (*slot, *invite_key, *expires_at));
                 self.invited = true;
             }
-            Act::Join { slot, invite, .. } => {
+            Act::Join { slot, invite, certificates, .. } => {
                 self.ledger.bindings.insert(*slot, (entry.author, id));
                 self.ledger.used_invites.insert(*invite, id);
+                self.certificates.insert(*slot, certificates.clone());
+            }
+            Act::Seal { slot, value } => {
+                self.ledger.sealed.insert(*slot, id);
+                self.seals.insert(*slot, *value);
             }
             Act::Sign { slot, values } => {
                 self.ledger.signed.insert(*slot, id);
@@ -285,6 +294,21 @@ impl EnvelopeState {
     /// A slot's signature, if it signed.
     pub fn signature(&self, slot: Slot) -> Option<&SignRecord> {
         self.signs.get(&slot)
+    }
+
+    /// A slot's PDF signature value, if it sealed its signing step.
+    pub fn seal(&self, slot: Slot) -> Option<Signature> {
+        self.seals.get(&slot).copied()
+    }
+
+    /// A slot's certificate chain (its own first), if it joined.
+    pub fn certificates(&self, slot: Slot) -> Option<&[Vec<u8>]> {
+        self.certificates.get(&slot).map(Vec::as_slice)
+    }
+
+    /// The slots that signed but whose step is not sealed yet, in signing order.
+    pub fn unsealed(&self) -> Vec<Slot> {
+        self.terms.signing_order().into_iter().filter(|s| self.signs.contains_key(s) && !self.seals.contains_key(s)).collect()
     }
 
     /// The ids of the valid entries, for sync and "what do I have".

@@ -13,6 +13,7 @@ use crate::invite::Invitation;
 use crate::keys::SecretKey;
 use crate::log::{Act, Entry, ImageFormat, RawEntry, Value};
 use crate::model::{Contact, DocumentRef, Field, FieldKind, Party, Rect, Role, Slot, Terms};
+use crate::pades::certificate::{Issuer, issue};
 use crate::render::{Blobs, inspect};
 use crate::state::{EnvelopeState, fold};
 
@@ -187,6 +188,15 @@ pub fn creator() -> SecretKey {
     key(1)
 }
 
+/// The company's certificate authority in a scenario: its certificate (DER) and key.
+pub fn company_authority() -> (Vec<u8>, SecretKey) {
+    let key = key(90);
+    match crate::pades::certificate::issue_authority(&key, "Acme Ltd", T0) {
+        Ok(certificate) => (certificate, key),
+        Err(e) => panic!("cannot issue the CA certificate: {e}"),
+    }
+}
+
 /// The key of the party at `slot` in a scenario.
 pub fn party_key(slot: Slot) -> SecretKey {
     key(10 + slot)
@@ -261,11 +271,47 @@ impl Scenario {
         Entry { envelope: Some(self.envelope), parents, author: key.public(), claimed_time, act }.sign(key)
     }
 
-    /// The party at `slot` joins with its invitation.
+    /// The party at `slot` joins with its invitation and a self-signed certificate.
     pub fn join(&mut self, slot: Slot) -> RawEntry {
+        let key = party_key(slot);
+        self.join_certified_by(slot, Issuer::Itself(&key))
+    }
+
+    /// The party at `slot` joins with a certificate issued by `issuer`.
+    pub fn join_certified_by(&mut self, slot: Slot, issuer: Issuer<'_>) -> RawEntry {
         let (invitation, invite) = self.invites[&slot].clone();
         let key = party_key(slot);
-        self.append(&key, Act::Join { slot, invite: invite.id(), proof: invitation.prove(&key.public()) })
+        let certificates = self.certificate(slot, issuer);
+        self.append(&key, Act::Join { slot, invite: invite.id(), proof: invitation.prove(&key.public()), certificates })
+    }
+
+    /// The certificate chain of the party at `slot`, issued by `issuer`.
+    pub fn certificate(&self, slot: Slot, issuer: Issuer<'_>) -> Vec<Vec<u8>> {
+        let terms = self.terms();
+        let Some(party) = terms.party(slot) else { panic!("no party {slot}") };
+        match issue(&party_key(slot).public(), &party.name, &party.contact, issuer, T0) {
+            Ok(chain) => chain,
+            Err(e) => panic!("cannot issue a certificate: {e}"),
+        }
+    }
+
+    /// The envelope's terms.
+    pub fn terms(&self) -> Terms {
+        match &self.entries[0].entry().act {
+            Act::Create(terms) => terms.clone(),
+            _ => panic!("the first entry is not a Create"),
+        }
+    }
+
+    /// The party at `slot` seals its signing step: signs what
+    /// [`crate::render::seal_message`] says and appends the `Seal`.
+    pub fn seal(&mut self, slot: Slot) -> RawEntry {
+        let message = match crate::render::seal_message(&self.pdf, &self.state(), &self.blobs, slot) {
+            Ok(message) => message,
+            Err(e) => panic!("cannot seal: {e}"),
+        };
+        let value = party_key(slot).sign(&message);
+        self.append(&party_key(slot), Act::Seal { slot, value })
     }
 
     /// Adds an image blob, returning its value.
@@ -286,16 +332,20 @@ impl Scenario {
         vec![(3, Value::Text("Carl Client".into())), (4, Value::Text("1 Main St, Springfield".into())), (5, self.image(signature_png(2)))]
     }
 
-    /// The director signs the standard contract.
+    /// The director signs the standard contract (and seals the step); returns the `Sign`.
     pub fn director_signs(&mut self) -> RawEntry {
         let values = self.director_values();
-        self.append(&party_key(DIRECTOR), Act::Sign { slot: DIRECTOR, values })
+        let sign = self.append(&party_key(DIRECTOR), Act::Sign { slot: DIRECTOR, values });
+        self.seal(DIRECTOR);
+        sign
     }
 
-    /// The client signs the standard contract.
+    /// The client signs the standard contract (and seals the step); returns the `Sign`.
     pub fn client_signs(&mut self) -> RawEntry {
         let values = self.client_values();
-        self.append(&party_key(CLIENT), Act::Sign { slot: CLIENT, values })
+        let sign = self.append(&party_key(CLIENT), Act::Sign { slot: CLIENT, values });
+        self.seal(CLIENT);
+        sign
     }
 
     /// The folded state of every entry so far.

@@ -5,10 +5,13 @@
 //!    must have signed.
 //! 3. The bytes at the start of the file must be the original document: the
 //!    length and BLAKE3 hash `Create` fixed.
-//! 4. Rebuild the file from the original, the log and the embedded images, and
-//!    compare every byte. Anything added, removed or changed anywhere is a
-//!    difference, so nothing unsigned can be shown (this closes incremental-save,
-//!    shadow and signature-wrapping attacks).
+//! 4. Rebuild the file from the original, the log, the embedded images and
+//!    the PDF signature values found in the file, and compare every byte.
+//!    Anything added, removed or changed anywhere is a difference, so nothing
+//!    unsigned can be shown (this closes incremental-save, shadow and
+//!    signature-wrapping attacks).
+//! 5. Check each step's PDF signature value against the signer's key (from the
+//!    log, certified in its `Join`) and against the `Seal` the log records.
 //!
 //! The [`Report`] says, in plain words, what was found and every reason the
 //! file fails.
@@ -18,7 +21,8 @@ use serde::Serialize;
 use crate::hash::{EnvelopeId, Hash};
 use crate::log::Value;
 use crate::model::{Contact, FieldKind, Role};
-use crate::render::{self, Blobs, find_blob, find_log};
+use crate::pades::certificate::check_chain;
+use crate::render::{self, Blobs, Seals, StepSpan, find_blob, find_log};
 use crate::state::{self, EnvelopeState, Status};
 use crate::time::utc;
 
@@ -75,6 +79,29 @@ pub struct FieldReport {
     pub value: String,
 }
 
+/// One standard PDF signature (PAdES, Ed25519) of a signing step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PdfSignatureReport {
+    /// Position in signing order, from 1.
+    pub position: usize,
+    /// The signature field's name.
+    pub field: String,
+    /// The signing party's name, from the log.
+    pub signer: String,
+    /// The common name of the signer's certificate.
+    pub certificate_subject: Option<String>,
+    /// The common name of its issuer (the signer, or the organization's CA).
+    pub certificate_issuer: Option<String>,
+    /// The claimed signing time in the signature (`/M`), from the `Sign` entry.
+    pub claimed_time: Option<String>,
+    /// Whether it certifies the document (the first one: form filling and signing allowed after it).
+    pub certification: bool,
+    /// How many bytes of the file it covers (from the start).
+    pub covers_bytes: u64,
+    /// Whether the signature value verifies with the signer's key over exactly this file's bytes.
+    pub valid: bool,
+}
+
 /// The report of checking one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -98,12 +125,14 @@ pub struct Report {
     pub status: Option<Status>,
     /// Parties that sign, in signing order.
     pub parties: Vec<PartyReport>,
+    /// The PDF signatures found for the signing steps, in signing order.
+    pub pdf_signatures: Vec<PdfSignatureReport>,
     /// Every reason the file fails; empty when valid.
     pub reasons: Vec<String>,
 }
 
 /// Version of the [`Report`] format.
-pub const REPORT_SCHEMA: u32 = 1;
+pub const REPORT_SCHEMA: u32 = 2;
 
 /// Checks a final PDF completely.
 pub fn verify(pdf: &[u8]) -> Report {
@@ -118,6 +147,7 @@ pub fn verify(pdf: &[u8]) -> Report {
         document_hash: None,
         status: None,
         parties: Vec::new(),
+        pdf_signatures: Vec::new(),
         reasons: Vec::new(),
     };
     // A log found means a Countersign document, however damaged: check it all,
@@ -137,7 +167,7 @@ pub fn verify(pdf: &[u8]) -> Report {
         Err(e) => return report.fail(format!("The signing log is unusable: {e}.")),
     };
     report.describe(&state);
-    if check(pdf, &state, &mut report.reasons) == Ending::CutShort {
+    if check(pdf, &state, &mut report) == Ending::CutShort {
         return report
             .unreadable("The file is incomplete: it was cut short and the end of the signed document is missing. Download it again.");
     }
@@ -162,8 +192,9 @@ enum Ending {
     CutShort,
 }
 
-fn check(pdf: &[u8], state: &EnvelopeState, reasons: &mut Vec<String>) -> Ending {
+fn check(pdf: &[u8], state: &EnvelopeState, report: &mut Report) -> Ending {
     let terms = state.terms();
+    let reasons = &mut report.reasons;
     for rejected in state.rejected() {
         reasons.push(format!("A {} entry ({}) in the log is not valid: {}.", rejected.act, rejected.id.short(), rejected.reason));
     }
@@ -210,13 +241,51 @@ fn check(pdf: &[u8], state: &EnvelopeState, reasons: &mut Vec<String>) -> Ending
         return Ending::AsSigned;
     }
     // The source matched its hash, so only what follows it needs rebuilding.
-    match render::render_updates(source, state, &blobs) {
-        Ok((updates, steps)) => compare(signed_part, &updates, source_len, &steps, state, reasons),
+    match render::render_updates(source, state, &blobs, Seals::File(pdf)) {
+        Ok((updates, steps)) => {
+            let ending = compare(signed_part, &updates, source_len, &steps, state, reasons);
+            if ending == Ending::AsSigned {
+                report.pdf_signatures = check_pdf_signatures(&steps, state, reasons);
+            }
+            ending
+        }
         Err(e) => {
             reasons.push(format!("The signed document cannot be rebuilt from its log: {e}."));
             Ending::AsSigned
         }
     }
+}
+
+/// Checks each step's signature value against the signer's key and the log's `Seal`.
+fn check_pdf_signatures(steps: &[StepSpan], state: &EnvelopeState, reasons: &mut Vec<String>) -> Vec<PdfSignatureReport> {
+    let mut found = Vec::with_capacity(steps.len());
+    for (index, step) in steps.iter().enumerate() {
+        let name = state.terms().party(step.slot).map_or_else(String::new, |p| p.name.clone());
+        let key = state.binding(step.slot);
+        let valid = key.is_some_and(|key| key.verify(&step.message, &step.value).is_ok());
+        if !valid {
+            reasons.push(format!(
+                "The PDF signature of {name} ({}) does not verify: the file was changed or the signature was not made with {name}'s key.",
+                step.field
+            ));
+        }
+        if state.seal(step.slot).is_some_and(|logged| logged != step.value) {
+            reasons.push(format!("The PDF signature of {name} differs from the one the signing log records."));
+        }
+        let certificate = key.and_then(|key| check_chain(state.certificates(step.slot)?, &key).ok());
+        found.push(PdfSignatureReport {
+            position: index + 1,
+            field: step.field.clone(),
+            signer: name,
+            certificate_subject: certificate.as_ref().map(|c| c.subject.clone()),
+            certificate_issuer: certificate.map(|c| c.issuer),
+            claimed_time: state.signature(step.slot).map(|r| utc(r.claimed_time)),
+            certification: index == 0,
+            covers_bytes: step.end as u64,
+            valid,
+        });
+    }
+    found
 }
 
 /// Says where and how the part after the source differs from what the log produces.

@@ -32,6 +32,7 @@ fn check(name: &str, bytes: &[u8]) {
 fn acts() -> Vec<(&'static str, RawEntry)> {
     let mut s = Scenario::contract();
     let director_sign = s.director_signs();
+    let director_seal = s.entries.last().expect("the director's seal").clone();
     let mut declined = s.clone();
     let decline = declined.append(&party_key(CLIENT), Act::Decline { slot: CLIENT, reason: "The price is wrong".into() });
     let mut voided = s.clone();
@@ -41,6 +42,7 @@ fn acts() -> Vec<(&'static str, RawEntry)> {
         ("invite.bin", s.entries[1].clone()),
         ("join.bin", s.entries[3].clone()),
         ("sign.bin", director_sign),
+        ("seal.bin", director_seal),
         ("decline.bin", decline),
         ("void.bin", void),
     ]

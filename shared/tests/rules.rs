@@ -6,6 +6,8 @@
 use countersign_shared::hash::EntryId;
 use countersign_shared::log::rules::Rejection;
 use countersign_shared::log::{Act, RawEntry, Value};
+use countersign_shared::pades::certificate::{Issuer, issue_authority};
+use countersign_shared::render::{RenderError, render, seal_message};
 use countersign_shared::state::{EnvelopeState, Status, fold};
 use countersign_shared::test_utils::*;
 
@@ -191,7 +193,9 @@ fn a_join_with_a_wrong_invite_secret() {
     invitation.secret = [0x55; 32];
     let key = party_key(CLIENT);
     let parents = s.state().heads();
-    let join = s.entry(&key, parents, Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&key.public()) });
+    let certificates = s.certificate(CLIENT, Issuer::Itself(&key));
+    let join =
+        s.entry(&key, parents, Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&key.public()), certificates });
     assert_rejected(&s, &join, Rejection::WrongInviteSecret);
 }
 
@@ -204,7 +208,9 @@ fn a_reused_invite() {
     let (invitation, invite) = s.invites[&CLIENT].clone();
     let stranger = key(66);
     let parents = s.state().heads();
-    let join = s.entry(&stranger, parents, Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&stranger.public()) });
+    let certificates = s.certificate(CLIENT, Issuer::Itself(&party_key(CLIENT)));
+    let proof = invitation.prove(&stranger.public());
+    let join = s.entry(&stranger, parents, Act::Join { slot: CLIENT, invite: invite.id(), proof, certificates });
     assert_rejected(&s, &join, Rejection::InviteAlreadyUsed);
 }
 
@@ -215,12 +221,13 @@ fn a_join_after_the_invite_expired() {
     let s = Scenario::invited(pdf, terms);
     let (invitation, invite) = s.invites[&CLIENT].clone();
     let key = party_key(CLIENT);
+    let certificates = s.certificate(CLIENT, Issuer::Itself(&key));
     let join = countersign_shared::log::Entry {
         envelope: Some(s.envelope),
         parents: s.state().heads(),
         author: key.public(),
         claimed_time: invitation.expires_at + 1,
-        act: Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&key.public()) },
+        act: Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&key.public()), certificates },
     }
     .sign(&key);
     assert_rejected(&s, &join, Rejection::InviteExpired);
@@ -244,4 +251,109 @@ fn entries_that_build_on_a_rejected_entry_are_rejected_too() {
     let follow = s.entry(&party_key(CLIENT), vec![early.id()], Act::Decline { slot: CLIENT, reason: "x".into() });
     s.entries.push(early.clone());
     assert_rejected(&s, &follow, Rejection::RejectedParent(early.id().short()));
+}
+
+#[test]
+fn a_join_whose_certificate_is_for_another_key_or_forged() {
+    let pdf = contract_pdf(1);
+    let terms = contract_terms(&pdf);
+    let mut s = Scenario::invited(pdf, terms);
+    let (invitation, invite) = s.invites[&CLIENT].clone();
+    let key = party_key(CLIENT);
+    let proof = invitation.prove(&key.public());
+    let parents = s.state().heads();
+    // Someone else's certificate.
+    let certificates = s.certificate(DIRECTOR, Issuer::Itself(&party_key(DIRECTOR)));
+    let join = s.entry(&key, parents.clone(), Act::Join { slot: CLIENT, invite: invite.id(), proof, certificates });
+    assert_rejected(&s, &join, Rejection::BadCertificate("the certificate is for another key than the party's".into()));
+    // A certificate claiming an organization's CA that did not sign it.
+    let ca_key = key_n(90);
+    let ca = issue_authority(&ca_key, "Acme Ltd", T0).unwrap();
+    let mut chain = s.certificate(CLIENT, Issuer::Authority { certificate: &ca, key: &key_n(91) });
+    chain[1] = ca;
+    let join = s.entry(&key, parents.clone(), Act::Join { slot: CLIENT, invite: invite.id(), proof, certificates: chain });
+    assert_rejected(&s, &join, Rejection::BadCertificate("the certificate is not signed by its issuer".into()));
+    // No certificate at all.
+    let join = s.entry(&key, parents, Act::Join { slot: CLIENT, invite: invite.id(), proof, certificates: vec![] });
+    assert!(matches!(judge(&s, &join).1, Some(Rejection::BadCertificate(_))));
+}
+
+fn key_n(n: u8) -> countersign_shared::SecretKey {
+    key(n)
+}
+
+#[test]
+fn a_ca_issued_certificate_is_accepted_and_named_on_the_certificate_page() {
+    let pdf = contract_pdf(1);
+    let terms = contract_terms(&pdf);
+    let mut s = Scenario::invited(pdf, terms);
+    let (invitation, invite) = s.invites[&DIRECTOR].clone();
+    let ca_key = key_n(90);
+    let ca = issue_authority(&ca_key, "Acme Ltd", T0).unwrap();
+    let key = party_key(DIRECTOR);
+    let chain = s.certificate(DIRECTOR, Issuer::Authority { certificate: &ca, key: &ca_key });
+    assert_eq!(chain.len(), 2);
+    s.append(&key, Act::Join { slot: DIRECTOR, invite: invite.id(), proof: invitation.prove(&key.public()), certificates: chain });
+    s.join(CLIENT);
+    s.director_signs();
+    s.client_signs();
+    assert!(s.state().rejected().is_empty());
+    let pdf = s.render();
+    let report = countersign_shared::verify::verify(&pdf);
+    assert!(report.reasons.is_empty(), "{:?}", report.reasons);
+    let first = &report.pdf_signatures[0];
+    assert_eq!(first.certificate_issuer.as_deref(), Some("Acme Ltd"));
+    assert_eq!(report.pdf_signatures[1].certificate_issuer, report.pdf_signatures[1].certificate_subject, "the client's is self-signed");
+}
+
+#[test]
+fn a_seal_needs_the_step_signed_and_every_earlier_step_sealed() {
+    let mut s = Scenario::contract();
+    // The director seals before signing.
+    let parents = s.state().heads();
+    let bogus = countersign_shared::Signature::from_bytes([1; 64]);
+    let early = s.entry(&party_key(DIRECTOR), parents, Act::Seal { slot: DIRECTOR, value: bogus });
+    assert_rejected(&s, &early, Rejection::SealWithoutSign(DIRECTOR));
+
+    // The director signs but has not sealed: the client signs, and cannot seal first.
+    let values = s.director_values();
+    s.append(&party_key(DIRECTOR), Act::Sign { slot: DIRECTOR, values });
+    let values = s.client_values();
+    s.append(&party_key(CLIENT), Act::Sign { slot: CLIENT, values });
+    assert_eq!(s.state().status(), Status::Completed);
+    assert_eq!(s.state().unsealed(), vec![DIRECTOR, CLIENT]);
+    let parents = s.state().heads();
+    let client_first = s.entry(&party_key(CLIENT), parents, Act::Seal { slot: CLIENT, value: bogus });
+    assert_rejected(&s, &client_first, Rejection::SealOutOfOrder { signer: "Carl Client".into(), waiting_for: "Dmitri Director".into() });
+    let unsealed = render(&s.pdf, &s.state(), &s.blobs);
+    assert!(matches!(&unsealed, Err(RenderError::NotSealed(name)) if name == "Dmitri Director"), "{unsealed:?}");
+
+    // Someone else seals the director's step.
+    let parents = s.state().heads();
+    let impostor = s.entry(&party_key(CLIENT), parents, Act::Seal { slot: DIRECTOR, value: bogus });
+    assert_rejected(&s, &impostor, Rejection::NotBound(DIRECTOR));
+
+    s.seal(DIRECTOR);
+    let parents = s.state().heads();
+    let twice = s.entry(&party_key(DIRECTOR), parents, Act::Seal { slot: DIRECTOR, value: bogus });
+    assert_rejected(&s, &twice, Rejection::AlreadySealed(DIRECTOR));
+    s.seal(CLIENT);
+    assert!(s.state().unsealed().is_empty());
+    assert!(render(&s.pdf, &s.state(), &s.blobs).is_ok());
+}
+
+#[test]
+fn a_seal_whose_value_does_not_sign_the_step_makes_no_pdf() {
+    let mut s = Scenario::contract();
+    let values = s.director_values();
+    s.append(&party_key(DIRECTOR), Act::Sign { slot: DIRECTOR, values });
+    // The right key, the wrong message: a valid entry, but not a signature of the step.
+    let message = seal_message(&s.pdf, &s.state(), &s.blobs, DIRECTOR).unwrap();
+    let mut wrong = message.clone();
+    wrong.push(0);
+    let value = party_key(DIRECTOR).sign(&wrong);
+    s.append(&party_key(DIRECTOR), Act::Seal { slot: DIRECTOR, value });
+    assert!(s.state().rejected().is_empty(), "the log alone cannot tell");
+    let result = render(&s.pdf, &s.state(), &s.blobs);
+    assert!(matches!(&result, Err(RenderError::BadSeal(name)) if name == "Dmitri Director"), "{result:?}");
 }

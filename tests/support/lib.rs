@@ -58,6 +58,53 @@ pub fn qpdf_check(pdf: &[u8]) -> Result<(i32, String)> {
     Ok((output.status.code().unwrap_or(-1), text))
 }
 
+/// What pyHanko, a third-party PDF signature validator, says of a file.
+#[derive(Debug)]
+pub struct PyHankoReport {
+    /// The exit code: 0 when every signature is valid.
+    pub code: i32,
+    /// One line per signature, in signing order:
+    /// `field:certificate-sha256:INTACT:TRUSTED,<coverage>[,<modifications>]`.
+    pub lines: Vec<String>,
+    /// Everything it printed, for failure messages.
+    pub output: String,
+}
+
+/// Where pyHanko's command is: the virtual environment `.ci/run` makes in
+/// `target/pyhanko`, or `COUNTERSIGN_PYHANKO`.
+pub fn pyhanko_command() -> PathBuf {
+    if let Some(path) = std::env::var_os("COUNTERSIGN_PYHANKO") {
+        return PathBuf::from(path);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyhanko/bin/pyhanko")
+}
+
+/// Runs `pyhanko sign validate` on `pdf` with `trust` (PEM certificates) as
+/// the only trust roots, judging validity at the signatures' claimed times.
+pub fn pyhanko_validate(pdf: &[u8], trust: &[Vec<u8>]) -> Result<PyHankoReport> {
+    let dir = scratch_dir("pyhanko")?;
+    let path = dir.join("file.pdf");
+    std::fs::write(&path, pdf)?;
+    let mut command = Command::new(pyhanko_command());
+    command.args(["sign", "validate", "--trust-replace", "--no-revocation-check"]);
+    for (index, pem) in trust.iter().enumerate() {
+        let cert = dir.join(format!("trust-{index}.pem"));
+        std::fs::write(&cert, pem)?;
+        command.arg("--trust").arg(cert);
+    }
+    let output = command.arg(&path).output().context("pyHanko is not installed (.ci/run installs it in target/pyhanko)")?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let lines = stdout.lines().filter(|l| l.contains(':')).map(str::to_owned).collect();
+    let output_text = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    Ok(PyHankoReport { code: output.status.code().unwrap_or(-1), lines, output: output_text })
+}
+
+/// A DER certificate as PEM.
+pub fn pem(der: &[u8]) -> Vec<u8> {
+    countersign_shared::pades::certificate::to_pem(der).into_bytes()
+}
+
 /// Renders every page as viewers show it (the crop box) with poppler's
 /// `pdftoppm` at `dpi` into PNG files, in page order.
 pub fn pdftoppm(pdf: &[u8], dpi: u32) -> Result<Vec<PathBuf>> {

@@ -65,6 +65,17 @@ pub fn plain_text(report: &Report) -> String {
             let _ = writeln!(out, "     {}: {}", value.label, value.value);
         }
     }
+    if !report.pdf_signatures.is_empty() {
+        let _ = writeln!(out, "\nPDF signatures (PAdES, Ed25519), in signing order:");
+    }
+    for signature in &report.pdf_signatures {
+        let state = if signature.valid { "verifies" } else { "DOES NOT VERIFY" };
+        let kind = if signature.certification { "certifies the document (form filling and signing allowed after it)" } else { "approves" };
+        let _ = writeln!(out, "  {}. {} by {}: {state}, {kind}", signature.position, signature.field, signature.signer);
+        let subject = signature.certificate_subject.as_deref().unwrap_or("no valid certificate");
+        let issuer = signature.certificate_issuer.as_deref().unwrap_or("?");
+        let _ = writeln!(out, "     certificate of {subject} issued by {issuer}; covers bytes 0 to {}", signature.covers_bytes);
+    }
     if !report.reasons.is_empty() {
         let _ = writeln!(out, "\nReasons:");
         for reason in &report.reasons {

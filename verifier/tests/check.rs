@@ -38,6 +38,8 @@ fn a_valid_document_exits_0_with_parties_in_order() {
     assert!(text.contains("Client address: 1 Main St, Springfield"), "{text}");
     assert!(text.contains(&scenario.state().binding(0).expect("joined").fingerprint()), "{text}");
     assert!(text.contains(&scenario.state().terms().document.hash.to_string()), "{text}");
+    assert!(text.contains("1. countersign-signature-1 by Dmitri Director: verifies, certifies the document"), "{text}");
+    assert!(text.contains("2. countersign-signature-2 by Carl Client: verifies, approves"), "{text}");
 }
 
 #[test]
@@ -69,8 +71,11 @@ fn json_carries_the_same_report() {
     assert_eq!(out.status.code(), Some(0));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     assert_eq!(report["verdict"], "valid");
-    assert_eq!(report["schema"], 1);
+    assert_eq!(report["schema"], 2);
     assert_eq!(report["parties"][0]["name"], "Dmitri Director");
+    assert_eq!(report["pdf_signatures"][0]["signer"], "Dmitri Director");
+    assert_eq!(report["pdf_signatures"][0]["certification"], true);
+    assert_eq!(report["pdf_signatures"][1]["valid"], true);
     assert_eq!(report["parties"][1]["values"][1]["value"], "1 Main St, Springfield");
     assert_eq!(report["reasons"].as_array().map(Vec::len), Some(0));
 }

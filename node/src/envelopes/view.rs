@@ -312,6 +312,7 @@ fn timeline(state: &EnvelopeState, me: PublicKey) -> Vec<TimelineItem> {
                 Act::Invite { slot, .. } => format!("invited {}", party_name(*slot)),
                 Act::Join { .. } => "accepted the invitation".into(),
                 Act::Sign { .. } => "signed".into(),
+                Act::Seal { .. } => "added the PDF signature of their step".into(),
                 Act::Decline { reason, .. } => format!("declined: “{reason}”"),
                 Act::Void { reason } => format!("voided the envelope: “{reason}”"),
             };

@@ -167,6 +167,12 @@ impl EventLoop {
 
     /// Runs until the command channel closes.
     pub async fn run(mut self) {
+        // A step signed but not sealed when the node last stopped is sealed now.
+        for envelope in self.envelopes.ids() {
+            if self.envelopes.seal_pending(envelope) {
+                self.changed(envelope, None);
+            }
+        }
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
             tokio::select! {
@@ -337,13 +343,11 @@ impl EventLoop {
     /// Tells this node's person about a completed, declined or voided envelope (once).
     pub(super) fn notice(&mut self, envelope: EnvelopeId) {
         // Called on every change: only an ended envelope is worth a summary.
-        let ended = self.envelopes.party().state_ref(envelope).is_ok_and(|state| {
-            matches!(
-                state.status(),
-                countersign_shared::state::Status::Completed
-                    | countersign_shared::state::Status::Declined { .. }
-                    | countersign_shared::state::Status::Voided { .. }
-            )
+        // A completed envelope's final PDF exists once the last step is sealed.
+        let ended = self.envelopes.party().state_ref(envelope).is_ok_and(|state| match state.status() {
+            countersign_shared::state::Status::Completed => state.unsealed().is_empty(),
+            countersign_shared::state::Status::Declined { .. } | countersign_shared::state::Status::Voided { .. } => true,
+            _ => false,
         });
         if !ended {
             return;

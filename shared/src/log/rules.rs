@@ -13,6 +13,7 @@ use crate::hash::{EntryId, EnvelopeId};
 use crate::keys::PublicKey;
 use crate::log::{Act, MAX_IMAGE_BYTES, RawEntry, Value, join_message};
 use crate::model::{FieldKind, MAX_TEXT, Slot, Terms};
+use crate::pades::certificate;
 
 /// Why an entry was kept out of the envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Error, Serialize)]
@@ -64,6 +65,23 @@ pub enum Rejection {
     /// The author is not the key bound to the slot among the entry's ancestors.
     #[error("the author is not the key that joined as party {0}")]
     NotBound(Slot),
+    /// The certificate chain of a `Join` is not acceptable.
+    #[error("the party's certificate is not acceptable: {0}")]
+    BadCertificate(String),
+    /// A `Seal` for a step that was not signed among its ancestors.
+    #[error("party {0} seals a signing step it has not signed")]
+    SealWithoutSign(Slot),
+    /// The party already sealed its step.
+    #[error("party {0} has already sealed its signing step")]
+    AlreadySealed(Slot),
+    /// A `Seal` before the earlier steps' seals, which its PDF signature covers.
+    #[error("{signer}'s PDF signature must come after {waiting_for}'s, which is not in the log before it")]
+    SealOutOfOrder {
+        /// The one who sealed too early.
+        signer: String,
+        /// Whose seal was missing.
+        waiting_for: String,
+    },
     /// A viewer tried to sign.
     #[error("party {0} is a viewer and does not sign")]
     NotASigner(Slot),
@@ -114,6 +132,8 @@ pub enum Rejection {
 pub struct Knowledge {
     /// Slots whose `Sign` is an ancestor (bit per slot).
     pub signed: u32,
+    /// Slots whose `Seal` is an ancestor.
+    pub sealed: u32,
     /// Slots whose `Join` is an ancestor.
     pub bound: u32,
     /// Slots whose `Invite` is an ancestor.
@@ -127,6 +147,7 @@ impl Knowledge {
     pub fn merge(self, other: Knowledge) -> Knowledge {
         Knowledge {
             signed: self.signed | other.signed,
+            sealed: self.sealed | other.sealed,
             bound: self.bound | other.bound,
             invited: self.invited | other.invited,
             terminal: self.terminal.or(other.terminal),
@@ -137,6 +158,7 @@ impl Knowledge {
     pub fn with(mut self, act: &Act) -> Knowledge {
         match act {
             Act::Sign { slot, .. } => self.signed |= bit(*slot),
+            Act::Seal { slot, .. } => self.sealed |= bit(*slot),
             Act::Join { slot, .. } => self.bound |= bit(*slot),
             Act::Invite { slot, .. } => self.invited |= bit(*slot),
             Act::Decline { .. } => self.terminal = Some("declined"),
@@ -162,6 +184,8 @@ pub struct Ledger {
     pub used_invites: BTreeMap<EntryId, EntryId>,
     /// Slots that signed, with their `Sign` entry.
     pub signed: BTreeMap<Slot, EntryId>,
+    /// Slots that sealed their signing step, with their `Seal` entry.
+    pub sealed: BTreeMap<Slot, EntryId>,
 }
 
 /// The fixed context of one envelope.
@@ -216,7 +240,7 @@ pub fn check(
             }
             Ok(())
         }
-        Act::Join { slot, invite, proof } => {
+        Act::Join { slot, invite, proof, certificates } => {
             party(*slot)?;
             not_terminal()?;
             let Some(&(invited_slot, invite_key, expires_at)) = ledger.invites.get(invite) else {
@@ -240,7 +264,23 @@ pub fn check(
             if let Some((other, _)) = ledger.bindings.iter().find(|(_, (key, _))| *key == entry.author) {
                 return Err(Rejection::KeyAlreadyBound(*other));
             }
+            certificate::check_chain(certificates, &entry.author).map_err(|e| Rejection::BadCertificate(e.to_string()))?;
             Ok(())
+        }
+        Act::Seal { slot, .. } => {
+            let signer = party(*slot)?;
+            if !signer.role.signs() {
+                return Err(Rejection::NotASigner(*slot));
+            }
+            check_bound(*slot, &entry.author, known, ledger)?;
+            not_terminal()?;
+            if known.signed & bit(*slot) == 0 {
+                return Err(Rejection::SealWithoutSign(*slot));
+            }
+            if ledger.sealed.contains_key(slot) {
+                return Err(Rejection::AlreadySealed(*slot));
+            }
+            check_seal_order(*slot, terms, known)
         }
         Act::Sign { slot, values } => {
             let signer = party(*slot)?;
@@ -299,6 +339,17 @@ fn check_order(slot: Slot, terms: &Terms, known: Knowledge) -> Result<(), Reject
     }
     let signer = terms.party(slot).map_or_else(String::new, |p| format!("{} ({})", p.name, p.role.label()));
     Err(Rejection::OutOfOrder { signer, waiting_for: waiting.join(", ") })
+}
+
+/// A step's PDF signature covers every earlier step, seal included: the
+/// seals of the slots before `slot` in signing order come first.
+fn check_seal_order(slot: Slot, terms: &Terms, known: Knowledge) -> Result<(), Rejection> {
+    let name = |slot: Slot| terms.party(slot).map_or_else(String::new, |p| p.name.clone());
+    let earlier = terms.signing_order().into_iter().take_while(|other| *other != slot);
+    match earlier.into_iter().find(|other| known.sealed & bit(*other) == 0) {
+        Some(missing) => Err(Rejection::SealOutOfOrder { signer: name(slot), waiting_for: name(missing) }),
+        None => Ok(()),
+    }
 }
 
 /// P4: exactly the signer's fields, every required one filled, values of the right kind.

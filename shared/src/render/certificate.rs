@@ -11,8 +11,10 @@ use fast_qr::{ECL, QRBuilder};
 use lopdf::{Dictionary, Object, ObjectId, Stream};
 
 use crate::model::Slot;
+use crate::pades::certificate::check_chain;
 use crate::render::IdAllocator;
 use crate::render::form::{FONT, Widget, widget_dict};
+use crate::render::signature;
 use crate::render::source::Source;
 use crate::render::text::{literal, num, win_ansi, wrap};
 use crate::state::EnvelopeState;
@@ -28,6 +30,8 @@ const QR_SIZE: f32 = 110.0;
 pub(crate) struct Certificate {
     pub(crate) page: ObjectId,
     pub(crate) rows: BTreeMap<Slot, Widget>,
+    /// The empty signature fields, in signing order: (object, dictionary).
+    pub(crate) signature_fields: Vec<(ObjectId, Dictionary)>,
 }
 
 /// The address the QR code and the id lines point to.
@@ -89,14 +93,23 @@ pub(crate) fn lay_out(
         let size = (rect[2] - rect[0], rect[3] - rect[1]);
         rows.insert(*slot, Widget { id, dict, size, upright: [1.0, 0.0, 0.0, 1.0, 0.0, 0.0] });
     }
+    let signature_fields: Vec<(ObjectId, Dictionary)> = order
+        .iter()
+        .enumerate()
+        .map(|(position, slot)| {
+            let signer = terms.party(*slot).map_or("", |p| p.name.as_str());
+            (ids.next(), signature::empty_field(position + 1, signer, page))
+        })
+        .collect();
     let link = verifier_link(state);
     c.qr(WIDTH - MARGIN - QR_SIZE, MARGIN, QR_SIZE, &link);
     let notes = [
         "Check this document: scan the code or open".to_owned(),
         link.clone(),
         "and upload this PDF. The signing log and the signature".to_owned(),
-        "images are attached to this file. Each time shown is".to_owned(),
-        "the time the signer's own device claimed.".to_owned(),
+        "images are embedded in this file, and each signer's step".to_owned(),
+        "carries a standard PDF signature made with their own key.".to_owned(),
+        "Each time shown is the time the signer's own device claimed.".to_owned(),
     ];
     let mut ny = MARGIN + QR_SIZE - 10.0;
     for note in &notes {
@@ -118,17 +131,22 @@ pub(crate) fn lay_out(
     dict.set("Rotate", 0);
     dict.set("Resources", Object::Dictionary(resources));
     dict.set("Contents", Object::Reference(content_id));
-    dict.set("Annots", Object::Array(rows.values().map(|w| Object::Reference(w.id)).collect()));
+    let annots = rows.values().map(|w| w.id).chain(signature_fields.iter().map(|(id, _)| *id));
+    dict.set("Annots", Object::Array(annots.map(Object::Reference).collect()));
     objects.insert(page.0, Object::Dictionary(dict));
-    Certificate { page, rows }
+    Certificate { page, rows, signature_fields }
 }
 
 /// The text a party's step writes into its row.
 pub(crate) fn row_text(state: &EnvelopeState, slot: Slot) -> String {
     let key = state.binding(slot).map_or_else(|| "unknown".to_owned(), |k| k.fingerprint());
+    let certificate = state.certificates(slot).and_then(|chain| check_chain(chain, &state.binding(slot)?).ok()).map_or_else(
+        || "no valid certificate".to_owned(),
+        |c| if c.self_signed { "self-issued certificate".to_owned() } else { format!("certificate issued by {}", c.issuer) },
+    );
     match state.signature(slot) {
         Some(record) => format!(
-            "Signed {} (time claimed by the signer)\nKey fingerprint {key}\nSigning entry {}",
+            "Signed {} (time claimed by the signer)\nKey fingerprint {key}, {certificate}\nSigning entry {}",
             utc(record.claimed_time),
             record.entry
         ),

@@ -6,9 +6,9 @@ use lopdf::{Dictionary, Object, ObjectId, Stream};
 
 use crate::log::Value;
 use crate::model::{Field, FieldKind, Slot};
-use crate::render::attachments::Attached;
 use crate::render::certificate;
 use crate::render::image::to_pdf_image;
+use crate::render::signature;
 use crate::render::source::{PageGeometry, Source};
 use crate::render::text::{approx_width, literal, num, win_ansi, wrap};
 use crate::render::{Blobs, IdAllocator, RenderError};
@@ -33,6 +33,10 @@ pub(crate) struct Form {
     font: ObjectId,
     fields: Vec<Widget>,
     certificate_rows: BTreeMap<Slot, Widget>,
+    /// The signature fields in signing order, and the object the first
+    /// signature's dictionary gets (the catalog's DocMDP points at it).
+    signature_fields: Vec<(ObjectId, Dictionary)>,
+    pub(crate) first_signature: ObjectId,
 }
 
 fn name(text: &str) -> Object {
@@ -45,13 +49,7 @@ fn reals(values: &[f32]) -> Object {
 
 impl Form {
     /// Lays out step 1: font, document-id lines, field widgets, certificate page, AcroForm.
-    pub(crate) fn lay_out(
-        source: &Source,
-        state: &EnvelopeState,
-        ids: &mut IdAllocator,
-        objects: &mut BTreeMap<u32, Object>,
-        attached: &mut Attached,
-    ) -> Self {
+    pub(crate) fn lay_out(source: &Source, state: &EnvelopeState, ids: &mut IdAllocator, objects: &mut BTreeMap<u32, Object>) -> Self {
         let terms = state.terms();
         let font = ids.next();
         let mut font_dict = Dictionary::new();
@@ -122,7 +120,10 @@ impl Form {
         };
         all_fields.extend(fields.iter().map(|w| Object::Reference(w.id)));
         all_fields.extend(certificate.rows.values().map(|w| Object::Reference(w.id)));
+        all_fields.extend(certificate.signature_fields.iter().map(|(id, _)| Object::Reference(*id)));
         acro.set("Fields", Object::Array(all_fields));
+        // The document has signatures, and may only be appended to.
+        acro.set("SigFlags", 3);
         let resources = match acro.get(b"DR").ok().map(|r| source.doc.dereference(r)) {
             Some(Ok((_, Object::Dictionary(dr)))) => dr.clone(),
             _ => Dictionary::new(),
@@ -137,13 +138,27 @@ impl Form {
         }
         objects.insert(acro_form.0, Object::Dictionary(acro));
         catalog.set("AcroForm", Object::Reference(acro_form));
-        attached.lay_out(&mut catalog, source, ids);
+        let first_signature = ids.next();
+        signature::certify_catalog(&mut catalog, &source.doc.version, first_signature);
         objects.insert(source.root.0, Object::Dictionary(catalog));
 
         for widget in fields.iter().chain(certificate.rows.values()) {
             objects.insert(widget.id.0, Object::Dictionary(widget.dict.clone()));
         }
-        Form { font, fields, certificate_rows: certificate.rows }
+        for (id, dict) in &certificate.signature_fields {
+            objects.insert(id.0, Object::Dictionary(dict.clone()));
+        }
+        Form { font, fields, certificate_rows: certificate.rows, signature_fields: certificate.signature_fields, first_signature }
+    }
+
+    /// Points the signature field of the `position`th signer (from 0) at its
+    /// signature dictionary `signature`.
+    pub(crate) fn sign_field(&self, position: usize, signature: ObjectId, objects: &mut BTreeMap<u32, Object>) {
+        if let Some((id, dict)) = self.signature_fields.get(position) {
+            let mut dict = dict.clone();
+            dict.set("V", Object::Reference(signature));
+            objects.insert(id.0, Object::Dictionary(dict));
+        }
     }
 
     /// Fills the fields of `slot` and its certificate row.
@@ -215,7 +230,11 @@ fn field_widget(
         geometry.rotate,
     );
     if field.kind.is_image() {
-        dict.set("FT", name("Sig"));
+        // A read-only pushbutton: its appearance shows the image. (A `/Sig`
+        // field here would be an unsigned signature field whose appearance
+        // changes, which a certified document does not allow.)
+        dict.set("FT", name("Btn"));
+        dict.set("Ff", 1 + 65536);
     } else {
         dict.set("FT", name("Tx"));
         let multiline = if field.kind == FieldKind::CompanyDetails { 4096 } else { 0 };

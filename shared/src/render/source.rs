@@ -30,6 +30,9 @@ pub enum PdfError {
     /// The PDF is damaged or truncated.
     #[error("this PDF is damaged or incomplete and cannot be read ({0})")]
     Damaged(String),
+    /// The PDF is already certified (DocMDP): its author forbade the changes signing makes.
+    #[error("this PDF is already certified with a digital signature that forbids further changes; use a copy without that certification")]
+    Certified,
     /// The PDF has no pages, or too many.
     #[error("this PDF has {0} pages; a document needs 1 to {MAX_PAGES}")]
     PageCount(usize),
@@ -147,6 +150,10 @@ impl Source {
         let root = doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(|_| damaged("no document catalog"))?;
         let catalog = doc.get_dictionary(root).map_err(|_| damaged("no document catalog"))?;
         let pages_root = catalog.get(b"Pages").and_then(Object::as_reference).map_err(|_| damaged("no page tree"))?;
+        let perms = catalog.get(b"Perms").ok().and_then(|p| doc.dereference(p).ok()).and_then(|(_, p)| p.as_dict().ok());
+        if perms.is_some_and(|perms| perms.has(b"DocMDP")) {
+            return Err(PdfError::Certified);
+        }
         let page_ids: Vec<ObjectId> = catch_unwind(AssertUnwindSafe(|| doc.page_iter().take(MAX_PAGES + 1).collect()))
             .map_err(|_| damaged("the page tree is broken"))?;
         if page_ids.is_empty() || page_ids.len() > MAX_PAGES {

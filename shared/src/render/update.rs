@@ -35,7 +35,7 @@ pub(crate) struct Out {
 
 impl Out {
     /// The offset in the whole file of the next byte written.
-    fn position(&self) -> usize {
+    pub(crate) fn position(&self) -> usize {
         self.base + self.bytes.len()
     }
 
@@ -44,8 +44,9 @@ impl Out {
     }
 }
 
-/// Appends an update holding `objects`, returning the new tail.
-pub(crate) fn append(out: &mut Out, tail: &Tail, objects: &BTreeMap<u32, Object>) -> Tail {
+/// Appends an update holding `objects`, returning the new tail and the file
+/// offset of each object written.
+pub(crate) fn append(out: &mut Out, tail: &Tail, objects: &BTreeMap<u32, Object>) -> (Tail, BTreeMap<u32, usize>) {
     if out.last() != Some(b'\n') {
         out.bytes.push(b'\n');
     }
@@ -94,7 +95,7 @@ pub(crate) fn append(out: &mut Out, tail: &Tail, objects: &BTreeMap<u32, Object>
     let mut next = tail.clone();
     next.startxref = startxref;
     next.size = size;
-    next
+    (next, offsets)
 }
 
 fn write_indirect(file: &mut Vec<u8>, id: u32, object: &Object) {

@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-/// The OpenAPI document. The report's schema is version 1 (`schema: 1`).
+/// The OpenAPI document. The report's schema is version 2 (`schema: 2`;
+/// version 2 added `pdf_signatures`).
 pub(super) fn document() -> Value {
     let party = json!({
         "type": "object",
@@ -21,11 +22,26 @@ pub(super) fn document() -> Value {
                 "label": {"type": "string"}, "kind": {"type": "string"}, "page": {"type": "integer"}, "value": {"type": "string"}}}}
         }
     });
+    let pdf_signature = json!({
+        "type": "object",
+        "description": "a standard PDF signature (PAdES, Ed25519) of one signing step, made with the signer's own key",
+        "properties": {
+            "position": {"type": "integer", "description": "place in the signing order, from 1"},
+            "field": {"type": "string", "description": "the signature field's name"},
+            "signer": {"type": "string", "description": "the signing party's name, from the log"},
+            "certificate_subject": {"type": ["string", "null"], "description": "common name of the signer's certificate"},
+            "certificate_issuer": {"type": ["string", "null"], "description": "common name of its issuer: the signer itself or the organization's CA"},
+            "claimed_time": {"type": ["string", "null"], "description": "signing time in the signature, as claimed by the signer, UTC"},
+            "certification": {"type": "boolean", "description": "true for the first: it certifies the document, allowing only form filling and signing after it"},
+            "covers_bytes": {"type": "integer", "description": "the signature covers the file from byte 0 to here"},
+            "valid": {"type": "boolean", "description": "the value verifies with the signer's key over exactly these bytes"}
+        }
+    });
     let report = json!({
         "type": "object",
-        "required": ["schema", "verdict", "summary", "file_hash", "file_len", "parties", "reasons"],
+        "required": ["schema", "verdict", "summary", "file_hash", "file_len", "parties", "pdf_signatures", "reasons"],
         "properties": {
-            "schema": {"type": "integer", "const": 1},
+            "schema": {"type": "integer", "const": 2},
             "verdict": {"type": "string", "enum": ["valid", "invalid", "unreadable"]},
             "summary": {"type": "string", "description": "one line for people"},
             "file_hash": {"type": "string", "description": "BLAKE3 of the uploaded file, hex"},
@@ -35,6 +51,7 @@ pub(super) fn document() -> Value {
             "document_hash": {"type": ["string", "null"], "description": "BLAKE3 of the original document the parties fixed"},
             "status": {"type": ["object", "null"]},
             "parties": {"type": "array", "items": party},
+            "pdf_signatures": {"type": "array", "items": pdf_signature, "description": "the PDF signatures found, in signing order; checked against the log"},
             "reasons": {"type": "array", "items": {"type": "string"}, "description": "every reason the file fails; empty when valid"}
         }
     });

@@ -24,6 +24,7 @@ section.card { background: #fff; border: 1px solid var(--line); border-radius: 1
 .party { border-top: 1px solid var(--line); padding: 10px 0; } .party:first-of-type { border-top: 0; }
 .mono { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .85rem; word-break: break-all; }
 ul.reasons { margin: 6px 0 0; padding-left: 20px; }
+.bad { color: var(--bad); font-weight: 600; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 6px 0 0; } dt { color: var(--muted); }
 "#;
 
@@ -63,6 +64,16 @@ async function check(file) {
       html += '</dl></div>';
     }
     html += '</section>';
+    if (report.pdf_signatures && report.pdf_signatures.length) {
+      html += '<section class="card"><h2>PDF signatures</h2><p class="note">Each signer\'s step also carries a standard PDF signature made with their own key, which PDF tools can check.</p>';
+      for (const s of report.pdf_signatures) {
+        html += '<div class="party pdf-signature"><strong>' + s.position + '. ' + esc(s.signer) + '</strong> — ' +
+          (s.valid ? 'verifies' : '<span class="bad">does not verify</span>') + (s.certification ? ', certifies the document' : '') +
+          '<dl><dt>Certificate</dt><dd>' + esc(s.certificate_subject || 'no valid certificate') + ', issued by ' + esc(s.certificate_issuer || '?') + '</dd>' +
+          '<dt>Covers</dt><dd>bytes 0 to ' + s.covers_bytes + '</dd></dl></div>';
+      }
+      html += '</section>';
+    }
   }
   const reasons = report ? report.reasons : [body.error];
   if (!valid && reasons.length) {

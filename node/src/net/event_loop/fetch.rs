@@ -122,7 +122,11 @@ impl EventLoop {
                 Ok(ChunkOutcome::Complete) => {
                     self.fetches.remove(&hash);
                     tracing::info!("received blob {} for envelope {}", hash.short(), envelope.short());
-                    self.notice(envelope);
+                    if self.envelopes.seal_pending(envelope) {
+                        self.changed(envelope, None);
+                    } else {
+                        self.notice(envelope);
+                    }
                     return;
                 }
                 Err(e) => {

@@ -142,6 +142,11 @@ async fn main() -> Result<()> {
         let time = party.claimed_time.as_deref().unwrap_or("-");
         println!("   {}. {} ({}), key {key}, signed {time}", party.position, party.name, party.role.label());
     }
+    for signature in &report.pdf_signatures {
+        let state = if signature.valid { "verifies" } else { "DOES NOT VERIFY" };
+        let issuer = signature.certificate_issuer.as_deref().unwrap_or("?");
+        println!("   PDF signature {} ({}): {state}, certificate issued by {issuer}", signature.position, signature.field);
+    }
     drop((anna, dmitri, carl));
     let _ = std::fs::remove_dir_all(&scratch);
     println!("\nWrote {} — check it: cargo run -p countersign-verifier -- check {}", final_path.display(), final_path.display());

@@ -206,6 +206,9 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
     browser.screenshot("web-6-pipeline-completed")?;
     browser.go(&format!("{}/app/e/{envelope}", origin(&pipeline)))?;
     browser.wait_for_text("Complete and intact")?;
+    let signatures = browser.text("#verification .pdf-signatures")?;
+    assert!(signatures.contains("1. Dmitri Director — verifies, certifies the document"), "{signatures}");
+    assert!(signatures.contains("2. Carl Client — verifies"), "{signatures}");
     browser.screenshot("web-7-completed")?;
     browser.click("#document-pages summary")?;
     let filled = browser.execute("return document.querySelectorAll('#document-pages .field.done').length", json!([]))?;

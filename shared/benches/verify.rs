@@ -1,6 +1,7 @@
 #![allow(clippy::expect_used)] // a benchmark may stop on a broken fixture
 //! Speed of the core: verifying and rendering a final PDF built from a 10 MB
-//! source (against BLAKE3-hashing the same bytes, the lower bound), and
+//! source (against BLAKE3-hashing the same bytes, the lower bound) and from
+//! the 2-page contract, what a signer's node does to seal its step, and
 //! checking a log of 1,000 entries.
 //!
 //! `cargo bench -p countersign-shared --features test-utils`
@@ -31,6 +32,33 @@ fn ten_megabyte_final_pdf(c: &mut Criterion) {
     group.finish();
 }
 
+/// A typical document: the 2-page contract (about 50 KB signed, two signers).
+fn contract_final_pdf(c: &mut Criterion) {
+    let scenario = Scenario::signed_contract();
+    let state = scenario.state();
+    let final_pdf = scenario.render();
+    assert_eq!(verify(&final_pdf).verdict, Verdict::Valid);
+    let mut group = c.benchmark_group("final_pdf_contract");
+    group.bench_function("verify", |b| b.iter(|| verify(&final_pdf)));
+    group.bench_function("render", |b| b.iter(|| render(&scenario.pdf, &state, &scenario.blobs)));
+    group.finish();
+}
+
+/// What the client's node computes to seal the last step: the file up to it
+/// and the bytes its key signs, then the signature itself.
+fn sealing_a_step(c: &mut Criterion) {
+    use countersign_shared::render::seal_message;
+    use countersign_shared::test_utils::{CLIENT, party_key};
+    let scenario = Scenario::signed_contract();
+    let state = scenario.state();
+    let key = party_key(CLIENT);
+    let mut group = c.benchmark_group("seal_contract");
+    group.bench_function("client_step_message", |b| b.iter(|| seal_message(&scenario.pdf, &state, &scenario.blobs, CLIENT)));
+    let message = seal_message(&scenario.pdf, &state, &scenario.blobs, CLIENT).expect("the client's step");
+    group.bench_function("ed25519_sign", |b| b.iter(|| key.sign(&message)));
+    group.finish();
+}
+
 fn thousand_entry_log(c: &mut Criterion) {
     let (envelope, entries) = long_log(1_000);
     let state = fold(envelope, entries.clone()).expect("the log folds");
@@ -53,5 +81,5 @@ fn thousand_signatures(c: &mut Criterion) {
     c.bench_function("ed25519_verify_strict_1000", |b| b.iter(|| signed.iter().all(|(m, s)| public.verify(m, s).is_ok())));
 }
 
-criterion_group!(benches, ten_megabyte_final_pdf, thousand_entry_log, thousand_signatures);
+criterion_group!(benches, ten_megabyte_final_pdf, contract_final_pdf, sealing_a_step, thousand_entry_log, thousand_signatures);
 criterion_main!(benches);

@@ -12,14 +12,17 @@
 //! - [`state`]: the fold of valid entries into the envelope's state (P6).
 //! - [`invite`]: invitation links.
 //! - [`render`]: the deterministic final PDF.
+//! - [`pades`]: the parties' X.509 certificates and the CMS of each step's PDF signature.
 //! - [`verify`]: the complete check of a final PDF.
 //! - [`time`]: claimed times for people.
 //!
 //! # The flow in code
 //! A creator signs a `Create` with the terms; `Invite`s carry the public half
 //! of one-time secrets; each party's `Join` proves it holds one; `Sign`s come
-//! in signing order; [`render::render`] turns the source PDF and the folded
-//! state into the final PDF; [`verify::verify`] checks one.
+//! in signing order, each followed by the signer's `Seal` (the PDF signature
+//! of its step, see [`render::seal_message`]); [`render::render`] turns the
+//! source PDF and the folded state into the final PDF; [`verify::verify`]
+//! checks one.
 
 pub mod encoding;
 pub mod hash;

@@ -1,6 +1,6 @@
 //! The wire protocols between nodes, both request/response over libp2p streams.
 //!
-//! - `/countersign/sync/2`: Automerge sync for one envelope. The request
+//! - `/countersign/sync/3`: Automerge sync for one envelope. The request
 //!   carries the envelope id, optionally an invite proof (for a party that has
 //!   not joined yet) and the one-time code the inviter texted them (when the
 //!   sender asked to confirm phone numbers), and a sync message; the response
@@ -13,7 +13,9 @@
 //!
 //! Every frame is a `u32` length and a body in the canonical encoding; reads
 //! are capped ([`MAX_FRAME`]) before anything is allocated. Sync version 2
-//! added the one-time code and its answer; blob version 1 is the first.
+//! added the one-time code and its answer; version 3 carries entries of format
+//! 2 (certificates in `Join`, the `Seal` act), which older nodes cannot read;
+//! blob version 1 is the first.
 
 use std::io;
 
@@ -25,7 +27,7 @@ use futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use libp2p::StreamProtocol;
 
 /// Automerge sync per envelope.
-pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/countersign/sync/2");
+pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/countersign/sync/3");
 /// Blobs by hash, chunked.
 pub const BLOB_PROTOCOL: StreamProtocol = StreamProtocol::new("/countersign/blob/1");
 /// Bytes of a blob per response.

@@ -141,6 +141,26 @@ async fn render_page(
                             ul { @for reason in &report.reasons { li { (reason) } } }
                         }
                         p.small.muted { "File BLAKE3 " span.mono { (report.file_hash) } }
+                        @if !report.pdf_signatures.is_empty() {
+                            h3 { "PDF signatures" }
+                            ul.pdf-signatures {
+                                @for signature in &report.pdf_signatures {
+                                    li {
+                                        (signature.position) ". " (signature.signer) " — "
+                                        @if signature.valid { "verifies" } @else { strong { "does not verify" } }
+                                        @if signature.certification { ", certifies the document" }
+                                        br;
+                                        span.small.muted {
+                                            @match (&signature.certificate_subject, &signature.certificate_issuer) {
+                                                (Some(subject), Some(issuer)) if subject == issuer => { "Self-issued certificate" }
+                                                (_, Some(issuer)) => { "Certificate issued by " (issuer) }
+                                                _ => { "No valid certificate" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                         @if let Some(link) = summary.verifier_page() {
                             p { a href=(link) rel="noopener noreferrer" target="_blank" { "Anyone can check it on the public verifier ↗" } }
                         }

@@ -69,7 +69,8 @@ async function check(file) {
       for (const s of report.pdf_signatures) {
         html += '<div class="party pdf-signature"><strong>' + s.position + '. ' + esc(s.signer) + '</strong> — ' +
           (s.valid ? 'verifies' : '<span class="bad">does not verify</span>') + (s.certification ? ', certifies the document' : '') +
-          '<dl><dt>Certificate</dt><dd>' + esc(s.certificate_subject || 'no valid certificate') + ', issued by ' + esc(s.certificate_issuer || '?') + '</dd>' +
+          '<dl><dt>Certificate</dt><dd>' + (!s.certificate_subject ? 'no valid certificate' : s.certificate_subject === s.certificate_issuer ?
+            esc(s.certificate_subject) + ', self-issued' : esc(s.certificate_subject) + ', issued by ' + esc(s.certificate_issuer)) + '</dd>' +
           '<dt>Covers</dt><dd>bytes 0 to ' + s.covers_bytes + '</dd></dl></div>';
       }
       html += '</section>';

@@ -230,7 +230,7 @@ pub(crate) fn render_updates(
         tail = next;
         let object_at = offsets.get(&signature_id.0).copied().unwrap_or(start);
         let (hole, step_digest) = digest.close(&mut out, object_at)?;
-        let (_, message) = signature::cms_for(chain, &step_digest, &[0; 64])?;
+        let (attributes, message) = signature::signed_attributes(chain, &step_digest)?;
         let value = match seals {
             Seals::UpTo(last) if last == *slot => [0; 64],
             Seals::Log | Seals::UpTo(_) => {
@@ -241,8 +241,7 @@ pub(crate) fn render_updates(
             }
             Seals::File(found) => signature::value_in(found, hole).unwrap_or([0; 64]),
         };
-        let (cms, _) = signature::cms_for(chain, &step_digest, &value)?;
-        digest.fill(&mut out, hole, &cms)?;
+        digest.fill(&mut out, hole, &signature::cms(chain, attributes, &value)?)?;
         let field = signature::field_name(position + 1);
         steps.push(StepSpan { slot: *slot, start, end: out.position(), hole, message, value: Signature::from_bytes(value), field });
     }

@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::hash::{EnvelopeId, Hash};
 use crate::log::Value;
 use crate::model::{Contact, FieldKind, Role};
-use crate::pades::certificate::check_chain;
+use crate::pades::certificate::describe;
 use crate::render::{self, Blobs, Seals, StepSpan, find_blob, find_log};
 use crate::state::{self, EnvelopeState, Status};
 use crate::time::utc;
@@ -272,7 +272,8 @@ fn check_pdf_signatures(steps: &[StepSpan], state: &EnvelopeState, reasons: &mut
         if state.seal(step.slot).is_some_and(|logged| logged != step.value) {
             reasons.push(format!("The PDF signature of {name} differs from the one the signing log records."));
         }
-        let certificate = key.and_then(|key| check_chain(state.certificates(step.slot)?, &key).ok());
+        // The rules admitted the party's Join only with a valid chain for its key.
+        let certificate = state.certificates(step.slot).and_then(describe);
         found.push(PdfSignatureReport {
             position: index + 1,
             field: step.field.clone(),

@@ -56,6 +56,9 @@ struct IssuerSerial {
     serial_number: SerialNumber,
 }
 
+/// A signature's signed attributes.
+pub(crate) type Attributes = SetOfVec<Attribute>;
+
 fn sha512_algorithm() -> AlgorithmIdentifierOwned {
     // RFC 5754 §2: the parameters are absent.
     AlgorithmIdentifierOwned { oid: ID_SHA_512, parameters: None }

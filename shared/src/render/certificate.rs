@@ -11,7 +11,7 @@ use fast_qr::{ECL, QRBuilder};
 use lopdf::{Dictionary, Object, ObjectId, Stream};
 
 use crate::model::Slot;
-use crate::pades::certificate::check_chain;
+use crate::pades::certificate::describe;
 use crate::render::IdAllocator;
 use crate::render::form::{FONT, Widget, widget_dict};
 use crate::render::signature;
@@ -140,7 +140,8 @@ pub(crate) fn lay_out(
 /// The text a party's step writes into its row.
 pub(crate) fn row_text(state: &EnvelopeState, slot: Slot) -> String {
     let key = state.binding(slot).map_or_else(|| "unknown".to_owned(), |k| k.fingerprint());
-    let certificate = state.certificates(slot).and_then(|chain| check_chain(chain, &state.binding(slot)?).ok()).map_or_else(
+    // The rules admitted the Join only with a valid chain for its key.
+    let certificate = state.certificates(slot).and_then(describe).map_or_else(
         || "no valid certificate".to_owned(),
         |c| if c.self_signed { "self-issued certificate".to_owned() } else { format!("certificate issued by {}", c.issuer) },
     );

@@ -179,19 +179,27 @@ fn layout(what: &str) -> RenderError {
     RenderError::Signature(format!("internal layout error: {what}"))
 }
 
-/// The CMS of a step: the chain, the signed attributes over `digest`, and `value`.
-pub(crate) fn cms_for(chain: &[Vec<u8>], digest: &[u8; 64], value: &[u8; 64]) -> Result<(Vec<u8>, Vec<u8>), RenderError> {
+fn unusable(e: der::Error) -> RenderError {
+    RenderError::Signature(format!("the signer's certificate cannot be used: {e}"))
+}
+
+/// The signed attributes of a step over `digest`, and the bytes the signer's key signs.
+pub(crate) fn signed_attributes(chain: &[Vec<u8>], digest: &[u8; 64]) -> Result<(cms::Attributes, Vec<u8>), RenderError> {
     let signer = chain.first().ok_or_else(|| RenderError::Signature("the signer has no certificate".into()))?;
-    let bad = |e: der::Error| RenderError::Signature(format!("the signer's certificate cannot be used: {e}"));
-    let attributes = cms::signed_attributes(digest, signer).map_err(bad)?;
-    let message = cms::message_of(&attributes).map_err(bad)?;
-    let cms = cms::signed_data(chain, attributes, value).map_err(bad)?;
-    Ok((cms, message))
+    let attributes = cms::signed_attributes(digest, signer).map_err(unusable)?;
+    let message = cms::message_of(&attributes).map_err(unusable)?;
+    Ok((attributes, message))
+}
+
+/// The CMS of a step: the chain, its signed attributes and the signature `value`.
+pub(crate) fn cms(chain: &[Vec<u8>], attributes: cms::Attributes, value: &[u8; 64]) -> Result<Vec<u8>, RenderError> {
+    cms::signed_data(chain, attributes, value).map_err(unusable)
 }
 
 /// The size of a step's CMS, which does not depend on the digest or value.
 pub(crate) fn cms_len(chain: &[Vec<u8>]) -> Result<usize, RenderError> {
-    Ok(cms_for(chain, &[0; 64], &[0; 64])?.0.len())
+    let (attributes, _) = signed_attributes(chain, &[0; 64])?;
+    Ok(cms(chain, attributes, &[0; 64])?.len())
 }
 
 /// The signature value inside the `/Contents` hole of `file`, if the hole

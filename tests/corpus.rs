@@ -87,3 +87,19 @@ fn the_certificate_qr_code_opens_this_documents_verifier_page() -> anyhow::Resul
     assert_eq!(link, format!("{VERIFIER}/e/{}", scenario.envelope));
     Ok(())
 }
+
+#[test]
+fn a_pdf_that_is_already_digitally_signed_is_refused_with_a_clear_error() -> anyhow::Result<()> {
+    // A Countersign final PDF is certified (DocMDP): nothing may be signed after it.
+    let signed = Scenario::signed_contract().render();
+    assert_eq!(inspect(&signed), Err(PdfError::Certified));
+    // The same file with approval signatures only: a certification must still come first.
+    let mut doc = lopdf::Document::load_mem(&signed)?;
+    let root = doc.trailer.get(b"Root")?.as_reference()?;
+    doc.get_dictionary_mut(root)?.remove(b"Perms");
+    let mut approved = Vec::new();
+    doc.save_to(&mut approved)?;
+    assert_eq!(inspect(&approved), Err(PdfError::AlreadySigned));
+    assert!(PdfError::AlreadySigned.to_string().contains("already digitally signed"));
+    Ok(())
+}

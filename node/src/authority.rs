@@ -7,13 +7,13 @@
 //! `certificate.pem` to its clients once: every signature of the company then
 //! chains to that root. The CA key signs certificates only; whoever holds it
 //! can certify a key in the company's name, so it stays on the company's own
-//! machines (the folder is readable by the owner only).
+//! machines (on Unix the folder and the key are readable by the owner only).
 
 use std::fs;
 use std::path::Path;
 
 use countersign_shared::SecretKey;
-use countersign_shared::pades::certificate::{issue_authority, to_pem};
+use countersign_shared::pades::certificate::{certifies, issue_authority, to_pem};
 
 use crate::clock::now_ms;
 use crate::datadir::{DataDir, DataDirError, write_atomic};
@@ -39,7 +39,12 @@ fn load_from(folder: &Path) -> Result<Option<Authority>, DataDirError> {
     let certificate = read(&certificate_path)?;
     let seed: [u8; 32] =
         read(&key_path)?.try_into().map_err(|_| DataDirError::Damaged(key_path.display().to_string(), "not a 32-byte key".into()))?;
-    Ok(Some(Authority { certificate, key: SecretKey::from_seed(seed) }))
+    let key = SecretKey::from_seed(seed);
+    if !certifies(&certificate, &key.public()) {
+        let why = "not the certificate of the key beside it".to_owned();
+        return Err(DataDirError::Damaged(certificate_path.display().to_string(), why));
+    }
+    Ok(Some(Authority { certificate, key }))
 }
 
 /// Creates the data dir's CA for `organization`; returns the path of its PEM certificate.
@@ -67,6 +72,11 @@ pub fn import(data: &DataDir, from: &Path) -> anyhow::Result<std::path::PathBuf>
 fn save(data: &DataDir, authority: &Authority) -> anyhow::Result<std::path::PathBuf> {
     let folder = data.path(FOLDER);
     fs::create_dir_all(&folder)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(&folder, fs::Permissions::from_mode(0o700))?;
+    }
     write_atomic(&folder.join(KEY), &authority.key.to_seed(), true)?;
     write_atomic(&folder.join(CERTIFICATE), &authority.certificate, false)?;
     let pem = folder.join(CERTIFICATE_PEM);

@@ -35,6 +35,8 @@ pub struct Envelopes {
     /// Envelopes whose blobs were all here, with how many valid entries they
     /// had then (a new entry may name new images).
     settled: std::cell::RefCell<std::collections::HashMap<EnvelopeId, usize>>,
+    /// Envelopes whose sealing failed for good, with how many valid entries they had then.
+    seal_failed: std::cell::RefCell<std::collections::HashMap<EnvelopeId, usize>>,
 }
 
 /// The file listing entry ids whose signatures this node verified (32 bytes
@@ -82,7 +84,7 @@ impl Envelopes {
                 Err(e) => tracing::warn!("skipping {}: it is damaged ({e})", path.display()),
             }
         }
-        Ok(Envelopes { data, party, docs, disk, settled: Default::default() })
+        Ok(Envelopes { data, party, docs, disk, settled: Default::default(), seal_failed: Default::default() })
     }
 
     /// This node's key.
@@ -153,19 +155,31 @@ impl Envelopes {
 
     /// Makes and records this node's PDF signature for its signing step when
     /// its turn has come (see [`Party::seal_pending`]); true if it did.
-    /// Failing is not final: it is tried again on the next change.
+    /// A missing blob is waited for; an error that the same entries would
+    /// give again is reported once and not retried until the log changes.
     pub fn seal_pending(&mut self, envelope: EnvelopeId) -> bool {
+        let entries = self.party.state_ref(envelope).map_or(0, |s| s.valid().len());
+        if self.seal_failed.borrow().get(&envelope) == Some(&entries) {
+            return false;
+        }
         match self.party.seal_pending(envelope) {
             Ok(Some(seal)) => match self.record(envelope, std::slice::from_ref(&seal)) {
                 Ok(()) => true,
                 Err(e) => {
+                    // Not stored, so not kept: the next change seals again.
+                    self.party.discard(envelope, seal.id());
                     tracing::warn!("cannot save the PDF signature of envelope {}: {e}", envelope.short());
                     false
                 }
             },
             Ok(None) => false,
+            Err(PartyError::NotComplete(why)) => {
+                tracing::debug!("envelope {}: not sealed yet: {why}", envelope.short());
+                false
+            }
             Err(e) => {
-                tracing::debug!("envelope {}: not sealed yet: {e}", envelope.short());
+                tracing::warn!("envelope {}: this node cannot make its PDF signature: {e}", envelope.short());
+                self.seal_failed.borrow_mut().insert(envelope, entries);
                 false
             }
         }

@@ -66,6 +66,16 @@ pub enum PartyError {
     /// A blob could not be stored.
     #[error(transparent)]
     Store(#[from] DataDirError),
+    /// The invitation names this person otherwise than the company's CA certifies them.
+    #[error(
+        "the invitation names you '{invited_as}', but your company's certificate authority certifies you as '{certified_as}'; ask the sender to correct the name"
+    )]
+    NameMismatch {
+        /// The name in the envelope.
+        invited_as: String,
+        /// The name of this node's profile.
+        certified_as: String,
+    },
     /// The party's certificate cannot be issued.
     #[error("your certificate cannot be issued: {0}")]
     Certificate(#[from] certificate::CertificateError),
@@ -271,11 +281,25 @@ impl<B: BlobStore> Party<B> {
         let proof = invitation.prove(&self.public_key());
         let party = state.terms().party(invitation.slot).ok_or(PartyError::Refused(Rejection::UnknownSlot(invitation.slot)))?;
         let issuer = match &self.authority {
+            // The company's CA vouches for its people by the names they gave
+            // their own nodes, never for a name someone else typed.
+            Some(_) if party.name != self.name => {
+                return Err(PartyError::NameMismatch { invited_as: party.name.clone(), certified_as: self.name.clone() });
+            }
             Some(authority) => Issuer::Authority { certificate: &authority.certificate, key: &authority.key },
             None => Issuer::Itself(&self.key),
         };
         let certificates = certificate::issue(&self.public_key(), &party.name, &party.contact, issuer, now_ms())?;
         self.append(invitation.envelope, Act::Join { slot: invitation.slot, invite, proof, certificates })
+    }
+
+    /// Drops an entry this party made but could not store (it is made again later).
+    pub fn discard(&mut self, envelope: EnvelopeId, id: EntryId) {
+        if let Some(book) = self.books.get_mut(&envelope)
+            && book.entries.remove(&id).is_some()
+        {
+            book.folded = std::cell::OnceCell::new();
+        }
     }
 
     /// Makes this party's PDF signature for its signing step, once the step is
@@ -294,7 +318,11 @@ impl<B: BlobStore> Party<B> {
             .blobs
             .get(&state.terms().document.hash)
             .ok_or_else(|| PartyError::NotComplete("the original PDF has not arrived".into()))?;
-        let images: Blobs = self.needed_blobs(state).into_iter().skip(1).filter_map(|h| Some((h, self.blobs.get(&h)?))).collect();
+        let mut images = Blobs::new();
+        for hash in self.needed_blobs(state).into_iter().skip(1) {
+            let bytes = self.blobs.get(&hash).ok_or_else(|| PartyError::NotComplete(format!("image {} has not arrived", hash.short())))?;
+            images.insert(hash, bytes);
+        }
         let message = render::seal_message(&source, state, &images, slot)?;
         let value = self.key.sign(&message);
         self.append(envelope, Act::Seal { slot, value }).map(Some)

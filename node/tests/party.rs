@@ -133,3 +133,22 @@ fn decline_ends_the_envelope() {
     assert!(matches!(deal.carl.sign(e, &client_input()), Err(PartyError::Refused(Rejection::AfterTerminal("declined")))));
     assert!(matches!(deal.carl.final_pdf(e), Err(PartyError::NotComplete(_))));
 }
+
+#[test]
+fn a_company_ca_certifies_only_the_name_its_person_gave_their_node() {
+    use countersign_node::party::Authority;
+    let pdf = contract_pdf(2);
+    let mut anna = Party::generate("Anna Sales");
+    let (envelope, invitations) = anna.create(&pdf, contract_terms(&pdf)).expect("creates");
+    let (certificate, key) = countersign_shared::test_utils::company_authority();
+    // The envelope calls the director "Dmitri Director"; his node is "Dmitri D.".
+    let mut dmitri = Party::generate("Dmitri D.");
+    dmitri.set_authority(Authority { certificate, key });
+    send(&anna, &mut dmitri, envelope);
+    let refused = dmitri.join(&invitations[0]);
+    assert!(
+        matches!(&refused, Err(PartyError::NameMismatch { invited_as, certified_as }) if invited_as == "Dmitri Director" && certified_as == "Dmitri D."),
+        "{refused:?}"
+    );
+    assert!(refused.unwrap_err().to_string().contains("ask the sender to correct the name"));
+}

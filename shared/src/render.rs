@@ -228,7 +228,10 @@ pub(crate) fn render_updates(
         tail.size = ids.next;
         let (next, offsets) = update::append(&mut out, &tail, &objects);
         tail = next;
-        let object_at = offsets.get(&signature_id.0).copied().unwrap_or(start);
+        let object_at = offsets
+            .get(&signature_id.0)
+            .copied()
+            .ok_or_else(|| RenderError::Signature("internal layout error: the signature dictionary was not written".into()))?;
         let (hole, step_digest) = digest.close(&mut out, object_at)?;
         let (attributes, message) = signature::signed_attributes(chain, &step_digest)?;
         let value = match seals {

@@ -11,7 +11,8 @@
 //!    unsigned can be shown (this closes incremental-save, shadow and
 //!    signature-wrapping attacks).
 //! 5. Check each step's PDF signature value against the signer's key (from the
-//!    log, certified in its `Join`) and against the `Seal` the log records.
+//!    log, certified in its `Join`) and, when the embedded log holds that
+//!    step's `Seal` (never the last one's), against it.
 //!
 //! The [`Report`] says, in plain words, what was found and every reason the
 //! file fails.
@@ -90,8 +91,11 @@ pub struct PdfSignatureReport {
     pub signer: String,
     /// The common name of the signer's certificate.
     pub certificate_subject: Option<String>,
-    /// The common name of its issuer (the signer, or the organization's CA).
+    /// The common name of its issuer (the signer, or the organization's CA), as the certificate claims it.
     pub certificate_issuer: Option<String>,
+    /// SHA-256 fingerprint of the root certificate (the CA's, or the signer's
+    /// own): compare it with the certificate you trust; names prove nothing.
+    pub certificate_root_fingerprint: Option<String>,
     /// The claimed signing time in the signature (`/M`), from the `Sign` entry.
     pub claimed_time: Option<String>,
     /// Whether it certifies the document (the first one: form filling and signing allowed after it).
@@ -279,7 +283,8 @@ fn check_pdf_signatures(steps: &[StepSpan], state: &EnvelopeState, reasons: &mut
             field: step.field.clone(),
             signer: name,
             certificate_subject: certificate.as_ref().map(|c| c.subject.clone()),
-            certificate_issuer: certificate.map(|c| c.issuer),
+            certificate_issuer: certificate.as_ref().map(|c| c.issuer.clone()),
+            certificate_root_fingerprint: certificate.map(|c| c.root_fingerprint),
             claimed_time: state.signature(step.slot).map(|r| utc(r.claimed_time)),
             certification: index == 0,
             covers_bytes: step.end as u64,

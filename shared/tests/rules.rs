@@ -6,7 +6,7 @@
 use countersign_shared::hash::EntryId;
 use countersign_shared::log::rules::Rejection;
 use countersign_shared::log::{Act, RawEntry, Value};
-use countersign_shared::pades::certificate::{Issuer, issue_authority};
+use countersign_shared::pades::certificate::{Issuer, issue, issue_authority};
 use countersign_shared::render::{RenderError, render, seal_message};
 use countersign_shared::state::{EnvelopeState, Status, fold};
 use countersign_shared::test_utils::*;
@@ -273,6 +273,11 @@ fn a_join_whose_certificate_is_for_another_key_or_forged() {
     chain[1] = ca;
     let join = s.entry(&key, parents.clone(), Act::Join { slot: CLIENT, invite: invite.id(), proof, certificates: chain });
     assert_rejected(&s, &join, Rejection::BadCertificate("the certificate is not signed by its issuer".into()));
+    // A valid certificate for the right key, under another name than the party's.
+    let renamed =
+        issue(&key.public(), "Mallory", &countersign_shared::model::Contact::Phone("+15550100".into()), Issuer::Itself(&key), T0).unwrap();
+    let join = s.entry(&key, parents.clone(), Act::Join { slot: CLIENT, invite: invite.id(), proof, certificates: renamed });
+    assert_rejected(&s, &join, Rejection::BadCertificate("it certifies 'Mallory', but the party is 'Carl Client' in this envelope".into()));
     // No certificate at all.
     let join = s.entry(&key, parents, Act::Join { slot: CLIENT, invite: invite.id(), proof, certificates: vec![] });
     assert!(matches!(judge(&s, &join).1, Some(Rejection::BadCertificate(_))));

@@ -75,6 +75,9 @@ pub fn plain_text(report: &Report) -> String {
         let subject = signature.certificate_subject.as_deref().unwrap_or("no valid certificate");
         let issuer = signature.certificate_issuer.as_deref().unwrap_or("?");
         let _ = writeln!(out, "     certificate of {subject} issued by {issuer}; covers bytes 0 to {}", signature.covers_bytes);
+        if let Some(root) = &signature.certificate_root_fingerprint {
+            let _ = writeln!(out, "     root certificate SHA-256 {root}");
+        }
     }
     if !report.reasons.is_empty() {
         let _ = writeln!(out, "\nReasons:");

@@ -151,9 +151,11 @@ async fn render_page(
                                         @if signature.certification { ", certifies the document" }
                                         br;
                                         span.small.muted {
-                                            @match (&signature.certificate_subject, &signature.certificate_issuer) {
-                                                (Some(subject), Some(issuer)) if subject == issuer => { "Self-issued certificate" }
-                                                (_, Some(issuer)) => { "Certificate issued by " (issuer) }
+                                            @match (&signature.certificate_issuer, &signature.certificate_root_fingerprint) {
+                                                (Some(issuer), Some(root)) => {
+                                                    "Certificate of " (signature.certificate_subject.as_deref().unwrap_or("?"))
+                                                    " issued by " (issuer) ", root SHA-256 " span.mono { (root) }
+                                                }
                                                 _ => { "No valid certificate" }
                                             }
                                         }

@@ -264,7 +264,14 @@ pub fn check(
             if let Some((other, _)) = ledger.bindings.iter().find(|(_, (key, _))| *key == entry.author) {
                 return Err(Rejection::KeyAlreadyBound(*other));
             }
-            certificate::check_chain(certificates, &entry.author).map_err(|e| Rejection::BadCertificate(e.to_string()))?;
+            let certified = certificate::check_chain(certificates, &entry.author).map_err(|e| Rejection::BadCertificate(e.to_string()))?;
+            let name = terms.party(*slot).map_or("", |p| p.name.as_str());
+            if certified.subject != name {
+                return Err(Rejection::BadCertificate(format!(
+                    "it certifies '{}', but the party is '{name}' in this envelope",
+                    certified.subject
+                )));
+            }
             Ok(())
         }
         Act::Seal { slot, .. } => {

@@ -7,7 +7,9 @@
 //! then the CA's. Everything is Ed25519 and DER, and nothing reads a clock:
 //! the validity starts at the `Join`'s claimed time and never ends (RFC 5280
 //! §4.1.2.5's 99991231235959Z), because the signature's meaning is fixed by
-//! the log, not by an expiry date.
+//! the log, not by an expiry date. The subject's name must be the party's
+//! name in the envelope's terms (the rules check it); an issuer's name is only
+//! a claim, which is why reports show the root certificate's fingerprint.
 
 use std::time::Duration;
 
@@ -92,6 +94,10 @@ pub struct CertificateSummary {
     pub issuer: String,
     /// Whether the party's own key signed it.
     pub self_signed: bool,
+    /// SHA-256 fingerprint of the chain's root (the CA's certificate, or the
+    /// party's own if self-signed): what a person compares with the
+    /// certificate they chose to trust. The names alone prove nothing.
+    pub root_fingerprint: String,
 }
 
 /// Issues a party's certificate chain (the party's certificate, then the CA's
@@ -164,27 +170,39 @@ pub fn check_chain(chain: &[Vec<u8>], key: &PublicKey) -> Result<CertificateSumm
     verify_signature(party, &public_key_of(issuer)?)?;
     if certificates.len() > 1 {
         let is_ca = issuer.tbs_certificate.get::<BasicConstraints>().map_err(malformed)?.is_some_and(|(_, c)| c.ca);
-        if !is_ca {
+        let signs_certificates =
+            issuer.tbs_certificate.get::<KeyUsage>().map_err(malformed)?.is_some_and(|(_, usage)| usage.0.contains(KeyUsages::KeyCertSign));
+        // A CA that is the party itself (same key or same certificate) is no
+        // authority, and a chain with a repeated certificate cannot go into a CMS.
+        if !is_ca || !signs_certificates || public_key_of(issuer)? == *key || chain[0] == chain[1] {
             return Err(CertificateError::NotACa);
         }
         verify_signature(issuer, &public_key_of(issuer)?)?;
     }
-    Ok(summary(party, certificates.len()))
+    Ok(summary(chain, party))
 }
 
 /// What a chain already checked by [`check_chain`] (every `Join` in a folded
 /// state was) says, without checking its signatures again.
 pub fn describe(chain: &[Vec<u8>]) -> Option<CertificateSummary> {
     let party = Certificate::from_der(chain.first()?).ok()?;
-    Some(summary(&party, chain.len()))
+    Some(summary(chain, &party))
 }
 
-fn summary(party: &Certificate, chain_len: usize) -> CertificateSummary {
+fn summary(chain: &[Vec<u8>], party: &Certificate) -> CertificateSummary {
+    let root = chain.last().map(Vec::as_slice).unwrap_or_default();
     CertificateSummary {
         subject: common_name(&party.tbs_certificate.subject),
         issuer: common_name(&party.tbs_certificate.issuer),
-        self_signed: chain_len == 1,
+        self_signed: chain.len() == 1,
+        root_fingerprint: fingerprint(root),
     }
+}
+
+/// The SHA-256 fingerprint of a DER certificate, as PDF tools and browsers show it (`AB:CD:…`).
+pub fn fingerprint(der: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(der).iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
 }
 
 /// A DER certificate as PEM text, the form people hand to PDF tools as a trust root.
@@ -198,6 +216,11 @@ pub fn to_pem(der: &[u8]) -> String {
     }
     text.push_str("-----END CERTIFICATE-----\n");
     text
+}
+
+/// Whether `der` is a readable certificate for `key`.
+pub fn certifies(der: &[u8], key: &PublicKey) -> bool {
+    Certificate::from_der(der).ok().and_then(|c| public_key_of(&c).ok()) == Some(*key)
 }
 
 /// The Ed25519 key a certificate certifies.
@@ -321,7 +344,9 @@ mod tests {
         let chain = issue(&key.public(), "Anna Sales", &Contact::Email("anna@acme.test".into()), Issuer::Itself(&key), 1_700_000_000_000)?;
         assert_eq!(chain.len(), 1);
         let summary = check_chain(&chain, &key.public())?;
-        assert_eq!(summary, CertificateSummary { subject: "Anna Sales".into(), issuer: "Anna Sales".into(), self_signed: true });
+        assert_eq!((summary.subject.as_str(), summary.issuer.as_str(), summary.self_signed), ("Anna Sales", "Anna Sales", true));
+        assert_eq!(summary.root_fingerprint, fingerprint(&chain[0]));
+        assert_eq!(summary.root_fingerprint.len(), 32 * 3 - 1);
         assert_eq!(check_chain(&chain, &SecretKey::from_seed([8; 32]).public()), Err(CertificateError::WrongKey));
         Ok(())
     }
@@ -336,6 +361,7 @@ mod tests {
         assert_eq!(chain.len(), 2);
         let summary = check_chain(&chain, &party)?;
         assert_eq!((summary.subject.as_str(), summary.issuer.as_str(), summary.self_signed), ("Dmitri Director", "Acme Ltd", false));
+        assert_eq!(summary.root_fingerprint, fingerprint(&ca), "the CA's fingerprint is what a client compares");
 
         // The same certificate "issued" by another key that claims the CA's name.
         let impostor = SecretKey::from_seed([10; 32]);
@@ -349,6 +375,25 @@ mod tests {
         let other = issue(&party, "X", &phone, Issuer::Itself(&anna()), 1)?;
         let stacked = vec![issue(&ca_key.public(), "Y", &phone, Issuer::Itself(&ca_key), 1)?[0].clone(), other[0].clone()];
         assert!(check_chain(&stacked, &ca_key.public()).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_party_cannot_be_its_own_ca_or_repeat_a_certificate() -> Result<(), CertificateError> {
+        // A self-signed certificate claiming to be both a CA and a signer, given twice.
+        let key = anna();
+        let ca_like = issue_authority(&key, "Anna Sales", 1)?;
+        let own = issue(
+            &key.public(),
+            "Anna Sales",
+            &Contact::Email("anna@acme.test".into()),
+            Issuer::Authority { certificate: &ca_like, key: &key },
+            1,
+        )?;
+        assert_eq!(check_chain(&own, &key.public()), Err(CertificateError::NotACa));
+        let repeated = issue(&key.public(), "Anna Sales", &Contact::Email("anna@acme.test".into()), Issuer::Itself(&key), 1)?;
+        let twice = vec![repeated[0].clone(), repeated[0].clone()];
+        assert!(check_chain(&twice, &key.public()).is_err());
         Ok(())
     }
 

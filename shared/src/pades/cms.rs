@@ -90,7 +90,8 @@ pub(crate) fn message_of(attributes: &SetOfVec<Attribute>) -> der::Result<Vec<u8
     attributes.to_der()
 }
 
-/// The whole CMS `ContentInfo` for `/Contents`: the chain (signer first),
+/// The whole CMS `ContentInfo` for `/Contents`: the chain (signer first in
+/// `chain`; DER sorts the certificate set, and the SignerInfo names the signer),
 /// the signed attributes and the 64-byte Ed25519 signature value.
 pub(crate) fn signed_data(chain: &[Vec<u8>], attributes: SetOfVec<Attribute>, value: &[u8; 64]) -> der::Result<Vec<u8>> {
     let certificates =

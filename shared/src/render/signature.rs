@@ -117,8 +117,10 @@ pub struct Hole {
     pub end: usize,
 }
 
-/// The SHA-512 of the file so far, outside the holes already closed, kept
-/// running so that the whole file is hashed once however many steps it has.
+/// The SHA-512 of the file so far, kept running so that the whole file is
+/// hashed once however many steps it has: it holds every byte before the
+/// current step's hole (earlier holes included, filled), and each step's
+/// digest adds the bytes after its hole to a copy.
 #[derive(Debug, Clone)]
 pub(crate) struct RunningDigest {
     hasher: Sha512,

@@ -33,6 +33,9 @@ pub enum PdfError {
     /// The PDF is already certified (DocMDP): its author forbade the changes signing makes.
     #[error("this PDF is already certified with a digital signature that forbids further changes; use a copy without that certification")]
     Certified,
+    /// The PDF already carries a digital signature.
+    #[error("this PDF is already digitally signed; Countersign's signatures must be the first ones, so use the unsigned original")]
+    AlreadySigned,
     /// The PDF has no pages, or too many.
     #[error("this PDF has {0} pages; a document needs 1 to {MAX_PAGES}")]
     PageCount(usize),
@@ -153,6 +156,16 @@ impl Source {
         let perms = catalog.get(b"Perms").ok().and_then(|p| doc.dereference(p).ok()).and_then(|(_, p)| p.as_dict().ok());
         if perms.is_some_and(|perms| perms.has(b"DocMDP")) {
             return Err(PdfError::Certified);
+        }
+        // Countersign's first signature certifies the document, and a
+        // certification must come before any other signature (ISO 32000-2 12.8.2.2).
+        let signed = doc.objects.values().any(|object| {
+            object
+                .as_dict()
+                .is_ok_and(|dict| dict.get(b"Type").and_then(Object::as_name).is_ok_and(|t| t == b"Sig") && dict.has(b"ByteRange"))
+        });
+        if signed {
+            return Err(PdfError::AlreadySigned);
         }
         let page_ids: Vec<ObjectId> = catch_unwind(AssertUnwindSafe(|| doc.page_iter().take(MAX_PAGES + 1).collect()))
             .map_err(|_| damaged("the page tree is broken"))?;

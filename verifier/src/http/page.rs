@@ -65,12 +65,13 @@ async function check(file) {
     }
     html += '</section>';
     if (report.pdf_signatures && report.pdf_signatures.length) {
-      html += '<section class="card"><h2>PDF signatures</h2><p class="note">Each signer\'s step also carries a standard PDF signature made with their own key, which PDF tools can check.</p>';
+      html += '<section class="card"><h2>PDF signatures</h2><p class="note">Each signer\'s step also carries a standard PDF signature made with their own key, which PDF tools can check. Certificate names are claims: compare the root fingerprint with the certificate you trust.</p>';
       for (const s of report.pdf_signatures) {
         html += '<div class="party pdf-signature"><strong>' + s.position + '. ' + esc(s.signer) + '</strong> — ' +
           (s.valid ? 'verifies' : '<span class="bad">does not verify</span>') + (s.certification ? ', certifies the document' : '') +
           '<dl><dt>Certificate</dt><dd>' + (!s.certificate_subject ? 'no valid certificate' : s.certificate_subject === s.certificate_issuer ?
             esc(s.certificate_subject) + ', self-issued' : esc(s.certificate_subject) + ', issued by ' + esc(s.certificate_issuer)) + '</dd>' +
+          '<dt>Root SHA-256</dt><dd class="mono">' + esc(s.certificate_root_fingerprint || '—') + '</dd>' +
           '<dt>Covers</dt><dd>bytes 0 to ' + s.covers_bytes + '</dd></dl></div>';
       }
       html += '</section>';

@@ -144,8 +144,12 @@ async fn main() -> Result<()> {
     }
     for signature in &report.pdf_signatures {
         let state = if signature.valid { "verifies" } else { "DOES NOT VERIFY" };
-        let issuer = signature.certificate_issuer.as_deref().unwrap_or("?");
-        println!("   PDF signature {} ({}): {state}, certificate issued by {issuer}", signature.position, signature.field);
+        let certificate = match (&signature.certificate_subject, &signature.certificate_issuer) {
+            (Some(subject), Some(issuer)) if subject == issuer => "self-issued certificate".to_owned(),
+            (_, Some(issuer)) => format!("certificate issued by {issuer}"),
+            _ => "no valid certificate".to_owned(),
+        };
+        println!("   PDF signature {} ({}) by {}: {state}, {certificate}", signature.position, signature.field, signature.signer);
     }
     drop((anna, dmitri, carl));
     let _ = std::fs::remove_dir_all(&scratch);

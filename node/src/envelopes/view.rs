@@ -158,15 +158,24 @@ pub struct ListItem {
     pub stage_since_ms: u64,
 }
 
-/// The stage's name and the slots whose turn it is.
-pub(crate) fn stage_of(status: &Status) -> (&'static str, Vec<Slot>) {
-    match status {
+/// The stage's name and the slots whose turn it is. An envelope everyone
+/// signed is completed once its final PDF exists: until the last signer's
+/// node has added its step's PDF signature (normally at once), it waits for
+/// that signer, whose node is at work, not the person.
+pub(crate) fn stage_of(state: &EnvelopeState) -> (&'static str, Vec<Slot>) {
+    match state.status() {
         Status::Draft => ("draft", vec![]),
-        Status::Awaiting { slots } => ("awaiting", slots.clone()),
+        Status::Awaiting { slots } => ("awaiting", slots),
+        Status::Completed if !state.unsealed().is_empty() => ("awaiting", state.unsealed()),
         Status::Completed => ("completed", vec![]),
         Status::Declined { .. } => ("declined", vec![]),
         Status::Voided { .. } => ("voided", vec![]),
     }
+}
+
+/// Whether one of `slots` is this node's and still has to sign.
+fn my_turn(state: &EnvelopeState, slots: &[Slot], me: PublicKey) -> bool {
+    slots.iter().any(|s| state.binding(*s) == Some(me) && state.signature(*s).is_none())
 }
 
 /// Slots in the order people read them: signers by signing order, then viewers.
@@ -193,7 +202,7 @@ fn name_of(state: &EnvelopeState, key: PublicKey, me: PublicKey) -> String {
 /// The pipeline line of `state`, seen by the node whose key is `me`.
 pub(crate) fn list_item(state: &EnvelopeState, me: PublicKey) -> ListItem {
     let terms = state.terms();
-    let (stage, next) = stage_of(&state.status());
+    let (stage, next) = stage_of(state);
     let order = terms.signing_order();
     ListItem {
         id: state.envelope().to_string(),
@@ -201,7 +210,7 @@ pub(crate) fn list_item(state: &EnvelopeState, me: PublicKey) -> ListItem {
         stage: stage.into(),
         next: next.iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
         next_roles: next.iter().filter_map(|s| terms.party(*s).map(|p| p.role)).collect(),
-        my_turn: next.iter().any(|s| state.binding(*s) == Some(me)),
+        my_turn: my_turn(state, &next, me),
         signed: (order.iter().filter(|s| state.signature(**s).is_some()).count(), order.len()),
         parties: reading_order(state).iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
         creator: name_of(state, state.creator(), me),
@@ -216,7 +225,7 @@ pub(crate) fn list_item(state: &EnvelopeState, me: PublicKey) -> ListItem {
 pub(crate) fn summary(state: &EnvelopeState, me: PublicKey, open_invites: Vec<InviteOut>, missing_blobs: Vec<String>) -> Summary {
     let terms = state.terms();
     let status = state.status();
-    let (stage, next_slots) = stage_of(&status);
+    let (stage, next_slots) = stage_of(state);
     let parties = reading_order(state)
         .into_iter()
         .filter_map(|slot| {
@@ -240,7 +249,7 @@ pub(crate) fn summary(state: &EnvelopeState, me: PublicKey, open_invites: Vec<In
         title: terms.title.clone(),
         stage: stage.into(),
         next: next_slots.iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
-        my_turn: next_slots.iter().any(|s| state.binding(*s) == Some(me)),
+        my_turn: my_turn(state, &next_slots, me),
         next_slots: next_slots.clone(),
         parties,
         created_at: time::utc(state.created_at()),
@@ -332,6 +341,9 @@ fn timeline(state: &EnvelopeState, me: PublicKey) -> Vec<TimelineItem> {
 
 #[cfg(test)]
 mod tests {
+    use countersign_shared::log::Act;
+    use countersign_shared::test_utils::{CLIENT, Scenario, party_key};
+
     use super::*;
 
     #[test]
@@ -340,5 +352,19 @@ mod tests {
         for hostile in ["javascript:alert(1)//", "data:text/html,x", "https://x\" onclick=\"y", ""] {
             assert_eq!(verifier_page(hostile, "ab"), None, "{hostile}");
         }
+    }
+
+    #[test]
+    fn an_envelope_is_completed_only_once_its_last_pdf_signature_is_in() {
+        let mut scenario = Scenario::contract();
+        scenario.director_signs();
+        let values = scenario.client_values();
+        scenario.append(&party_key(CLIENT), Act::Sign { slot: CLIENT, values });
+        let state = scenario.state();
+        assert_eq!(state.status(), Status::Completed, "everyone signed");
+        assert_eq!(stage_of(&state), ("awaiting", vec![CLIENT]), "the client's node still has to seal");
+        assert!(!my_turn(&state, &[CLIENT], party_key(CLIENT).public()), "the client has nothing left to do");
+        scenario.seal(CLIENT);
+        assert_eq!(stage_of(&scenario.state()), ("completed", vec![]));
     }
 }

@@ -314,15 +314,7 @@ impl<B: BlobStore> Party<B> {
         if ended || state.signature(slot).is_none() || state.seal(slot).is_some() || !earlier_sealed {
             return Ok(None);
         }
-        let source = self
-            .blobs
-            .get(&state.terms().document.hash)
-            .ok_or_else(|| PartyError::NotComplete("the original PDF has not arrived".into()))?;
-        let mut images = Blobs::new();
-        for hash in self.needed_blobs(state).into_iter().skip(1) {
-            let bytes = self.blobs.get(&hash).ok_or_else(|| PartyError::NotComplete(format!("image {} has not arrived", hash.short())))?;
-            images.insert(hash, bytes);
-        }
+        let (source, images) = self.render_inputs(state)?;
         let message = render::seal_message(&source, state, &images, slot)?;
         let value = self.key.sign(&message);
         self.append(envelope, Act::Seal { slot, value }).map(Some)
@@ -437,16 +429,32 @@ impl<B: BlobStore> Party<B> {
             let name = state.terms().party(*slot).map_or("a signer", |p| p.name.as_str());
             return Err(PartyError::NotComplete(format!("waiting for the PDF signature of {name}'s node")));
         }
+        let (source, images) = self.render_inputs(&state)?;
+        Ok(render::render(&source, &state, &images)?.bytes)
+    }
+
+    /// The source PDF and the signature images the renderer needs, or which one has not arrived yet.
+    fn render_inputs(&self, state: &EnvelopeState) -> Result<(Vec<u8>, Blobs), PartyError> {
         let source = self
             .blobs
             .get(&state.terms().document.hash)
             .ok_or_else(|| PartyError::NotComplete("the original PDF has not arrived".into()))?;
         let mut images = Blobs::new();
-        for hash in self.needed_blobs(&state).into_iter().skip(1) {
+        for hash in self.needed_blobs(state).into_iter().skip(1) {
             let bytes = self.blobs.get(&hash).ok_or_else(|| PartyError::NotComplete(format!("image {} has not arrived", hash.short())))?;
             images.insert(hash, bytes);
         }
-        Ok(render::render(&source, &state, &images)?.bytes)
+        Ok((source, images))
+    }
+
+    /// Whether this party made a `Sign` in the envelope and no `Seal` yet,
+    /// judged from the entries held, without folding: start-up uses it to
+    /// find a step left unsealed without folding every envelope.
+    pub fn may_need_sealing(&self, envelope: EnvelopeId) -> bool {
+        let Some(book) = self.books.get(&envelope) else { return false };
+        let me = self.public_key();
+        let made = |wanted: fn(&Act) -> bool| book.entries.values().any(|e| e.entry().author == me && wanted(&e.entry().act));
+        made(|act| matches!(act, Act::Sign { .. })) && !made(|act| matches!(act, Act::Seal { .. }))
     }
 
     /// The blobs an envelope needs: its document first, then the images of valid signatures.

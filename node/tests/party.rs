@@ -59,7 +59,9 @@ fn three_parties_end_with_byte_identical_verified_pdfs() {
     deal.dmitri.sign(e, &director_input()).expect("director signs");
     // The client cannot seal before signing, nor the director twice.
     assert!(deal.carl.seal_pending(e).expect("nothing to seal").is_none());
+    assert!(!deal.carl.may_need_sealing(e) && deal.dmitri.may_need_sealing(e));
     assert!(deal.dmitri.seal_pending(e).expect("director seals").is_some());
+    assert!(!deal.dmitri.may_need_sealing(e));
     assert!(deal.dmitri.seal_pending(e).expect("already sealed").is_none());
     send(&deal.dmitri, &mut deal.carl, e);
     deal.carl.sign(e, &client_input()).expect("client signs");

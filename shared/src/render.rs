@@ -203,7 +203,8 @@ pub(crate) fn render_updates(
     };
     let mut form: Option<form::Form> = None;
     let mut digest = signature::RunningDigest::new(source);
-    let position_of = |slot: Slot| terms.signing_order().iter().position(|s| *s == slot).unwrap_or(0);
+    let order = terms.signing_order();
+    let position_of = |slot: Slot| order.iter().position(|s| *s == slot).unwrap_or(0);
     for (index, slot) in signed.iter().enumerate() {
         let mut ids = IdAllocator { next: tail.size };
         let mut objects = BTreeMap::new();

@@ -167,9 +167,10 @@ impl EventLoop {
 
     /// Runs until the command channel closes.
     pub async fn run(mut self) {
-        // A step signed but not sealed when the node last stopped is sealed now.
+        // A step signed but not sealed when the node last stopped is sealed now
+        // (only envelopes where this node signed are folded for it).
         for envelope in self.envelopes.ids() {
-            if self.envelopes.seal_pending(envelope) {
+            if self.envelopes.party().may_need_sealing(envelope) && self.envelopes.seal_pending(envelope) {
                 self.changed(envelope, None);
             }
         }

@@ -1,5 +1,5 @@
 //! Test toolkit for the whole-system tests in `tests/`: the real-world PDF
-//! corpus beside the checkout, and the third-party PDF tools (qpdf, poppler's
+//! corpus kept in `tests/corpus`, and the third-party PDF tools (qpdf, poppler's
 //! pdftoppm) that check our output. `.ci/run` installs the tools.
 
 use std::path::{Path, PathBuf};
@@ -12,9 +12,10 @@ pub mod nodes;
 
 use anyhow::{Context, Result, bail};
 
-/// The corpus folder: `../shared/corpus` from the workspace root.
+/// The corpus folder: `tests/corpus` in the repository (real-world PDFs,
+/// CC-BY-SA-4.0, licence file beside them).
 pub fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
 }
 
 /// The encrypted corpus file and its user password.
@@ -23,7 +24,7 @@ pub const ENCRYPTED: (&str, &str) = ("libreoffice-writer-password.pdf", "openpas
 /// Every corpus PDF a user could sign (all but the encrypted one), by name.
 pub fn signable_corpus() -> Result<Vec<(String, Vec<u8>)>> {
     let mut files = Vec::new();
-    for entry in std::fs::read_dir(corpus_dir()).context("the corpus folder ../shared/corpus is missing")? {
+    for entry in std::fs::read_dir(corpus_dir()).context("the corpus folder tests/corpus is missing")? {
         let path = entry?.path();
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if name.ends_with(".pdf") && name != ENCRYPTED.0 {

@@ -55,7 +55,7 @@ async fn a_tampered_document_is_invalid_with_its_reasons() {
 
 #[tokio::test]
 async fn files_that_cannot_be_checked_get_422_with_a_specific_reason() {
-    let encrypted = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/libreoffice-writer-password.pdf")).unwrap();
+    let encrypted = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/corpus/libreoffice-writer-password.pdf")).unwrap();
     let plain = countersign_shared::test_utils::contract_pdf(1);
     let (_, signed) = signed_pdf();
     // Cut after its log: the log is still there, the end of the document is not.

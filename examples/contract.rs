@@ -47,7 +47,6 @@ async fn main() -> Result<()> {
         Some(path) => std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
         None => contract_pdf(2),
     };
-    countersign_shared::render::inspect(&pdf).context("this PDF cannot be signed")?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let scratch = std::env::temp_dir().join(format!("countersign-contract-{}", std::process::id()));
 
@@ -65,8 +64,13 @@ async fn main() -> Result<()> {
     .await?;
 
     let created = step("Anna prepares the contract (6 fields) and sends it: director first, then client", async {
-        let document = anna.put_blob(pdf.clone()).await?;
-        Ok(anna.create(contract_request(&pdf, document)).await?)
+        let document = anna.put_document(pdf.clone()).await.context("this PDF cannot be signed")?;
+        if !document.removed.is_empty() {
+            println!("   preparing removed: {}", document.removed.join("; "));
+        }
+        // The same preparing, here, gives the pages the fields are laid out on.
+        let prepared = countersign_shared::source::prepare(&pdf)?;
+        Ok(anna.create(contract_request(&prepared.bytes, document.hash.parse()?)).await?)
     })
     .await?;
     let envelope: EnvelopeId = created.envelope.parse()?;

@@ -5,13 +5,14 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a test fails by panicking
 
 use countersign_scenarios::{ENCRYPTED, corpus_dir, pdftoppm, qpdf_check, signable_corpus};
-use countersign_shared::render::{PdfError, inspect};
-use countersign_shared::test_utils::{Scenario, VERIFIER, contract_terms};
+use countersign_shared::source::{PdfError, inspect, prepare};
+use countersign_shared::test_utils::{Scenario, VERIFIER, contract_terms, prepared};
 use countersign_shared::verify::{Verdict, verify};
 
 #[test]
 fn every_corpus_pdf_is_signed_checked_by_other_tools_and_verifies() -> anyhow::Result<()> {
-    for (name, pdf) in signable_corpus()? {
+    for (name, original) in signable_corpus()? {
+        let pdf = prepared(&original);
         let pages = inspect(&pdf).map_err(|e| anyhow::anyhow!("{name}: {e}"))?.pages.len();
         let terms = contract_terms(&pdf);
         let mut scenario = Scenario::joined(pdf.clone(), terms);
@@ -19,7 +20,7 @@ fn every_corpus_pdf_is_signed_checked_by_other_tools_and_verifies() -> anyhow::R
         scenario.client_signs();
         let final_pdf = scenario.render();
 
-        assert!(final_pdf.starts_with(&pdf), "{name}: the source bytes must stay untouched at the start");
+        assert!(final_pdf.starts_with(&pdf), "{name}: the prepared source's bytes must stay untouched at the start");
         assert_eq!(final_pdf, scenario.render(), "{name}: two renders must be byte-identical");
 
         let (source_code, _) = qpdf_check(&pdf)?;
@@ -41,7 +42,7 @@ fn every_corpus_pdf_is_signed_checked_by_other_tools_and_verifies() -> anyhow::R
 #[test]
 fn the_encrypted_pdf_is_refused_with_a_clear_error() -> anyhow::Result<()> {
     let pdf = std::fs::read(corpus_dir().join(ENCRYPTED.0))?;
-    assert_eq!(inspect(&pdf), Err(PdfError::Encrypted));
+    assert_eq!(prepare(&pdf).map(|p| p.bytes), Err(PdfError::Encrypted));
     assert!(PdfError::Encrypted.to_string().contains("password"));
     let report = verify(&pdf);
     assert_eq!(report.verdict, Verdict::Unreadable);
@@ -51,12 +52,12 @@ fn the_encrypted_pdf_is_refused_with_a_clear_error() -> anyhow::Result<()> {
 
 #[test]
 fn truncated_and_non_pdf_files_get_clear_errors() -> anyhow::Result<()> {
-    assert_eq!(inspect(b"Hello, this is a text file."), Err(PdfError::NotPdf));
-    assert_eq!(inspect(b""), Err(PdfError::NotPdf));
+    assert_eq!(prepare(b"Hello, this is a text file.").map(|p| p.bytes), Err(PdfError::NotPdf));
+    assert_eq!(prepare(b"").map(|p| p.bytes), Err(PdfError::NotPdf));
     for (name, pdf) in signable_corpus()? {
         for cut in [pdf.len() / 2, pdf.len() / 10, 40] {
-            match inspect(&pdf[..cut]) {
-                Err(PdfError::Damaged(_)) | Err(PdfError::NotPdf) | Err(PdfError::PageCount(_)) => {}
+            match prepare(&pdf[..cut]).map(|p| p.bytes) {
+                Err(PdfError::Damaged(_)) | Err(PdfError::NotPdf) | Err(PdfError::Ambiguous(_)) => {}
                 other => panic!("{name} cut at {cut}: expected a damaged-file error, got {other:?}"),
             }
         }
@@ -92,14 +93,14 @@ fn the_certificate_qr_code_opens_this_documents_verifier_page() -> anyhow::Resul
 fn a_pdf_that_is_already_digitally_signed_is_refused_with_a_clear_error() -> anyhow::Result<()> {
     // A Countersign final PDF is certified (DocMDP): nothing may be signed after it.
     let signed = Scenario::signed_contract().render();
-    assert_eq!(inspect(&signed), Err(PdfError::Certified));
+    assert_eq!(prepare(&signed).map(|p| p.bytes), Err(PdfError::Certified));
     // The same file with approval signatures only: a certification must still come first.
     let mut doc = lopdf::Document::load_mem(&signed)?;
     let root = doc.trailer.get(b"Root")?.as_reference()?;
     doc.get_dictionary_mut(root)?.remove(b"Perms");
     let mut approved = Vec::new();
     doc.save_to(&mut approved)?;
-    assert_eq!(inspect(&approved), Err(PdfError::AlreadySigned));
+    assert_eq!(prepare(&approved).map(|p| p.bytes), Err(PdfError::AlreadySigned));
     assert!(PdfError::AlreadySigned.to_string().contains("already digitally signed"));
     Ok(())
 }

@@ -4,10 +4,11 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a test fails by panicking
 
 use countersign_scenarios::{pdftoppm, pixel, png_size};
+use countersign_shared::Hash;
 use countersign_shared::log::Act;
 use countersign_shared::model::{Contact, DocumentRef, Field, FieldKind, Party, Rect, Role, Terms};
-use countersign_shared::test_utils::{Scenario, VERIFIER, party_key, png};
-use countersign_shared::{Hash, render::inspect};
+use countersign_shared::source::inspect;
+use countersign_shared::test_utils::{Scenario, VERIFIER, party_key, png, prepared};
 use lopdf::{Dictionary, Document, Object, Stream};
 
 /// Pages: rotated 0, 90, 180, 270 with MediaBox [100 200 712 992], then one
@@ -49,7 +50,7 @@ fn awkward_pdf() -> Vec<u8> {
     doc.trailer.set("Root", Object::Reference(root));
     let mut out = Vec::new();
     doc.save_to(&mut out).expect("saves");
-    out
+    prepared(&out)
 }
 
 const FIELD: Rect = Rect { x: 60.0, y: 80.0, width: 120.0, height: 60.0 };

@@ -127,7 +127,9 @@ fn three_nodes_sign_in_order_and_export_identical_verified_pdfs() -> anyhow::Res
     assert_eq!(report.pdf_signatures[1].certificate_issuer.as_deref(), Some("Carl Client"));
     // pyHanko trusts the company's CA (its certificate.pem) and the client's
     // certificate as the log records it, and nothing else.
-    let (_, entries) = countersign_shared::render::find_log(&finals[0]).expect("the log");
+    let countersign_shared::render::LogFound::Log { entries, .. } = countersign_shared::render::find_log(&finals[0]) else {
+        panic!("the final PDF has no log")
+    };
     let state = countersign_shared::state::fold(envelope.parse()?, entries)?;
     let client_certificate = countersign_scenarios::pem(&state.certificates(1).expect("the client's certificate")[0]);
     let company_ca = std::fs::read(anna.dir.join("authority/certificate.pem"))?;

@@ -8,12 +8,13 @@
 
 use countersign_scenarios::{pem, pyhanko_validate, qpdf_check, signable_corpus};
 use countersign_shared::pades::certificate::Issuer;
-use countersign_shared::test_utils::{CLIENT, DIRECTOR, Scenario, company_authority, contract_terms};
+use countersign_shared::test_utils::{CLIENT, DIRECTOR, Scenario, company_authority, contract_terms, prepared};
 use countersign_shared::verify::{Verdict, verify};
 
 /// A completed envelope on `pdf`: the director certified by the company's CA,
 /// the client self-certified. Returns the final PDF and the trust roots (PEM).
-fn signed(pdf: Vec<u8>) -> (Vec<u8>, Vec<Vec<u8>>) {
+fn signed(original: Vec<u8>) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let pdf = prepared(&original);
     let terms = contract_terms(&pdf);
     let mut scenario = Scenario::invited(pdf, terms);
     let (ca, ca_key) = company_authority();

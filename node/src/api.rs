@@ -9,7 +9,9 @@
 //!
 //! Routes (all JSON unless noted):
 //! - `GET  /api/v1/node`: this node's peer id, key and addresses.
-//! - `POST /api/v1/blobs` (raw bytes): stores a PDF or image, answers its hash.
+//! - `POST /api/v1/documents` (raw PDF): prepares it for signing and stores it;
+//!   answers its hash, pages and the active content removed.
+//! - `POST /api/v1/blobs` (raw bytes): stores an image (or an already prepared PDF), answers its hash.
 //! - `POST /api/v1/envelopes`: creates and sends an envelope.
 //! - `GET  /api/v1/envelopes`, `GET /api/v1/envelopes/{id}`: the pipeline, one envelope.
 //! - `POST /api/v1/join`: joins with an invite link.
@@ -37,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api::error::{ApiError, ErrorKind};
+use crate::documents::{self, PreparedDocument};
 use crate::net::command::{Command, CreateRequest, Reply, SignRequest};
 use crate::web::{self, Sessions};
 
@@ -97,6 +100,7 @@ pub fn app(commands: mpsc::Sender<Command>, token: String, port: u16, sessions: 
         .route("/api/v1/login", post(login_link))
         .route("/api/v1/templates/{id}/send", post(web::templates::api_send))
         .route("/api/v1/node", get(|s: State<AppState>| ask(s, Command::Info)))
+        .route("/api/v1/documents", post(put_document))
         .route("/api/v1/blobs", post(put_blob))
         .route("/api/v1/envelopes", post(create).get(|s: State<AppState>| ask(s, Command::List)))
         .route("/api/v1/envelopes/{id}", get(status))
@@ -211,6 +215,14 @@ struct Stored {
 async fn put_blob(State(state): State<AppState>, body: Bytes) -> Result<Json<Stored>, ApiError> {
     let hash = call(&state, |reply| Command::PutBlob(body.to_vec(), reply)).await?;
     Ok(Json(Stored { hash: hash.to_string() }))
+}
+
+async fn put_document(State(state): State<AppState>, body: Bytes) -> Result<Json<PreparedDocument>, ApiError> {
+    let prepared = documents::prepare(body.to_vec()).await?;
+    let removed = documents::removed(&prepared);
+    let pages = prepared.info.pages.len();
+    let hash = call(&state, |reply| Command::PutBlob(prepared.bytes, reply)).await?;
+    Ok(Json(PreparedDocument { hash: hash.to_string(), pages, removed }))
 }
 
 async fn create(state: State<AppState>, Json(request): Json<CreateRequest>) -> impl IntoResponse {

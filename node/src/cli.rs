@@ -11,13 +11,13 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use countersign_shared::invite::Invitation;
 use countersign_shared::model::Contact;
-use countersign_shared::render::inspect;
 use libp2p::Multiaddr;
 use serde::Deserialize;
 
 use crate::api::{DeclineRequest, JoinRequest};
 use crate::client::Client;
 use crate::datadir::{DataDir, Profile, write_atomic};
+use crate::documents::PreparedDocument;
 use crate::envelopes::{ListItem, Summary};
 use crate::net::command::{CreateRequest, Created, FieldInput, NodeInfo, PartyInput, SignRequest, Transfer};
 use crate::party::random_secret;
@@ -237,7 +237,6 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Send { pdf, title, signers, clients, viewers, fields, no_stamp, verifier, qr_dir, confirm_by_code } => {
             let bytes = read_file(&pdf)?;
-            inspect(&bytes).with_context(|| format!("{} cannot be sent", pdf.display()))?;
             let mut parties = Vec::new();
             for (list, role) in [(&signers, "company_signer"), (&clients, "client"), (&viewers, "viewer")] {
                 for text in list {
@@ -260,7 +259,13 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
                 None => None,
             };
             let client = Client::connect(data)?;
-            let document = upload(&client, &bytes, &pdf)?;
+            let prepared: PreparedDocument =
+                client.post_bytes("/api/v1/documents", &bytes).with_context(|| format!("{} cannot be sent", pdf.display()))?;
+            if !prepared.removed.is_empty() {
+                println!("Prepared for signing; removed: {}.", prepared.removed.join("; "));
+            }
+            let document: countersign_shared::Hash =
+                prepared.hash.parse().map_err(|_| anyhow::anyhow!("the node answered a malformed document hash"))?;
             let request = CreateRequest { title, document, parties, fields, verifier_url: verifier, confirm_by_code };
             let created: Created = client.post("/api/v1/envelopes", &request)?;
             println!("Envelope {}", created.envelope);

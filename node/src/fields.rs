@@ -7,7 +7,7 @@
 //! parties share a role.
 
 use countersign_shared::model::{Field, FieldKind, Party, Rect, Role, Slot};
-use countersign_shared::render::source::PageGeometry;
+use countersign_shared::source::PageGeometry;
 
 /// Default fields for `parties` on a document whose pages are `pages`.
 pub fn default_fields(parties: &[Party], pages: &[PageGeometry]) -> Vec<Field> {

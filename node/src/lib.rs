@@ -11,6 +11,7 @@
 //!   checked against the shared rules before anything is stored.
 //! - [`datadir`]: the data dir: lock, key, profile, atomic writes.
 //! - [`blobs`]: blobs by hash on disk, chunked and resumable.
+//! - [`documents`]: a person's PDF prepared into an envelope's document.
 //! - [`envelope_doc`]: one Automerge document per envelope.
 //! - [`envelopes`]: the node's envelopes on disk and their summaries.
 //! - [`net`]: the swarm, its protocols and the event loop.
@@ -33,6 +34,7 @@ pub mod client;
 pub mod clock;
 pub mod codes;
 pub mod datadir;
+pub mod documents;
 pub mod envelope_doc;
 pub mod envelopes;
 pub mod fields;

@@ -17,6 +17,7 @@ use countersign_shared::log::{Act, Entry, RawEntry, Value};
 use countersign_shared::model::{DocumentRef, FieldKind, Slot, Terms};
 use countersign_shared::pades::certificate::{self, Issuer};
 use countersign_shared::render::{self, Blobs, PdfError, RenderError};
+use countersign_shared::source;
 use countersign_shared::state::{EnvelopeState, FoldError, Status, fold_with_verified};
 use countersign_shared::time;
 use rand_core::{OsRng, RngCore};
@@ -231,7 +232,7 @@ impl<B: BlobStore> Party<B> {
     /// Creates an envelope over `pdf` and invites every party. The terms'
     /// document reference is filled from the PDF.
     pub fn create(&mut self, pdf: &[u8], mut terms: Terms) -> Result<(EnvelopeId, Vec<Invitation>), PartyError> {
-        let info = render::inspect(pdf)?;
+        let info = source::inspect(pdf)?;
         terms.document = DocumentRef { hash: Hash::of(pdf), len: pdf.len() as u64, pages: info.pages.len() as u32 };
         terms.validate().map_err(PartyError::Terms)?;
         for field in &terms.fields {

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::api::error::{ApiError, ErrorKind};
 use crate::codes::Codes;
 use crate::datadir::DataDir;
+use crate::documents::{self, PreparedDocument};
 use crate::envelopes::{Envelopes, ListItem, Summary};
 use crate::net::behaviour;
 use crate::net::command::{Command, CreateRequest, Created, NodeInfo, Reply, SignRequest};
@@ -112,6 +113,15 @@ impl RunningNode {
     /// About the node.
     pub async fn info(&self) -> Result<NodeInfo, ApiError> {
         self.ask(Command::Info).await
+    }
+
+    /// Prepares a PDF for signing and stores it (see [`crate::documents`]).
+    pub async fn put_document(&self, pdf: Vec<u8>) -> Result<PreparedDocument, ApiError> {
+        let prepared = documents::prepare(pdf).await?;
+        let removed = documents::removed(&prepared);
+        let pages = prepared.info.pages.len();
+        let hash = self.put_blob(prepared.bytes).await?;
+        Ok(PreparedDocument { hash: hash.to_string(), pages, removed })
     }
 
     /// Stores a blob.

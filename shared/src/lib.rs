@@ -11,10 +11,13 @@
 //!   [`log::bundle`] the log as one file.
 //! - [`state`]: the fold of valid entries into the envelope's state (P6).
 //! - [`invite`]: invitation links.
+//! - [`source`]: the source document: preparing any PDF into the normal form
+//!   every reader reads alike, and the strict reader of that form.
 //! - [`render`]: the deterministic final PDF.
 //! - [`pades`]: the parties' X.509 certificates and the CMS of each step's PDF signature.
 //! - [`verify`]: the complete check of a final PDF.
 //! - [`time`]: claimed times for people.
+//! - `typeset`: text in PDF content streams (encoding, escaping, widths, wrapping).
 //!
 //! # The flow in code
 //! A creator signs a `Create` with the terms; `Invite`s carry the public half
@@ -32,8 +35,10 @@ pub mod log;
 pub mod model;
 pub mod pades;
 pub mod render;
+pub mod source;
 pub mod state;
 pub mod time;
+pub(crate) mod typeset;
 pub mod verify;
 
 #[cfg(any(test, feature = "test-utils"))]

@@ -20,25 +20,26 @@
 //! says what it signs) and travels in a `Seal` entry; [`render`] takes it from
 //! there, and the verifier takes it from the file it checks.
 //!
+//! The source is read with the strict reader (see [`crate::source`]): the
+//! renderer only ever works on a document in normal form.
+//!
 //! # Layout
-//! - [`source`]: parsing the user's PDF.
 //! - `form`: the fields, their widgets and appearances.
 //! - `certificate`: the certificate page.
 //! - `attachments`: the embedded log and images.
 //! - `signature`: each step's PDF signature.
-//! - `image`, `text`: drawing helpers.
+//! - `image`: signature and stamp images.
 //! - `update`: writing an incremental update.
 
 mod attachments;
 mod certificate;
 mod form;
 mod image;
+mod names;
 pub mod signature;
-pub mod source;
-mod text;
 mod update;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use lopdf::Object;
 use thiserror::Error;
@@ -46,11 +47,12 @@ use thiserror::Error;
 use crate::hash::Hash;
 use crate::keys::Signature;
 use crate::model::Slot;
+use crate::source::Source;
 use crate::state::EnvelopeState;
 
-pub use attachments::{find_blob, find_log};
+pub use crate::source::PdfError;
+pub use attachments::{LogFound, find_log};
 pub use signature::Hole;
-pub use source::{PdfError, PdfInfo, inspect};
 
 /// Blobs (signature and stamp images) by hash.
 pub type Blobs = BTreeMap<Hash, Vec<u8>>;
@@ -76,6 +78,9 @@ pub enum RenderError {
     /// An image named by a `Sign` entry is not available.
     #[error("the image {0} named in the log is missing")]
     MissingBlob(String),
+    /// Verifying: the file does not hold the image a step names where that step puts it.
+    #[error("the image {0} named in the log is not where the signed document has it")]
+    ImageNotInFile(String),
     /// A signed step has no `Seal` yet: its signer's node has not made the PDF signature.
     #[error("the PDF signature of {0} is not in the log yet")]
     NotSealed(String),
@@ -125,16 +130,18 @@ pub struct Rendered {
     pub steps: Vec<StepSpan>,
 }
 
-/// Where each step's PDF signature value comes from.
+/// Where each step's images and PDF signature value come from.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Seals<'a> {
-    /// The `Seal` entries of the log, each checked against its step.
-    Log,
-    /// The log's, up to the step of this slot, which gets a placeholder and
+pub(crate) enum Mode<'a> {
+    /// Rendering: the images from the blobs, each `Seal` from the log
+    /// (checked against its step).
+    Log(&'a Blobs),
+    /// Like `Log`, up to the step of this slot, which gets a placeholder and
     /// is the last step rendered: its signer's node wants its message.
-    UpTo(Slot),
-    /// Whatever the file being verified holds in each step's `/Contents`
-    /// (zeros where it holds nothing readable); the caller checks them.
+    UpTo(&'a Blobs, Slot),
+    /// Verifying this file: each step's images and signature value are read
+    /// from where the step puts them in it (zeros where it holds no readable
+    /// value); the caller checks the values.
     File(&'a [u8]),
 }
 
@@ -142,7 +149,7 @@ pub(crate) enum Seals<'a> {
 /// signed, in signing order, each with its PDF signature from the log.
 pub fn render(source: &[u8], state: &EnvelopeState, blobs: &Blobs) -> Result<Rendered, RenderError> {
     check_source(source, state)?;
-    let (updates, steps) = render_updates(source, state, blobs, Seals::Log)?;
+    let (updates, steps) = render_updates(source, state, Mode::Log(blobs))?;
     let mut bytes = Vec::with_capacity(source.len() + updates.len());
     bytes.extend_from_slice(source);
     bytes.extend_from_slice(&updates);
@@ -154,7 +161,7 @@ pub fn render(source: &[u8], state: &EnvelopeState, blobs: &Blobs) -> Result<Ren
 /// step sealed.
 pub fn seal_message(source: &[u8], state: &EnvelopeState, blobs: &Blobs, slot: Slot) -> Result<Vec<u8>, RenderError> {
     check_source(source, state)?;
-    let (_, steps) = render_updates(source, state, blobs, Seals::UpTo(slot))?;
+    let (_, steps) = render_updates(source, state, Mode::UpTo(blobs, slot))?;
     match steps.into_iter().last() {
         Some(step) if step.slot == slot => Ok(step.message),
         _ => Err(RenderError::NotSealed(party_name(state, slot))),
@@ -175,19 +182,14 @@ fn party_name(state: &EnvelopeState, slot: Slot) -> String {
 
 /// The bytes that follow the source: one update per signing step. The caller
 /// has checked that `source` is the envelope's document.
-pub(crate) fn render_updates(
-    source: &[u8],
-    state: &EnvelopeState,
-    blobs: &Blobs,
-    seals: Seals<'_>,
-) -> Result<(Vec<u8>, Vec<StepSpan>), RenderError> {
+pub(crate) fn render_updates(source: &[u8], state: &EnvelopeState, mode: Mode<'_>) -> Result<(Vec<u8>, Vec<StepSpan>), RenderError> {
     let terms = state.terms();
-    let parsed = source::Source::parse(source)?;
+    let parsed = Source::read(source)?;
     if parsed.pages.len() != terms.document.pages as usize {
         return Err(RenderError::PageCount { expected: terms.document.pages, found: parsed.pages.len() });
     }
     let mut signed: Vec<Slot> = terms.signing_order().into_iter().filter(|slot| state.signature(*slot).is_some()).collect();
-    if let Seals::UpTo(last) = seals {
+    if let Mode::UpTo(_, last) = mode {
         let Some(position) = signed.iter().position(|s| *s == last) else {
             return Err(RenderError::NotSealed(party_name(state, last)));
         };
@@ -195,39 +197,37 @@ pub(crate) fn render_updates(
     }
     let mut out = update::Out { base: source.len(), source_last: source.last().copied(), bytes: Vec::new() };
     let mut steps = Vec::with_capacity(signed.len());
-    let mut tail = update::Tail {
-        startxref: parsed.startxref,
-        xref_stream: parsed.xref_stream,
-        size: parsed.size,
-        trailer: update::base_trailer(&parsed.doc.trailer),
-    };
+    let mut tail = update::Tail { startxref: parsed.startxref, size: parsed.size, trailer: update::base_trailer(&parsed.doc.trailer) };
     let mut form: Option<form::Form> = None;
     let mut digest = signature::RunningDigest::new(source);
     let order = terms.signing_order();
     let position_of = |slot: Slot| order.iter().position(|s| *s == slot).unwrap_or(0);
     for (index, slot) in signed.iter().enumerate() {
+        let start = out.position();
+        update::begin(&mut out);
         let mut ids = IdAllocator { next: tail.size };
+        // The step's log and images come first, where their places are known
+        // before anything drawn from them: a verifier reads them from there.
+        let log = state.closure_of_signs(&signed[..=index]);
+        let (offsets, images) = attachments::write_step(&mut out, state, &log, *slot, mode, &mut ids)?;
         let mut objects = BTreeMap::new();
         let form = match &mut form {
             Some(form) => form,
-            None => form.insert(form::Form::lay_out(&parsed, state, &mut ids, &mut objects)),
+            None => form.insert(form::Form::lay_out(&parsed, state, &mut ids, &mut objects)?),
         };
-        form.fill(*slot, state, blobs, &mut ids, &mut objects)?;
-        let log = state.closure_of_signs(&signed[..=index]);
-        attachments::attach_step(state, &log, *slot, blobs, &mut ids, &mut objects)?;
+        form.fill(*slot, state, &images, &mut ids, &mut objects)?;
 
         let name = party_name(state, *slot);
         let chain = state.certificates(*slot).ok_or_else(|| RenderError::Signature(format!("{name} has no certificate")))?;
         let record = state.signature(*slot).ok_or_else(|| RenderError::NotSealed(name.clone()))?;
-        let signature_id = if index == 0 { form.first_signature } else { ids.next() };
+        let signature_id = if index == 0 { form.first_signature } else { ids.next()? };
         let dict = signature::dictionary(signature::cms_len(chain)?, record.claimed_time, &name, index == 0);
         objects.insert(signature_id.0, Object::Dictionary(dict));
         let position = position_of(*slot);
         form.sign_field(position, signature_id, &mut objects);
 
-        let start = out.position();
         tail.size = ids.next;
-        let (next, offsets) = update::append(&mut out, &tail, &objects);
+        let (next, offsets) = update::append(&mut out, &tail, offsets, &objects)?;
         tail = next;
         let object_at = offsets
             .get(&signature_id.0)
@@ -235,15 +235,15 @@ pub(crate) fn render_updates(
             .ok_or_else(|| RenderError::Signature("internal layout error: the signature dictionary was not written".into()))?;
         let (hole, step_digest) = digest.close(&mut out, object_at)?;
         let (attributes, message) = signature::signed_attributes(chain, &step_digest)?;
-        let value = match seals {
-            Seals::UpTo(last) if last == *slot => [0; 64],
-            Seals::Log | Seals::UpTo(_) => {
+        let value = match mode {
+            Mode::UpTo(_, last) if last == *slot => [0; 64],
+            Mode::Log(_) | Mode::UpTo(..) => {
                 let value = state.seal(*slot).ok_or_else(|| RenderError::NotSealed(name.clone()))?;
                 let key = state.binding(*slot).ok_or_else(|| RenderError::BadSeal(name.clone()))?;
                 key.verify(&message, &value).map_err(|_| RenderError::BadSeal(name.clone()))?;
                 *value.as_bytes()
             }
-            Seals::File(found) => signature::value_in(found, hole).unwrap_or([0; 64]),
+            Mode::File(found) => signature::value_in(found, hole).unwrap_or([0; 64]),
         };
         digest.fill(&mut out, hole, &signature::cms(chain, attributes, &value)?)?;
         let field = signature::field_name(position + 1);
@@ -267,22 +267,15 @@ pub(crate) struct IdAllocator {
 }
 
 impl IdAllocator {
-    pub(crate) fn next(&mut self) -> lopdf::ObjectId {
+    pub(crate) fn next(&mut self) -> Result<lopdf::ObjectId, RenderError> {
         let id = self.next;
-        self.next += 1;
-        (id, 0)
+        self.next = id
+            .checked_add(1)
+            .filter(|next| *next < MAX_OBJECT_NUMBER)
+            .ok_or_else(|| RenderError::Signature("internal layout error: the document has too many objects for PDF".into()))?;
+        Ok((id, 0))
     }
 }
 
-/// The images a set of slots' `Sign` entries name.
-pub(crate) fn images_of(state: &EnvelopeState, slots: &[Slot]) -> BTreeSet<Hash> {
-    slots
-        .iter()
-        .filter_map(|slot| state.signature(*slot))
-        .flat_map(|record| record.values.iter())
-        .filter_map(|(_, value)| match value {
-            crate::log::Value::Image { hash, .. } => Some(*hash),
-            crate::log::Value::Text(_) => None,
-        })
-        .collect()
-}
+/// The highest object number a PDF reader must accept (ISO 32000-1, annex C).
+const MAX_OBJECT_NUMBER: u32 = 8_388_607;

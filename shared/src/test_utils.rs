@@ -14,7 +14,8 @@ use crate::keys::SecretKey;
 use crate::log::{Act, Entry, ImageFormat, RawEntry, Value};
 use crate::model::{Contact, DocumentRef, Field, FieldKind, Party, Rect, Role, Slot, Terms};
 use crate::pades::certificate::{Issuer, issue};
-use crate::render::{Blobs, inspect};
+use crate::render::Blobs;
+use crate::source::{inspect, prepare};
 use crate::state::{EnvelopeState, fold};
 
 /// A fixed time: 2026-11-28 09:00:00 UTC, in Unix ms.
@@ -27,8 +28,21 @@ pub fn key(n: u8) -> SecretKey {
     SecretKey::from_seed([n; 32])
 }
 
-/// A contract PDF of `pages` pages of plain text, made with lopdf.
+/// `pdf` prepared for signing (in normal form); panics if it cannot be.
+pub fn prepared(pdf: &[u8]) -> Vec<u8> {
+    match prepare(pdf) {
+        Ok(prepared) => prepared.bytes,
+        Err(e) => panic!("the PDF cannot be prepared: {e}"),
+    }
+}
+
+/// A contract PDF of `pages` pages of plain text, made with lopdf and prepared.
 pub fn contract_pdf(pages: usize) -> Vec<u8> {
+    prepared(&contract_pdf_as_made(pages))
+}
+
+/// The contract PDF as lopdf writes it, before preparing.
+pub fn contract_pdf_as_made(pages: usize) -> Vec<u8> {
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
     let mut font = Dictionary::new();
@@ -340,6 +354,12 @@ impl Scenario {
         sign
     }
 
+    /// The director signs the standard contract but has not sealed the step yet.
+    pub fn director_signs_without_seal(&mut self) -> RawEntry {
+        let values = self.director_values();
+        self.append(&party_key(DIRECTOR), Act::Sign { slot: DIRECTOR, values })
+    }
+
     /// The client signs the standard contract (and seals the step); returns the `Sign`.
     pub fn client_signs(&mut self) -> RawEntry {
         let values = self.client_values();
@@ -365,10 +385,10 @@ impl Scenario {
     }
 }
 
-/// A one-page PDF of about `bytes` bytes: the contract text plus a large
-/// photo-like image (incompressible pseudo-random pixels).
+/// A one-page PDF of about `bytes` bytes, prepared: the contract text plus a
+/// large photo-like image (incompressible pseudo-random pixels).
 pub fn large_pdf(bytes: usize) -> Vec<u8> {
-    let base = contract_pdf(1);
+    let base = contract_pdf_as_made(1);
     let Ok(mut doc) = Document::load_mem(&base) else { return base };
     let side = ((bytes / 3) as f64).sqrt() as u32;
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -401,7 +421,7 @@ pub fn large_pdf(bytes: usize) -> Vec<u8> {
     }
     let mut out = Vec::new();
     let _ = doc.save_to(&mut out);
-    out
+    prepared(&out)
 }
 
 /// A valid log of `len` entries: the standard contract created, then invites

@@ -18,12 +18,13 @@
 //! file fails.
 
 use serde::Serialize;
+use sha2::Digest as _;
 
 use crate::hash::{EnvelopeId, Hash};
 use crate::log::Value;
 use crate::model::{Contact, FieldKind, Role};
 use crate::pades::certificate::describe;
-use crate::render::{self, Blobs, Seals, StepSpan, find_blob, find_log};
+use crate::render::{self, LogFound, Mode, RenderError, StepSpan, find_log};
 use crate::state::{self, EnvelopeState, Status};
 use crate::time::utc;
 
@@ -156,14 +157,22 @@ pub fn verify(pdf: &[u8]) -> Report {
     };
     // A log found means a Countersign document, however damaged: check it all,
     // so a changed header is reported as a change, not as "not a PDF".
-    let Some((envelope, entries)) = find_log(pdf) else {
-        if !pdf[..pdf.len().min(1024)].windows(5).any(|w| w == b"%PDF-") {
-            return report.unreadable("This file is not a PDF.");
+    let (envelope, entries) = match find_log(pdf) {
+        LogFound::Log { envelope, entries } => (envelope, entries),
+        LogFound::CutShort => return report.unreadable(CUT_SHORT),
+        LogFound::Damaged(e) => {
+            return report.fail(format!("The signing log of the last signing step is damaged ({e}): the file was changed after signing."));
         }
-        if pdf[pdf.len().saturating_sub(2048)..].windows(8).any(|w| w == b"/Encrypt") {
-            return report.unreadable("This PDF is encrypted (password-protected); a Countersign document never is.");
+        LogFound::Missing => {
+            if !pdf[..pdf.len().min(1024)].windows(5).any(|w| w == b"%PDF-") {
+                return report.unreadable("This file is not a PDF.");
+            }
+            if pdf[pdf.len().saturating_sub(2048)..].windows(8).any(|w| w == b"/Encrypt") {
+                return report.unreadable("This PDF is encrypted (password-protected); a Countersign document never is.");
+            }
+            return report
+                .fail("This PDF has no Countersign signing log: it was not signed with Countersign, or the log was removed.".into());
         }
-        return report.fail("This PDF has no Countersign signing log: it was not signed with Countersign, or the log was removed.".into());
     };
     report.envelope = Some(envelope.to_string());
     let state = match state::fold(envelope, entries) {
@@ -171,10 +180,11 @@ pub fn verify(pdf: &[u8]) -> Report {
         Err(e) => return report.fail(format!("The signing log is unusable: {e}.")),
     };
     report.describe(&state);
-    if check(pdf, &state, &mut report) == Ending::CutShort {
-        return report
-            .unreadable("The file is incomplete: it was cut short and the end of the signed document is missing. Download it again.");
+    let mut findings = Findings::default();
+    if check(pdf, &state, &mut report, &mut findings) == Ending::CutShort {
+        return report.unreadable(CUT_SHORT);
     }
+    report.reasons = findings.into_reasons();
     if report.reasons.is_empty() {
         report.verdict = Verdict::Valid;
         let names: Vec<&str> = report.parties.iter().map(|p| p.name.as_str()).collect();
@@ -186,90 +196,118 @@ pub fn verify(pdf: &[u8]) -> Report {
     report
 }
 
+const CUT_SHORT: &str = "The file is incomplete: it was cut short and the end of the signed document is missing. Download it again.";
+
+/// The reasons a file fails, by how much they say about it: a change to the
+/// file first (it explains the rest), then the document itself, the log's
+/// rules, who has not signed, and the PDF signatures.
+#[derive(Debug, Default)]
+struct Findings {
+    changed: Vec<String>,
+    document: Vec<String>,
+    rules: Vec<String>,
+    status: Vec<String>,
+    signatures: Vec<String>,
+}
+
+impl Findings {
+    fn into_reasons(self) -> Vec<String> {
+        [self.changed, self.document, self.rules, self.status, self.signatures].concat()
+    }
+}
+
 /// Whether the file ends where the signed document ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ending {
-    /// Ends where it should, or differs in a way `reasons` explains.
+    /// Ends where it should, or differs in a way the findings explain.
     AsSigned,
     /// A prefix of the signed document: a broken download or copy, not a
     /// document anyone can check.
     CutShort,
 }
 
-fn check(pdf: &[u8], state: &EnvelopeState, report: &mut Report) -> Ending {
+fn check(pdf: &[u8], state: &EnvelopeState, report: &mut Report, findings: &mut Findings) -> Ending {
     let terms = state.terms();
-    let reasons = &mut report.reasons;
     for rejected in state.rejected() {
-        reasons.push(format!("A {} entry ({}) in the log is not valid: {}.", rejected.act, rejected.id.short(), rejected.reason));
+        findings.rules.push(format!("A {} entry ({}) in the log is not valid: {}.", rejected.act, rejected.id.short(), rejected.reason));
     }
     match state.status() {
         Status::Completed => {}
         Status::Declined { slot, reason } => {
             let name = terms.party(slot).map_or("A party", |p| p.name.as_str());
-            reasons.push(format!("{name} declined to sign (\"{reason}\")."));
+            findings.status.push(format!("{name} declined to sign (\"{reason}\")."));
         }
-        Status::Voided { reason } => reasons.push(format!("The envelope was voided (\"{reason}\").")),
+        Status::Voided { reason } => findings.status.push(format!("The envelope was voided (\"{reason}\").")),
         Status::Draft | Status::Awaiting { .. } => {
             for slot in terms.signing_order().into_iter().filter(|s| state.signature(*s).is_none()) {
                 if let Some(party) = terms.party(slot) {
-                    reasons.push(format!("{} ({}) has not signed.", party.name, party.role.label()));
+                    findings.status.push(format!("{} ({}) has not signed.", party.name, party.role.label()));
                 }
             }
         }
     }
     let source_len = usize::try_from(terms.document.len).unwrap_or(usize::MAX);
     let Some(source) = pdf.get(..source_len) else {
-        reasons.push("The file is shorter than the original document: it was cut or replaced.".into());
+        findings.changed.push("The file is shorter than the original document: it was cut or replaced.".into());
         return Ending::AsSigned;
     };
     if Hash::of(source) != terms.document.hash {
-        reasons.push("The original document was changed: its bytes no longer match the hash every party signed.".into());
-        return Ending::AsSigned;
-    }
-    // Images live in the signing steps' updates, after the source.
-    let signed_part = &pdf[source_len..];
-    let mut blobs = Blobs::new();
-    for record in terms.signing_order().into_iter().filter_map(|slot| state.signature(slot)) {
-        for (_, value) in &record.values {
-            if let Value::Image { hash, len, .. } = value {
-                match find_blob(signed_part, hash, *len) {
-                    Some(bytes) => {
-                        blobs.insert(*hash, bytes);
-                    }
-                    None => reasons.push(format!("The image {} named in the log is not attached to the file.", hash.short())),
-                }
-            }
-        }
-    }
-    if blobs.len() < render::images_of(state, &terms.signing_order()).len() {
+        findings.changed.push("The original document was changed: its bytes no longer match the hash every party signed.".into());
         return Ending::AsSigned;
     }
     // The source matched its hash, so only what follows it needs rebuilding.
-    match render::render_updates(source, state, &blobs, Seals::File(pdf)) {
+    let signed_part = &pdf[source_len..];
+    match render::render_updates(source, state, Mode::File(pdf)) {
         Ok((updates, steps)) => {
-            let ending = compare(signed_part, &updates, source_len, &steps, state, reasons);
+            let ending = compare(signed_part, &updates, source_len, &steps, state, &mut findings.changed);
             if ending == Ending::AsSigned {
-                report.pdf_signatures = check_pdf_signatures(&steps, state, reasons);
+                let identical = signed_part == updates.as_slice();
+                report.pdf_signatures = check_pdf_signatures(pdf, identical, &steps, state, &mut findings.signatures);
             }
             ending
         }
+        Err(RenderError::Pdf(e)) => {
+            findings.document.push(format!(
+                "The original document cannot be trusted: {e}. Countersign prepares every document so that all PDF readers show the same thing; this one was made by a program that skipped that."
+            ));
+            Ending::AsSigned
+        }
+        Err(RenderError::ImageNotInFile(hash)) => {
+            findings.changed.push(format!(
+                "The file was changed after signing: the image {hash} named in the log is not where the signed document has it."
+            ));
+            Ending::AsSigned
+        }
         Err(e) => {
-            reasons.push(format!("The signed document cannot be rebuilt from its log: {e}."));
+            findings.document.push(format!("The signed document cannot be rebuilt from its log: {e}."));
             Ending::AsSigned
         }
     }
 }
 
-/// Checks each step's signature value against the signer's key and the log's `Seal`.
-fn check_pdf_signatures(steps: &[StepSpan], state: &EnvelopeState, reasons: &mut Vec<String>) -> Vec<PdfSignatureReport> {
+/// Checks each step's PDF signature over the bytes of the file as uploaded
+/// (its byte range), with the signer's key, and against the log's `Seal`.
+/// `identical`: the file is exactly the rebuilt one, so each step's message
+/// is the one the rebuild computed.
+fn check_pdf_signatures(
+    pdf: &[u8],
+    identical: bool,
+    steps: &[StepSpan],
+    state: &EnvelopeState,
+    reasons: &mut Vec<String>,
+) -> Vec<PdfSignatureReport> {
     let mut found = Vec::with_capacity(steps.len());
     for (index, step) in steps.iter().enumerate() {
         let name = state.terms().party(step.slot).map_or_else(String::new, |p| p.name.clone());
         let key = state.binding(step.slot);
-        let valid = key.is_some_and(|key| key.verify(&step.message, &step.value).is_ok());
+        let message = if identical { Some(step.message.clone()) } else { message_over_file(pdf, step, state) };
+        let valid = match (key, &message) {
+            (Some(key), Some(message)) => key.verify(message, &step.value).is_ok(),
+            _ => false,
+        };
         if !valid {
             reasons.push(format!(
-                "The PDF signature of {name} ({}) does not verify: the file was changed or the signature was not made with {name}'s key.",
+                "The PDF signature of {name} ({}) does not verify over the bytes it covers: the file was changed or the signature was not made with {name}'s key.",
                 step.field
             ));
         }
@@ -294,6 +332,18 @@ fn check_pdf_signatures(steps: &[StepSpan], state: &EnvelopeState, reasons: &mut
     found
 }
 
+/// What the signer of `step` signed if the file's bytes in the step's range
+/// are what they signed: the signed attributes over the digest of
+/// `[0, hole) ∪ [hole end, step end)` of the uploaded file.
+fn message_over_file(pdf: &[u8], step: &StepSpan, state: &EnvelopeState) -> Option<Vec<u8>> {
+    let chain = state.certificates(step.slot)?;
+    let mut hasher = sha2::Sha512::new();
+    hasher.update(pdf.get(..step.hole.start)?);
+    hasher.update(pdf.get(step.hole.end..step.end)?);
+    let digest: [u8; 64] = hasher.finalize().into();
+    render::signature::signed_attributes(chain, &digest).ok().map(|(_, message)| message)
+}
+
 /// Says where and how the part after the source differs from what the log produces.
 fn compare(
     found: &[u8],
@@ -307,10 +357,13 @@ fn compare(
         return Ending::AsSigned;
     }
     if found.len() > expected.len() && found.starts_with(expected) {
-        let extra = found.len() - expected.len();
-        reasons.push(format!(
-            "Bytes were added after signing: {extra} bytes follow the last signature (for example an extra update that draws or changes something)."
-        ));
+        let extra = &found[expected.len()..];
+        let what = if memchr::memmem::find(extra, b"%PDF-").is_some() {
+            "another PDF file was joined to its end".to_owned()
+        } else {
+            "for example an extra update that draws or changes something".to_owned()
+        };
+        reasons.push(format!("Bytes were added after signing: {} bytes follow the last signature ({what}).", extra.len()));
         return Ending::AsSigned;
     }
     if found.len() < expected.len() && expected.starts_with(found) {
@@ -333,7 +386,7 @@ impl Report {
     fn unreadable(mut self, why: &str) -> Report {
         self.verdict = Verdict::Unreadable;
         self.summary = why.to_owned();
-        self.reasons.insert(0, why.to_owned());
+        self.reasons = vec![why.to_owned()];
         self
     }
 
@@ -395,5 +448,8 @@ impl Report {
 
 /// The envelope id inside a final PDF, if it has a log.
 pub fn envelope_of(pdf: &[u8]) -> Option<EnvelopeId> {
-    find_log(pdf).map(|(envelope, _)| envelope)
+    match find_log(pdf) {
+        LogFound::Log { envelope, .. } => Some(envelope),
+        LogFound::CutShort | LogFound::Damaged(_) | LogFound::Missing => None,
+    }
 }

@@ -7,8 +7,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub mod browser;
+pub mod crafted;
 pub mod mail;
 pub mod nodes;
+pub mod raster;
 
 use anyhow::{Context, Result, bail};
 

@@ -9,7 +9,8 @@
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use countersign_shared::render::{self, source::PageGeometry};
+use countersign_shared::render;
+use countersign_shared::source::{self, PageGeometry};
 use countersign_shared::verify::{Verdict, verify};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
@@ -53,7 +54,7 @@ async fn render_page(
     let envelope = envelope_id(&summary.id)?;
     let pages = match summary.missing_blobs.is_empty() {
         true => match call(state, |reply| Command::Original(envelope, reply)).await {
-            Ok(pdf) => tokio::task::spawn_blocking(move || render::inspect(&pdf).map(|info| info.pages).unwrap_or_default())
+            Ok(pdf) => tokio::task::spawn_blocking(move || source::inspect(&pdf).map(|info| info.pages).unwrap_or_default())
                 .await
                 .unwrap_or_default(),
             Err(_) => Vec::new(),

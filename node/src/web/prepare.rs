@@ -13,12 +13,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use countersign_shared::hash::Hash;
 use countersign_shared::model::Contact;
-use countersign_shared::render::{self, source::PageGeometry};
+use countersign_shared::source::{self, ActiveContent, PageGeometry};
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
 use crate::api::error::ApiError;
 use crate::api::{AppState, call};
+use crate::documents;
 use crate::net::command::{Command, CreateRequest, FieldInput, PartyInput};
 use crate::templates::Draft;
 use crate::web::WebError;
@@ -110,20 +111,34 @@ pub(super) async fn upload(State(state): State<AppState>, mut form: Multipart) -
     if pdf.len() > MAX_PDF {
         return refuse(format!("This file is larger than {} MB.", MAX_PDF / 1024 / 1024));
     }
-    if let Err(e) = render::inspect(&pdf) {
-        return refuse(format!("This file cannot be signed: {e}."));
-    }
-    match call(&state, |reply| Command::PutBlob(pdf, reply)).await {
-        Ok(hash) => Redirect::to(&format!("/app/new/{hash}?title={}", layout::url_encode(&title))).into_response(),
+    let prepared = match documents::prepare(pdf).await {
+        Ok(prepared) => prepared,
+        Err(e) => return refuse(format!("{}.", capitalized(&e.message))),
+    };
+    let removed: Vec<String> =
+        prepared.removed.keys().filter_map(|kind| serde_json::to_value(kind).ok()?.as_str().map(str::to_owned)).collect();
+    match call(&state, |reply| Command::PutBlob(prepared.bytes, reply)).await {
+        Ok(hash) => {
+            let removed = if removed.is_empty() { String::new() } else { format!("&removed={}", removed.join(",")) };
+            Redirect::to(&format!("/app/new/{hash}?title={}{removed}", layout::url_encode(&title))).into_response()
+        }
         Err(e) => refuse(e.message),
     }
 }
 
-/// `?title=` of the editor.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// `?title=&removed=` of the editor: the title typed at upload, and the kinds
+/// of active content preparing removed (see [`ActiveContent`]).
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct EditorQuery {
     #[serde(default)]
     title: String,
+    #[serde(default)]
+    removed: String,
 }
 
 /// `GET /app/new/{hash}`: the editor for an uploaded PDF.
@@ -148,7 +163,19 @@ pub(super) async fn editor(
         fields: Vec::new(),
         confirm_by_code: false,
     };
-    Ok(editor_page(hash, &pages, &draft, &[]))
+    let removed: Vec<&str> = query
+        .removed
+        .split(',')
+        .filter_map(|code| serde_json::from_value::<ActiveContent>(serde_json::Value::String(code.to_owned())).ok())
+        .map(ActiveContent::describe)
+        .collect();
+    let notice = (!removed.is_empty()).then(|| {
+        format!(
+            "Countersign removed from this PDF what could make it show or do other things than its pages: {}. Check the pages before you send.",
+            removed.join("; ")
+        )
+    });
+    Ok(editor_page(hash, &pages, &draft, &[], notice.as_deref()))
 }
 
 /// The draft as the hidden input posts it.
@@ -168,19 +195,19 @@ pub(super) async fn send(
         Ok(draft) => draft,
         Err(_) => {
             let errors = [input_error("general", "The form arrived damaged; please try again.")];
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, editor_page(hash, &pages, &Draft::default(), &errors)).into_response());
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, editor_page(hash, &pages, &Draft::default(), &errors, None)).into_response());
         }
     };
     let errors = check(&draft, &pages);
     if !errors.is_empty() {
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, editor_page(hash, &pages, &draft, &errors)).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, editor_page(hash, &pages, &draft, &errors, None)).into_response());
     }
     let request = create_request(&draft, hash);
     match call(&state, |reply| Command::Create(Box::new(request), reply)).await {
         Ok(created) => Ok(Redirect::to(&format!("/app/e/{}?sent=1", created.envelope)).into_response()),
         Err(e) => {
             let errors = [input_error("general", e.message)];
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, editor_page(hash, &pages, &draft, &errors)).into_response())
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, editor_page(hash, &pages, &draft, &errors, None)).into_response())
         }
     }
 }
@@ -201,7 +228,7 @@ pub(super) fn create_request(draft: &Draft, document: Hash) -> CreateRequest {
 pub(super) async fn uploaded(state: &AppState, hash: &str) -> Result<(Hash, Vec<PageGeometry>), ApiError> {
     let hash: Hash = hash.parse().map_err(|_| ApiError::not_found("no such upload"))?;
     let pdf = call(state, |reply| Command::Blob(hash, reply)).await?;
-    let info = render::inspect(&pdf).map_err(|e| ApiError::invalid(format!("this PDF cannot be signed: {e}")))?;
+    let info = source::inspect(&pdf).map_err(|e| ApiError::invalid(format!("this PDF cannot be signed: {e}")))?;
     Ok((hash, info.pages))
 }
 
@@ -301,7 +328,7 @@ fn field_inputs(draft: &Draft) -> Vec<FieldInput> {
         .collect()
 }
 
-pub(super) fn editor_page(hash: Hash, pages: &[PageGeometry], draft: &Draft, errors: &[InputError]) -> Markup {
+pub(super) fn editor_page(hash: Hash, pages: &[PageGeometry], draft: &Draft, errors: &[InputError], notice: Option<&str>) -> Markup {
     let sizes: Vec<[f32; 2]> = pages.iter().map(|p| p.visible_size().into()).collect();
     let general: Vec<&InputError> = errors.iter().filter(|e| e.key == "general").collect();
     let body = html! {
@@ -310,6 +337,9 @@ pub(super) fn editor_page(hash: Hash, pages: &[PageGeometry], draft: &Draft, err
                 h1 { "Prepare and send" }
                 p.muted { (pages.len()) " pages · choose a field type and a person, then drag on the page to place it" }
             }
+        }
+        @if let Some(notice) = notice {
+            p.notice #removed-notice { (notice) }
         }
         @for error in &general {
             p.notice.bad role="alert" { (error.message) }

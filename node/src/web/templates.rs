@@ -13,7 +13,7 @@ use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use countersign_shared::hash::Hash;
-use countersign_shared::render::source::PageGeometry;
+use countersign_shared::source::PageGeometry;
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
@@ -99,7 +99,7 @@ pub(super) async fn save(State(state): State<AppState>, Form(form): Form<SaveFor
     let name = form.template_name.trim();
     if name.is_empty() {
         let errors = [InputError { key: "general".into(), message: "Give the template a name.".into() }];
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, prepare::editor_page(hash, &pages, &draft, &errors)).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, prepare::editor_page(hash, &pages, &draft, &errors, None)).into_response());
     }
     let template = Template::new(name, hash, draft);
     call(&state, |reply| Command::SaveTemplate(Box::new(template), reply)).await?;
@@ -110,7 +110,7 @@ pub(super) async fn save(State(state): State<AppState>, Form(form): Form<SaveFor
 pub(super) async fn open(State(state): State<AppState>, Path(id): Path<String>) -> Result<Markup, WebError> {
     let template = call(&state, |reply| Command::Template(id, reply)).await?;
     let (hash, pages) = prepare::uploaded(&state, &template.document.to_string()).await?;
-    Ok(prepare::editor_page(hash, &pages, &template.draft, &[]))
+    Ok(prepare::editor_page(hash, &pages, &template.draft, &[], None))
 }
 
 /// What happened to one row.

@@ -12,13 +12,13 @@ use lopdf::{Dictionary, Object, ObjectId, Stream};
 
 use crate::model::Slot;
 use crate::pades::certificate::describe;
-use crate::render::IdAllocator;
 use crate::render::form::{FONT, Widget, widget_dict};
 use crate::render::signature;
-use crate::render::source::Source;
-use crate::render::text::{literal, num, win_ansi, wrap};
+use crate::render::{IdAllocator, RenderError};
+use crate::source::Source;
 use crate::state::EnvelopeState;
 use crate::time::utc;
+use crate::typeset::{literal, num, win_ansi, wrap};
 
 const WIDTH: f32 = 595.0;
 const HEIGHT: f32 = 842.0;
@@ -39,17 +39,19 @@ pub(crate) fn verifier_link(state: &EnvelopeState) -> String {
     format!("{}/e/{}", state.terms().verifier_url.trim_end_matches('/'), state.envelope())
 }
 
-/// Builds the page, its content and its (empty) row fields.
+/// Builds the page, its content and its (empty) row fields; the rows' `/DA`
+/// names the font as the form's default resources do (`form_font`).
 pub(crate) fn lay_out(
     state: &EnvelopeState,
     source: &Source,
     font: ObjectId,
+    form_font: &str,
     ids: &mut IdAllocator,
     objects: &mut BTreeMap<u32, Object>,
-) -> Certificate {
+) -> Result<Certificate, RenderError> {
     let terms = state.terms();
-    let page = ids.next();
-    let content_id = ids.next();
+    let page = ids.next()?;
+    let content_id = ids.next()?;
     let mut c = Content::default();
     let mut y = HEIGHT - MARGIN - 16.0;
     c.text(MARGIN, y, 16.0, "Signing certificate");
@@ -84,23 +86,20 @@ pub(crate) fn lay_out(
         let heading = format!("{}. {} · {} · {}", position + 1, party.name, party.role.label(), party.contact);
         c.text(MARGIN, top - 13.0, 9.5, &heading);
         let rect = [MARGIN, top - row_height + 4.0, WIDTH - MARGIN, top - 18.0];
-        let id = ids.next();
+        let id = ids.next()?;
         let mut dict =
             widget_dict(&format!("countersign-certificate-{slot}"), &format!("Signature record of {}", party.name), page, rect, 0);
         dict.set("FT", Object::Name(b"Tx".to_vec()));
         dict.set("Ff", 1 + 4096);
-        dict.set("DA", Object::string_literal(format!("/{FONT} 0 Tf 0 g")));
+        dict.set("DA", Object::string_literal(format!("/{form_font} 0 Tf 0 g")));
         let size = (rect[2] - rect[0], rect[3] - rect[1]);
         rows.insert(*slot, Widget { id, dict, size, upright: [1.0, 0.0, 0.0, 1.0, 0.0, 0.0] });
     }
-    let signature_fields: Vec<(ObjectId, Dictionary)> = order
-        .iter()
-        .enumerate()
-        .map(|(position, slot)| {
-            let signer = terms.party(*slot).map_or("", |p| p.name.as_str());
-            (ids.next(), signature::empty_field(position + 1, signer, page))
-        })
-        .collect();
+    let mut signature_fields: Vec<(ObjectId, Dictionary)> = Vec::with_capacity(order.len());
+    for (position, slot) in order.iter().enumerate() {
+        let signer = terms.party(*slot).map_or("", |p| p.name.as_str());
+        signature_fields.push((ids.next()?, signature::empty_field(position + 1, signer, page)));
+    }
     let link = verifier_link(state);
     c.qr(WIDTH - MARGIN - QR_SIZE, MARGIN, QR_SIZE, &link);
     let notes = [
@@ -134,7 +133,7 @@ pub(crate) fn lay_out(
     let annots = rows.values().map(|w| w.id).chain(signature_fields.iter().map(|(id, _)| *id));
     dict.set("Annots", Object::Array(annots.map(Object::Reference).collect()));
     objects.insert(page.0, Object::Dictionary(dict));
-    Certificate { page, rows, signature_fields }
+    Ok(Certificate { page, rows, signature_fields })
 }
 
 /// The text a party's step writes into its row.

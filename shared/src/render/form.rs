@@ -6,15 +6,20 @@ use lopdf::{Dictionary, Object, ObjectId, Stream};
 
 use crate::log::Value;
 use crate::model::{Field, FieldKind, Slot};
+use crate::render::attachments::Images;
 use crate::render::certificate;
 use crate::render::image::to_pdf_image;
+use crate::render::names::unique_name;
 use crate::render::signature;
-use crate::render::source::{PageGeometry, Source};
-use crate::render::text::{approx_width, literal, num, win_ansi, wrap};
-use crate::render::{Blobs, IdAllocator, RenderError};
+use crate::render::{IdAllocator, RenderError};
+use crate::source::{PageGeometry, Source};
 use crate::state::EnvelopeState;
+use crate::typeset::{approx_width, literal, num, win_ansi, wrap};
 
-/// The resource name of Countersign's font in every dictionary it adds it to.
+/// The resource name of Countersign's font in the resources Countersign
+/// writes itself (appearances, the certificate page). Where it joins the
+/// source's resources (a page, the form's default resources) it takes a name
+/// the source does not use (see `names`).
 pub(crate) const FONT: &str = "CSHelv";
 
 /// A field's widget as laid out: its object and its dictionary before filling.
@@ -49,9 +54,24 @@ fn reals(values: &[f32]) -> Object {
 
 impl Form {
     /// Lays out step 1: font, document-id lines, field widgets, certificate page, AcroForm.
-    pub(crate) fn lay_out(source: &Source, state: &EnvelopeState, ids: &mut IdAllocator, objects: &mut BTreeMap<u32, Object>) -> Self {
+    pub(crate) fn lay_out(
+        source: &Source,
+        state: &EnvelopeState,
+        ids: &mut IdAllocator,
+        objects: &mut BTreeMap<u32, Object>,
+    ) -> Result<Self, RenderError> {
         let terms = state.terms();
-        let font = ids.next();
+        let catalog = source.doc.get_dictionary(source.root).cloned().unwrap_or_default();
+        let mut acro = match catalog.get(b"AcroForm").ok().map(|a| source.doc.dereference(a)) {
+            Some(Ok((_, Object::Dictionary(existing)))) => existing.clone(),
+            _ => Dictionary::new(),
+        };
+        let form_resources = match acro.get(b"DR").ok().map(|r| source.doc.dereference(r)) {
+            Some(Ok((_, Object::Dictionary(dr)))) => dr.clone(),
+            _ => Dictionary::new(),
+        };
+        let font = ids.next()?;
+        let (form_resources, form_font) = with_font(&form_resources, source, font);
         let mut font_dict = Dictionary::new();
         font_dict.set("Type", name("Font"));
         font_dict.set("Subtype", name("Type1"));
@@ -59,7 +79,7 @@ impl Form {
         font_dict.set("Encoding", name("WinAnsiEncoding"));
         objects.insert(font.0, Object::Dictionary(font_dict));
 
-        let save_state = ids.next();
+        let save_state = ids.next()?;
         objects.insert(save_state.0, Object::Stream(Stream::new(Dictionary::new(), b"q\n".to_vec())));
 
         let envelope = state.envelope();
@@ -69,15 +89,16 @@ impl Form {
         for (index, field) in terms.fields.iter().enumerate() {
             let page_index = (field.page as usize).saturating_sub(1).min(source.pages.len() - 1);
             let page = &source.pages[page_index];
-            let widget =
-                field_widget(index, field, terms.party(field.assignee).map_or("", |p| &p.name), page.id, &page.geometry, font, ids);
+            let assignee = terms.party(field.assignee).map_or("", |p| p.name.as_str());
+            let widget = field_widget(index, field, assignee, page.id, &page.geometry, &form_font, ids)?;
             annots_by_page.entry(page_index).or_default().push(Object::Reference(widget.id));
             fields.push(widget);
         }
         for (index, page) in source.pages.iter().enumerate() {
             let mut dict = source.doc.get_dictionary(page.id).cloned().unwrap_or_default();
-            let suffix = ids.next();
-            let line = id_line_content(&page.geometry, &id_line);
+            let suffix = ids.next()?;
+            let (resources, page_font) = with_font(&page.resources, source, font);
+            let line = id_line_content(&page.geometry, &id_line, &page_font);
             objects.insert(suffix.0, Object::Stream(Stream::new(Dictionary::new(), line)));
             let mut contents = vec![Object::Reference(save_state)];
             match dict.get(b"Contents").ok().map(|c| source.doc.dereference(c)) {
@@ -87,7 +108,7 @@ impl Form {
             }
             contents.push(Object::Reference(suffix));
             dict.set("Contents", Object::Array(contents));
-            dict.set("Resources", Object::Dictionary(with_font(&page.resources, source, font)));
+            dict.set("Resources", Object::Dictionary(resources));
             if let Some(new) = annots_by_page.remove(&index) {
                 let mut annots = match dict.get(b"Annots").ok().map(|a| source.doc.dereference(a)) {
                     Some(Ok((_, Object::Array(existing)))) => existing.clone(),
@@ -99,7 +120,7 @@ impl Form {
             objects.insert(page.id.0, Object::Dictionary(dict));
         }
 
-        let certificate = certificate::lay_out(state, source, font, ids, objects);
+        let certificate = certificate::lay_out(state, source, font, &form_font, ids, objects)?;
         let mut pages_root = source.doc.get_dictionary(source.pages_root).cloned().unwrap_or_default();
         let mut kids = pages_root.get(b"Kids").and_then(Object::as_array).cloned().unwrap_or_default();
         kids.push(Object::Reference(certificate.page));
@@ -108,12 +129,8 @@ impl Form {
         pages_root.set("Count", count + 1);
         objects.insert(source.pages_root.0, Object::Dictionary(pages_root));
 
-        let mut catalog = source.doc.get_dictionary(source.root).cloned().unwrap_or_default();
-        let acro_form = ids.next();
-        let mut acro = match catalog.get(b"AcroForm").ok().map(|a| source.doc.dereference(a)) {
-            Some(Ok((_, Object::Dictionary(existing)))) => existing.clone(),
-            _ => Dictionary::new(),
-        };
+        let mut catalog = catalog;
+        let acro_form = ids.next()?;
         let mut all_fields = match acro.get(b"Fields").ok().map(|f| source.doc.dereference(f)) {
             Some(Ok((_, Object::Array(existing)))) => existing.clone(),
             _ => Vec::new(),
@@ -124,21 +141,13 @@ impl Form {
         acro.set("Fields", Object::Array(all_fields));
         // The document has signatures, and may only be appended to.
         acro.set("SigFlags", 3);
-        let resources = match acro.get(b"DR").ok().map(|r| source.doc.dereference(r)) {
-            Some(Ok((_, Object::Dictionary(dr)))) => dr.clone(),
-            _ => Dictionary::new(),
-        };
-        acro.set("DR", Object::Dictionary(with_font(&resources, source, font)));
-        // Signed documents carry their own appearances: a viewer that regenerated
-        // them (NeedAppearances) would hide the signature images and could show
-        // something other than what was signed. PDF 2.0 deprecates the flag.
-        acro.remove(b"NeedAppearances");
+        acro.set("DR", Object::Dictionary(form_resources));
         if !acro.has(b"DA") {
-            acro.set("DA", Object::string_literal(format!("/{FONT} 0 Tf 0 g")));
+            acro.set("DA", Object::string_literal(format!("/{form_font} 0 Tf 0 g")));
         }
         objects.insert(acro_form.0, Object::Dictionary(acro));
         catalog.set("AcroForm", Object::Reference(acro_form));
-        let first_signature = ids.next();
+        let first_signature = ids.next()?;
         signature::certify_catalog(&mut catalog, &source.doc.version, first_signature);
         objects.insert(source.root.0, Object::Dictionary(catalog));
 
@@ -148,7 +157,7 @@ impl Form {
         for (id, dict) in &certificate.signature_fields {
             objects.insert(id.0, Object::Dictionary(dict.clone()));
         }
-        Form { font, fields, certificate_rows: certificate.rows, signature_fields: certificate.signature_fields, first_signature }
+        Ok(Form { font, fields, certificate_rows: certificate.rows, signature_fields: certificate.signature_fields, first_signature })
     }
 
     /// Points the signature field of the `position`th signer (from 0) at its
@@ -166,7 +175,7 @@ impl Form {
         &self,
         slot: Slot,
         state: &EnvelopeState,
-        blobs: &Blobs,
+        images: &Images<'_>,
         ids: &mut IdAllocator,
         objects: &mut BTreeMap<u32, Object>,
     ) -> Result<(), RenderError> {
@@ -184,12 +193,12 @@ impl Form {
                     text_appearance(widget, text, field.kind == FieldKind::CompanyDetails, self.font)
                 }
                 Value::Image { hash, .. } => {
-                    let bytes = blobs.get(hash).ok_or_else(|| RenderError::MissingBlob(hash.short()))?;
+                    let bytes = images.get(hash).ok_or_else(|| RenderError::MissingBlob(hash.short()))?;
                     let what = format!("the {} image of {signer}", field.label);
                     image_appearance(widget, bytes, &what, ids, objects)?
                 }
             };
-            let ap = ids.next();
+            let ap = ids.next()?;
             objects.insert(ap.0, Object::Stream(appearance));
             let mut ap_dict = Dictionary::new();
             ap_dict.set("N", Object::Reference(ap));
@@ -200,7 +209,7 @@ impl Form {
             let text = certificate::row_text(state, slot);
             let mut dict = row.dict.clone();
             dict.set("V", lopdf::text_string(&text));
-            let ap = ids.next();
+            let ap = ids.next()?;
             objects.insert(ap.0, Object::Stream(text_appearance(row, &text, true, self.font)));
             let mut ap_dict = Dictionary::new();
             ap_dict.set("N", Object::Reference(ap));
@@ -218,10 +227,10 @@ fn field_widget(
     assignee: &str,
     page: ObjectId,
     geometry: &PageGeometry,
-    font: ObjectId,
+    form_font: &str,
     ids: &mut IdAllocator,
-) -> Widget {
-    let id = ids.next();
+) -> Result<Widget, RenderError> {
+    let id = ids.next()?;
     let mut dict = widget_dict(
         &format!("countersign-{index}"),
         &format!("{} ({assignee})", field.label),
@@ -239,10 +248,9 @@ fn field_widget(
         dict.set("FT", name("Tx"));
         let multiline = if field.kind == FieldKind::CompanyDetails { 4096 } else { 0 };
         dict.set("Ff", 1 + multiline);
-        dict.set("DA", Object::string_literal(format!("/{FONT} 0 Tf 0 g")));
+        dict.set("DA", Object::string_literal(format!("/{form_font} 0 Tf 0 g")));
     }
-    let _ = font;
-    Widget { id, dict, size: (field.rect.width, field.rect.height), upright: geometry.upright_matrix() }
+    Ok(Widget { id, dict, size: (field.rect.width, field.rect.height), upright: geometry.upright_matrix() })
 }
 
 /// The keys every Countersign widget has.
@@ -261,26 +269,33 @@ pub(crate) fn widget_dict(field_name: &str, tooltip: &str, page: ObjectId, rect:
     dict
 }
 
-/// `resources` with Countersign's font added (fonts resolved one level).
-fn with_font(resources: &Dictionary, source: &Source, font: ObjectId) -> Dictionary {
+/// The font dictionary of `resources`, resolved one level.
+fn fonts_of(resources: &Dictionary, source: &Source) -> Option<Dictionary> {
+    match resources.get(b"Font").ok().map(|f| source.doc.dereference(f)) {
+        Some(Ok((_, Object::Dictionary(fonts)))) => Some(fonts.clone()),
+        _ => None,
+    }
+}
+
+/// `resources` with Countersign's font added under a name they do not use
+/// yet (fonts resolved one level), and that name.
+fn with_font(resources: &Dictionary, source: &Source, font: ObjectId) -> (Dictionary, String) {
     let mut resources = resources.clone();
-    let mut fonts = match resources.get(b"Font").ok().map(|f| source.doc.dereference(f)) {
-        Some(Ok((_, Object::Dictionary(fonts)))) => fonts.clone(),
-        _ => Dictionary::new(),
-    };
-    fonts.set(FONT, Object::Reference(font));
+    let mut fonts = fonts_of(&resources, source).unwrap_or_default();
+    let name = unique_name(Some(&fonts), FONT);
+    fonts.set(name.as_str(), Object::Reference(font));
     resources.set("Font", Object::Dictionary(fonts));
-    resources
+    (resources, name)
 }
 
 /// The content that closes the page's graphics state and draws the id line.
-fn id_line_content(geometry: &PageGeometry, line: &str) -> Vec<u8> {
+fn id_line_content(geometry: &PageGeometry, line: &str, font: &str) -> Vec<u8> {
     let [a, b, c, d, e, f] = geometry.seen_to_user();
     let (width, _) = geometry.visible_size();
     let size = (width - 24.0) / approx_width(line).max(1.0);
     let size = size.clamp(3.0, 6.0);
     let mut out =
-        format!("Q\nq {} {} {} {} {} {} cm BT /{FONT} {} Tf 0.35 g 12 8 Td ", num(a), num(b), num(c), num(d), num(e), num(f), num(size))
+        format!("Q\nq {} {} {} {} {} {} cm BT /{font} {} Tf 0.35 g 12 8 Td ", num(a), num(b), num(c), num(d), num(e), num(f), num(size))
             .into_bytes();
     out.extend_from_slice(&literal(&win_ansi(line)));
     out.extend_from_slice(b" Tj ET Q\n");
@@ -346,11 +361,11 @@ fn image_appearance(
     let image = to_pdf_image(bytes, what)?;
     let mut stream = image.image;
     if let Some(mask) = image.mask {
-        let mask_id = ids.next();
+        let mask_id = ids.next()?;
         objects.insert(mask_id.0, Object::Stream(mask));
         stream.dict.set("SMask", Object::Reference(mask_id));
     }
-    let image_id = ids.next();
+    let image_id = ids.next()?;
     objects.insert(image_id.0, Object::Stream(stream));
     let (width, height) = widget.size;
     let scale = (width / image.width as f32).min(height / image.height as f32);

@@ -119,7 +119,7 @@ impl EventLoop {
             .disk()
             .get(&request.document)
             .ok_or_else(|| ApiError::invalid("the PDF has not been uploaded to this node; upload it first"))?;
-        let info = render::inspect(&pdf).map_err(|e| ApiError::invalid(e.to_string()))?;
+        let info = source::inspect(&pdf).map_err(|e| ApiError::invalid(e.to_string()))?;
         let mut parties = Vec::with_capacity(request.parties.len());
         for input in &request.parties {
             let role = match input.role.as_str() {

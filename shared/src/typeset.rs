@@ -1,4 +1,5 @@
-//! Text for PDF content streams: WinAnsi encoding for the standard Helvetica
+//! Text for PDF content streams, for the renderer and for the form values
+//! prepare draws: WinAnsi encoding for the standard Helvetica
 //! font, string escaping, and an estimate of widths for fitting text in a box.
 //!
 //! Characters WinAnsi lacks (Cyrillic, CJK, …) are drawn as `?`. The log keeps

@@ -204,6 +204,12 @@ fn a_party_invited_by_phone_joins_only_with_the_code_texted_to_them() -> Result<
         .wait_for("with a second code", |r| r.body.contains("Your Countersign code") && code_in(&r.body).is_some_and(|c| c != code))?;
     let joined = carl.cli(&["join", &link, "--code", &code_in(&fresh.body).unwrap_or_default()])?.ok()?;
     assert!(joined.stdout.contains("Joined envelope"), "{}", joined.stdout);
+    // The sender's node wrote the confirmation into the signed log, before
+    // Carl's Join: every node, the certificate page and any verifier see it.
+    let envelope = joined.stdout.split_whitespace().skip_while(|w| *w != "envelope").nth(1).unwrap_or_default().to_owned();
+    let status = carl.cli(&["status", &envelope, "--json"])?.ok()?;
+    assert!(status.stdout.contains("confirmed the phone of Carl Client by a code"), "{}", status.stdout);
+    assert!(status.stdout.find("confirmed the phone").unwrap_or(usize::MAX) < status.stdout.find("accepted the invitation").unwrap_or(0));
 
     // The invitation is used now: anyone else holding it gets nothing.
     let mut mallory = Node::init("Mallory", "+15550199")?;

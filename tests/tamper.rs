@@ -155,3 +155,54 @@ fn a_pdf_signature_value_changed_in_place() {
     pdf[hole.start + 1..hole.end - 1].fill(b'f');
     assert_invalid_because(&verify(&pdf), "in the part signed by Dmitri Director");
 }
+
+/// Each PDF signature is judged over the bytes of the file as uploaded: a
+/// change inside the client's step leaves the director's signature, which
+/// does not cover it, intact, and breaks the client's.
+#[test]
+fn each_pdf_signature_is_judged_over_the_uploaded_bytes() {
+    let scenario = Scenario::signed_contract();
+    let rendered = countersign_shared::render::render(&scenario.pdf, &scenario.state(), &scenario.blobs).expect("renders");
+    let client_step = &rendered.steps[1];
+    // A byte of the client's step, outside its signature value.
+    let at = client_step.start + 40;
+    let mut pdf = rendered.bytes.clone();
+    pdf[at] ^= 0x20;
+    let report = verify(&pdf);
+    assert_invalid_because(&report, "in the part signed by Carl Client");
+    assert_eq!(report.pdf_signatures.len(), 2, "{:?}", report.reasons);
+    assert!(report.pdf_signatures[0].valid, "the director's signature does not cover the changed byte");
+    assert!(!report.pdf_signatures[1].valid, "the client's signature covers it");
+    assert_invalid_because(&report, "The PDF signature of Carl Client (countersign-signature-2) does not verify over the bytes it covers");
+}
+
+#[test]
+fn a_second_pdf_joined_to_the_end_is_named_as_such() {
+    let (_, pdf) = signed();
+    let other = contract_pdf(1);
+    let joined = [pdf.as_slice(), &other].concat();
+    let report = verify(&joined);
+    assert_invalid_because(&report, "Bytes were added after signing");
+    assert!(report.summary.contains("another PDF file was joined to its end"), "{}", report.summary);
+    // A second Countersign document joined to the end reads the same way.
+    let (_, second) = signed();
+    let report = verify(&[pdf.as_slice(), &second].concat());
+    assert!(report.summary.contains("another PDF file was joined to its end"), "{}", report.summary);
+}
+
+#[test]
+fn a_damaged_last_log_is_a_change_not_a_missing_signature() {
+    let (_, pdf) = signed();
+    let (at, len) = log_span(&pdf);
+    let mut damaged = pdf.clone();
+    // A length prefix of an entry in the middle of the last log.
+    damaged[at + len / 2] ^= 0xff;
+    let report = verify(&damaged);
+    assert_eq!(report.verdict, Verdict::Invalid);
+    assert!(!report.summary.contains("has not signed"), "{}", report.summary);
+    assert!(
+        report.summary.contains("damaged") || report.summary.contains("changed after signing"),
+        "the reason names the change: {}",
+        report.summary
+    );
+}

@@ -58,6 +58,9 @@ struct EnvelopeCodes {
 pub enum Gate {
     /// Let them in.
     Open,
+    /// They just gave the right code: let them in, and record that their key
+    /// confirmed the phone.
+    Confirmed,
     /// Text them this new code, then answer [`CodeAnswer::Sent`].
     Send(u32),
     /// Refuse, saying why.
@@ -132,7 +135,7 @@ impl Codes {
                 Some(given) if Some(given) == entry.code => {
                     entry.confirmed = Some(key.to_owned());
                     entry.code = None;
-                    (Gate::Open, None)
+                    (Gate::Confirmed, None)
                 }
                 Some(_) if entry.code.is_none() => {
                     let new = random_code();
@@ -204,7 +207,7 @@ mod tests {
         let Gate::Send(code) = codes.check("env", 1, "k", None, 1_000) else { panic!("no code sent") };
         assert_eq!(codes.check("env", 1, "k", None, 2_000), Gate::Closed(CodeAnswer::Sent), "not texted again within a minute");
         assert_eq!(codes.check("env", 1, "k", Some((code + 1) % 1_000_000), 3_000), Gate::Closed(CodeAnswer::Wrong(2)));
-        assert_eq!(codes.check("env", 1, "k", Some(code), 4_000), Gate::Open);
+        assert_eq!(codes.check("env", 1, "k", Some(code), 4_000), Gate::Confirmed, "the right code: let in, and recorded");
         assert_eq!(codes.check("env", 1, "k", None, 5_000), Gate::Open, "the confirmed key stays in");
         assert!(matches!(codes.check("env", 1, "other key", None, 6_000), Gate::Send(_)), "another key needs its own code");
     }

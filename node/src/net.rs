@@ -22,7 +22,7 @@
 //!
 //! # Layout
 //! - [`behaviour`]: the libp2p behaviours and key ↔ peer id mapping.
-//! - [`protocol`]: `/countersign/sync/3` and `/countersign/blob/1`.
+//! - [`protocol`]: `/countersign/sync/4` and `/countersign/blob/1`.
 //! - [`command`]: what the API asks of the loop.
 //! - [`event_loop`]: the loop itself.
 

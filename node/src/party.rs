@@ -363,6 +363,12 @@ impl<B: BlobStore> Party<B> {
         self.append(envelope, Act::Decline { slot, reason: reason.to_owned() })
     }
 
+    /// Records, as the creator, that `key` gave the code texted to the phone
+    /// of the party at `slot` (before that key joins).
+    pub fn confirm_phone(&mut self, envelope: EnvelopeId, slot: Slot, key: PublicKey) -> Result<RawEntry, PartyError> {
+        self.append(envelope, Act::Confirm { slot, key })
+    }
+
     /// Voids an envelope this party created.
     pub fn void(&mut self, envelope: EnvelopeId, reason: &str) -> Result<RawEntry, PartyError> {
         self.append(envelope, Act::Void { reason: reason.to_owned() })

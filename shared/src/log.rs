@@ -6,7 +6,7 @@
 //! hash-linked DAG rooted at its `Create`, whose id is the envelope id.
 //!
 //! ```text
-//! body   = version:u8 (=2) act:u8 [envelope:32 unless Create]
+//! body   = version:u8 (=3) act:u8 [envelope:32 unless Create]
 //!          parents:u32 (id:32)* author:32 claimed_time_ms:u64 act-fields
 //! entry  = body signature:64       signature = sign(author, "countersign/entry/1\0" body)
 //! ```
@@ -16,7 +16,9 @@
 //! fold and the renderer accept.
 //!
 //! Version history: 1 is the first; 2 adds the party's certificate chain to
-//! `Join` and the `Seal` act (the PDF signature value of a signing step).
+//! `Join` and the `Seal` act (the PDF signature value of a signing step); 3
+//! adds the `Confirm` act (a party's phone confirmed by a code, recorded by
+//! the sender's node).
 
 pub mod bundle;
 pub mod rules;
@@ -30,7 +32,7 @@ use crate::model::{MAX_FIELDS, MAX_TEXT, Slot, Terms, len_u32};
 use crate::pades::certificate::{MAX_CERTIFICATE_BYTES, MAX_CHAIN};
 
 /// The entry format this build writes.
-pub const ENTRY_VERSION: u8 = 2;
+pub const ENTRY_VERSION: u8 = 3;
 /// Largest entry accepted, in bytes.
 pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
 /// Most parents one entry may name.
@@ -132,6 +134,15 @@ pub enum Act {
         /// The signature value.
         value: Signature,
     },
+    /// The creator's node records that the holder of `key` gave the code it
+    /// texted to the phone of the party at `slot` (made before that key's
+    /// `Join`, which then has it among its ancestors).
+    Confirm {
+        /// The party's slot.
+        slot: Slot,
+        /// The key that gave the code.
+        key: PublicKey,
+    },
     /// The party at `slot` refuses to sign; the envelope ends (P5).
     Decline {
         /// The party's slot.
@@ -155,6 +166,7 @@ impl Act {
             Act::Join { .. } => "join",
             Act::Sign { .. } => "sign",
             Act::Seal { .. } => "seal",
+            Act::Confirm { .. } => "confirm",
             Act::Decline { .. } => "decline",
             Act::Void { .. } => "void",
         }
@@ -169,6 +181,7 @@ impl Act {
             Act::Decline { .. } => 5,
             Act::Void { .. } => 6,
             Act::Seal { .. } => 7,
+            Act::Confirm { .. } => 8,
         }
     }
 }
@@ -214,6 +227,9 @@ impl Entry {
             }
             Act::Seal { slot, value } => {
                 w.u8(*slot).fixed(value.as_bytes());
+            }
+            Act::Confirm { slot, key } => {
+                w.u8(*slot).fixed(key.as_bytes());
             }
             Act::Sign { slot, values } => {
                 w.u8(*slot).u32(len_u32(values.len()));
@@ -305,6 +321,7 @@ impl Entry {
             5 => Act::Decline { slot: r.u8("slot")?, reason: r.str(MAX_TEXT, "reason")?.to_owned() },
             6 => Act::Void { reason: r.str(MAX_TEXT, "reason")?.to_owned() },
             7 => Act::Seal { slot: r.u8("slot")?, value: Signature::from_bytes(r.array("seal value")?) },
+            8 => Act::Confirm { slot: r.u8("slot")?, key: PublicKey::from_bytes(r.array("confirmed key")?) },
             tag => return Err(DecodeError::UnknownTag { what: "act", tag }),
         };
         r.finish()?;
@@ -437,8 +454,8 @@ mod tests {
         longer.extend_from_slice(&[0; 64]);
         assert_eq!(RawEntry::decode(&longer), Err(DecodeError::TrailingBytes(1)));
         let mut future = raw.bytes().to_vec();
-        future[0] = 3;
-        assert!(matches!(RawEntry::decode(&future), Err(DecodeError::UnknownVersion { version: 3, .. })));
+        future[0] = 4;
+        assert!(matches!(RawEntry::decode(&future), Err(DecodeError::UnknownVersion { version: 4, .. })));
         assert!(RawEntry::decode(&[1; 10]).is_err());
     }
 }

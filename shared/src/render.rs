@@ -51,6 +51,7 @@ use crate::source::Source;
 use crate::state::EnvelopeState;
 
 pub use crate::source::PdfError;
+pub(crate) use attachments::starts_a_step;
 pub use attachments::{LogFound, find_log};
 pub use signature::Hole;
 

@@ -13,7 +13,7 @@ use thiserror::Error;
 
 use crate::hash::{EntryId, EnvelopeId};
 use crate::keys::{PublicKey, Signature};
-use crate::log::rules::{self, Envelope, Knowledge, Ledger, Rejection};
+use crate::log::rules::{self, Envelope, Grant, Knowledge, Ledger, Rejection};
 use crate::log::{Act, RawEntry, ValidEntry, Value};
 use crate::model::{Slot, Terms};
 
@@ -27,6 +27,9 @@ pub enum FoldError {
     /// The `Create` is there but invalid.
     #[error("the envelope's Create entry is invalid: {0}")]
     InvalidCreate(String),
+    /// The caller asked to stop (a deadline passed) before the fold ended.
+    #[error("the check was stopped before it ended")]
+    Interrupted,
 }
 
 /// Where the envelope stands.
@@ -92,6 +95,8 @@ pub struct EnvelopeState {
     signs: BTreeMap<Slot, SignRecord>,
     seals: BTreeMap<Slot, Signature>,
     certificates: BTreeMap<Slot, Vec<Vec<u8>>>,
+    /// Slots whose `Join` has among its ancestors a `Confirm` of its key.
+    phone_confirmed: BTreeSet<Slot>,
     terminal: Option<Status>,
     invited: bool,
 }
@@ -110,6 +115,17 @@ pub fn fold_with_verified(
     envelope: EnvelopeId,
     entries: impl IntoIterator<Item = RawEntry>,
     verified: &HashSet<EntryId>,
+) -> Result<EnvelopeState, FoldError> {
+    fold_until(envelope, entries, verified, &|| false)
+}
+
+/// Like [`fold_with_verified`], asking `stop` now and then whether to give up
+/// ([`FoldError::Interrupted`]): a service stops a check past its deadline.
+pub fn fold_until(
+    envelope: EnvelopeId,
+    entries: impl IntoIterator<Item = RawEntry>,
+    verified: &HashSet<EntryId>,
+    stop: &dyn Fn() -> bool,
 ) -> Result<EnvelopeState, FoldError> {
     let mut by_id: BTreeMap<EntryId, RawEntry> = entries.into_iter().map(|raw| (raw.id(), raw)).collect();
     let create_id = EntryId::from_bytes(*envelope.as_bytes());
@@ -137,6 +153,7 @@ pub fn fold_with_verified(
         signs: BTreeMap::new(),
         seals: BTreeMap::new(),
         certificates: BTreeMap::new(),
+        phone_confirmed: BTreeSet::new(),
         terminal: None,
         invited: false,
     };
@@ -159,7 +176,12 @@ pub fn fold_with_verified(
         }
     }
     let mut rejected_ids: BTreeSet<EntryId> = BTreeSet::new();
+    let mut judged = 0usize;
     while let Some(id) = ready.pop_first() {
+        judged += 1;
+        if judged.is_multiple_of(256) && stop() {
+            return Err(FoldError::Interrupted);
+        }
         let Some(raw) = by_id.remove(&id) else { continue };
         match state.judge(&raw, &rejected_ids, verified.contains(&id)) {
             Ok(known) => state.admit(raw, known),
@@ -199,23 +221,35 @@ impl EnvelopeState {
             }
         }
         let context = Envelope { id: &self.envelope, terms: &self.terms, creator: &self.creator };
-        let mut is_ancestor = |target: &EntryId| self.is_ancestor(target, &raw.entry().parents);
-        rules::check(raw, context, known, &self.ledger, &mut is_ancestor, signature_checked)?;
-        Ok(known.with(&raw.entry().act))
+        rules::check(raw, context, known, &self.ledger, signature_checked)?;
+        Ok(known)
     }
 
-    fn admit(&mut self, raw: RawEntry, known: Knowledge) {
+    /// Takes a judged entry in; `ancestors` is what its ancestors establish.
+    fn admit(&mut self, raw: RawEntry, ancestors: Knowledge) {
         let id = raw.id();
         let entry = raw.entry();
+        let mut grant = None;
         match &entry.act {
             Act::Invite { slot, invite_key, expires_at } => {
-                self.ledger.invites.insert(id, (*slot, *invite_key, *expires_at));
+                let index = self.ledger.grants.len();
+                self.ledger.grants.push(Grant::Invite { slot: *slot, key: *invite_key, expires_at: *expires_at });
+                self.ledger.invites.insert(id, index);
+                grant = Some(index);
                 self.invited = true;
+            }
+            Act::Confirm { slot, key } => {
+                grant = Some(self.ledger.grants.len());
+                self.ledger.grants.push(Grant::Confirm { slot: *slot, key: *key });
             }
             Act::Join { slot, invite, certificates, .. } => {
                 self.ledger.bindings.insert(*slot, (entry.author, id));
                 self.ledger.used_invites.insert(*invite, id);
                 self.certificates.insert(*slot, certificates.clone());
+                let confirmed = Grant::Confirm { slot: *slot, key: entry.author };
+                if ancestors.grants.iter().any(|index| self.ledger.grants.get(index) == Some(&confirmed)) {
+                    self.phone_confirmed.insert(*slot);
+                }
             }
             Act::Seal { slot, value } => {
                 self.ledger.sealed.insert(*slot, id);
@@ -234,26 +268,8 @@ impl EnvelopeState {
             }
             Act::Create(_) => {}
         }
-        self.knowledge.insert(id, known);
+        self.knowledge.insert(id, ancestors.with(&entry.act, grant));
         self.valid.push(ValidEntry::new(raw));
-    }
-
-    /// Whether `target` is `parents` or one of their ancestors (walks valid entries only).
-    fn is_ancestor(&self, target: &EntryId, parents: &[EntryId]) -> bool {
-        let by_id: BTreeMap<EntryId, &ValidEntry> = self.valid.iter().map(|v| (v.id(), v)).collect();
-        let mut stack: Vec<EntryId> = parents.to_vec();
-        let mut seen = BTreeSet::new();
-        while let Some(id) = stack.pop() {
-            if id == *target {
-                return true;
-            }
-            if seen.insert(id)
-                && let Some(entry) = by_id.get(&id)
-            {
-                stack.extend(entry.entry().parents.iter().copied());
-            }
-        }
-        false
     }
 
     /// The envelope id.
@@ -299,6 +315,12 @@ impl EnvelopeState {
     /// A slot's PDF signature value, if it sealed its signing step.
     pub fn seal(&self, slot: Slot) -> Option<Signature> {
         self.seals.get(&slot).copied()
+    }
+
+    /// Whether the key bound to a slot gave the code the sender's node texted
+    /// to the party's phone, as the sender's `Confirm` before its `Join` says.
+    pub fn phone_confirmed(&self, slot: Slot) -> bool {
+        self.phone_confirmed.contains(&slot)
     }
 
     /// A slot's certificate chain (its own first), if it joined.

@@ -439,3 +439,26 @@ pub fn long_log(len: usize) -> (EnvelopeId, Vec<RawEntry>) {
     }
     (scenario.envelope, scenario.entries)
 }
+
+/// A log built to make folding slow: `invites` re-invitations of the client
+/// in a chain, then `joins` Joins by fresh keys with wrong proofs, each
+/// naming one of those invitations and building on the chain's head.
+pub fn hostile_log(invites: usize, joins: usize) -> (EnvelopeId, Vec<RawEntry>) {
+    let (envelope, mut entries) = long_log(invites + 1);
+    let Some(head) = entries.last().map(RawEntry::id) else { return (envelope, entries) };
+    let invite_ids: Vec<crate::hash::EntryId> = entries[1..].iter().map(RawEntry::id).collect();
+    for n in 0..joins {
+        let mut seed = [7u8; 32];
+        seed[..8].copy_from_slice(&(n as u64).to_le_bytes());
+        let joiner = SecretKey::from_seed(seed);
+        let act = Act::Join {
+            slot: CLIENT,
+            invite: invite_ids[n % invite_ids.len().max(1)],
+            proof: joiner.sign(b"not the invite secret"),
+            certificates: vec![],
+        };
+        let entry = Entry { envelope: Some(envelope), parents: vec![head], author: joiner.public(), claimed_time: T0, act }.sign(&joiner);
+        entries.push(entry);
+    }
+    (envelope, entries)
+}

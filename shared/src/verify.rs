@@ -15,17 +15,23 @@
 //!    step's `Seal` (never the last one's), against it.
 //!
 //! The [`Report`] says, in plain words, what was found and every reason the
-//! file fails.
+//! file fails. Integrity is not identity: the verdict says the document is
+//! intact and was signed in order; for each signer the report says how their
+//! identity is known (key only, a certificate authority and whether this
+//! verifier trusts it, a phone confirmed by a code) and never presents a name
+//! the signer or sender typed as verified.
 
 use serde::Serialize;
 use sha2::Digest as _;
 
 use crate::hash::{EnvelopeId, Hash};
 use crate::log::Value;
-use crate::model::{Contact, FieldKind, Role};
-use crate::pades::certificate::describe;
+use crate::model::{Contact, FieldKind, Role, Slot};
+use std::collections::{BTreeSet, HashSet};
+
+use crate::pades::certificate::{describe, fingerprint};
 use crate::render::{self, LogFound, Mode, RenderError, StepSpan, find_log};
-use crate::state::{self, EnvelopeState, Status};
+use crate::state::{self, EnvelopeState, FoldError, Status};
 use crate::time::utc;
 
 /// The overall answer.
@@ -39,6 +45,68 @@ pub enum Verdict {
     /// Not something that can be checked: not a PDF, encrypted, or a
     /// Countersign document cut short (a broken download).
     Unreadable,
+}
+
+/// How a signer's identity is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityLevel {
+    /// Only a key: the name is the one the sender typed, repeated in a
+    /// certificate the signer's own key issued. Nobody vouches for it.
+    KeyOnly,
+    /// A certificate issued by a certificate authority (a company's CA).
+    Certificate,
+}
+
+/// How one signer's identity is known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdentityReport {
+    /// Key only, or a certificate authority's certificate.
+    pub level: IdentityLevel,
+    /// The authority's name, as its own certificate claims it.
+    pub authority: Option<String>,
+    /// SHA-256 fingerprint of the root certificate (the authority's, or the
+    /// signer's own): compare it with the one you trust; names prove nothing.
+    pub root_fingerprint: String,
+    /// Whether that root is one this verifier was configured to trust.
+    pub trusted: bool,
+    /// The phone number the sender's node confirmed by a code before this
+    /// signer joined, if it did.
+    pub phone_confirmed: Option<String>,
+    /// All of it, in words.
+    pub description: String,
+}
+
+/// The root certificates a verifier trusts, by SHA-256 fingerprint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedRoots {
+    fingerprints: BTreeSet<String>,
+}
+
+impl TrustedRoots {
+    /// No trusted roots: every identity is reported as not vouched for by this verifier.
+    pub fn none() -> Self {
+        TrustedRoots::default()
+    }
+
+    /// The roots whose DER certificates are given.
+    pub fn from_certificates<'a>(certificates: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        TrustedRoots { fingerprints: certificates.into_iter().map(fingerprint).collect() }
+    }
+
+    /// How many roots are trusted.
+    pub fn len(&self) -> usize {
+        self.fingerprints.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.fingerprints.is_empty()
+    }
+
+    fn trusts(&self, root_fingerprint: &str) -> bool {
+        self.fingerprints.contains(root_fingerprint)
+    }
 }
 
 /// One party as the report shows it.
@@ -66,6 +134,8 @@ pub struct PartyReport {
     pub entry: Option<String>,
     /// The values they gave.
     pub values: Vec<FieldReport>,
+    /// How their identity is known, if they joined.
+    pub identity: Option<IdentityReport>,
 }
 
 /// One filled field.
@@ -114,8 +184,11 @@ pub struct Report {
     pub schema: u32,
     /// The answer.
     pub verdict: Verdict,
-    /// One line for people.
+    /// One line for people: the integrity of the document and the order of
+    /// its signatures (never who the signers are).
     pub summary: String,
+    /// One line for people: how the signers' identities are known.
+    pub identity_summary: String,
     /// BLAKE3 of the whole file checked.
     pub file_hash: String,
     /// Size of the file checked.
@@ -136,64 +209,77 @@ pub struct Report {
     pub reasons: Vec<String>,
 }
 
-/// Version of the [`Report`] format.
-pub const REPORT_SCHEMA: u32 = 2;
+/// Version of the [`Report`] format: 3 adds each party's `identity` and the
+/// report's `identity_summary`.
+pub const REPORT_SCHEMA: u32 = 3;
 
-/// Checks a final PDF completely.
+/// Checks a final PDF completely, trusting no certificate authority.
 pub fn verify(pdf: &[u8]) -> Report {
-    let mut report = Report {
-        schema: REPORT_SCHEMA,
-        verdict: Verdict::Unreadable,
-        summary: String::new(),
-        file_hash: Hash::of(pdf).to_string(),
-        file_len: pdf.len() as u64,
-        envelope: None,
-        title: None,
-        document_hash: None,
-        status: None,
-        parties: Vec::new(),
-        pdf_signatures: Vec::new(),
-        reasons: Vec::new(),
-    };
+    verify_with(pdf, &TrustedRoots::none())
+}
+
+/// Checks a final PDF completely; identities whose root certificate is
+/// among `trusted` are reported as vouched for by this verifier.
+pub fn verify_with(pdf: &[u8], trusted: &TrustedRoots) -> Report {
+    // Nothing asks this check to stop, so it always ends with a report.
+    verify_until(pdf, trusted, &|| false).unwrap_or_else(|Interrupted| Report::empty(pdf).unreadable("The check was stopped."))
+}
+
+/// A check given up because the caller said stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the check was stopped before it ended")]
+pub struct Interrupted;
+
+/// Like [`verify_with`], asking `stop` now and then whether to give up: a
+/// service stops a check past its deadline, and its thread is free again.
+pub fn verify_until(pdf: &[u8], trusted: &TrustedRoots, stop: &dyn Fn() -> bool) -> Result<Report, Interrupted> {
+    let mut report = Report::empty(pdf);
     // A log found means a Countersign document, however damaged: check it all,
     // so a changed header is reported as a change, not as "not a PDF".
     let (envelope, entries) = match find_log(pdf) {
         LogFound::Log { envelope, entries } => (envelope, entries),
-        LogFound::CutShort => return report.unreadable(CUT_SHORT),
+        LogFound::CutShort => return Ok(report.unreadable(CUT_SHORT)),
         LogFound::Damaged(e) => {
-            return report.fail(format!("The signing log of the last signing step is damaged ({e}): the file was changed after signing."));
+            return Ok(
+                report.fail(format!("The signing log of the last signing step is damaged ({e}): the file was changed after signing."))
+            );
         }
         LogFound::Missing => {
             if !pdf[..pdf.len().min(1024)].windows(5).any(|w| w == b"%PDF-") {
-                return report.unreadable("This file is not a PDF.");
+                return Ok(report.unreadable("This file is not a PDF."));
             }
             if pdf[pdf.len().saturating_sub(2048)..].windows(8).any(|w| w == b"/Encrypt") {
-                return report.unreadable("This PDF is encrypted (password-protected); a Countersign document never is.");
+                return Ok(report.unreadable("This PDF is encrypted (password-protected); a Countersign document never is."));
             }
-            return report
-                .fail("This PDF has no Countersign signing log: it was not signed with Countersign, or the log was removed.".into());
+            return Ok(
+                report.fail("This PDF has no Countersign signing log: it was not signed with Countersign, or the log was removed.".into())
+            );
         }
     };
     report.envelope = Some(envelope.to_string());
-    let state = match state::fold(envelope, entries) {
+    let state = match state::fold_until(envelope, entries, &HashSet::new(), stop) {
         Ok(state) => state,
-        Err(e) => return report.fail(format!("The signing log is unusable: {e}.")),
+        Err(FoldError::Interrupted) => return Err(Interrupted),
+        Err(e) => return Ok(report.fail(format!("The signing log is unusable: {e}."))),
     };
-    report.describe(&state);
+    report.describe(&state, trusted);
+    if stop() {
+        return Err(Interrupted);
+    }
     let mut findings = Findings::default();
     if check(pdf, &state, &mut report, &mut findings) == Ending::CutShort {
-        return report.unreadable(CUT_SHORT);
+        return Ok(report.unreadable(CUT_SHORT));
     }
     report.reasons = findings.into_reasons();
     if report.reasons.is_empty() {
         report.verdict = Verdict::Valid;
-        let names: Vec<&str> = report.parties.iter().map(|p| p.name.as_str()).collect();
-        report.summary = format!("Complete and intact, signed by {}.", names.join(", then "));
+        report.summary =
+            format!("Complete and intact: nothing changed since signing, and all {} signatures are there, in order.", report.parties.len());
     } else {
         report.verdict = Verdict::Invalid;
         report.summary = report.reasons[0].clone();
     }
-    report
+    Ok(report)
 }
 
 const CUT_SHORT: &str = "The file is incomplete: it was cut short and the end of the signed document is missing. Download it again.";
@@ -358,6 +444,15 @@ fn compare(
     }
     if found.len() > expected.len() && found.starts_with(expected) {
         let extra = &found[expected.len()..];
+        if render::starts_a_step(extra) {
+            // The file holds a signing step its log does not account for: the
+            // log in it was changed (its entries no longer pass the rules).
+            reasons.push(
+                "The file was changed after signing: the last signing step does not match the signing log it carries (an entry of that log was altered)."
+                    .into(),
+            );
+            return Ending::AsSigned;
+        }
         let what = if memchr::memmem::find(extra, b"%PDF-").is_some() {
             "another PDF file was joined to its end".to_owned()
         } else {
@@ -383,6 +478,25 @@ fn compare(
 }
 
 impl Report {
+    /// The report of `pdf` before anything is known of it.
+    fn empty(pdf: &[u8]) -> Report {
+        Report {
+            schema: REPORT_SCHEMA,
+            verdict: Verdict::Unreadable,
+            summary: String::new(),
+            identity_summary: String::new(),
+            file_hash: Hash::of(pdf).to_string(),
+            file_len: pdf.len() as u64,
+            envelope: None,
+            title: None,
+            document_hash: None,
+            status: None,
+            parties: Vec::new(),
+            pdf_signatures: Vec::new(),
+            reasons: Vec::new(),
+        }
+    }
+
     fn unreadable(mut self, why: &str) -> Report {
         self.verdict = Verdict::Unreadable;
         self.summary = why.to_owned();
@@ -397,7 +511,7 @@ impl Report {
         self
     }
 
-    fn describe(&mut self, state: &EnvelopeState) {
+    fn describe(&mut self, state: &EnvelopeState, trusted: &TrustedRoots) {
         let terms = state.terms();
         self.envelope = Some(state.envelope().to_string());
         self.title = Some(terms.title.clone());
@@ -441,9 +555,59 @@ impl Report {
                 claimed_time_ms: record.map(|r| r.claimed_time),
                 entry: record.map(|r| r.entry.to_string()),
                 values,
+                identity: identity(state, slot, trusted),
             });
         }
+        self.identity_summary = identity_summary(&self.parties);
     }
+}
+
+/// How the identity of the party at `slot` is known, if it joined.
+fn identity(state: &EnvelopeState, slot: Slot, trusted: &TrustedRoots) -> Option<IdentityReport> {
+    // The rules admitted the party's Join only with a valid chain for its key.
+    let certificate = describe(state.certificates(slot)?)?;
+    let phone_confirmed = state.phone_confirmed(slot).then(|| state.terms().party(slot).map(|p| p.contact.as_str().to_owned())).flatten();
+    let trust = trusted.trusts(&certificate.root_fingerprint);
+    let (level, authority) = if certificate.self_signed {
+        (IdentityLevel::KeyOnly, None)
+    } else {
+        (IdentityLevel::Certificate, Some(certificate.issuer.clone()))
+    };
+    let mut description = match (&authority, trust) {
+        (None, true) => "key only, but this verifier trusts that very key's certificate".to_owned(),
+        (None, false) => "key only: the name is as the sender typed it, and nobody vouches for it".to_owned(),
+        (Some(authority), true) => format!("certificate issued by {authority}, an authority this verifier trusts"),
+        (Some(authority), false) => format!(
+            "certificate issued by \"{authority}\" as it claims, an authority this verifier does not know: compare its root fingerprint with the one you trust"
+        ),
+    };
+    if let Some(phone) = &phone_confirmed {
+        description.push_str(&format!("; phone {phone} confirmed by a code the sender's node texted"));
+    }
+    Some(IdentityReport { level, authority, root_fingerprint: certificate.root_fingerprint, trusted: trust, phone_confirmed, description })
+}
+
+/// The identities in one line.
+fn identity_summary(parties: &[PartyReport]) -> String {
+    let joined: Vec<&PartyReport> = parties.iter().filter(|p| p.identity.is_some()).collect();
+    if joined.is_empty() {
+        return "No signer has joined: no identity to show.".into();
+    }
+    let vouched = joined.iter().filter(|p| p.identity.as_ref().is_some_and(|i| i.trusted && i.level == IdentityLevel::Certificate)).count();
+    let phones = joined.iter().filter(|p| p.identity.as_ref().is_some_and(|i| i.phone_confirmed.is_some())).count();
+    let mut line = match vouched {
+        0 => "No signer's identity is vouched for by an authority this verifier trusts: the names are as the sender typed them".to_owned(),
+        n if n == joined.len() => "Every signer holds a certificate from an authority this verifier trusts".to_owned(),
+        n => format!(
+            "{n} of {} signers hold a certificate from an authority this verifier trusts; the other names are as the sender typed them",
+            joined.len()
+        ),
+    };
+    if phones > 0 {
+        line.push_str(&format!("; {phones} confirmed their phone by a code"));
+    }
+    line.push('.');
+    line
 }
 
 /// The envelope id inside a final PDF, if it has a log.

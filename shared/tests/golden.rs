@@ -37,6 +37,8 @@ fn acts() -> Vec<(&'static str, RawEntry)> {
     let decline = declined.append(&party_key(CLIENT), Act::Decline { slot: CLIENT, reason: "The price is wrong".into() });
     let mut voided = s.clone();
     let void = voided.append(&creator(), Act::Void { reason: "Sent to the wrong client".into() });
+    let mut confirmed = s.clone();
+    let confirm = confirmed.append(&creator(), Act::Confirm { slot: CLIENT, key: party_key(CLIENT).public() });
     vec![
         ("create.bin", s.entries[0].clone()),
         ("invite.bin", s.entries[1].clone()),
@@ -45,6 +47,7 @@ fn acts() -> Vec<(&'static str, RawEntry)> {
         ("seal.bin", director_seal),
         ("decline.bin", decline),
         ("void.bin", void),
+        ("confirm.bin", confirm),
     ]
 }
 

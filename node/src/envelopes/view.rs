@@ -322,6 +322,7 @@ fn timeline(state: &EnvelopeState, me: PublicKey) -> Vec<TimelineItem> {
                 Act::Join { .. } => "accepted the invitation".into(),
                 Act::Sign { .. } => "signed".into(),
                 Act::Seal { .. } => "added the PDF signature of their step".into(),
+                Act::Confirm { slot, .. } => format!("confirmed the phone of {} by a code", party_name(*slot)),
                 Act::Decline { reason, .. } => format!("declined: “{reason}”"),
                 Act::Void { reason } => format!("voided the envelope: “{reason}”"),
             };

@@ -27,7 +27,7 @@ pub struct Behaviour {
     pub relay_client: relay::client::Behaviour,
     /// Upgrading relayed connections to direct ones.
     pub dcutr: dcutr::Behaviour,
-    /// `/countersign/sync/3`.
+    /// `/countersign/sync/4`.
     pub sync: request_response::Behaviour<Codec>,
     /// `/countersign/blob/1`.
     pub blobs: request_response::Behaviour<Codec>,

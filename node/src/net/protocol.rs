@@ -1,6 +1,6 @@
 //! The wire protocols between nodes, both request/response over libp2p streams.
 //!
-//! - `/countersign/sync/3`: Automerge sync for one envelope. The request
+//! - `/countersign/sync/4`: Automerge sync for one envelope. The request
 //!   carries the envelope id, optionally an invite proof (for a party that has
 //!   not joined yet) and the one-time code the inviter texted them (when the
 //!   sender asked to confirm phone numbers), and a sync message; the response
@@ -15,7 +15,7 @@
 //! are capped ([`MAX_FRAME`]) before anything is allocated. Sync version 2
 //! added the one-time code and its answer; version 3 carries entries of format
 //! 2 (certificates in `Join`, the `Seal` act), which older nodes cannot read;
-//! blob version 1 is the first.
+//! version 4 entries of format 3 (the `Confirm` act); blob version 1 is the first.
 
 use std::io;
 
@@ -27,7 +27,7 @@ use futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use libp2p::StreamProtocol;
 
 /// Automerge sync per envelope.
-pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/countersign/sync/3");
+pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/countersign/sync/4");
 /// Blobs by hash, chunked.
 pub const BLOB_PROTOCOL: StreamProtocol = StreamProtocol::new("/countersign/blob/1");
 /// Bytes of a blob per response.

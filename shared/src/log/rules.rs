@@ -12,7 +12,7 @@ use thiserror::Error;
 use crate::hash::{EntryId, EnvelopeId};
 use crate::keys::PublicKey;
 use crate::log::{Act, MAX_IMAGE_BYTES, RawEntry, Value, join_message};
-use crate::model::{FieldKind, MAX_TEXT, Slot, Terms};
+use crate::model::{Contact, FieldKind, MAX_TEXT, Slot, Terms};
 use crate::pades::certificate;
 
 /// Why an entry was kept out of the envelope.
@@ -62,6 +62,12 @@ pub enum Rejection {
     /// The key already acts for another slot.
     #[error("this key already acts for party {0}")]
     KeyAlreadyBound(Slot),
+    /// The envelope already holds as many invitations and confirmations as one may.
+    #[error("the envelope already holds {MAX_GRANTS} invitations and phone confirmations, the most one may")]
+    TooManyGrants,
+    /// A phone confirmation for a party reached by email.
+    #[error("party {0} is reached by email: there is no phone to confirm")]
+    NoPhoneToConfirm(Slot),
     /// The author is not the key bound to the slot among the entry's ancestors.
     #[error("the author is not the key that joined as party {0}")]
     NotBound(Slot),
@@ -127,6 +133,44 @@ pub enum Rejection {
     },
 }
 
+/// Most invitations and phone confirmations (grants) one envelope may hold.
+pub const MAX_GRANTS: usize = 1024;
+
+/// A set of grants by their number (the order they were admitted in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grants([u64; MAX_GRANTS / 64]);
+
+impl Default for Grants {
+    fn default() -> Self {
+        Grants([0; MAX_GRANTS / 64])
+    }
+}
+
+impl Grants {
+    /// Whether grant `index` is in the set.
+    pub fn contains(&self, index: usize) -> bool {
+        self.0.get(index / 64).is_some_and(|word| word & (1 << (index % 64)) != 0)
+    }
+
+    fn insert(&mut self, index: usize) {
+        if let Some(word) = self.0.get_mut(index / 64) {
+            *word |= 1 << (index % 64);
+        }
+    }
+
+    fn union(mut self, other: Grants) -> Grants {
+        for (word, theirs) in self.0.iter_mut().zip(other.0) {
+            *word |= theirs;
+        }
+        self
+    }
+
+    /// The grants in the set, in order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..MAX_GRANTS).filter(|index| self.contains(*index))
+    }
+}
+
 /// What an entry's ancestors establish, merged from its parents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Knowledge {
@@ -138,6 +182,8 @@ pub struct Knowledge {
     pub bound: u32,
     /// Slots whose `Invite` is an ancestor.
     pub invited: u32,
+    /// The grants (invitations, phone confirmations) among the ancestors, by number.
+    pub grants: Grants,
     /// Whether a `Decline` or `Void` is an ancestor, and which.
     pub terminal: Option<&'static str>,
 }
@@ -150,12 +196,17 @@ impl Knowledge {
             sealed: self.sealed | other.sealed,
             bound: self.bound | other.bound,
             invited: self.invited | other.invited,
+            grants: self.grants.union(other.grants),
             terminal: self.terminal.or(other.terminal),
         }
     }
 
-    /// Adds what a valid entry itself establishes.
-    pub fn with(mut self, act: &Act) -> Knowledge {
+    /// Adds what a valid entry itself establishes; `grant` is the number a
+    /// grant (an `Invite` or a `Confirm`) was admitted under.
+    pub fn with(mut self, act: &Act, grant: Option<usize>) -> Knowledge {
+        if let Some(index) = grant {
+            self.grants.insert(index);
+        }
         match act {
             Act::Sign { slot, .. } => self.signed |= bit(*slot),
             Act::Seal { slot, .. } => self.sealed |= bit(*slot),
@@ -163,7 +214,7 @@ impl Knowledge {
             Act::Invite { slot, .. } => self.invited |= bit(*slot),
             Act::Decline { .. } => self.terminal = Some("declined"),
             Act::Void { .. } => self.terminal = Some("voided"),
-            Act::Create(_) => {}
+            Act::Create(_) | Act::Confirm { .. } => {}
         }
         self
     }
@@ -173,13 +224,37 @@ pub(crate) fn bit(slot: Slot) -> u32 {
     1u32.checked_shl(u32::from(slot)).unwrap_or(0)
 }
 
+/// A grant: something the creator opens to a key, numbered in the order
+/// admitted so that an entry's ancestry holds its grants as bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// An `Invite`: whoever proves the secret whose public half is `key` may join as `slot`.
+    Invite {
+        /// The slot offered.
+        slot: Slot,
+        /// The invite key.
+        key: PublicKey,
+        /// When it expires (Unix ms).
+        expires_at: u64,
+    },
+    /// A `Confirm`: the holder of `key` gave the code texted to `slot`'s phone.
+    Confirm {
+        /// The slot.
+        slot: Slot,
+        /// The key that gave the code.
+        key: PublicKey,
+    },
+}
+
 /// What the envelope's valid entries so far establish, whatever their ancestry.
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
     /// Key bound to each slot, and the `Join` that bound it.
     pub bindings: BTreeMap<Slot, (PublicKey, EntryId)>,
-    /// Valid invites: id → (slot, invite key, expiry).
-    pub invites: BTreeMap<EntryId, (Slot, PublicKey, u64)>,
+    /// The grants, by number.
+    pub grants: Vec<Grant>,
+    /// The number of each `Invite`'s grant.
+    pub invites: BTreeMap<EntryId, usize>,
     /// Invites already used, with the `Join` that used them.
     pub used_invites: BTreeMap<EntryId, EntryId>,
     /// Slots that signed, with their `Sign` entry.
@@ -199,19 +274,12 @@ pub struct Envelope<'a> {
     pub creator: &'a PublicKey,
 }
 
-/// Judges one entry that is not the envelope's `Create`.
-///
-/// `known` is what its ancestors establish; `is_ancestor(id)` tells whether an
-/// entry is among them; `signature_checked` says the caller already verified
-/// this exact entry's signature (see [`crate::state::fold_with_verified`]).
-pub fn check(
-    raw: &RawEntry,
-    envelope: Envelope<'_>,
-    known: Knowledge,
-    ledger: &Ledger,
-    is_ancestor: &mut dyn FnMut(&EntryId) -> bool,
-    signature_checked: bool,
-) -> Result<(), Rejection> {
+/// Judges one entry that is not the envelope's `Create`, in time that does
+/// not grow with the log: `known` is what its ancestors establish, `ledger`
+/// what the envelope holds so far; `signature_checked` says the caller
+/// already verified this exact entry's signature (see
+/// [`crate::state::fold_with_verified`]).
+pub fn check(raw: &RawEntry, envelope: Envelope<'_>, known: Knowledge, ledger: &Ledger, signature_checked: bool) -> Result<(), Rejection> {
     let entry = raw.entry();
     match &entry.envelope {
         Some(id) if id == envelope.id => {}
@@ -238,15 +306,34 @@ pub fn check(
             if ledger.bindings.contains_key(slot) {
                 return Err(Rejection::SlotAlreadyBound(*slot));
             }
+            if ledger.grants.len() >= MAX_GRANTS {
+                return Err(Rejection::TooManyGrants);
+            }
+            Ok(())
+        }
+        Act::Confirm { slot, .. } => {
+            if entry.author != *envelope.creator {
+                return Err(Rejection::NotCreator("confirm a phone"));
+            }
+            if !matches!(party(*slot)?.contact, Contact::Phone(_)) {
+                return Err(Rejection::NoPhoneToConfirm(*slot));
+            }
+            not_terminal()?;
+            if ledger.grants.len() >= MAX_GRANTS {
+                return Err(Rejection::TooManyGrants);
+            }
             Ok(())
         }
         Act::Join { slot, invite, proof, certificates } => {
             party(*slot)?;
             not_terminal()?;
-            let Some(&(invited_slot, invite_key, expires_at)) = ledger.invites.get(invite) else {
+            let Some(&index) = ledger.invites.get(invite) else {
                 return Err(Rejection::InviteNotFound);
             };
-            if invited_slot != *slot || !is_ancestor(invite) {
+            let Some(Grant::Invite { slot: invited_slot, key: invite_key, expires_at }) = ledger.grants.get(index).copied() else {
+                return Err(Rejection::InviteNotFound);
+            };
+            if invited_slot != *slot || !known.grants.contains(index) {
                 return Err(Rejection::InviteNotFound);
             }
             if invite_key.verify(&join_message(envelope.id, *slot, &entry.author), proof).is_err() {

@@ -156,6 +156,12 @@ pub fn find_log(pdf: &[u8]) -> LogFound {
     LogFound::Missing
 }
 
+/// Whether `bytes` begin with a signing step (its log first).
+pub(crate) fn starts_a_step(bytes: &[u8]) -> bool {
+    let start = usize::from(bytes.first() == Some(&b'\n'));
+    stream_data(bytes, start).is_some_and(|data| data.starts_with(LOG_MAGIC))
+}
+
 /// The offset of the first object of the update whose `%%EOF` is at `eof`:
 /// the smallest offset its cross-reference section names.
 fn first_object_of_update(pdf: &[u8], eof: usize) -> Option<usize> {

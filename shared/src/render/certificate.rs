@@ -136,17 +136,25 @@ pub(crate) fn lay_out(
     Ok(Certificate { page, rows, signature_fields })
 }
 
-/// The text a party's step writes into its row.
+/// The text a party's step writes into its row: when they signed, how they
+/// were identified, their key and their `Sign` entry. Everything in it is
+/// fixed by the step's own ancestry (a phone confirmation is an ancestor of
+/// the party's `Join`), so every node writes the same row.
 pub(crate) fn row_text(state: &EnvelopeState, slot: Slot) -> String {
     let key = state.binding(slot).map_or_else(|| "unknown".to_owned(), |k| k.fingerprint());
     // The rules admitted the Join only with a valid chain for its key.
-    let certificate = state.certificates(slot).and_then(describe).map_or_else(
+    let mut identified = state.certificates(slot).and_then(describe).map_or_else(
         || "no valid certificate".to_owned(),
-        |c| if c.self_signed { "self-issued certificate".to_owned() } else { format!("certificate issued by {}", c.issuer) },
+        |c| if c.self_signed { "key only (self-issued certificate)".to_owned() } else { format!("certificate issued by {}", c.issuer) },
     );
+    if state.phone_confirmed(slot)
+        && let Some(party) = state.terms().party(slot)
+    {
+        identified.push_str(&format!("; phone {} confirmed by a code", party.contact));
+    }
     match state.signature(slot) {
         Some(record) => format!(
-            "Signed {} (time claimed by the signer)\nKey fingerprint {key}, {certificate}\nSigning entry {}",
+            "Signed {} (time claimed by the signer)\nIdentified by {identified}\nKey fingerprint {key}, signing entry {}",
             utc(record.claimed_time),
             record.entry
         ),

@@ -126,6 +126,15 @@ impl EventLoop {
         }
         match self.codes.check(&envelope.to_string(), slot, &key.to_string(), code, now_ms()) {
             Gate::Open => None,
+            Gate::Confirmed => {
+                // The signed log says so: the certificate page and every
+                // verifier show this party's phone as confirmed.
+                let recorded = self.envelopes.party_mut().confirm_phone(envelope, slot, key).map_err(ApiError::from);
+                if let Err(e) = recorded.and_then(|entry| self.after_act(envelope, entry)) {
+                    tracing::warn!("cannot record the phone confirmation of party {slot} in envelope {}: {}", envelope.short(), e.message);
+                }
+                None
+            }
             Gate::Send(new) => {
                 if let Some(summary) = self.envelopes.summary(envelope) {
                     self.notifier.code(&summary, slot, new);

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use countersign_shared::verify::{Report, Verdict, verify};
+use countersign_shared::verify::{IdentityLevel, Report, TrustedRoots, Verdict, verify_with};
 
 /// Exit code: a complete, intact, correctly ordered signed document.
 pub const EXIT_VALID: u8 = 0;
@@ -11,9 +11,9 @@ pub const EXIT_INVALID: u8 = 1;
 /// Exit code: a file that cannot be read or checked.
 pub const EXIT_UNREADABLE: u8 = 2;
 
-/// Checks the bytes of one file.
-pub fn check_bytes(pdf: &[u8]) -> Report {
-    verify(pdf)
+/// Checks the bytes of one file, vouching for the signers `trusted` certified.
+pub fn check_bytes(pdf: &[u8], trusted: &TrustedRoots) -> Report {
+    verify_with(pdf, trusted)
 }
 
 /// The exit code for a report.
@@ -34,6 +34,9 @@ pub fn plain_text(report: &Report) -> String {
         Verdict::Unreadable => "CANNOT BE CHECKED",
     };
     let _ = writeln!(out, "{verdict}: {}", report.summary);
+    if !report.identity_summary.is_empty() {
+        let _ = writeln!(out, "Identity: {}", report.identity_summary);
+    }
     let _ = writeln!(out);
     if let Some(title) = &report.title {
         let _ = writeln!(out, "Document        {title}");
@@ -60,6 +63,14 @@ pub fn plain_text(report: &Report) -> String {
             _ => {
                 let _ = writeln!(out, "     has not joined or signed");
             }
+        }
+        if let Some(identity) = &party.identity {
+            let level = match identity.level {
+                IdentityLevel::KeyOnly => "key only",
+                IdentityLevel::Certificate => "certificate",
+            };
+            let _ = writeln!(out, "     identity ({level}): {}", identity.description);
+            let _ = writeln!(out, "     root certificate SHA-256 {}", identity.root_fingerprint);
         }
         for value in &party.values {
             let _ = writeln!(out, "     {}: {}", value.label, value.value);

@@ -1,11 +1,14 @@
 //! `countersign-verifier`: check a Countersign final PDF.
 
+use std::io::Write as _;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use countersign_verifier::check::{EXIT_UNREADABLE, check_bytes, exit_code, plain_text};
-use countersign_verifier::config::Config;
+use countersign_verifier::config::{Config, read_trusted_roots};
+use countersign_verifier::http::{AppState, app_with};
 
 // Verification allocates many small objects on several threads at once;
 // mimalloc serves that faster than glibc's allocator.
@@ -30,6 +33,10 @@ enum Command {
         /// Prints the report as JSON.
         #[arg(long)]
         json: bool,
+        /// A PEM file of a certificate authority you trust (repeatable):
+        /// signers it certified are shown as vouched for.
+        #[arg(long = "trust", value_name = "PEM")]
+        trust: Vec<PathBuf>,
     },
     /// Serves the verifier's page and API until ctrl-c.
     Serve {
@@ -45,6 +52,9 @@ enum Command {
         /// The service's public address (overrides the config file).
         #[arg(long)]
         public_url: Option<String>,
+        /// A PEM file of a certificate authority to vouch for (repeatable; adds to the config file's).
+        #[arg(long = "trusted-root", value_name = "PEM")]
+        trusted_roots: Vec<PathBuf>,
     },
 }
 
@@ -54,7 +64,7 @@ const MAX_FILE: u64 = 512 * 1024 * 1024;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { listen, config, upload_limit_mb, public_url } => {
+        Command::Serve { listen, config, upload_limit_mb, public_url, trusted_roots } => {
             let config = match config.map(|path| Config::load(&path)).transpose() {
                 Ok(config) => config.unwrap_or_default(),
                 Err(e) => {
@@ -66,6 +76,7 @@ fn main() -> ExitCode {
                 listen: listen.unwrap_or(config.listen),
                 upload_limit_mb: upload_limit_mb.unwrap_or(config.upload_limit_mb),
                 public_url: public_url.unwrap_or(config.public_url),
+                trusted_roots: config.trusted_roots.iter().cloned().chain(trusted_roots).collect(),
                 ..config
             };
             match serve(config) {
@@ -76,7 +87,14 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Check { file, json } => {
+        Command::Check { file, json, trust } => {
+            let trusted = match read_trusted_roots(&trust) {
+                Ok(trusted) => trusted,
+                Err(e) => {
+                    eprintln!("countersign-verifier: {e:#}");
+                    return ExitCode::from(EXIT_UNREADABLE);
+                }
+            };
             let bytes = match read(&file) {
                 Ok(bytes) => bytes,
                 Err(message) => {
@@ -84,14 +102,25 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_UNREADABLE);
                 }
             };
-            let report = check_bytes(&bytes);
-            if json {
+            let report = check_bytes(&bytes, &trusted);
+            let text = if json {
                 match serde_json::to_string_pretty(&report) {
-                    Ok(text) => println!("{text}"),
-                    Err(e) => eprintln!("countersign-verifier: cannot write the report: {e}"),
+                    Ok(text) => text + "\n",
+                    Err(e) => {
+                        eprintln!("countersign-verifier: cannot write the report: {e}");
+                        return ExitCode::from(EXIT_UNREADABLE);
+                    }
                 }
             } else {
-                print!("{}", plain_text(&report));
+                plain_text(&report)
+            };
+            // A reader that stops early (`| head -1`) closes the pipe: that is
+            // not an error, and the exit code still says the verdict.
+            let mut stdout = std::io::stdout().lock();
+            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(e) => eprintln!("countersign-verifier: cannot write the report: {e}"),
             }
             ExitCode::from(exit_code(&report))
         }
@@ -111,11 +140,18 @@ fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
 fn serve(config: Config) -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new("warn,countersign_verifier=info")).init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let trusted = config.trusted()?;
     runtime.block_on(async {
         let listener =
             tokio::net::TcpListener::bind(config.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
-        println!("Countersign verifier on http://{} (uploads up to {} MB, kept nowhere)", listener.local_addr()?, config.upload_limit_mb);
-        axum::serve(listener, countersign_verifier::http::app(&config))
+        println!(
+            "Countersign verifier on http://{} (uploads up to {} MB, kept nowhere; {} trusted root certificates)",
+            listener.local_addr()?,
+            config.upload_limit_mb,
+            trusted.len()
+        );
+        let app = app_with(AppState::new(&config, trusted));
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })

@@ -71,11 +71,64 @@ fn json_carries_the_same_report() {
     assert_eq!(out.status.code(), Some(0));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     assert_eq!(report["verdict"], "valid");
-    assert_eq!(report["schema"], 2);
+    assert_eq!(report["schema"], 3);
     assert_eq!(report["parties"][0]["name"], "Dmitri Director");
     assert_eq!(report["pdf_signatures"][0]["signer"], "Dmitri Director");
     assert_eq!(report["pdf_signatures"][0]["certification"], true);
     assert_eq!(report["pdf_signatures"][1]["valid"], true);
     assert_eq!(report["parties"][1]["values"][1]["value"], "1 Main St, Springfield");
     assert_eq!(report["reasons"].as_array().map(Vec::len), Some(0));
+}
+
+/// `countersign-verifier check F | head -1`: the reader closes the pipe
+/// before the report is written; that is no reason to panic.
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    let pdf = Scenario::signed_contract().render();
+    let path = scratch("piped.pdf", &pdf);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_countersign-verifier"))
+        .arg("check")
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the verifier runs");
+    // Close the reading end before the verifier has written anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("it ends");
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(!errors.contains("panicked"), "{errors}");
+    assert_eq!(out.status.code(), Some(0), "the exit code still says valid: {errors}");
+}
+
+/// A company CA given with `--trust`: its signer is vouched for, the
+/// self-certified client is not.
+#[test]
+fn a_trusted_ca_vouches_for_its_signers_only() {
+    use countersign_shared::pades::certificate::{Issuer, to_pem};
+    use countersign_shared::test_utils::{CLIENT, DIRECTOR, company_authority, contract_pdf, contract_terms};
+    let pdf = contract_pdf(1);
+    let terms = contract_terms(&pdf);
+    let mut scenario = Scenario::invited(pdf, terms);
+    let (ca, ca_key) = company_authority();
+    scenario.join_certified_by(DIRECTOR, Issuer::Authority { certificate: &ca, key: &ca_key });
+    scenario.join(CLIENT);
+    scenario.director_signs();
+    scenario.client_signs();
+    let path = scratch("certified.pdf", &scenario.render());
+    let ca_pem = scratch("acme.pem", to_pem(&ca).as_bytes());
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_countersign-verifier")).arg("check").arg(&path).arg("--trust").arg(&ca_pem).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("Identity: 1 of 2 signers hold a certificate from an authority this verifier trusts"), "{text}");
+    assert!(text.contains("certificate issued by Acme Ltd, an authority this verifier trusts"), "{text}");
+    assert!(text.contains("key only: the name is as the sender typed it"), "{text}");
+    // Without --trust, nobody is vouched for.
+    let text = String::from_utf8_lossy(&check(&path, false).stdout).into_owned();
+    assert!(text.contains("Identity: No signer's identity is vouched for"), "{text}");
+    // A file that is not a certificate is refused clearly.
+    let bad = Command::new(env!("CARGO_BIN_EXE_countersign-verifier")).arg("check").arg(&path).arg("--trust").arg(&path).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("does not hold PEM certificates"));
 }

@@ -167,3 +167,171 @@ fn the_server_on_loopback_checks_real_uploads() {
         Err(e) => panic!("unexpected: {e}"),
     }
 }
+
+/// A server on loopback that knows each client's address.
+fn serve(runtime: &tokio::runtime::Runtime, config: Config) -> std::net::SocketAddr {
+    use countersign_verifier::http::{AppState, app_with};
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let address = listener.local_addr().unwrap();
+    let trusted = config.trusted().unwrap();
+    let app = app_with(AppState::new(&config, trusted));
+    runtime.spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await });
+    address
+}
+
+/// A raw HTTP upload from `from` (any 127.x address is this machine):
+/// the headers and `first` bytes of a body of `declared` bytes, and no more.
+async fn start_upload(server: std::net::SocketAddr, from: [u8; 4], declared: usize, first: &[u8]) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt as _;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::from((from, 0))).unwrap();
+    let mut stream = socket.connect(server).await.unwrap();
+    let head =
+        format!("POST /api/v1/verify HTTP/1.1\r\nHost: {server}\r\nContent-Type: application/pdf\r\nContent-Length: {declared}\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first).await.unwrap();
+    stream
+}
+
+/// Sends a whole upload from `from` and returns the status and the JSON answer.
+async fn upload(server: std::net::SocketAddr, from: [u8; 4], pdf: &[u8]) -> (u16, Value) {
+    use tokio::io::AsyncReadExt as _;
+    let mut stream = start_upload(server, from, pdf.len(), pdf).await;
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 65536];
+    loop {
+        let read = stream.read(&mut buffer).await.unwrap_or(0);
+        if read == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buffer[..read]);
+        let text = String::from_utf8_lossy(&answer);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse::<usize>().unwrap()));
+            if length.is_some_and(|length| body.len() >= length) {
+                break;
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn seventy_slow_clients_do_not_delay_a_fast_one_and_one_address_is_limited() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = serve(&runtime, Config { per_client: 8, ..Config::default() });
+    let (_, pdf) = signed_pdf();
+    runtime.block_on(async {
+        // Seventy uploads from 127.0.0.2 that send their headers and then nothing.
+        let mut slow = Vec::new();
+        for _ in 0..70 {
+            slow.push(start_upload(server, [127, 0, 0, 2], 1_000_000, b"%PDF-1.7\n").await);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // One more from that address is refused at once: it has eight going.
+        let (status, answer) = upload(server, [127, 0, 0, 2], &pdf).await;
+        assert_eq!(status, 429, "{answer}");
+        assert!(answer["error"].as_str().unwrap().contains("already has 8 checks going"), "{answer}");
+        // A client elsewhere gets its check at once.
+        let started = std::time::Instant::now();
+        let (status, report) = upload(server, [127, 0, 0, 1], &pdf).await;
+        let took = started.elapsed();
+        assert_eq!((status, report["verdict"].as_str()), (200, Some("valid")), "{report}");
+        assert!(took < std::time::Duration::from_secs(1), "the fast client waited {took:?}");
+        drop(slow);
+    });
+}
+
+#[test]
+fn a_check_past_its_deadline_is_stopped_and_frees_its_slot() {
+    use countersign_shared::log::bundle::LOG_MAGIC;
+    use countersign_shared::test_utils::long_log;
+    // A file whose log takes far longer to check than the deadline allows:
+    // 30,000 signed entries, every one of which must be verified.
+    let (envelope, entries) = long_log(30_000);
+    let mut log = LOG_MAGIC.to_vec();
+    log.extend_from_slice(envelope.as_bytes());
+    log.extend_from_slice(&u32::try_from(entries.len()).unwrap().to_be_bytes());
+    for entry in &entries {
+        log.extend_from_slice(&u32::try_from(entry.bytes().len()).unwrap().to_be_bytes());
+        log.extend_from_slice(entry.bytes());
+    }
+    let mut slow = countersign_shared::test_utils::contract_pdf(1);
+    let at = slow.len();
+    slow.extend_from_slice(format!("90 0 obj\n<</Type/EmbeddedFile/Length {}>>stream\n", log.len()).as_bytes());
+    slow.extend_from_slice(&log);
+    slow.extend_from_slice(b"\nendstream\nendobj\n");
+    let xref = slow.len();
+    slow.extend_from_slice(format!("xref\n90 1\n{at:010} 00000 n\r\ntrailer\n<</Size 91>>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = serve(&runtime, Config { check_timeout_ms: 150, ..Config::default() });
+    let (_, pdf) = signed_pdf();
+    let slots = 2 * std::thread::available_parallelism().map_or(1, usize::from);
+    runtime.block_on(async {
+        let mut stopped = Vec::new();
+        for n in 0..slots {
+            let slow = slow.clone();
+            stopped.push(tokio::spawn(async move { upload(server, [127, 0, 1, n as u8 + 1], &slow).await }));
+        }
+        for check in stopped {
+            let (status, answer) = check.await.unwrap();
+            assert_eq!(status, 408, "{answer}");
+            assert!(answer["error"].as_str().unwrap().contains("took too long and was stopped"), "{answer}");
+        }
+        // Every slot was taken by a stopped check; they are free again.
+        let started = std::time::Instant::now();
+        let (status, report) = upload(server, [127, 0, 0, 1], &pdf).await;
+        assert_eq!((status, report["verdict"].as_str()), (200, Some("valid")), "{report}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "waited {:?} for a slot", started.elapsed());
+    });
+}
+
+#[test]
+fn an_upload_slower_than_its_deadline_is_cut_off() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = serve(&runtime, Config { request_timeout_secs: 1, ..Config::default() });
+    runtime.block_on(async {
+        use tokio::io::AsyncReadExt as _;
+        let mut stream = start_upload(server, [127, 0, 0, 1], 1_000_000, b"%PDF-1.7\n").await;
+        let mut answer = vec![0u8; 4096];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer)).await.unwrap().unwrap();
+        let text = String::from_utf8_lossy(&answer[..read]);
+        assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+        assert!(text.contains("The upload took too long"), "{text}");
+    });
+}
+
+#[test]
+fn the_service_vouches_for_the_roots_its_config_names() {
+    use countersign_shared::pades::certificate::{Issuer, to_pem};
+    use countersign_shared::test_utils::{CLIENT, DIRECTOR, company_authority, contract_pdf, contract_terms};
+    let pdf = contract_pdf(1);
+    let terms = contract_terms(&pdf);
+    let mut scenario = Scenario::invited(pdf, terms);
+    let (ca, ca_key) = company_authority();
+    scenario.join_certified_by(DIRECTOR, Issuer::Authority { certificate: &ca, key: &ca_key });
+    scenario.join(CLIENT);
+    scenario.director_signs();
+    scenario.client_signs();
+    let dir = std::env::temp_dir().join(format!("countersign-verifier-trust-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("acme.pem"), to_pem(&ca)).unwrap();
+    std::fs::write(dir.join("verifier.toml"), "trusted_roots = [\"acme.pem\"]\n").unwrap();
+    let config = Config::load(&dir.join("verifier.toml")).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = serve(&runtime, config);
+    let (status, report) = runtime.block_on(upload(server, [127, 0, 0, 1], &scenario.render()));
+    assert_eq!(status, 200);
+    assert_eq!(report["schema"], 3);
+    assert_eq!(report["parties"][0]["identity"]["trusted"], true, "{report}");
+    assert_eq!(report["parties"][0]["identity"]["level"], "certificate");
+    assert_eq!(report["parties"][1]["identity"]["level"], "key_only");
+    assert!(report["identity_summary"].as_str().unwrap().starts_with("1 of 2 signers"), "{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,8 +2,9 @@
 
 use serde_json::{Value, json};
 
-/// The OpenAPI document. The report's schema is version 2 (`schema: 2`;
-/// version 2 added `pdf_signatures`).
+/// The OpenAPI document. The report's schema is version 3 (`schema: 3`;
+/// version 2 added `pdf_signatures`, version 3 each party's `identity` and
+/// the report's `identity_summary`).
 pub(super) fn document() -> Value {
     let party = json!({
         "type": "object",
@@ -19,7 +20,15 @@ pub(super) fn document() -> Value {
             "claimed_time_ms": {"type": ["integer", "null"]},
             "entry": {"type": ["string", "null"], "description": "id of the party's Sign entry"},
             "values": {"type": "array", "items": {"type": "object", "properties": {
-                "label": {"type": "string"}, "kind": {"type": "string"}, "page": {"type": "integer"}, "value": {"type": "string"}}}}
+                "label": {"type": "string"}, "kind": {"type": "string"}, "page": {"type": "integer"}, "value": {"type": "string"}}}},
+            "identity": {"type": ["object", "null"], "description": "how the party's identity is known, once they joined", "properties": {
+                "level": {"type": "string", "enum": ["key_only", "certificate"], "description": "key_only: the name is as the sender typed it; certificate: issued by a certificate authority"},
+                "authority": {"type": ["string", "null"], "description": "the authority's name, as its own certificate claims it"},
+                "root_fingerprint": {"type": "string", "description": "SHA-256 (AB:CD:…) of the root certificate; names prove nothing, compare this"},
+                "trusted": {"type": "boolean", "description": "the root is one this verifier is configured to trust"},
+                "phone_confirmed": {"type": ["string", "null"], "description": "the phone the sender's node confirmed by a code before the party joined"},
+                "description": {"type": "string"}
+            }}
         }
     });
     let pdf_signature = json!({
@@ -40,11 +49,12 @@ pub(super) fn document() -> Value {
     });
     let report = json!({
         "type": "object",
-        "required": ["schema", "verdict", "summary", "file_hash", "file_len", "parties", "pdf_signatures", "reasons"],
+        "required": ["schema", "verdict", "summary", "identity_summary", "file_hash", "file_len", "parties", "pdf_signatures", "reasons"],
         "properties": {
-            "schema": {"type": "integer", "const": 2},
-            "verdict": {"type": "string", "enum": ["valid", "invalid", "unreadable"]},
-            "summary": {"type": "string", "description": "one line for people"},
+            "schema": {"type": "integer", "const": 3},
+            "verdict": {"type": "string", "enum": ["valid", "invalid", "unreadable"], "description": "the document's integrity and signing order; never who the signers are"},
+            "summary": {"type": "string", "description": "one line for people: integrity and order"},
+            "identity_summary": {"type": "string", "description": "one line for people: how the signers' identities are known"},
             "file_hash": {"type": "string", "description": "BLAKE3 of the uploaded file, hex"},
             "file_len": {"type": "integer"},
             "envelope": {"type": ["string", "null"]},
@@ -73,7 +83,9 @@ pub(super) fn document() -> Value {
                 }},
                 "responses": {
                     "200": {"description": "A Countersign document: the report (its verdict may be invalid)", "content": {"application/json": {"schema": report}}},
-                    "408": {"description": "The request took too long"},
+                    "408": {"description": "The upload or the check took too long (a check past its deadline is stopped)"},
+                    "429": {"description": "This client address has too many checks going", "content": {"application/json": {"schema": error.clone()}}},
+                    "503": {"description": "Uploads fill the memory set aside for them; try again", "content": {"application/json": {"schema": error.clone()}}},
                     "413": {"description": "Over the upload limit", "content": {"application/json": {"schema": error.clone()}}},
                     "422": {"description": "Not a PDF, encrypted, cut short, or no Countersign log", "content": {"application/json": {"schema": error}}}
                 }

@@ -45,6 +45,9 @@ async function check(file) {
   const valid = report && report.verdict === 'valid';
   let html = '<div id="verdict" class="verdict ' + (valid ? 'valid' : 'invalid') + '" role="alert">' +
     (valid ? '✓ Valid: ' : '✗ Not valid: ') + esc(report ? report.summary : body.error) + '</div>';
+  if (report && report.identity_summary) {
+    html += '<section class="card" id="identity-summary"><strong>Who signed:</strong> ' + esc(report.identity_summary) + '</section>';
+  }
   if (expected && report && report.envelope) {
     const same = report.envelope === expected;
     html += '<section class="card"><strong>' + (same && valid ? 'This is the document the code points to.' :
@@ -60,6 +63,10 @@ async function check(file) {
       html += '<div class="party"><strong>' + p.position + '. ' + esc(p.name) + '</strong> — ' + esc(p.role.replace('_', ' ')) + ', ' + esc(contact) +
         '<dl><dt>Signed</dt><dd>' + (p.signed ? esc(p.claimed_time) + ' (time claimed by the signer)' : 'not signed') + '</dd>' +
         '<dt>Key</dt><dd class="mono">' + esc(p.fingerprint || '—') + '</dd>';
+      if (p.identity) {
+        html += '<dt>Identity</dt><dd class="identity">' + (p.identity.trusted && p.identity.level === 'certificate' ? '<strong>Vouched for</strong>: ' : '') +
+          esc(p.identity.description) + '</dd><dt>Root SHA-256</dt><dd class="mono">' + esc(p.identity.root_fingerprint) + '</dd>';
+      }
       for (const v of p.values) html += '<dt>' + esc(v.label) + '</dt><dd>' + esc(v.value) + '</dd>';
       html += '</dl></div>';
     }
@@ -116,7 +123,7 @@ pub(super) async fn home() -> Html<String> {
     page(
         "Check a signed document",
         "",
-        "<p class=\"lead\">Find out whether a PDF is a complete Countersign document, unchanged since it was signed, and who signed it in which order.</p>",
+        "<p class=\"lead\">Find out whether a PDF is a complete Countersign document, unchanged since it was signed, in which order it was signed, and how each signer's identity is known.</p>",
         true,
     )
 }

@@ -2,32 +2,57 @@
 //! report out. Nothing is written to disk or logged: the bytes live only in
 //! memory for the length of the request.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
-use countersign_shared::verify::{Report, Verdict, verify};
+use countersign_shared::verify::{Report, Verdict, verify_until};
 use futures::StreamExt;
 
 use crate::http::AppState;
 use crate::http::error::AppError;
 
-/// Verifies an uploaded PDF.
+/// Verifies an uploaded PDF: the upload under its deadline, then the check
+/// under its own, in a check slot.
 pub(super) async fn verify_upload(State(state): State<AppState>, request: Request) -> Result<Json<Report>, AppError> {
+    // Behind no proxy, the peer's address is the client's.
+    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let _turn = state.clients.enter(client)?;
+    let declared = declared_len(&request, state.upload_limit)?;
+    let _memory = state.memory.reserve(if declared > 0 { declared } else { state.upload_limit })?;
     let is_form =
         request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/form-data"));
-    let pdf = if is_form { read_form(request, &state).await? } else { read_raw(request, state.upload_limit).await? };
+    let upload = async { if is_form { read_form(request, &state).await } else { read_raw(request, state.upload_limit).await } };
+    let pdf = tokio::time::timeout(state.upload_timeout, upload)
+        .await
+        .map_err(|_| AppError::new(StatusCode::REQUEST_TIMEOUT, "The upload took too long; try again on a faster connection."))??;
     if pdf.is_empty() {
         return Err(AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "The upload is empty: choose a PDF file."));
     }
     let failed = || AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "The check failed; please try again.");
     let permit = state.checks.clone().acquire_owned().await.map_err(|_| failed())?;
-    let report = tokio::task::spawn_blocking(move || {
+    let stop = Arc::new(AtomicBool::new(false));
+    let trusted = Arc::clone(&state.trusted);
+    let stop_flag = Arc::clone(&stop);
+    let mut check = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        verify(&pdf)
-    })
-    .await
-    .map_err(|_| failed())?;
-    answer(report)
+        verify_until(&pdf, &trusted, &|| stop_flag.load(Ordering::Relaxed))
+    });
+    let outcome = tokio::select! {
+        done = &mut check => done.map_err(|_| failed())?,
+        () = tokio::time::sleep(state.check_timeout) => {
+            // The check sees the flag at its next step and ends, freeing its slot.
+            stop.store(true, Ordering::Relaxed);
+            return Err(AppError::new(StatusCode::REQUEST_TIMEOUT, "Checking this file took too long and was stopped."));
+        }
+    };
+    match outcome {
+        Ok(report) => answer(report),
+        Err(_) => Err(AppError::new(StatusCode::REQUEST_TIMEOUT, "Checking this file took too long and was stopped.")),
+    }
 }
 
 /// Readable Countersign documents get their report (valid or not); files that

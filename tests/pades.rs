@@ -7,19 +7,14 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a test fails by panicking
 
 use countersign_scenarios::{pem, pyhanko_validate, qpdf_check, signable_corpus};
-use countersign_shared::pades::certificate::Issuer;
-use countersign_shared::test_utils::{CLIENT, DIRECTOR, Scenario, company_authority, contract_terms, prepared};
+use countersign_shared::test_utils::{CLIENT, Scenario, company_authority, prepared};
 use countersign_shared::verify::{Verdict, verify};
 
 /// A completed envelope on `pdf`: the director certified by the company's CA,
 /// the client self-certified. Returns the final PDF and the trust roots (PEM).
 fn signed(original: Vec<u8>) -> (Vec<u8>, Vec<Vec<u8>>) {
-    let pdf = prepared(&original);
-    let terms = contract_terms(&pdf);
-    let mut scenario = Scenario::invited(pdf, terms);
-    let (ca, ca_key) = company_authority();
-    scenario.join_certified_by(DIRECTOR, Issuer::Authority { certificate: &ca, key: &ca_key });
-    scenario.join(CLIENT);
+    let mut scenario = Scenario::certified(prepared(&original));
+    let (ca, _) = company_authority();
     scenario.director_signs();
     scenario.client_signs();
     // The client's certificate as everyone knows it: from its Join in the log.

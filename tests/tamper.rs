@@ -206,3 +206,48 @@ fn a_damaged_last_log_is_a_change_not_a_missing_signature() {
         report.summary
     );
 }
+
+/// Where the object holding the last log starts (the start of the last step).
+fn last_step_start(pdf: &[u8]) -> usize {
+    let (at, _) = log_span(pdf);
+    let header = memchr::memmem::rfind(&pdf[..at], b" 0 obj").expect("the log's object");
+    pdf[..header].iter().rposition(|b| *b == b'\n').map_or(0, |newline| newline + 1)
+}
+
+#[test]
+fn a_change_followed_by_the_start_of_a_log_is_a_change_not_a_broken_download() {
+    let (_, pdf) = signed();
+    let previous = Document::load_mem(&pdf).expect("our output parses");
+    let page = previous.get_pages()[&1];
+    let mut update = IncrementalDocument::create_from(pdf.clone(), previous);
+    update.opt_clone_object_to_new_document(page).expect("page clones");
+    let drawing = update.new_document.add_object(Stream::new(lopdf::Dictionary::new(), b"BT /F1 30 Tf 100 400 Td (VOID) Tj ET".to_vec()));
+    let page_dict = update.new_document.get_object_mut(page).and_then(Object::as_dict_mut).expect("page dict");
+    page_dict.set("Contents", Object::Reference(drawing));
+    let mut tampered = Vec::new();
+    update.save_to(&mut tampered).expect("saves");
+    // Then what looks like the first bytes of another signing step's log.
+    tampered.extend_from_slice(b"1 0 obj\n<</Type/EmbeddedFile/Length 900>>stream\n");
+    tampered.extend_from_slice(LOG_MAGIC);
+    tampered.extend_from_slice(&[0; 5]);
+    let report = verify(&tampered);
+    assert_invalid_because(&report, "Bytes were added after signing");
+    assert!(!report.summary.contains("Download it again"), "{}", report.summary);
+}
+
+#[test]
+fn many_end_markers_added_after_signing_are_added_bytes() {
+    let (_, mut pdf) = signed();
+    pdf.extend_from_slice(&b"%%EOF\n".repeat(200));
+    assert_invalid_because(&verify(&pdf), "Bytes were added after signing");
+}
+
+#[test]
+fn a_copy_of_the_last_step_appended_is_named_as_such() {
+    let (_, pdf) = signed();
+    let step = pdf[last_step_start(&pdf)..].to_vec();
+    let report = verify(&[pdf.as_slice(), &step].concat());
+    assert_invalid_because(&report, "Bytes were added after signing");
+    assert!(report.summary.contains("a copy of a signing step"), "{}", report.summary);
+    assert!(!report.summary.contains("altered"), "{}", report.summary);
+}

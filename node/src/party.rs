@@ -327,6 +327,11 @@ impl<B: BlobStore> Party<B> {
         let slot = self.my_slot(&state)?;
         let now = now_ms();
         let terms = state.terms();
+        // Sign only a document every reader shows the same way: one the
+        // creator's node prepared (a node that skipped preparing cannot pass).
+        if let Some(source) = self.blobs.get(&terms.document.hash) {
+            source::inspect(&source)?;
+        }
         let index_of = |label: &str| {
             terms
                 .fields_of(slot)

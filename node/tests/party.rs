@@ -154,3 +154,27 @@ fn a_company_ca_certifies_only_the_name_its_person_gave_their_node() {
     );
     assert!(refused.unwrap_err().to_string().contains("ask the sender to correct the name"));
 }
+
+/// A creator's node that skipped preparing sends a document readers may
+/// show differently: the party's node refuses to sign it, saying why.
+#[test]
+fn a_party_does_not_sign_a_document_that_was_not_prepared() {
+    use countersign_shared::source::PdfError;
+    use countersign_shared::test_utils::{DIRECTOR, Scenario, contract_pdf_as_made};
+    let raw = contract_pdf_as_made(1);
+    let mut terms = contract_terms(&raw);
+    terms.document.pages = 1;
+    let hostile = Scenario::invited(raw.clone(), terms);
+    let mut dmitri = Party::generate("Dmitri Director");
+    let packet = Packet {
+        envelope: Some(hostile.envelope),
+        entries: hostile.entries.iter().map(|e| e.bytes().to_vec()).collect(),
+        blobs: vec![raw],
+    };
+    dmitri.receive(&packet).expect("receives");
+    dmitri.join(&hostile.invites[&DIRECTOR].0).expect("joins");
+    match dmitri.sign(hostile.envelope, &director_input()) {
+        Err(PartyError::Pdf(e @ PdfError::NotNormal(_))) => assert!(e.to_string().contains("not prepared by Countersign"), "{e}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

@@ -35,7 +35,6 @@ mod attachments;
 mod certificate;
 mod form;
 mod image;
-mod names;
 pub mod signature;
 mod update;
 
@@ -91,6 +90,9 @@ pub enum RenderError {
     /// The PDF signature cannot be built (e.g. an unusable certificate).
     #[error("the PDF signature cannot be made: {0}")]
     Signature(String),
+    /// Verifying was stopped by its caller (a deadline).
+    #[error("the check was stopped before it ended")]
+    Interrupted,
     /// An image named by a `Sign` entry cannot be drawn.
     #[error("{what} cannot be drawn: {why}")]
     BadImage {
@@ -132,7 +134,7 @@ pub struct Rendered {
 }
 
 /// Where each step's images and PDF signature value come from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) enum Mode<'a> {
     /// Rendering: the images from the blobs, each `Seal` from the log
     /// (checked against its step).
@@ -142,8 +144,19 @@ pub(crate) enum Mode<'a> {
     UpTo(&'a Blobs, Slot),
     /// Verifying this file: each step's images and signature value are read
     /// from where the step puts them in it (zeros where it holds no readable
-    /// value); the caller checks the values.
-    File(&'a [u8]),
+    /// value); the caller checks the values. `stop` is asked between images
+    /// and steps whether to give up ([`RenderError::Interrupted`]).
+    File(&'a [u8], &'a dyn Fn() -> bool),
+}
+
+impl Mode<'_> {
+    /// Whether the caller asked to stop.
+    fn stopped(&self) -> bool {
+        match self {
+            Mode::File(_, stop) => stop(),
+            Mode::Log(_) | Mode::UpTo(..) => false,
+        }
+    }
 }
 
 /// Renders the PDF of `state`: the source plus one update per party that has
@@ -204,6 +217,9 @@ pub(crate) fn render_updates(source: &[u8], state: &EnvelopeState, mode: Mode<'_
     let order = terms.signing_order();
     let position_of = |slot: Slot| order.iter().position(|s| *s == slot).unwrap_or(0);
     for (index, slot) in signed.iter().enumerate() {
+        if mode.stopped() {
+            return Err(RenderError::Interrupted);
+        }
         let start = out.position();
         update::begin(&mut out);
         let mut ids = IdAllocator { next: tail.size };
@@ -216,7 +232,7 @@ pub(crate) fn render_updates(source: &[u8], state: &EnvelopeState, mode: Mode<'_
             Some(form) => form,
             None => form.insert(form::Form::lay_out(&parsed, state, &mut ids, &mut objects)?),
         };
-        form.fill(*slot, state, &images, &mut ids, &mut objects)?;
+        form.fill(*slot, state, &images, &mut ids, &mut objects, &|| mode.stopped())?;
 
         let name = party_name(state, *slot);
         let chain = state.certificates(*slot).ok_or_else(|| RenderError::Signature(format!("{name} has no certificate")))?;
@@ -244,7 +260,7 @@ pub(crate) fn render_updates(source: &[u8], state: &EnvelopeState, mode: Mode<'_
                 key.verify(&message, &value).map_err(|_| RenderError::BadSeal(name.clone()))?;
                 *value.as_bytes()
             }
-            Mode::File(found) => signature::value_in(found, hole).unwrap_or([0; 64]),
+            Mode::File(found, _) => signature::value_in(found, hole).unwrap_or([0; 64]),
         };
         digest.fill(&mut out, hole, &signature::cms(chain, attributes, &value)?)?;
         let field = signature::field_name(position + 1);
@@ -256,7 +272,8 @@ pub(crate) fn render_updates(source: &[u8], state: &EnvelopeState, mode: Mode<'_
 /// Checks that image bytes can be drawn as a signature or stamp; the message
 /// says what is wrong (format, damage, size).
 pub fn check_image(bytes: &[u8]) -> Result<crate::log::ImageFormat, RenderError> {
-    image::to_pdf_image(bytes, "the image")?;
+    let mut pixels = image::MAX_DOCUMENT_PIXELS;
+    image::to_pdf_image(bytes, "the image", &mut pixels)?;
     crate::log::ImageFormat::sniff(bytes)
         .ok_or_else(|| RenderError::BadImage { what: "the image".into(), why: "it is neither a PNG nor a JPEG".into() })
 }

@@ -25,11 +25,15 @@
 //! - `appearances`: form values readers were asked to draw, drawn by prepare.
 //! - `normal`: the normal form's writer, and the check that bytes are in it.
 //! - `strict`: the strict reader of the normal form.
-//! - `pages`: the page tree and the pages' geometry.
+//! - `pages`: the page tree, made canonical, and the pages' geometry.
+//! - `flatten`: annotations and form fields drawn into the pages.
+//! - `names`: names for resources added beside the source's own.
 
 pub mod active;
 mod appearances;
-mod lenient;
+mod flatten;
+pub(crate) mod lenient;
+pub(crate) mod names;
 pub(crate) mod normal;
 mod pages;
 mod strict;
@@ -40,6 +44,7 @@ use lopdf::{Document, Object, ObjectId};
 use thiserror::Error;
 
 pub use active::ActiveContent;
+pub(crate) use names::unique_name;
 pub use pages::PageGeometry;
 pub(crate) use pages::SourcePage;
 pub(crate) use pages::{dictionary, resolved};
@@ -50,8 +55,10 @@ pub const MAX_PAGES: usize = 5_000;
 pub(crate) const MAX_OBJECTS: usize = 1_000_000;
 /// How deeply values may nest inside one object.
 pub(crate) const MAX_DEPTH: usize = 100;
-/// Form fields whose names start with this are Countersign's own.
-pub const RESERVED_FIELD_PREFIX: &str = "countersign";
+/// Most values (numbers, names, strings, …) a source may hold outside its
+/// streams: each takes about 120 bytes in memory once read (the size of
+/// lopdf's `Object`), so a source takes at most about 250 MB to check.
+pub(crate) const MAX_VALUES: usize = 2_000_000;
 
 /// Why a PDF cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -86,9 +93,6 @@ pub enum PdfError {
         "this PDF has layers (optional content), which can show one thing on screen and another on paper; save it without layers (for example print it to a new PDF) and use that"
     )]
     OptionalContent,
-    /// A form field has a name Countersign keeps for its own.
-    #[error("this PDF has a form field named '{0}', a name Countersign keeps for its own fields; rename that field")]
-    ReservedField(String),
     /// A source that is not in normal form: not prepared by Countersign.
     #[error("this PDF was not prepared by Countersign ({0}), so PDF readers may show it differently")]
     NotNormal(String),
@@ -111,21 +115,36 @@ pub struct Prepared {
     pub bytes: Vec<u8>,
     /// Its pages.
     pub info: PdfInfo,
-    /// The active content removed, by kind, with how many places held it.
+    /// What preparing removed or drew into the pages, by kind, with how many places held it.
     pub removed: BTreeMap<ActiveContent, usize>,
 }
 
 /// Prepares any PDF for signing: reads it, refuses what cannot be signed
-/// safely, draws the form values readers were asked to draw, removes active
-/// content and writes it in normal form.
+/// safely, makes its page tree canonical, draws form values and
+/// annotations into the pages, removes active content and writes it in
+/// normal form.
 pub fn prepare(pdf: &[u8]) -> Result<Prepared, PdfError> {
     if !looks_like_pdf(pdf) {
         return Err(PdfError::NotPdf);
     }
+    // lopdf decrypts what it can (a file with an empty user password) on a
+    // path that passes no object through the loader's bounds: refuse first.
+    if mentions_name(pdf, b"Encrypt") {
+        return Err(PdfError::Encrypted);
+    }
     let mut doc = lenient::load(pdf)?;
-    admit(&doc)?;
-    appearances::draw_values(&mut doc);
-    let removed = active::neutralise(&mut doc);
+    refuse_what_cannot_be_signed(&doc)?;
+    let catalog = doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(|_| damaged("its document catalog is missing"))?;
+    let mut removed = BTreeMap::new();
+    if appearances::draw_values(&mut doc) > 0 {
+        *removed.entry(ActiveContent::NeedAppearances).or_insert(0) += 1;
+    }
+    let pages = pages::make_canonical(&mut doc, catalog)?;
+    flatten::flatten(&mut doc, catalog, &pages, &mut removed)?;
+    // What flattening left unreachable (the form, annotations) is not
+    // written: nothing to neutralise or count there.
+    normal::prune(&mut doc)?;
+    active::neutralise(&mut doc, &mut removed);
     let bytes = normal::write(&doc, normal::StreamData::Inline)?;
     // The normal form must read back strictly; if it does not, say what broke.
     let source = Source::read(&bytes).map_err(|e| PdfError::Damaged(format!("it could not be put in normal form ({e})")))?;
@@ -140,6 +159,39 @@ pub fn inspect(pdf: &[u8]) -> Result<PdfInfo, PdfError> {
 
 fn looks_like_pdf(bytes: &[u8]) -> bool {
     memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-").is_some()
+}
+
+/// Whether `bytes` hold the name `/name`, however its letters are escaped (`#XX`).
+fn mentions_name(bytes: &[u8], name: &[u8]) -> bool {
+    let mut rest = bytes;
+    while let Some(at) = memchr::memchr(b'/', rest) {
+        rest = &rest[at + 1..];
+        let mut matched = 0;
+        let mut i = 0;
+        while matched < name.len() {
+            let byte = match rest.get(i) {
+                Some(b'#') => {
+                    let hex = rest.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+                    i += 3;
+                    hex
+                }
+                Some(byte) => {
+                    i += 1;
+                    Some(*byte)
+                }
+                None => None,
+            };
+            if byte != Some(name[matched]) {
+                break;
+            }
+            matched += 1;
+        }
+        let ends = rest.get(i).is_none_or(|b| !normal::plain_in_name(*b) || *b == b'/');
+        if matched == name.len() && ends {
+            return true;
+        }
+    }
+    false
 }
 
 /// A source in normal form, read.
@@ -166,21 +218,18 @@ impl Source {
             });
         }
         let read = strict::read(bytes)?;
-        let admitted = admit(&read.doc)?;
-        let found = active::find(&read.doc);
+        refuse_what_cannot_be_signed(&read.doc)?;
+        let root = read.doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(|_| damaged("its document catalog is missing"))?;
+        let Some(Object::Dictionary(catalog)) = read.doc.objects.get(&root) else { return Err(damaged("its document catalog is missing")) };
+        let (pages_root, pages) = pages::read_canonical(&read.doc, catalog)?;
+        let page_ids: Vec<ObjectId> = pages.iter().map(|p| p.id).collect();
+        let found = active::find(&read.doc, &page_ids);
         if !found.is_empty() {
             let kinds: Vec<&str> = found.keys().map(|kind| kind.describe()).collect();
             return Err(PdfError::ActiveContent(kinds.join(", ")));
         }
         let size = read.objects.checked_add(1).ok_or_else(|| PdfError::TooComplex("it has too many objects".into()))?;
-        Ok(Source {
-            doc: read.doc,
-            pages: admitted.pages,
-            root: admitted.root,
-            pages_root: admitted.pages_root,
-            startxref: read.startxref,
-            size,
-        })
+        Ok(Source { doc: read.doc, pages, root, pages_root, startxref: read.startxref, size })
     }
 
     /// Its pages' geometry.
@@ -189,61 +238,25 @@ impl Source {
     }
 }
 
-/// What admission finds: the catalog, the page tree and the pages.
-struct Admitted {
-    root: ObjectId,
-    pages_root: ObjectId,
-    pages: Vec<SourcePage>,
-}
-
 /// The rules a document must meet to be signed, however it was read: not
-/// encrypted, signed or certified, no layers, no field with a reserved name,
-/// a readable page tree of 1 to [`MAX_PAGES`] pages.
-fn admit(doc: &Document) -> Result<Admitted, PdfError> {
+/// encrypted, signed or certified, no layers, no PostScript, no name that
+/// some readers would cut short.
+fn refuse_what_cannot_be_signed(doc: &Document) -> Result<(), PdfError> {
     if doc.trailer.has(b"Encrypt") {
         return Err(PdfError::Encrypted);
     }
-    let root = doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(|_| damaged("its document catalog is missing"))?;
-    let Some(Object::Dictionary(catalog)) = doc.objects.get(&root) else { return Err(damaged("its document catalog is missing")) };
-    if catalog.get(b"Perms").ok().and_then(|perms| dictionary(doc, perms)).is_some_and(|perms| perms.has(b"DocMDP")) {
+    let catalog = doc.trailer.get(b"Root").and_then(Object::as_reference).ok().and_then(|root| doc.get_dictionary(root).ok());
+    if catalog.and_then(|c| c.get(b"Perms").ok()).and_then(|perms| dictionary(doc, perms)).is_some_and(|perms| perms.has(b"DocMDP")) {
         return Err(PdfError::Certified);
     }
-    // Countersign's first signature certifies the document, and a
-    // certification must come before any other signature (ISO 32000-2 12.8.2.2).
-    if any_dictionary(doc, |dict| dict.has_type(b"Sig") && dict.has(b"ByteRange")) {
-        return Err(PdfError::AlreadySigned);
-    }
-    if catalog.has(b"OCProperties") {
-        return Err(PdfError::OptionalContent);
-    }
-    if let Some(form) = catalog.get(b"AcroForm").ok().and_then(|form| dictionary(doc, form))
-        && let Ok(Object::Array(fields)) = form.get(b"Fields").map(|f| resolved(doc, f))
-    {
-        for field in fields.iter().filter_map(|field| dictionary(doc, field)) {
-            if let Ok(Object::String(name, _)) = field.get(b"T").map(|t| resolved(doc, t)) {
-                let name = lopdf::decode_text_string(&Object::String(name.clone(), lopdf::StringFormat::Literal))
-                    .unwrap_or_else(|_| String::from_utf8_lossy(name).into_owned());
-                if name.to_lowercase().starts_with(RESERVED_FIELD_PREFIX) {
-                    return Err(PdfError::ReservedField(name));
-                }
-            }
-        }
-    }
-    let pages_root = catalog.get(b"Pages").and_then(Object::as_reference).map_err(|_| damaged("its page list cannot be read"))?;
-    let pages = pages::page_ids(doc, pages_root)?.into_iter().map(|id| pages::page(doc, id)).collect::<Result<Vec<_>, _>>()?;
-    Ok(Admitted { root, pages_root, pages })
-}
-
-fn damaged(what: &str) -> PdfError {
-    PdfError::Damaged(what.to_owned())
-}
-
-/// Whether any dictionary in `doc`, at any depth, satisfies `test`.
-fn any_dictionary(doc: &Document, test: impl Fn(&lopdf::Dictionary) -> bool) -> bool {
     let mut stack: Vec<(&Object, usize)> = doc.objects.values().map(|object| (object, 0)).collect();
+    for (key, value) in doc.trailer.iter() {
+        refuse_nul(key)?;
+        stack.push((value, 1));
+    }
     while let Some((object, depth)) = stack.pop() {
         if depth > MAX_DEPTH {
-            continue;
+            return Err(PdfError::TooComplex(format!("its objects nest more than {MAX_DEPTH} levels deep")));
         }
         let dict = match object {
             Object::Dictionary(dict) => dict,
@@ -252,14 +265,60 @@ fn any_dictionary(doc: &Document, test: impl Fn(&lopdf::Dictionary) -> bool) -> 
                 stack.extend(items.iter().map(|item| (item, depth + 1)));
                 continue;
             }
+            Object::Name(name) => {
+                refuse_nul(name)?;
+                continue;
+            }
             _ => continue,
         };
-        if test(dict) {
-            return true;
+        // Countersign's first signature certifies the document, and a
+        // certification must come before any other signature (ISO 32000-2 12.8.2.2).
+        // A name may be an object of its own: readers follow the reference.
+        let is = |key: &[u8], value: &[u8]| dict.get(key).is_ok_and(|v| resolved(doc, v).as_name().is_ok_and(|name| name == value));
+        let signature_field = is(b"FT", b"Sig") && dict.has(b"V");
+        if dict.has(b"ByteRange") || signature_field {
+            return Err(PdfError::AlreadySigned);
         }
-        stack.extend(dict.iter().map(|(_, value)| (value, depth + 1)));
+        let layer = dict.has(b"OCProperties") || dict.has(b"OC") || is(b"Type", b"OCG") || is(b"Type", b"OCMD");
+        if layer {
+            return Err(PdfError::OptionalContent);
+        }
+        if is(b"Subtype", b"PS") {
+            return Err(PdfError::Ambiguous("it holds PostScript, which some readers run and others ignore".into()));
+        }
+        for (key, value) in dict.iter() {
+            refuse_nul(key)?;
+            stack.push((value, depth + 1));
+        }
     }
-    false
+    Ok(())
+}
+
+/// Some readers keep names in C strings, which end at a NUL byte: to them
+/// `/Contents#00` is `/Contents`.
+fn refuse_nul(name: &[u8]) -> Result<(), PdfError> {
+    if name.contains(&0) {
+        return Err(PdfError::Ambiguous("a name in it holds a NUL byte, which some readers cut short".into()));
+    }
+    Ok(())
+}
+
+fn damaged(what: &str) -> PdfError {
+    PdfError::Damaged(what.to_owned())
+}
+
+/// Removes `key` from `dict`, keeping the order of the other keys (lopdf's
+/// own `remove` moves the last key into the gap): the normal form writes
+/// keys in their order, and preparing a prepared file must change nothing.
+pub(crate) fn remove_key(dict: &mut lopdf::Dictionary, key: &[u8]) -> Option<Object> {
+    let removed = dict.get(key).ok().cloned()?;
+    let kept: Vec<(Vec<u8>, Object)> = dict.iter().filter(|(k, _)| k.as_slice() != key).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut rebuilt = lopdf::Dictionary::new();
+    for (k, v) in kept {
+        rebuilt.set(k, v);
+    }
+    *dict = rebuilt;
+    Some(removed)
 }
 
 #[cfg(test)]
@@ -318,6 +377,27 @@ mod tests {
         let with_script = normal_with_catalog_entry("OpenAction", Object::Dictionary(script));
         match Source::read(&with_script) {
             Err(e @ PdfError::ActiveContent(_)) => assert!(e.to_string().contains("JavaScript"), "{e}"),
+            other => panic!("expected active content, got {:?}", other.map(|s| s.size)),
+        }
+        // An outline entry whose action is a stream: readers take the
+        // stream's dictionary as the action.
+        let mut doc = lenient::load(&contract_pdf(1)).expect("loads");
+        let mut launch = Dictionary::new();
+        launch.set("S", Object::Name(b"Launch".to_vec()));
+        launch.set("F", Object::string_literal("calc.exe"));
+        let action = doc.add_object(Stream::new(launch, Vec::new()));
+        let mut entry = Dictionary::new();
+        entry.set("Title", Object::string_literal("Terms"));
+        entry.set("A", Object::Reference(action));
+        let mut outlines = Dictionary::new();
+        outlines.set("First", Object::Dictionary(entry));
+        let root = doc.trailer.get(b"Root").and_then(Object::as_reference).expect("a catalog");
+        if let Ok(Object::Dictionary(catalog)) = doc.get_object_mut(root) {
+            catalog.set("Outlines", Object::Dictionary(outlines));
+        }
+        let with_stream_action = normal::write(&doc, normal::StreamData::Inline).expect("writes");
+        match Source::read(&with_stream_action) {
+            Err(e @ PdfError::ActiveContent(_)) => assert!(e.to_string().contains("link actions"), "{e}"),
             other => panic!("expected active content, got {:?}", other.map(|s| s.size)),
         }
         // The writer turns a reference to nothing into nothing: such a file

@@ -36,6 +36,13 @@ pub fn prepared(pdf: &[u8]) -> Vec<u8> {
     }
 }
 
+/// `pdf` written in normal form as it is, without the rest of preparing:
+/// what a node that skipped preparing could make; panics if lopdf cannot load it.
+pub fn unprepared_normal_form(pdf: &[u8]) -> Vec<u8> {
+    let doc = crate::source::lenient::load(pdf).unwrap_or_else(|e| panic!("the PDF cannot be loaded: {e}"));
+    crate::source::normal::write(&doc, crate::source::normal::StreamData::Inline).unwrap_or_else(|e| panic!("cannot be written: {e}"))
+}
+
 /// A contract PDF of `pages` pages of plain text, made with lopdf and prepared.
 pub fn contract_pdf(pages: usize) -> Vec<u8> {
     prepared(&contract_pdf_as_made(pages))
@@ -255,6 +262,27 @@ impl Scenario {
         let pdf = contract_pdf(2);
         let terms = contract_terms(&pdf);
         Self::joined(pdf, terms)
+    }
+
+    /// Created and invited on `pdf` with the standard contract's terms; the
+    /// director joins with a certificate from the company's CA, the client
+    /// with its own.
+    pub fn certified(pdf: Vec<u8>) -> Self {
+        let terms = contract_terms(&pdf);
+        let mut scenario = Self::invited(pdf, terms);
+        let (ca, ca_key) = company_authority();
+        scenario.join_certified_by(DIRECTOR, Issuer::Authority { certificate: &ca, key: &ca_key });
+        scenario.join(CLIENT);
+        scenario
+    }
+
+    /// The standard one-page contract, director certified by the company's
+    /// CA, completed.
+    pub fn certified_contract() -> Self {
+        let mut scenario = Self::certified(contract_pdf(1));
+        scenario.director_signs();
+        scenario.client_signs();
+        scenario
     }
 
     /// The standard contract, completed.

@@ -39,6 +39,18 @@ pub(crate) fn literal(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The operators that show `lines` one under the other (the text leading
+/// set before): `(line) Tj T* (line) Tj …`.
+pub(crate) fn show_lines(content: &mut Vec<u8>, lines: &[String]) {
+    for (index, line) in lines.iter().enumerate() {
+        if index > 0 {
+            content.extend_from_slice(b"T* ");
+        }
+        content.extend_from_slice(&literal(&win_ansi(line)));
+        content.extend_from_slice(b" Tj ");
+    }
+}
+
 /// Approximate width of `text` in Helvetica at size 1: close enough to fit text
 /// into a field, never used for anything that must be exact.
 pub(crate) fn approx_width(text: &str) -> f32 {

@@ -230,14 +230,23 @@ pub fn verify_with(pdf: &[u8], trusted: &TrustedRoots) -> Report {
 #[error("the check was stopped before it ended")]
 pub struct Interrupted;
 
+/// About the most memory checking a `len`-byte file takes, apart from
+/// decoding its images (at most 64 million pixels a check): the file, the
+/// final rebuilt from it, and its source's values once read (each value
+/// takes at least two bytes of the file).
+pub fn memory_to_check(len: usize) -> usize {
+    let values = (len / 2).min(crate::source::MAX_VALUES);
+    len.saturating_mul(3).saturating_add(values.saturating_mul(std::mem::size_of::<lopdf::Object>()))
+}
+
 /// Like [`verify_with`], asking `stop` now and then whether to give up: a
 /// service stops a check past its deadline, and its thread is free again.
 pub fn verify_until(pdf: &[u8], trusted: &TrustedRoots, stop: &dyn Fn() -> bool) -> Result<Report, Interrupted> {
     let mut report = Report::empty(pdf);
     // A log found means a Countersign document, however damaged: check it all,
     // so a changed header is reported as a change, not as "not a PDF".
-    let (envelope, entries) = match find_log(pdf) {
-        LogFound::Log { envelope, entries } => (envelope, entries),
+    let (envelope, entries, cut_after) = match find_log(pdf) {
+        LogFound::Log { envelope, entries, cut_after } => (envelope, entries, cut_after),
         LogFound::CutShort => return Ok(report.unreadable(CUT_SHORT)),
         LogFound::Damaged(e) => {
             return Ok(
@@ -267,7 +276,10 @@ pub fn verify_until(pdf: &[u8], trusted: &TrustedRoots, stop: &dyn Fn() -> bool)
         return Err(Interrupted);
     }
     let mut findings = Findings::default();
-    if check(pdf, &state, &mut report, &mut findings) == Ending::CutShort {
+    // A step after the last complete one, cut short, can only be a broken
+    // download while someone is still to sign.
+    let step_cut = cut_after && !matches!(state.status(), Status::Completed);
+    if check(pdf, &state, step_cut, &mut report, &mut findings, stop)? == Ending::CutShort {
         return Ok(report.unreadable(CUT_SHORT));
     }
     report.reasons = findings.into_reasons();
@@ -312,7 +324,14 @@ enum Ending {
     CutShort,
 }
 
-fn check(pdf: &[u8], state: &EnvelopeState, report: &mut Report, findings: &mut Findings) -> Ending {
+fn check(
+    pdf: &[u8],
+    state: &EnvelopeState,
+    step_cut: bool,
+    report: &mut Report,
+    findings: &mut Findings,
+    stop: &dyn Fn() -> bool,
+) -> Result<Ending, Interrupted> {
     let terms = state.terms();
     for rejected in state.rejected() {
         findings.rules.push(format!("A {} entry ({}) in the log is not valid: {}.", rejected.act, rejected.id.short(), rejected.reason));
@@ -335,17 +354,17 @@ fn check(pdf: &[u8], state: &EnvelopeState, report: &mut Report, findings: &mut 
     let source_len = usize::try_from(terms.document.len).unwrap_or(usize::MAX);
     let Some(source) = pdf.get(..source_len) else {
         findings.changed.push("The file is shorter than the original document: it was cut or replaced.".into());
-        return Ending::AsSigned;
+        return Ok(Ending::AsSigned);
     };
     if Hash::of(source) != terms.document.hash {
         findings.changed.push("The original document was changed: its bytes no longer match the hash every party signed.".into());
-        return Ending::AsSigned;
+        return Ok(Ending::AsSigned);
     }
     // The source matched its hash, so only what follows it needs rebuilding.
     let signed_part = &pdf[source_len..];
-    match render::render_updates(source, state, Mode::File(pdf)) {
+    Ok(match render::render_updates(source, state, Mode::File(pdf, stop)) {
         Ok((updates, steps)) => {
-            let ending = compare(signed_part, &updates, source_len, &steps, state, &mut findings.changed);
+            let ending = compare(signed_part, &updates, source_len, &steps, state, step_cut, &mut findings.changed);
             if ending == Ending::AsSigned {
                 let identical = signed_part == updates.as_slice();
                 report.pdf_signatures = check_pdf_signatures(pdf, identical, &steps, state, &mut findings.signatures);
@@ -364,11 +383,12 @@ fn check(pdf: &[u8], state: &EnvelopeState, report: &mut Report, findings: &mut 
             ));
             Ending::AsSigned
         }
+        Err(RenderError::Interrupted) => return Err(Interrupted),
         Err(e) => {
             findings.document.push(format!("The signed document cannot be rebuilt from its log: {e}."));
             Ending::AsSigned
         }
-    }
+    })
 }
 
 /// Checks each step's PDF signature over the bytes of the file as uploaded
@@ -430,13 +450,15 @@ fn message_over_file(pdf: &[u8], step: &StepSpan, state: &EnvelopeState) -> Opti
     render::signature::signed_attributes(chain, &digest).ok().map(|(_, message)| message)
 }
 
-/// Says where and how the part after the source differs from what the log produces.
+/// Says where and how the part after the source differs from what the log
+/// produces. `step_cut`: the file ends inside the log of a further step.
 fn compare(
     found: &[u8],
     expected: &[u8],
     offset: usize,
     steps: &[render::StepSpan],
     state: &EnvelopeState,
+    step_cut: bool,
     reasons: &mut Vec<String>,
 ) -> Ending {
     if found == expected {
@@ -445,18 +467,27 @@ fn compare(
     if found.len() > expected.len() && found.starts_with(expected) {
         let extra = &found[expected.len()..];
         if render::starts_a_step(extra) {
-            // The file holds a signing step its log does not account for: the
-            // log in it was changed (its entries no longer pass the rules).
-            reasons.push(
-                "The file was changed after signing: the last signing step does not match the signing log it carries (an entry of that log was altered)."
-                    .into(),
-            );
-            return Ending::AsSigned;
+            if step_cut {
+                // Every step before it is as its log makes it: a download cut
+                // inside the next one.
+                return Ending::CutShort;
+            }
+            if !state.rejected().is_empty() {
+                // A step its log does not account for: the log in it was
+                // changed (its entries no longer pass the rules).
+                reasons.push(
+                    "The file was changed after signing: the last signing step does not match the signing log it carries (an entry of that log was altered)."
+                        .into(),
+                );
+                return Ending::AsSigned;
+            }
         }
         let what = if memchr::memmem::find(extra, b"%PDF-").is_some() {
-            "another PDF file was joined to its end".to_owned()
+            "another PDF file was joined to its end"
+        } else if render::starts_a_step(extra) {
+            "a copy of a signing step that nobody signed there"
         } else {
-            "for example an extra update that draws or changes something".to_owned()
+            "for example an extra update that draws or changes something"
         };
         reasons.push(format!("Bytes were added after signing: {} bytes follow the last signature ({what}).", extra.len()));
         return Ending::AsSigned;

@@ -13,17 +13,10 @@ use countersign_shared::state::fold;
 use countersign_shared::test_utils::*;
 use countersign_shared::verify::{IdentityLevel, TrustedRoots, Verdict, verify, verify_with};
 
-/// The standard contract with the director certified by the company's CA.
+/// The standard contract with the director certified by the company's CA,
+/// and that CA's certificate.
 fn certified_contract() -> (Scenario, Vec<u8>) {
-    let pdf = contract_pdf(1);
-    let terms = contract_terms(&pdf);
-    let mut s = Scenario::invited(pdf, terms);
-    let (ca, ca_key) = company_authority();
-    s.join_certified_by(DIRECTOR, Issuer::Authority { certificate: &ca, key: &ca_key });
-    s.join(CLIENT);
-    s.director_signs();
-    s.client_signs();
-    (s, ca)
+    (Scenario::certified_contract(), company_authority().0)
 }
 
 #[test]

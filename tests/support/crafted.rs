@@ -245,3 +245,199 @@ pub fn xref_stream_bomb(megabytes: usize) -> Vec<u8> {
     pdf.extend_from_slice(format!("\nendobj\nstartxref\n{at}\n%%EOF\n").as_bytes());
     pdf
 }
+
+/// Where the attacks below draw or hide their mark: a box under the
+/// contract's clauses, in points from the page's lower-left corner.
+pub const MARK: [u32; 4] = [72, 400, 200, 50];
+
+/// A form drawing the mark, black, in its own coordinates.
+fn mark_form() -> Vec<u8> {
+    let [_, _, width, height] = MARK;
+    stream(&format!("/Type /XObject /Subtype /Form /BBox [0 0 {width} {height}]"), format!("0 g 0 0 {width} {height} re f").as_bytes())
+}
+
+/// The drawing instructions that put the mark's form `name` in its place.
+fn draw_mark(name: &str) -> String {
+    let [x, y, _, _] = MARK;
+    format!("q 1 0 0 1 {x} {y} cm /{name} Do Q\n")
+}
+
+/// Optional content with no `/OCProperties`: a membership dictionary that
+/// hides its content when all its layers are off (some readers: then hidden,
+/// as no layer is known to be on; others draw it).
+pub fn layer_without_properties() -> Vec<u8> {
+    let [x, y, width, height] = MARK;
+    let content = format!("{}/Span /P0 BDC 0 g {x} {y} {width} {height} re f EMC\n", contract_text("EUR 12,000"));
+    let mut objects = one_page(&content, "/Properties << /P0 6 0 R >>", "", "");
+    objects.push((6, b"<< /Type 8 0 R /OCGs [7 0 R] /P /AllOff >>".to_vec()));
+    objects.push((7, b"<< /Type /OCG /Name (Hidden) >>".to_vec()));
+    // The type named through a reference, which readers follow.
+    objects.push((8, b"/OCMD".to_vec()));
+    RawPdf::new(&objects, "/Size 9 /Root 1 0 R").bytes()
+}
+
+/// A filled text field with no appearance, whose background is black: some
+/// readers draw the field from its value, others draw nothing.
+pub fn field_without_appearance() -> Vec<u8> {
+    let [x, y, width, height] = MARK;
+    let catalog = "/AcroForm << /Fields [6 0 R] /DA (/Helv 12 Tf 0 g) >>";
+    let mut objects = one_page(&contract_text("EUR 12,000"), "", "/Annots [6 0 R]", catalog);
+    objects.push((
+        6,
+        format!(
+            "<< /Type /Annot /Subtype /Widget /FT /Tx /T (price) /V (EUR 120,000) /Rect [{x} {y} {} {}] /P 3 0 R /MK << /BG [0] >> /F 4 >>",
+            x + width,
+            y + height
+        )
+        .into_bytes(),
+    ));
+    RawPdf::new(&objects, "/Size 7 /Root 1 0 R").bytes()
+}
+
+/// A page-tree node with no `/Type` that has both kids and drawing of its
+/// own: most readers show its kid, some show the node.
+pub fn page_node_without_type() -> Vec<u8> {
+    let objects = vec![
+        (1, b"<< /Type /Catalog /Pages 2 0 R >>".to_vec()),
+        (2, b"<< /Type /Pages /Kids [6 0 R] /Count 1 /MediaBox [0 0 595 842] >>".to_vec()),
+        (6, b"<< /Parent 2 0 R /Kids [3 0 R] /Count 1 /Contents 7 0 R /Resources << /XObject << /M 8 0 R >> >> >>".to_vec()),
+        (3, b"<< /Type /Page /Parent 6 0 R /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_vec()),
+        (4, stream("", contract_text("EUR 12,000").as_bytes())),
+        (5, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec()),
+        (7, stream("", draw_mark("M").as_bytes())),
+        (8, mark_form()),
+    ];
+    RawPdf::new(&objects, "/Size 9 /Root 1 0 R").bytes()
+}
+
+/// An annotation whose `/AS` names no appearance state: most readers draw
+/// nothing, some draw its `/Off` state (here, the mark).
+pub fn state_that_is_not_there() -> Vec<u8> {
+    let [x, y, width, height] = MARK;
+    let mut objects = one_page(&contract_text("EUR 12,000"), "", "/Annots [6 0 R]", "");
+    objects.push((
+        6,
+        format!(
+            "<< /Type /Annot /Subtype /Square /Rect [{x} {y} {} {}] /F 4 /AS /Shown /AP << /N << /Off 7 0 R >> >> >>",
+            x + width,
+            y + height
+        )
+        .into_bytes(),
+    ));
+    objects.push((7, mark_form()));
+    RawPdf::new(&objects, "/Size 8 /Root 1 0 R").bytes()
+}
+
+/// A page with `/Contents` twice, once spelled with a NUL byte: readers that
+/// keep names as C strings take the second.
+pub fn nul_in_a_name() -> Vec<u8> {
+    let mut objects = one_page(&contract_text("EUR 12,000"), "/XObject << /M 7 0 R >>", "/Contents#00 6 0 R", "");
+    objects.push((6, stream("", format!("{}{}", contract_text("EUR 120,000"), draw_mark("M")).as_bytes())));
+    objects.push((7, mark_form()));
+    RawPdf::new(&objects, "/Size 8 /Root 1 0 R").bytes()
+}
+
+/// A page whose `/Parent` is not the node that lists it; the two nodes give
+/// it different resources (the mark, or an empty form, under one name).
+pub fn parent_that_is_not_the_tree_parent() -> Vec<u8> {
+    let objects = vec![
+        (1, b"<< /Type /Catalog /Pages 2 0 R >>".to_vec()),
+        (2, b"<< /Type /Pages /Kids [6 0 R 7 0 R] /Count 1 /MediaBox [0 0 595 842] >>".to_vec()),
+        (
+            6,
+            b"<< /Type /Pages /Parent 2 0 R /Kids [3 0 R] /Count 1 /Resources << /Font << /F1 5 0 R >> /XObject << /M 8 0 R >> >> >>"
+                .to_vec(),
+        ),
+        (7, b"<< /Type /Pages /Parent 2 0 R /Kids [] /Count 0 /Resources << /Font << /F1 5 0 R >> /XObject << /M 9 0 R >> >> >>".to_vec()),
+        (3, b"<< /Type /Page /Parent 7 0 R /Contents 4 0 R >>".to_vec()),
+        (4, stream("", format!("{}{}", contract_text("EUR 12,000"), draw_mark("M")).as_bytes())),
+        (5, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec()),
+        (8, mark_form()),
+        (9, stream("/Type /XObject /Subtype /Form /BBox [0 0 1 1]", b"")),
+    ];
+    RawPdf::new(&objects, "/Size 10 /Root 1 0 R").bytes()
+}
+
+/// A page whose `/Resources` is not a dictionary, under a node whose
+/// resources hold the mark: some readers skip the bad value and inherit,
+/// others take it as empty.
+pub fn resources_that_are_not_a_dictionary() -> Vec<u8> {
+    let objects = vec![
+        (1, b"<< /Type /Catalog /Pages 2 0 R >>".to_vec()),
+        (
+            2,
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> /XObject << /M 6 0 R >> >> >>"
+                .to_vec(),
+        ),
+        (3, b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Resources 0 >>".to_vec()),
+        (4, stream("", format!("{}{}", contract_text("EUR 12,000"), draw_mark("M")).as_bytes())),
+        (5, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec()),
+        (6, mark_form()),
+    ];
+    RawPdf::new(&objects, "/Size 7 /Root 1 0 R").bytes()
+}
+
+/// A link whose action is a stream object: readers take the stream's
+/// dictionary as the action (here, launching a program).
+pub fn action_in_a_stream() -> Vec<u8> {
+    let mut objects = one_page(&contract_text("EUR 12,000"), "", "/Annots [6 0 R]", "");
+    objects.push((6, b"<< /Type /Annot /Subtype /Link /Rect [72 600 300 620] /A 7 0 R >>".to_vec()));
+    objects.push((7, stream("/S /Launch /F (calc.exe)", b"")));
+    RawPdf::new(&objects, "/Size 8 /Root 1 0 R").bytes()
+}
+
+/// `pages` pages that inherit one resource dictionary holding `values`
+/// numbers (a reader that copies it into each page holds pages × values).
+pub fn resources_inherited_by_many_pages(pages: u32, values: usize) -> Vec<u8> {
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 10 + i)).collect();
+    let mut objects = vec![
+        (1, b"<< /Type /Catalog /Pages 2 0 R >>".to_vec()),
+        (
+            2,
+            format!(
+                "<< /Type /Pages /Kids [{}] /Count {pages} /MediaBox [0 0 595 842] /Resources << /X [{}] >> >>",
+                kids.join(" "),
+                "0 ".repeat(values)
+            )
+            .into_bytes(),
+        ),
+    ];
+    objects.extend((0..pages).map(|i| (10 + i, b"<< /Type /Page /Parent 2 0 R >>".to_vec())));
+    RawPdf::new(&objects, &format!("/Size {} /Root 1 0 R", 10 + pages)).bytes()
+}
+
+/// `holders` dictionaries that all name one `/Annots` array of `length`
+/// entries (a reader that walks the array once per holder does holders × length).
+pub fn one_annotation_list_named_everywhere(holders: u32, length: u32) -> Vec<u8> {
+    let mut objects =
+        one_page(&contract_text("EUR 12,000"), "", &format!("/Extra [{}]", "<< /Annots 6 0 R >> ".repeat(holders as usize)), "");
+    objects.push((6, format!("[{}]", "7 0 R ".repeat(length as usize)).into_bytes()));
+    objects.push((7, b"<< /Type /Annot /Subtype /Square /Rect [0 0 1 1] >>".to_vec()));
+    RawPdf::new(&objects, "/Size 8 /Root 1 0 R").bytes()
+}
+
+/// `actions` event actions deep inside `depth` nested dictionaries with long
+/// keys (a reader that copies the path to each one does actions × depth × key).
+pub fn actions_deep_inside(depth: usize, actions: usize) -> Vec<u8> {
+    let mut value = format!("[{}]", "<< /AA << /O << /S /JavaScript /JS (1) >> >> >> ".repeat(actions));
+    for level in 0..depth {
+        value = format!("<< /K{level:0>1000} {value} >>");
+    }
+    let mut objects = one_page(&contract_text("EUR 12,000"), "", "", "");
+    objects.push((6, value.into_bytes()));
+    RawPdf::new(&objects, "/Size 7 /Root 1 0 R").bytes()
+}
+
+/// A field holding a large value with `kids` references to one widget, in a
+/// form that asks readers to draw its values (a reader that copies what a
+/// field passes down for each kid holds kids × value).
+pub fn large_value_passed_to_many_kids(values: usize, kids: u32) -> Vec<u8> {
+    let catalog = "/AcroForm << /Fields [6 0 R] /NeedAppearances true >>";
+    let mut objects = one_page(&contract_text("EUR 12,000"), "", "/Annots [7 0 R]", catalog);
+    objects.push((
+        6,
+        format!("<< /FT /Tx /T (big) /V [{}] /Kids [{}] >>", "(x) ".repeat(values), "7 0 R ".repeat(kids as usize)).into_bytes(),
+    ));
+    objects.push((7, b"<< /Type /Annot /Subtype /Widget /Parent 6 0 R /Rect [72 100 300 120] /P 3 0 R >>".to_vec()));
+    RawPdf::new(&objects, "/Size 8 /Root 1 0 R").bytes()
+}

@@ -1,5 +1,5 @@
-//! Pages as two independent renderers draw them (poppler's `pdftoppm` and
-//! MuPDF's `mutool draw`), and pixel comparisons of two drawings of a page
+//! Pages as three independent renderers draw them (poppler's `pdftoppm`,
+//! MuPDF's `mutool draw` and hayro, the renderer of the node's previews), and pixel comparisons of two drawings of a page
 //! outside the places Countersign draws on (its fields and the id line).
 
 use std::path::{Path, PathBuf};
@@ -16,14 +16,24 @@ pub enum Renderer {
     Poppler,
     /// MuPDF's `mutool draw` (`.ci/run` installs mupdf-tools).
     MuPdf,
+    /// hayro (pure Rust), which draws the previews a signer looks at.
+    Hayro,
 }
 
 impl Renderer {
-    /// Both.
-    pub const ALL: [Renderer; 2] = [Renderer::Poppler, Renderer::MuPdf];
+    /// All three.
+    pub const ALL: [Renderer; 3] = [Renderer::Poppler, Renderer::MuPdf, Renderer::Hayro];
 
     /// Draws every page (its crop box) at `dpi`.
     pub fn draw(self, pdf: &[u8], dpi: u32) -> Result<Vec<Raster>> {
+        match self {
+            Renderer::Poppler | Renderer::MuPdf => self.draw_with_tool(pdf, dpi),
+            Renderer::Hayro => draw_with_hayro(pdf, dpi),
+        }
+    }
+
+    /// Every page as the renderer's command-line tool draws it, at `dpi`.
+    fn draw_with_tool(self, pdf: &[u8], dpi: u32) -> Result<Vec<Raster>> {
         let dir = scratch_dir("raster")?;
         let path = dir.join("file.pdf");
         std::fs::write(&path, pdf)?;
@@ -40,6 +50,7 @@ impl Renderer {
                 .arg(&path)
                 .output()
                 .context("mutool is not installed (.ci/run installs mupdf-tools)")?,
+            Renderer::Hayro => bail!("hayro has no command-line tool"),
         };
         let mut pages: Vec<PathBuf> = std::fs::read_dir(&dir)?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -55,6 +66,29 @@ impl Renderer {
         let _ = std::fs::remove_dir_all(&dir);
         rasters
     }
+}
+
+/// Every page as the node's preview draws it, at `dpi`.
+fn draw_with_hayro(pdf: &[u8], dpi: u32) -> Result<Vec<Raster>> {
+    use hayro::hayro_interpret::InterpreterSettings;
+    use hayro::hayro_syntax::Pdf;
+    use hayro::vello_cpu::color::palette::css::WHITE;
+    use hayro::{PixmapSettings, RenderCache, RenderSettings, render};
+
+    let pdf = Pdf::new(pdf.to_vec()).map_err(|e| anyhow::anyhow!("hayro cannot read the PDF: {e:?}"))?;
+    let scale = dpi as f32 / 72.0;
+    let settings = PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE };
+    let cache = RenderCache::new();
+    Ok(pdf
+        .pages()
+        .iter()
+        .map(|page| {
+            let pixmap = render(page, &cache, &InterpreterSettings::default(), &RenderSettings::default(), &settings);
+            // Drawn on white, so every pixel is opaque and needs no unpremultiplying.
+            let pixels = pixmap.data().iter().map(|p| [p.r, p.g, p.b]).collect();
+            Raster { width: pixmap.width().into(), height: pixmap.height().into(), pixels }
+        })
+        .collect())
 }
 
 /// A drawn page: RGB pixels, rows from the top.

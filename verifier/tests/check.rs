@@ -105,16 +105,10 @@ fn a_closed_pipe_is_not_a_crash() {
 /// self-certified client is not.
 #[test]
 fn a_trusted_ca_vouches_for_its_signers_only() {
-    use countersign_shared::pades::certificate::{Issuer, to_pem};
-    use countersign_shared::test_utils::{CLIENT, DIRECTOR, company_authority, contract_pdf, contract_terms};
-    let pdf = contract_pdf(1);
-    let terms = contract_terms(&pdf);
-    let mut scenario = Scenario::invited(pdf, terms);
-    let (ca, ca_key) = company_authority();
-    scenario.join_certified_by(DIRECTOR, Issuer::Authority { certificate: &ca, key: &ca_key });
-    scenario.join(CLIENT);
-    scenario.director_signs();
-    scenario.client_signs();
+    use countersign_shared::pades::certificate::to_pem;
+    use countersign_shared::test_utils::company_authority;
+    let scenario = Scenario::certified_contract();
+    let (ca, _) = company_authority();
     let path = scratch("certified.pdf", &scenario.render());
     let ca_pem = scratch("acme.pem", to_pem(&ca).as_bytes());
     let out =

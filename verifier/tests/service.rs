@@ -309,16 +309,10 @@ fn an_upload_slower_than_its_deadline_is_cut_off() {
 
 #[test]
 fn the_service_vouches_for_the_roots_its_config_names() {
-    use countersign_shared::pades::certificate::{Issuer, to_pem};
-    use countersign_shared::test_utils::{CLIENT, DIRECTOR, company_authority, contract_pdf, contract_terms};
-    let pdf = contract_pdf(1);
-    let terms = contract_terms(&pdf);
-    let mut scenario = Scenario::invited(pdf, terms);
-    let (ca, ca_key) = company_authority();
-    scenario.join_certified_by(DIRECTOR, Issuer::Authority { certificate: &ca, key: &ca_key });
-    scenario.join(CLIENT);
-    scenario.director_signs();
-    scenario.client_signs();
+    use countersign_shared::pades::certificate::to_pem;
+    use countersign_shared::test_utils::company_authority;
+    let scenario = Scenario::certified_contract();
+    let (ca, _) = company_authority();
     let dir = std::env::temp_dir().join(format!("countersign-verifier-trust-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("acme.pem"), to_pem(&ca)).unwrap();

@@ -171,7 +171,7 @@ pub(super) async fn editor(
         .collect();
     let notice = (!removed.is_empty()).then(|| {
         format!(
-            "Countersign removed from this PDF what could make it show or do other things than its pages: {}. Check the pages before you send.",
+            "Countersign prepared this PDF so that every reader shows the same pages and nothing else happens when it opens. It took out or drew into the pages: {}. Check the pages before you send.",
             removed.join("; ")
         )
     });

@@ -58,7 +58,7 @@ pub(crate) fn write_step<'a>(
         let (at, data_at) = update::open_stream(out, id, &embedded(Some(&hash), mime, len), len);
         let bytes: &'a [u8] = match mode {
             Mode::Log(blobs) | Mode::UpTo(blobs, _) => blobs.get(&hash).ok_or_else(|| RenderError::MissingBlob(hash.short()))?,
-            Mode::File(file) => data_at
+            Mode::File(file, _) => data_at
                 .checked_add(len)
                 .and_then(|end| file.get(data_at..end))
                 .filter(|data| Hash::of(data) == hash)
@@ -103,14 +103,17 @@ fn embedded(blob: Option<&Hash>, mime: &str, len: usize) -> Dictionary {
 /// What the file's structure leads to.
 #[derive(Debug)]
 pub enum LogFound {
-    /// The log of the last signing step the file holds.
+    /// The log of the last complete signing step the file holds.
     Log {
         /// Its envelope.
         envelope: EnvelopeId,
         /// Its entries, undecided.
         entries: Vec<RawEntry>,
+        /// Whether the file ends inside the log of a step after it (a broken
+        /// download, if the rest of the file is what that log's steps make).
+        cut_after: bool,
     },
-    /// The file ends inside a signing step's log: a broken download or copy.
+    /// The file ends inside the first signing step's log: a broken download or copy.
     CutShort,
     /// The last step's log is there but does not decode: the file was changed.
     Damaged(DecodeError),
@@ -118,7 +121,7 @@ pub enum LogFound {
     Missing,
 }
 
-/// How many updates from the end [`find_log`] looks at.
+/// How many well-formed updates from the end [`find_log`] looks at.
 const MAX_UPDATES_BACK: usize = 64;
 /// Most entries one cross-reference section of a step may have.
 const MAX_SECTION_ENTRIES: usize = 200_000;
@@ -127,33 +130,39 @@ const MAX_SECTION_ENTRIES: usize = 200_000;
 /// from the end, each update (a `%%EOF` with its `startxref` and
 /// cross-reference section) is looked at, and the first whose first object
 /// is a Countersign log is the last complete step. If a further step
-/// follows it, cut short, that step's log is the one (when it is whole). Bytes
-/// a signer wrote into a value cannot pass for a log, and the work is
-/// bounded whatever the file holds.
+/// follows it whole, that step's log is the one; if cut short, the complete
+/// one before it is, and the caller checks that the rest is what it makes.
+/// Bytes a signer wrote into a value cannot pass for a log, and the work is
+/// bounded whatever the file holds: `%%EOF` markers that end no update cost
+/// a few bytes' look each.
 pub fn find_log(pdf: &[u8]) -> LogFound {
     let mut end = pdf.len();
-    for _ in 0..MAX_UPDATES_BACK {
+    let mut updates_left = MAX_UPDATES_BACK;
+    let mut cut_after = false;
+    while updates_left > 0 {
         let Some(eof) = memchr::memmem::rfind(&pdf[..end], b"%%EOF") else { break };
         end = eof;
         let Some(first) = first_object_of_update(pdf, eof) else { continue };
-        // A step that follows this update but was cut before its own end.
+        updates_left -= 1;
+        // A step that follows this update, whole or cut before its own end.
         let after = eof + b"%%EOF".len() + usize::from(pdf.get(eof + 5) == Some(&b'\n'));
         if let Some(next) = stream_data(pdf, after).filter(|next| next.starts_with(LOG_MAGIC)) {
-            return match decode_log(next) {
-                Ok((envelope, entries)) => LogFound::Log { envelope, entries },
-                Err(DecodeError::Truncated(_)) => LogFound::CutShort,
-                Err(e) => LogFound::Damaged(e),
-            };
+            match decode_log(next) {
+                Ok((envelope, entries)) => return LogFound::Log { envelope, entries, cut_after },
+                // The last complete step is further back.
+                Err(DecodeError::Truncated(_)) => cut_after = true,
+                Err(e) => return LogFound::Damaged(e),
+            }
         }
         if let Some(data) = stream_data(pdf, first).filter(|data| data.starts_with(LOG_MAGIC)) {
             return match decode_log(data) {
-                Ok((envelope, entries)) => LogFound::Log { envelope, entries },
+                Ok((envelope, entries)) => LogFound::Log { envelope, entries, cut_after },
                 Err(e) => LogFound::Damaged(e),
             };
         }
         // The source's own end, or an update added after signing: further back.
     }
-    LogFound::Missing
+    if cut_after { LogFound::CutShort } else { LogFound::Missing }
 }
 
 /// Whether `bytes` begin with a signing step (its log first).

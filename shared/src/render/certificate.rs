@@ -127,6 +127,8 @@ pub(crate) fn lay_out(
     dict.set("Type", Object::Name(b"Page".to_vec()));
     dict.set("Parent", Object::Reference(source.pages_root));
     dict.set("MediaBox", Object::Array(vec![0.into(), 0.into(), Object::Real(WIDTH), Object::Real(HEIGHT)]));
+    // Its own crop box: nothing inherited from the source's page tree.
+    dict.set("CropBox", Object::Array(vec![0.into(), 0.into(), Object::Real(WIDTH), Object::Real(HEIGHT)]));
     dict.set("Rotate", 0);
     dict.set("Resources", Object::Dictionary(resources));
     dict.set("Contents", Object::Reference(content_id));

@@ -8,18 +8,18 @@ use crate::log::Value;
 use crate::model::{Field, FieldKind, Slot};
 use crate::render::attachments::Images;
 use crate::render::certificate;
-use crate::render::image::to_pdf_image;
-use crate::render::names::unique_name;
+use crate::render::image::{MAX_DOCUMENT_PIXELS, to_pdf_image};
 use crate::render::signature;
 use crate::render::{IdAllocator, RenderError};
+use crate::source::names::unique_name;
 use crate::source::{PageGeometry, Source};
 use crate::state::EnvelopeState;
-use crate::typeset::{approx_width, literal, num, win_ansi, wrap};
+use crate::typeset::{approx_width, literal, num, show_lines, win_ansi, wrap};
 
 /// The resource name of Countersign's font in the resources Countersign
 /// writes itself (appearances, the certificate page). Where it joins the
 /// source's resources (a page, the form's default resources) it takes a name
-/// the source does not use (see `names`).
+/// made from the envelope id, unused there (see `source::names`).
 pub(crate) const FONT: &str = "CSHelv";
 
 /// A field's widget as laid out: its object and its dictionary before filling.
@@ -42,6 +42,8 @@ pub(crate) struct Form {
     /// signature's dictionary gets (the catalog's DocMDP points at it).
     signature_fields: Vec<(ObjectId, Dictionary)>,
     pub(crate) first_signature: ObjectId,
+    /// How many more image pixels the document may draw (see `image`).
+    pixels_left: u64,
 }
 
 fn name(text: &str) -> Object {
@@ -71,7 +73,10 @@ impl Form {
             _ => Dictionary::new(),
         };
         let font = ids.next()?;
-        let (form_resources, form_font) = with_font(&form_resources, source, font);
+        // A name the source's content cannot have used on purpose: it is
+        // taken from the envelope id, which depends on the source's hash.
+        let font_name = format!("CS{}", &state.envelope().to_string()[..16]);
+        let (form_resources, form_font) = with_font(&form_resources, source, font, &font_name);
         let mut font_dict = Dictionary::new();
         font_dict.set("Type", name("Font"));
         font_dict.set("Subtype", name("Type1"));
@@ -94,11 +99,22 @@ impl Form {
             annots_by_page.entry(page_index).or_default().push(Object::Reference(widget.id));
             fields.push(widget);
         }
+        // Each resources dictionary gains the font once (pages share them).
+        let mut page_fonts: BTreeMap<ObjectId, String> = BTreeMap::new();
+        for page in &source.pages {
+            if page_fonts.contains_key(&page.resources) {
+                continue;
+            }
+            let resources = source.doc.get_dictionary(page.resources).cloned().unwrap_or_default();
+            let (resources, name) = with_font(&resources, source, font, &font_name);
+            objects.insert(page.resources.0, Object::Dictionary(resources));
+            page_fonts.insert(page.resources, name);
+        }
         for (index, page) in source.pages.iter().enumerate() {
             let mut dict = source.doc.get_dictionary(page.id).cloned().unwrap_or_default();
             let suffix = ids.next()?;
-            let (resources, page_font) = with_font(&page.resources, source, font);
-            let line = id_line_content(&page.geometry, &id_line, &page_font);
+            let page_font = page_fonts.get(&page.resources).map_or(font_name.as_str(), String::as_str);
+            let line = id_line_content(&page.geometry, &id_line, page_font);
             objects.insert(suffix.0, Object::Stream(Stream::new(Dictionary::new(), line)));
             let mut contents = vec![Object::Reference(save_state)];
             match dict.get(b"Contents").ok().map(|c| source.doc.dereference(c)) {
@@ -108,7 +124,6 @@ impl Form {
             }
             contents.push(Object::Reference(suffix));
             dict.set("Contents", Object::Array(contents));
-            dict.set("Resources", Object::Dictionary(resources));
             if let Some(new) = annots_by_page.remove(&index) {
                 let mut annots = match dict.get(b"Annots").ok().map(|a| source.doc.dereference(a)) {
                     Some(Ok((_, Object::Array(existing)))) => existing.clone(),
@@ -157,7 +172,14 @@ impl Form {
         for (id, dict) in &certificate.signature_fields {
             objects.insert(id.0, Object::Dictionary(dict.clone()));
         }
-        Ok(Form { font, fields, certificate_rows: certificate.rows, signature_fields: certificate.signature_fields, first_signature })
+        Ok(Form {
+            font,
+            fields,
+            certificate_rows: certificate.rows,
+            signature_fields: certificate.signature_fields,
+            first_signature,
+            pixels_left: MAX_DOCUMENT_PIXELS,
+        })
     }
 
     /// Points the signature field of the `position`th signer (from 0) at its
@@ -172,12 +194,13 @@ impl Form {
 
     /// Fills the fields of `slot` and its certificate row.
     pub(crate) fn fill(
-        &self,
+        &mut self,
         slot: Slot,
         state: &EnvelopeState,
         images: &Images<'_>,
         ids: &mut IdAllocator,
         objects: &mut BTreeMap<u32, Object>,
+        stop: &dyn Fn() -> bool,
     ) -> Result<(), RenderError> {
         let terms = state.terms();
         let Some(record) = state.signature(slot) else { return Ok(()) };
@@ -193,9 +216,12 @@ impl Form {
                     text_appearance(widget, text, field.kind == FieldKind::CompanyDetails, self.font)
                 }
                 Value::Image { hash, .. } => {
+                    if stop() {
+                        return Err(RenderError::Interrupted);
+                    }
                     let bytes = images.get(hash).ok_or_else(|| RenderError::MissingBlob(hash.short()))?;
                     let what = format!("the {} image of {signer}", field.label);
-                    image_appearance(widget, bytes, &what, ids, objects)?
+                    image_appearance(widget, bytes, &what, &mut self.pixels_left, ids, objects)?
                 }
             };
             let ap = ids.next()?;
@@ -277,12 +303,12 @@ fn fonts_of(resources: &Dictionary, source: &Source) -> Option<Dictionary> {
     }
 }
 
-/// `resources` with Countersign's font added under a name they do not use
-/// yet (fonts resolved one level), and that name.
-fn with_font(resources: &Dictionary, source: &Source, font: ObjectId) -> (Dictionary, String) {
+/// `resources` with Countersign's font added under `base` or, if they use
+/// it already, a name they do not use (fonts resolved one level), and that name.
+fn with_font(resources: &Dictionary, source: &Source, font: ObjectId, base: &str) -> (Dictionary, String) {
     let mut resources = resources.clone();
     let mut fonts = fonts_of(&resources, source).unwrap_or_default();
-    let name = unique_name(Some(&fonts), FONT);
+    let name = unique_name(Some(&fonts), base);
     fonts.set(name.as_str(), Object::Reference(font));
     resources.set("Font", Object::Dictionary(fonts));
     (resources, name)
@@ -295,7 +321,7 @@ fn id_line_content(geometry: &PageGeometry, line: &str, font: &str) -> Vec<u8> {
     let size = (width - 24.0) / approx_width(line).max(1.0);
     let size = size.clamp(3.0, 6.0);
     let mut out =
-        format!("Q\nq {} {} {} {} {} {} cm BT /{font} {} Tf 0.35 g 12 8 Td ", num(a), num(b), num(c), num(d), num(e), num(f), num(size))
+        format!("\nQ\nq {} {} {} {} {} {} cm BT /{font} {} Tf 0.35 g 12 8 Td ", num(a), num(b), num(c), num(d), num(e), num(f), num(size))
             .into_bytes();
     out.extend_from_slice(&literal(&win_ansi(line)));
     out.extend_from_slice(b" Tj ET Q\n");
@@ -326,13 +352,7 @@ pub(crate) fn text_appearance(widget: &Widget, text: &str, multiline: bool, font
         }
         let leading = size * 1.2;
         content.extend(format!("{} Tf 0 g {} TL {} {} Td ", num(size), num(leading), num(pad), num(height - pad - size)).bytes());
-        for (i, line) in lines.iter().enumerate() {
-            if i > 0 {
-                content.extend_from_slice(b"T* ");
-            }
-            content.extend_from_slice(&literal(&win_ansi(line)));
-            content.extend_from_slice(b" Tj ");
-        }
+        show_lines(&mut content, &lines);
     } else {
         let line = text.replace('\n', " ");
         let fit = (width - 2.0 * pad) / approx_width(&line).max(0.1);
@@ -355,10 +375,11 @@ fn image_appearance(
     widget: &Widget,
     bytes: &[u8],
     what: &str,
+    pixels_left: &mut u64,
     ids: &mut IdAllocator,
     objects: &mut BTreeMap<u32, Object>,
 ) -> Result<Stream, RenderError> {
-    let image = to_pdf_image(bytes, what)?;
+    let image = to_pdf_image(bytes, what, pixels_left)?;
     let mut stream = image.image;
     if let Some(mask) = image.mask {
         let mask_id = ids.next()?;

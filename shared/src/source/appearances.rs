@@ -1,19 +1,19 @@
-//! Form values that readers were asked to draw themselves.
+//! Form fields that readers were asked to draw themselves.
 //!
-//! A form saved with `/NeedAppearances true` leaves drawing its fields'
-//! values to each reader: one reader shows them, another shows them in
-//! another font, and once the request is removed (prepare removes it, see
-//! `active`) none shows them at all. So prepare draws each filled text or
-//! choice field's value into the field's own appearance, over what the
-//! appearance already drew (its border and background), and every reader
-//! shows the same value from then on.
+//! A form saved with `/NeedAppearances true`, or a field without an
+//! appearance, leaves drawing it to each reader: one reader shows the value,
+//! another in another font, another (the preview's) not at all. So prepare
+//! draws each such field as a reader would (its background and border from
+//! `/MK`, then its value, check mark or caption), before `flatten` puts every
+//! appearance into the page: from then on every reader shows the same thing.
 
 use std::collections::HashSet;
+use std::rc::Rc;
 
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
 
 use crate::source::pages::{dictionary, resolved};
-use crate::typeset::{approx_width, literal, num, win_ansi, wrap};
+use crate::typeset::{approx_width, literal, num, show_lines, win_ansi, wrap};
 
 /// How deep a field tree may nest.
 const MAX_FIELD_DEPTH: usize = 32;
@@ -52,13 +52,12 @@ impl Inherited {
     }
 }
 
-/// Draws the values of the filled text and choice fields of a form that asks
-/// readers to draw them; returns how many were drawn.
+/// Draws the values of the filled text and choice fields whose drawing is
+/// left to readers (all of them when the form asks readers to draw them);
+/// returns how many were drawn.
 pub(crate) fn draw_values(doc: &mut Document) -> usize {
     let Some(form) = form(doc) else { return 0 };
-    if !form.get(b"NeedAppearances").and_then(Object::as_bool).unwrap_or(false) {
-        return 0;
-    }
+    let readers_draw_all = form.get(b"NeedAppearances").and_then(Object::as_bool).unwrap_or(false);
     let default_appearance = match form.get(b"DA") {
         Ok(Object::String(da, _)) => Some(da.clone()),
         _ => None,
@@ -66,36 +65,92 @@ pub(crate) fn draw_values(doc: &mut Document) -> usize {
     let Ok(Object::Array(fields)) = form.get(b"Fields").map(|f| resolved(doc, f)) else { return 0 };
     let mut widgets = Vec::new();
     let mut seen = HashSet::new();
-    let root = Inherited { appearance: default_appearance, ..Inherited::default() };
-    let mut stack: Vec<(Object, Inherited, usize)> = fields.iter().rev().map(|f| (f.clone(), root.clone(), 0)).collect();
-    while let Some((field, inherited, depth)) = stack.pop() {
-        let Object::Reference(id) = field else { continue };
-        if depth > MAX_FIELD_DEPTH || !seen.insert(id) {
+    // Shared, not copied, down the tree: a field may hold a large value and many kids.
+    let root = Rc::new(Inherited { appearance: default_appearance, ..Inherited::default() });
+    let mut stack: Vec<(ObjectId, Rc<Inherited>, usize)> = Vec::new();
+    for field in fields.iter().rev() {
+        if let Object::Reference(id) = field
+            && seen.insert(*id)
+        {
+            stack.push((*id, Rc::clone(&root), 0));
+        }
+    }
+    while let Some((id, inherited, depth)) = stack.pop() {
+        if depth > MAX_FIELD_DEPTH {
             continue;
         }
-        let Some(dict) = dictionary(doc, &field) else { continue };
-        let here = inherited.under(dict);
+        let Some(dict) = doc.objects.get(&id).and_then(|o| o.as_dict().ok()) else { continue };
+        let here = Rc::new(inherited.under(dict));
         match dict.get(b"Kids").map(|k| resolved(doc, k)) {
-            Ok(Object::Array(kids)) => stack.extend(kids.iter().rev().map(|kid| (kid.clone(), here.clone(), depth + 1))),
+            Ok(Object::Array(kids)) => {
+                for kid in kids.iter().rev() {
+                    if let Object::Reference(kid) = kid
+                        && seen.insert(*kid)
+                    {
+                        stack.push((*kid, Rc::clone(&here), depth + 1));
+                    }
+                }
+            }
             _ => widgets.push((id, here)),
         }
     }
     let mut font = None;
     let mut drawn = 0;
     for (widget, field) in widgets {
-        let Some(text) = value_text(&field) else { continue };
+        let has_appearance = doc.get_dictionary(widget).is_ok_and(|w| w.has(b"AP"));
+        let Some(shown) = what_shows(doc, widget, &field) else { continue };
+        // Readers draw every field themselves when the form asks; a field
+        // without an appearance, always.
+        if has_appearance && !readers_draw_all {
+            continue;
+        }
         let font = *font.get_or_insert_with(|| doc.add_object(helvetica()));
-        if let Some(appearance) = appearance(doc, widget, &field, &text, font) {
+        if let Some(appearance) = appearance(doc, widget, &field, &shown, font) {
             let id = doc.add_object(appearance);
             if let Ok(Object::Dictionary(dict)) = doc.get_object_mut(widget) {
                 let mut ap = Dictionary::new();
                 ap.set("N", Object::Reference(id));
                 dict.set("AP", Object::Dictionary(ap));
+                crate::source::remove_key(dict, b"AS");
                 drawn += 1;
             }
         }
     }
     drawn
+}
+
+/// What a field shows, as readers draw it.
+#[derive(Debug, Clone, PartialEq)]
+enum Shown {
+    /// A text or choice field's value (empty when it has none).
+    Text(String),
+    /// A check box or radio button, on or off.
+    Check(bool),
+    /// A push button's caption.
+    Caption(String),
+}
+
+/// What `widget` of `field` shows; none for a password.
+fn what_shows(doc: &Document, widget: ObjectId, field: &Inherited) -> Option<Shown> {
+    const PUSH_BUTTON: i64 = 1 << 16;
+    match field.kind.as_deref() {
+        Some(b"Btn") if field.flags & PUSH_BUTTON != 0 => {
+            let caption = doc
+                .get_dictionary(widget)
+                .ok()
+                .and_then(|w| w.get(b"MK").ok())
+                .and_then(|mk| dictionary(doc, mk))
+                .and_then(|mk| mk.get(b"CA").ok())
+                .and_then(|ca| lopdf::decode_text_string(resolved(doc, ca)).ok());
+            Some(Shown::Caption(caption.unwrap_or_default()))
+        }
+        Some(b"Btn") => {
+            let state = doc.get_dictionary(widget).ok().and_then(|w| w.get(b"AS").ok()).or(field.value.as_ref());
+            let on = state.and_then(|s| resolved(doc, s).as_name().ok()).is_some_and(|name| name != b"Off");
+            Some(Shown::Check(on))
+        }
+        _ => value_text(field).map(Shown::Text),
+    }
 }
 
 fn form(doc: &Document) -> Option<&Dictionary> {
@@ -113,19 +168,20 @@ fn helvetica() -> Dictionary {
     font
 }
 
-/// The text a text or choice field shows; none for other fields, empty
-/// values and passwords.
+/// The text a text or choice field shows (empty when it has no value); none
+/// for other fields and for passwords.
 fn value_text(field: &Inherited) -> Option<String> {
     const PASSWORD: i64 = 1 << 13;
     if !matches!(field.kind.as_deref(), Some(b"Tx" | b"Ch")) || field.flags & PASSWORD != 0 {
         return None;
     }
-    let value = match field.value.as_ref()? {
-        Object::Array(options) => options.first()?.clone(),
-        value => value.clone(),
+    // An empty field is drawn too: its background and border.
+    let value = match field.value.as_ref() {
+        Some(Object::Array(options)) => options.first().cloned(),
+        Some(value) => Some(value.clone()),
+        None => None,
     };
-    let text = lopdf::decode_text_string(&value).ok()?;
-    (!text.trim().is_empty()).then_some(text)
+    Some(value.and_then(|value| lopdf::decode_text_string(&value).ok()).unwrap_or_default())
 }
 
 /// The size and colour the field's `/DA` asks for: `(size, colour operator)`.
@@ -150,8 +206,9 @@ fn text_style(da: Option<&[u8]>) -> (f32, String) {
     (size.unwrap_or(0.0), colour)
 }
 
-/// The widget's new appearance: what it drew before, then the value.
-fn appearance(doc: &Document, widget: ObjectId, field: &Inherited, text: &str, font: ObjectId) -> Option<Stream> {
+/// The widget's appearance as readers make one: background and border from
+/// `/MK` and `/BS`, then the value.
+fn appearance(doc: &Document, widget: ObjectId, field: &Inherited, shown: &Shown, font: ObjectId) -> Option<Stream> {
     let dict = doc.objects.get(&widget)?.as_dict().ok()?;
     let rect: Vec<f32> = dict.get(b"Rect").ok()?.as_array().ok()?.iter().filter_map(|v| resolved(doc, v).as_float().ok()).collect();
     let [x1, y1, x2, y2] = <[f32; 4]>::try_from(rect).ok()?;
@@ -164,19 +221,49 @@ fn appearance(doc: &Document, widget: ObjectId, field: &Inherited, text: &str, f
     fonts.set(FONT, Object::Reference(font));
     resources.set("Font", Object::Dictionary(fonts));
     let mut content = Vec::new();
-    // What the old appearance drew, fitted to the box as a reader fits it.
-    if let Some(old) = dict.get(b"AP").ok().and_then(|ap| dictionary(doc, ap)).and_then(|ap| ap.get(b"N").ok())
-        && let Object::Reference(old_id) = old
-        && let Some(Object::Stream(old_stream)) = doc.objects.get(old_id)
-        && let Some([bx0, by0, bx1, by1]) = transformed_box(&old_stream.dict)
-        && bx1 - bx0 > 0.0
-        && by1 - by0 > 0.0
-    {
-        let (sx, sy) = (width / (bx1 - bx0), height / (by1 - by0));
-        let mut xobjects = Dictionary::new();
-        xobjects.set("Old", Object::Reference(*old_id));
-        resources.set("XObject", Object::Dictionary(xobjects));
-        content.extend(format!("q {} 0 0 {} {} {} cm /Old Do Q\n", num(sx), num(sy), num(-bx0 * sx), num(-by0 * sy)).bytes());
+    let characteristics = dict.get(b"MK").ok().and_then(|mk| dictionary(doc, mk));
+    let colour = |key: &[u8], operators: [&str; 3]| -> Option<String> {
+        let values: Vec<String> = characteristics?
+            .get(key)
+            .ok()?
+            .as_array()
+            .ok()?
+            .iter()
+            .filter_map(|v| resolved(doc, v).as_float().ok().filter(|v| v.is_finite()).map(num))
+            .collect();
+        let operator = match values.len() {
+            1 => operators[0],
+            3 => operators[1],
+            4 => operators[2],
+            _ => return None,
+        };
+        Some(format!("{} {operator}", values.join(" ")))
+    };
+    if let Some(fill) = colour(b"BG", ["g", "rg", "k"]) {
+        content.extend(format!("q {fill} 0 0 {} {} re f Q\n", num(width), num(height)).bytes());
+    }
+    if let Some(stroke) = colour(b"BC", ["G", "RG", "K"]) {
+        let border = dict
+            .get(b"BS")
+            .ok()
+            .and_then(|bs| dictionary(doc, bs))
+            .and_then(|bs| bs.get(b"W").ok()?.as_float().ok())
+            .filter(|w| w.is_finite() && *w >= 0.0)
+            .unwrap_or(1.0);
+        if border > 0.0 {
+            let half = border / 2.0;
+            content.extend(
+                format!(
+                    "q {stroke} {} w {} {} {} {} re S Q\n",
+                    num(border),
+                    num(half),
+                    num(half),
+                    num(width - border),
+                    num(height - border)
+                )
+                .bytes(),
+            );
+        }
     }
     // Turned as the widget's /MK /R says; the text box is then as seen.
     let rotation = dict.get(b"MK").ok().and_then(|mk| dictionary(doc, mk)).and_then(|mk| mk.get(b"R").ok()?.as_i64().ok());
@@ -187,37 +274,23 @@ fn appearance(doc: &Document, widget: ObjectId, field: &Inherited, text: &str, f
         _ => ([1.0, 0.0, 0.0, 1.0, 0.0, 0.0], width, height),
     };
     let (asked, colour) = text_style(field.appearance.as_deref());
-    let pad = 2.0;
     let [a, b, c, d, e, f] = matrix;
-    content.extend(format!("/Tx BMC q {} {} {} {} {} {} cm BT /{FONT} ", num(a), num(b), num(c), num(d), num(e), num(f)).bytes());
-    const MULTILINE: i64 = 1 << 12;
-    if field.flags & MULTILINE != 0 {
-        let size = if asked > 0.0 { asked } else { 10.0 };
-        let lines = wrap(text, box_w - 2.0 * pad, size);
-        content.extend(format!("{} Tf {colour} {} TL {} {} Td ", num(size), num(size * 1.15), num(pad), num(box_h - pad - size)).bytes());
-        for (index, line) in lines.iter().enumerate() {
-            if index > 0 {
-                content.extend_from_slice(b"T* ");
+    content.extend(format!("/Tx BMC q {} {} {} {} {} {} cm ", num(a), num(b), num(c), num(d), num(e), num(f)).bytes());
+    let text_box = TextBox { width: box_w, height: box_h, asked, colour };
+    match shown {
+        Shown::Text(text) => {
+            const MULTILINE: i64 = 1 << 12;
+            if field.flags & MULTILINE != 0 {
+                text_box.paragraph(&mut content, text);
+            } else {
+                text_box.line(&mut content, text, field.alignment);
             }
-            content.extend_from_slice(&literal(&win_ansi(line)));
-            content.extend_from_slice(b" Tj ");
         }
-    } else {
-        let line = text.replace(['\n', '\r'], " ");
-        let fit = (box_w - 2.0 * pad) / approx_width(&line).max(0.1);
-        let size = if asked > 0.0 { asked } else { (box_h * 0.7).min(12.0).min(fit).max(4.0) };
-        let text_width = approx_width(&line) * size;
-        let x = match field.alignment {
-            1 => (box_w - text_width) / 2.0,
-            2 => box_w - pad - text_width,
-            _ => pad,
-        };
-        let baseline = (box_h - size * 0.7) / 2.0;
-        content.extend(format!("{} Tf {colour} {} {} Td ", num(size), num(x.max(pad)), num(baseline)).bytes());
-        content.extend_from_slice(&literal(&win_ansi(&line)));
-        content.extend_from_slice(b" Tj ");
+        Shown::Caption(caption) => text_box.line(&mut content, caption, 1),
+        Shown::Check(true) => text_box.check_mark(&mut content),
+        Shown::Check(false) => {}
     }
-    content.extend_from_slice(b"ET Q EMC\n");
+    content.extend_from_slice(b"Q EMC\n");
     let mut stream_dict = Dictionary::new();
     stream_dict.set("Type", Object::Name(b"XObject".to_vec()));
     stream_dict.set("Subtype", Object::Name(b"Form".to_vec()));
@@ -226,21 +299,66 @@ fn appearance(doc: &Document, widget: ObjectId, field: &Inherited, text: &str, f
     Some(Stream::new(stream_dict, content))
 }
 
-/// A form XObject's box as its `/Matrix` places it.
-fn transformed_box(form: &Dictionary) -> Option<[f32; 4]> {
-    let numbers = |key: &[u8]| -> Option<Vec<f32>> {
-        form.get(key).ok()?.as_array().ok()?.iter().map(|v| v.as_float().ok().filter(|v| v.is_finite())).collect()
-    };
-    let bbox = numbers(b"BBox").filter(|b| b.len() == 4)?;
-    let matrix = numbers(b"Matrix").filter(|m| m.len() == 6).unwrap_or_else(|| vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
-    let corners = [(bbox[0], bbox[1]), (bbox[2], bbox[1]), (bbox[0], bbox[3]), (bbox[2], bbox[3])];
-    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-    for (x, y) in corners {
-        let (tx, ty) = (matrix[0] * x + matrix[2] * y + matrix[4], matrix[1] * x + matrix[3] * y + matrix[5]);
-        x0 = x0.min(tx);
-        y0 = y0.min(ty);
-        x1 = x1.max(tx);
-        y1 = y1.max(ty);
+/// The box a field's value is drawn in, as seen (after `/MK /R`), and the
+/// size and colour its `/DA` asks for.
+struct TextBox {
+    width: f32,
+    height: f32,
+    /// The font size asked for; 0 means "fit the box".
+    asked: f32,
+    colour: String,
+}
+
+impl TextBox {
+    const PAD: f32 = 2.0;
+
+    /// One line, aligned as `/Q` says (0 left, 1 centre, 2 right).
+    fn line(&self, content: &mut Vec<u8>, text: &str, alignment: i64) {
+        let line = text.replace(['\n', '\r'], " ");
+        let fit = (self.width - 2.0 * Self::PAD) / approx_width(&line).max(0.1);
+        let size = if self.asked > 0.0 { self.asked } else { (self.height * 0.7).min(12.0).min(fit).max(4.0) };
+        let text_width = approx_width(&line) * size;
+        let x = match alignment {
+            1 => (self.width - text_width) / 2.0,
+            2 => self.width - Self::PAD - text_width,
+            _ => Self::PAD,
+        };
+        let baseline = (self.height - size * 0.7) / 2.0;
+        content.extend(format!("BT /{FONT} {} Tf {} {} {} Td ", num(size), self.colour, num(x.max(Self::PAD)), num(baseline)).bytes());
+        content.extend_from_slice(&literal(&win_ansi(&line)));
+        content.extend_from_slice(b" Tj ET ");
     }
-    Some([x0, y0, x1, y1])
+
+    /// Lines wrapped to the box's width, from its top.
+    fn paragraph(&self, content: &mut Vec<u8>, text: &str) {
+        let size = if self.asked > 0.0 { self.asked } else { 10.0 };
+        let lines = wrap(text, self.width - 2.0 * Self::PAD, size);
+        let top = self.height - Self::PAD - size;
+        content.extend(
+            format!("BT /{FONT} {} Tf {} {} TL {} {} Td ", num(size), self.colour, num(size * 1.15), num(Self::PAD), num(top)).bytes(),
+        );
+        show_lines(content, &lines);
+        content.extend_from_slice(b"ET ");
+    }
+
+    /// A check mark filling the middle of the box, drawn as a path so it
+    /// needs no font.
+    fn check_mark(&self, content: &mut Vec<u8>) {
+        let side = self.width.min(self.height) * 0.7;
+        let (x, y) = ((self.width - side) / 2.0, (self.height - side) / 2.0);
+        let fill = &self.colour;
+        let at = |u: f32, v: f32| format!("{} {}", num(x + u * side), num(y + v * side));
+        content.extend(
+            format!(
+                "{fill} {} m {} l {} l {} l {} l {} l h f ",
+                at(0.0, 0.5),
+                at(0.15, 0.62),
+                at(0.4, 0.35),
+                at(0.85, 1.0),
+                at(1.0, 0.88),
+                at(0.4, 0.1),
+            )
+            .bytes(),
+        );
+    }
 }

@@ -65,6 +65,16 @@ pub(crate) fn write(doc: &Document, data: StreamData<'_>) -> Result<Vec<u8>, Pdf
     Ok(out.0)
 }
 
+/// Drops the objects the normal form would not write (those the catalog
+/// and the document information do not reach).
+pub(crate) fn prune(doc: &mut Document) -> Result<(), PdfError> {
+    let trailer = trailer(doc)?;
+    let roots: Vec<ObjectId> = std::iter::once(trailer.root).chain(trailer.info).collect();
+    let numbers = number(doc, &roots)?;
+    doc.objects.retain(|id, _| numbers.by_id.contains_key(id));
+    Ok(())
+}
+
 /// Whether `bytes`, from which the strict reader read `doc`, are the normal
 /// form of `doc`: `Err` holds the offset of the first byte that differs.
 pub(crate) fn check(doc: &Document, bytes: &[u8]) -> Result<(), usize> {

@@ -5,14 +5,14 @@
 //! 1 one after another, a direct `/Length` on every stream, one classic
 //! cross-reference section whose offsets are the objects' own, a trailer and
 //! `%%EOF` at the very end. Every value is bounded: nesting depth, object
-//! count, lengths that must fit the file. Each byte is looked at a fixed
-//! number of times, so reading costs time and memory linear in the file,
-//! whatever the file holds; stream data is not copied.
+//! count, value count, lengths that must fit the file. Each byte is looked at
+//! a fixed number of times, so reading costs time and memory linear in the
+//! file, whatever the file holds; stream data is not copied.
 
 use lopdf::{Dictionary, Document, Object, Stream, StringFormat};
 
 use crate::source::normal::{self, BINARY_LINE, VERSIONS, plain_in_name};
-use crate::source::{MAX_DEPTH, MAX_OBJECTS, PdfError};
+use crate::source::{MAX_DEPTH, MAX_OBJECTS, MAX_VALUES, PdfError};
 
 /// A normal-form file, read.
 #[derive(Debug)]
@@ -27,7 +27,7 @@ pub(crate) struct Read {
 
 /// Reads `bytes` as a normal-form file. The error says where it stops being one.
 pub(crate) fn read(bytes: &[u8]) -> Result<Read, PdfError> {
-    let mut cursor = Cursor { bytes, at: 0 };
+    let mut cursor = Cursor { bytes, at: 0, values: 0 };
     let mut doc = Document::new();
     cursor.expect(b"%PDF-")?;
     let version = cursor.take_until(b'\n', 3)?;
@@ -92,6 +92,8 @@ fn not_normal(why: String) -> PdfError {
 struct Cursor<'a> {
     bytes: &'a [u8],
     at: usize,
+    /// Values read so far (each becomes an object in memory).
+    values: usize,
 }
 
 impl<'a> Cursor<'a> {
@@ -127,6 +129,10 @@ impl<'a> Cursor<'a> {
     fn value(&mut self, depth: usize) -> Result<Object, PdfError> {
         if depth > MAX_DEPTH {
             return Err(not_normal(format!("its objects nest more than {MAX_DEPTH} levels deep")));
+        }
+        self.values += 1;
+        if self.values > MAX_VALUES {
+            return Err(PdfError::TooComplex(format!("it holds more than {MAX_VALUES} values")));
         }
         match self.peek() {
             Some(b'n') => self.expect(b"null").map(|()| Object::Null),

@@ -119,7 +119,12 @@ impl EventLoop {
             .disk()
             .get(&request.document)
             .ok_or_else(|| ApiError::invalid("the PDF has not been uploaded to this node; upload it first"))?;
-        let info = source::inspect(&pdf).map_err(|e| ApiError::invalid(e.to_string()))?;
+        let info = source::inspect(&pdf).map_err(|e| match e {
+            PdfError::NotNormal(_) | PdfError::ActiveContent(_) => ApiError::invalid(format!(
+                "{e}: send PDFs through POST /api/v1/documents (or the app's upload), which prepares them for signing"
+            )),
+            e => ApiError::invalid(e.to_string()),
+        })?;
         let mut parties = Vec::with_capacity(request.parties.len());
         for input in &request.parties {
             let role = match input.role.as_str() {

@@ -1,4 +1,5 @@
-//! Names for the resources Countersign adds beside the source's own.
+//! Names for the resources Countersign adds beside the source's own (the
+//! layer of flattened annotations, the renderer's font).
 //!
 //! A page's resources map names to objects; the content stream draws with
 //! the names. If Countersign's font took a name the source already uses, the

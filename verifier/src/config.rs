@@ -3,7 +3,7 @@
 //! ```toml
 //! listen = "0.0.0.0:8080"          # address to serve on
 //! upload_limit_mb = 50             # largest PDF accepted (413 above it)
-//! upload_memory_mb = 2048          # uploads held in memory at once, in all (503 above it)
+//! upload_memory_mb = 2048          # uploads and checks in memory at once, in all (503 above it)
 //! per_client = 8                   # checks one address may have going at once (429 above it)
 //! request_timeout_secs = 30        # an upload slower than this is cut off (408)
 //! check_timeout_ms = 20000         # a check longer than this is stopped (408)

@@ -43,6 +43,34 @@ async fn a_valid_document_gets_its_report() {
     assert_eq!(report["parties"][1]["role"], "client");
 }
 
+/// The memory a check takes is reserved before it starts, beside the
+/// upload's: with too little free, the answer is 503 at once, never a check
+/// that takes what others need.
+#[tokio::test]
+async fn a_check_that_does_not_fit_the_memory_left_gets_503() {
+    let (_, pdf) = signed_pdf();
+    let needed = countersign_shared::verify::memory_to_check(pdf.len()).div_ceil(1024 * 1024);
+    let tight = Config { upload_memory_mb: needed - 1, ..Config::default() };
+    assert!(tight.upload_memory_mb * 1024 * 1024 >= pdf.len(), "the upload alone fits");
+    let post_sized = |config: Config, pdf: Vec<u8>| async move {
+        let request = Request::post("/api/v1/verify")
+            .header(header::CONTENT_TYPE, "application/pdf")
+            .header(header::CONTENT_LENGTH, pdf.len())
+            .body(Body::from(pdf))
+            .unwrap();
+        let response = app(&config).oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null))
+    };
+    let (status, answer) = post_sized(tight, pdf.clone()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("busy"), "{answer}");
+    let enough = Config { upload_memory_mb: needed, ..Config::default() };
+    let (status, report) = post_sized(enough, pdf).await;
+    assert_eq!((status, report["verdict"].as_str()), (StatusCode::OK, Some("valid")), "{report}");
+}
+
 #[tokio::test]
 async fn a_tampered_document_is_invalid_with_its_reasons() {
     let (_, mut pdf) = signed_pdf();

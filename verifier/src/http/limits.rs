@@ -4,8 +4,11 @@
 //!   are taken only once the whole file is here.
 //! - Each client address may have [`Config::per_client`] checks going at
 //!   once (uploading or checking); more get 429 at once.
-//! - All uploads together may hold [`Config::upload_memory_mb`] of memory; an
-//!   upload that does not fit gets 503 at once rather than a place in a queue.
+//! - All uploads and checks together may hold [`Config::upload_memory_mb`]
+//!   of memory (an upload its size, a check what reading the file takes); one
+//!   that does not fit gets 503 at once rather than a place in a queue.
+//! - A check that goes past its deadline is answered at once, but its slot,
+//!   its memory and its client's turn are held until it has really stopped.
 //!
 //! [`Config::per_client`]: crate::config::Config::per_client
 //! [`Config::upload_memory_mb`]: crate::config::Config::upload_memory_mb
@@ -66,7 +69,7 @@ impl Drop for ClientTurn {
     }
 }
 
-/// Memory for uploads, in MB, shared by all of them.
+/// Memory for uploads and checks, in MB, shared by all of them.
 #[derive(Debug, Clone)]
 pub struct UploadMemory {
     megabytes: Arc<Semaphore>,
@@ -83,6 +86,6 @@ impl UploadMemory {
         let megabytes = u32::try_from(bytes.div_ceil(1024 * 1024).max(1)).unwrap_or(u32::MAX);
         Arc::clone(&self.megabytes)
             .try_acquire_many_owned(megabytes)
-            .map_err(|_| AppError::new(StatusCode::SERVICE_UNAVAILABLE, "The verifier is busy with many uploads; try again in a moment."))
+            .map_err(|_| AppError::new(StatusCode::SERVICE_UNAVAILABLE, "The verifier is busy with many checks; try again in a moment."))
     }
 }

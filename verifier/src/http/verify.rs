@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
-use countersign_shared::verify::{Report, Verdict, verify_until};
+use countersign_shared::verify::{Report, Verdict, memory_to_check, verify_until};
 use futures::StreamExt;
 
 use crate::http::AppState;
@@ -20,9 +20,9 @@ use crate::http::error::AppError;
 pub(super) async fn verify_upload(State(state): State<AppState>, request: Request) -> Result<Json<Report>, AppError> {
     // Behind no proxy, the peer's address is the client's.
     let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    let _turn = state.clients.enter(client)?;
+    let turn = state.clients.enter(client)?;
     let declared = declared_len(&request, state.upload_limit)?;
-    let _memory = state.memory.reserve(if declared > 0 { declared } else { state.upload_limit })?;
+    let upload_memory = state.memory.reserve(if declared > 0 { declared } else { state.upload_limit })?;
     let is_form =
         request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/form-data"));
     let upload = async { if is_form { read_form(request, &state).await } else { read_raw(request, state.upload_limit).await } };
@@ -32,13 +32,19 @@ pub(super) async fn verify_upload(State(state): State<AppState>, request: Reques
     if pdf.is_empty() {
         return Err(AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "The upload is empty: choose a PDF file."));
     }
+    // Reading the file takes memory in proportion to it: room for that, in
+    // place of the upload's, or 503 now.
+    drop(upload_memory);
+    let check_memory = state.memory.reserve(memory_to_check(pdf.len()))?;
     let failed = || AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "The check failed; please try again.");
     let permit = state.checks.clone().acquire_owned().await.map_err(|_| failed())?;
     let stop = Arc::new(AtomicBool::new(false));
     let trusted = Arc::clone(&state.trusted);
     let stop_flag = Arc::clone(&stop);
     let mut check = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
+        // Held until the check really ends, even after its answer has gone:
+        // a client cannot start new checks while its stopped ones still run.
+        let _held = (permit, check_memory, turn);
         verify_until(&pdf, &trusted, &|| stop_flag.load(Ordering::Relaxed))
     });
     let outcome = tokio::select! {

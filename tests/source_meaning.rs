@@ -369,3 +369,29 @@ fn files_built_to_multiply_a_readers_work_are_read_in_linear_time() {
         }
     }
 }
+
+#[test]
+fn preparing_a_prepared_crafted_file_changes_nothing() {
+    for (what, original) in [
+        ("a reference to the next object number", crafted::reference_to_the_next_number()),
+        ("active content", crafted::active_content()),
+        ("a field with a value and no appearance", crafted::field_without_appearance()),
+        ("a page-tree node without a type", crafted::page_node_without_type()),
+        ("an appearance state that is not there", crafted::state_that_is_not_there()),
+        ("a /Parent that is not the tree parent", crafted::parent_that_is_not_the_tree_parent()),
+        ("page resources that are not a dictionary", crafted::resources_that_are_not_a_dictionary()),
+        ("an action in a stream", crafted::action_in_a_stream()),
+        ("dangling references", crafted::references_to_objects_not_there()),
+    ] {
+        let once = prepared(&original);
+        assert!(prepared(&once) == once, "{what}: preparing twice gives other bytes");
+    }
+}
+
+#[test]
+fn a_reference_to_an_object_not_there_stays_empty_whatever_preparing_adds() {
+    let pdf = prepared(&crafted::reference_to_the_next_number());
+    let doc = lopdf::Document::load_mem(&pdf).unwrap();
+    let metadata = doc.catalog().unwrap().get(b"Metadata").ok().cloned();
+    assert!(!matches!(metadata, Some(lopdf::Object::Reference(_))), "it names {metadata:?} now");
+}

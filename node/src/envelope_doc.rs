@@ -116,6 +116,9 @@ impl EnvelopeDoc {
     /// this copy of the document (see [`SyncError::Poisoned`]).
     pub fn receive_sync(&mut self, state: &mut sync::State, message: &[u8]) -> Result<(), SyncError> {
         let message = sync::Message::decode(message).map_err(|e| SyncError::Malformed(e.to_string()))?;
+        if !message.have.iter().all(|have| made_by_automerge(&have.bloom)) {
+            return Err(SyncError::Malformed("a bloom filter of another shape than Automerge makes".into()));
+        }
         let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.doc.sync().receive_sync_message(state, message)));
         match applied {
             Ok(result) => result.map_err(|e| SyncError::Malformed(e.to_string())),
@@ -127,6 +130,21 @@ impl EnvelopeDoc {
     pub fn heads_hash(&mut self) -> Hash {
         let heads: Vec<u8> = self.doc.get_heads().iter().flat_map(|h| h.0).collect();
         Hash::of(&heads)
+    }
+}
+
+/// Automerge trusts the shape of a peer's bloom filter when it next writes
+/// to that peer (one with entries and no bits divides by zero; a huge probe
+/// count allocates without bound), so only the shape it makes itself is
+/// accepted: empty, or 10 bits per entry and 7 probes.
+fn made_by_automerge(bloom: &sync::BloomFilter) -> bool {
+    let bytes = bloom.to_bytes();
+    let mut header = bytes.as_slice();
+    let mut next = || leb128::read::unsigned(&mut header).ok();
+    match (next(), next(), next()) {
+        _ if bytes.is_empty() => true,
+        (Some(entries), Some(10), Some(7)) => entries > 0 && !header.is_empty(),
+        _ => false,
     }
 }
 
@@ -162,5 +180,32 @@ mod tests {
         let mut saved = EnvelopeDoc::load(&a.save()).unwrap();
         assert_eq!(ids(&saved), ids(&a));
         assert!(saved.receive_sync(&mut sync::State::new(), b"garbage").is_err());
+    }
+
+    /// Found by fuzzing: a peer's bloom filter with entries and no bits made
+    /// the node's next sync message divide by zero.
+    #[test]
+    fn a_bloom_filter_of_another_shape_is_refused_and_the_next_message_is_made() {
+        let scenario = Scenario::signed_contract();
+        let mut doc = EnvelopeDoc::new();
+        for entry in &scenario.entries {
+            doc.add_entry(entry).unwrap();
+        }
+        for header in [&[1u8, 0, 7][..], &[1, 10, 0xff, 0xff, 0xff, 0xff, 0x0f]] {
+            let mut bytes = header.to_vec();
+            bytes.resize(bytes.len() + 2, 0);
+            let bloom = sync::BloomFilter::try_from(bytes.as_slice()).unwrap();
+            let message = sync::Message {
+                heads: Vec::new(),
+                need: Vec::new(),
+                have: vec![sync::Have { last_sync: Vec::new(), bloom }],
+                changes: Vec::<Vec<u8>>::new().into(),
+                supported_capabilities: None,
+                version: sync::MessageVersion::V1,
+            };
+            let mut state = sync::State::new();
+            assert!(matches!(doc.receive_sync(&mut state, &message.encode()), Err(SyncError::Malformed(_))));
+            assert!(doc.sync_message(&mut state).is_some());
+        }
     }
 }

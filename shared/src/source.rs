@@ -38,7 +38,7 @@ pub(crate) mod normal;
 mod pages;
 mod strict;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use lopdf::{Document, Object, ObjectId};
 use thiserror::Error;
@@ -134,6 +134,7 @@ pub fn prepare(pdf: &[u8]) -> Result<Prepared, PdfError> {
     }
     let mut doc = lenient::load(pdf)?;
     refuse_what_cannot_be_signed(&doc)?;
+    number_from_one(&mut doc);
     let catalog = doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(|_| damaged("its document catalog is missing"))?;
     let mut removed = BTreeMap::new();
     if appearances::draw_values(&mut doc) > 0 {
@@ -292,6 +293,38 @@ fn refuse_what_cannot_be_signed(doc: &Document) -> Result<(), PdfError> {
         }
     }
     Ok(())
+}
+
+/// Numbers the objects from 1 and turns references to objects the file does
+/// not have into null, which is how readers read them: the objects prepare
+/// adds then can neither answer such a reference nor run out of numbers.
+fn number_from_one(doc: &mut Document) {
+    let numbers: HashMap<ObjectId, ObjectId> =
+        doc.objects.keys().enumerate().map(|(index, id)| (*id, (u32::try_from(index + 1).unwrap_or(u32::MAX), 0))).collect();
+    for (id, mut object) in std::mem::take(&mut doc.objects) {
+        renumber(&mut object, &numbers, 0);
+        if let Some(number) = numbers.get(&id) {
+            doc.objects.insert(*number, object);
+        }
+    }
+    for (_, value) in doc.trailer.iter_mut() {
+        renumber(value, &numbers, 0);
+    }
+    doc.max_id = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
+}
+
+fn renumber(object: &mut Object, numbers: &HashMap<ObjectId, ObjectId>, depth: usize) {
+    // Deeper values were refused before.
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match object {
+        Object::Reference(id) => *object = numbers.get(id).map_or(Object::Null, |number| Object::Reference(*number)),
+        Object::Array(items) => items.iter_mut().for_each(|item| renumber(item, numbers, depth + 1)),
+        Object::Dictionary(dict) => dict.iter_mut().for_each(|(_, value)| renumber(value, numbers, depth + 1)),
+        Object::Stream(stream) => stream.dict.iter_mut().for_each(|(_, value)| renumber(value, numbers, depth + 1)),
+        _ => {}
+    }
 }
 
 /// Some readers keep names in C strings, which end at a NUL byte: to them

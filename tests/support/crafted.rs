@@ -441,3 +441,10 @@ pub fn large_value_passed_to_many_kids(values: usize, kids: u32) -> Vec<u8> {
     objects.push((7, b"<< /Type /Annot /Subtype /Widget /Parent 6 0 R /Rect [72 100 300 120] /P 3 0 R >>".to_vec()));
     RawPdf::new(&objects, "/Size 8 /Root 1 0 R").bytes()
 }
+
+/// A reference to an object the file does not have, numbered right after
+/// its last one (found by fuzzing): readers read it as null, and it must
+/// not come to name an object preparing adds.
+pub fn reference_to_the_next_number() -> Vec<u8> {
+    RawPdf::new(&one_page(&contract_text("EUR 12,000"), "", "", "/Metadata 6 0 R"), "/Size 6 /Root 1 0 R").bytes()
+}

@@ -162,7 +162,7 @@ impl Attributes {
     }
 }
 
-/// Makes the page tree of `doc` canonical, in place: a new root holding
+/// Makes the page tree of `doc` canonical, in place: one root holding
 /// every page, each with its own attributes. Returns the pages, in order.
 pub(crate) fn make_canonical(doc: &mut Document, catalog: ObjectId) -> Result<Vec<ObjectId>, PdfError> {
     let broken = || damaged("its page list cannot be read");
@@ -203,7 +203,9 @@ pub(crate) fn make_canonical(doc: &mut Document, catalog: ObjectId) -> Result<Ve
     }
     // Resources held directly by a node become one object, shared by its pages.
     let mut shared: HashMap<ObjectId, ObjectId> = HashMap::new();
-    let new_root = doc.new_object_id();
+    // The root keeps its object (anything else that names it then names the
+    // tree), unless the root is itself the one page.
+    let new_root = if pages.iter().any(|(id, _)| *id == root) { doc.new_object_id() } else { root };
     let mut kids = Vec::with_capacity(pages.len());
     for (id, attributes) in &pages {
         let resources = match attributes.resources {

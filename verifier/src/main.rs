@@ -43,7 +43,7 @@ enum Command {
         /// Address to serve on (overrides the config file).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
-        /// A TOML config file (listen, upload_limit_mb, concurrency, request_timeout_secs, public_url).
+        /// A TOML config file (listen, upload_limit_mb, upload_memory_mb, per_client, request_timeout_secs, check_timeout_ms, public_url, trusted_roots).
         #[arg(long)]
         config: Option<PathBuf>,
         /// Largest upload in MB (overrides the config file).

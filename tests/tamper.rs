@@ -251,3 +251,38 @@ fn a_copy_of_the_last_step_appended_is_named_as_such() {
     assert!(report.summary.contains("a copy of a signing step"), "{}", report.summary);
     assert!(!report.summary.contains("altered"), "{}", report.summary);
 }
+
+#[test]
+fn a_change_hidden_behind_many_update_ends_is_a_change_not_a_broken_download() {
+    let (_, pdf) = signed();
+    let previous = Document::load_mem(&pdf).expect("our output parses");
+    let page = previous.get_pages()[&1];
+    let mut update = IncrementalDocument::create_from(pdf.clone(), previous);
+    update.opt_clone_object_to_new_document(page).expect("page clones");
+    // Inside the change, 70 ends of updates that look well formed, then the
+    // start of a log cut short.
+    let mut hidden = b"xref\n0 1\n0000000010 00000 n\r\ntrailer\n".to_vec();
+    for _ in 0..70 {
+        // Where the section above lands, filled in once the file is written.
+        hidden.extend_from_slice(b"startxref\n@@@@@@@@@@\n%%EOF\n");
+    }
+    hidden.extend_from_slice(b"9 0 obj\n<<>>stream\n");
+    hidden.extend_from_slice(LOG_MAGIC);
+    hidden.extend_from_slice(&[0; 32]);
+    hidden.extend_from_slice(&1u32.to_be_bytes());
+    hidden.extend_from_slice(&200_000u32.to_be_bytes());
+    let drawing = update.new_document.add_object(Stream::new(lopdf::Dictionary::new(), hidden));
+    let page_dict = update.new_document.get_object_mut(page).and_then(Object::as_dict_mut).expect("page dict");
+    page_dict.set("Contents", Object::Reference(drawing));
+    let mut tampered = Vec::new();
+    update.save_to(&mut tampered).expect("saves");
+    let section = memchr::memmem::find(&tampered, b"xref\n0 1\n0000000010").expect("the hidden section is written as it is");
+    let offset = format!("{section:010}");
+    while let Some(at) = memchr::memmem::find(&tampered, b"@@@@@@@@@@") {
+        tampered[at..at + 10].copy_from_slice(offset.as_bytes());
+    }
+    let report = verify(&tampered);
+    assert_eq!(report.verdict, Verdict::Invalid, "{report:?}");
+    assert!(report.summary.contains("changed after signing") || report.summary.contains("added after signing"), "{}", report.summary);
+    assert!(!report.summary.contains("Download it again"), "{}", report.summary);
+}

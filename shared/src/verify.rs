@@ -248,6 +248,9 @@ pub fn verify_until(pdf: &[u8], trusted: &TrustedRoots, stop: &dyn Fn() -> bool)
     let (envelope, entries, cut_after) = match find_log(pdf) {
         LogFound::Log { envelope, entries, cut_after } => (envelope, entries, cut_after),
         LogFound::CutShort => return Ok(report.unreadable(CUT_SHORT)),
+        LogFound::TooManyUpdates => {
+            return Ok(report.fail("The file was changed after signing: more updates were added to it than signing ever writes.".into()));
+        }
         LogFound::Damaged(e) => {
             return Ok(
                 report.fail(format!("The signing log of the last signing step is damaged ({e}): the file was changed after signing."))
@@ -645,6 +648,6 @@ fn identity_summary(parties: &[PartyReport]) -> String {
 pub fn envelope_of(pdf: &[u8]) -> Option<EnvelopeId> {
     match find_log(pdf) {
         LogFound::Log { envelope, .. } => Some(envelope),
-        LogFound::CutShort | LogFound::Damaged(_) | LogFound::Missing => None,
+        LogFound::CutShort | LogFound::TooManyUpdates | LogFound::Damaged(_) | LogFound::Missing => None,
     }
 }

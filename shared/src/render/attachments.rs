@@ -113,8 +113,12 @@ pub enum LogFound {
         /// download, if the rest of the file is what that log's steps make).
         cut_after: bool,
     },
-    /// The file ends inside the first signing step's log: a broken download or copy.
+    /// The file ends inside the first signing step's log, right after the
+    /// source: a broken download or copy.
     CutShort,
+    /// More updates follow the last signing step than a signed file has:
+    /// the file was changed after signing.
+    TooManyUpdates,
     /// The last step's log is there but does not decode: the file was changed.
     Damaged(DecodeError),
     /// No update of the file starts with a Countersign log.
@@ -137,13 +141,15 @@ const MAX_SECTION_ENTRIES: usize = 200_000;
 /// a few bytes' look each.
 pub fn find_log(pdf: &[u8]) -> LogFound {
     let mut end = pdf.len();
-    let mut updates_left = MAX_UPDATES_BACK;
+    let mut updates_seen = 0;
     let mut cut_after = false;
-    while updates_left > 0 {
-        let Some(eof) = memchr::memmem::rfind(&pdf[..end], b"%%EOF") else { break };
+    while let Some(eof) = memchr::memmem::rfind(&pdf[..end], b"%%EOF") {
         end = eof;
         let Some(first) = first_object_of_update(pdf, eof) else { continue };
-        updates_left -= 1;
+        if updates_seen == MAX_UPDATES_BACK {
+            return LogFound::TooManyUpdates;
+        }
+        updates_seen += 1;
         // A step that follows this update, whole or cut before its own end.
         let after = eof + b"%%EOF".len() + usize::from(pdf.get(eof + 5) == Some(&b'\n'));
         if let Some(next) = stream_data(pdf, after).filter(|next| next.starts_with(LOG_MAGIC)) {
@@ -162,7 +168,9 @@ pub fn find_log(pdf: &[u8]) -> LogFound {
         }
         // The source's own end, or an update added after signing: further back.
     }
-    if cut_after { LogFound::CutShort } else { LogFound::Missing }
+    // A cut first step follows the source's one update (the normal form has
+    // one): anything else before it is not what signing writes.
+    if cut_after && updates_seen == 1 { LogFound::CutShort } else { LogFound::Missing }
 }
 
 /// Whether `bytes` begin with a signing step (its log first).

@@ -8,7 +8,10 @@
 //! - preparing files whose cost is the product of two of their sizes in a
 //!   naive reader: resources inherited by 2,000 pages, one annotation list
 //!   named 100,000 times, 100,000 actions 96 levels deep, a large field value
-//!   passed to 100,000 kids (hundreds of gigabytes, or hours, each);
+//!   passed to 100,000 kids, a 1 MB address named by 100,000 links, one list
+//!   of 100,000 drawing parts on 2,000 pages, an 8 MB drawing part listed
+//!   10,000 times, a 1 MB value inherited by 10,000 kids, a large link
+//!   destination listed 100,000 times (hundreds of gigabytes, or hours, each);
 //! - verifying a final PDF followed by 8 MB of image markers (each once made
 //!   the verifier hash 4 MiB).
 //!
@@ -31,6 +34,11 @@ fn hostile_sources(c: &mut Criterion) {
         ("annotation_list_named_100000_times", crafted::one_annotation_list_named_everywhere(100_000, 200_000)),
         ("actions_96_levels_deep", crafted::actions_deep_inside(96, 100_000)),
         ("large_value_passed_to_100000_kids", crafted::large_value_passed_to_many_kids(200_000, 100_000)),
+        ("address_of_1_mb_named_by_100000_links", crafted::one_address_named_by_many_links(100_000, 1_000_000)),
+        ("drawing_list_of_100000_parts_on_2000_pages", crafted::drawing_list_shared_by_many_pages(2_000, 100_000)),
+        ("drawing_part_of_8_mb_listed_10000_times", crafted::one_large_part_listed_many_times(10_000, 8)),
+        ("value_of_1_mb_inherited_by_10000_kids", crafted::large_value_inherited_by_distinct_kids(1_000_000, 10_000)),
+        ("link_destination_listed_100000_times", crafted::link_with_a_large_destination_listed_many_times(100_000, 100_000)),
     ] {
         eprintln!("{name}: {} bytes, {:?}", pdf.len(), prepare(&pdf).map(|p| p.bytes.len()));
         group.bench_function(name, |b| b.iter(|| prepare(&pdf)));

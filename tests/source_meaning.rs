@@ -308,6 +308,8 @@ fn files_that_readers_draw_differently_are_drawn_alike_once_prepared() {
         ("an appearance state that is not there", crafted::state_that_is_not_there()),
         ("a /Parent that is not the tree parent", crafted::parent_that_is_not_the_tree_parent()),
         ("page resources that are not a dictionary", crafted::resources_that_are_not_a_dictionary()),
+        ("drawing said to be in another file", crafted::content_said_to_be_elsewhere()),
+        ("a list of drawing parts holding null", crafted::contents_with_a_null_part()),
     ] {
         let before = mark_drawn(&original);
         assert!(
@@ -361,6 +363,11 @@ fn files_built_to_multiply_a_readers_work_are_read_in_linear_time() {
         ("one annotation list named 100,000 times", crafted::one_annotation_list_named_everywhere(100_000, 200_000)),
         ("100,000 actions 96 levels deep", crafted::actions_deep_inside(96, 100_000)),
         ("a large value passed to 100,000 kids", crafted::large_value_passed_to_many_kids(200_000, 100_000)),
+        ("a 1 MB address named by 100,000 links", crafted::one_address_named_by_many_links(100_000, 1_000_000)),
+        ("one list of 100,000 drawing parts on 2,000 pages", crafted::drawing_list_shared_by_many_pages(2_000, 100_000)),
+        ("an 8 MB drawing part listed 10,000 times", crafted::one_large_part_listed_many_times(10_000, 8)),
+        ("a 1 MB value inherited by 10,000 kids", crafted::large_value_inherited_by_distinct_kids(1_000_000, 10_000)),
+        ("a large link destination listed 100,000 times", crafted::link_with_a_large_destination_listed_many_times(100_000, 100_000)),
     ] {
         match prepare(&pdf) {
             Ok(prepared) => assert!(inspect(&prepared.bytes).is_ok(), "{what}"),
@@ -394,4 +401,36 @@ fn a_reference_to_an_object_not_there_stays_empty_whatever_preparing_adds() {
     let doc = lopdf::Document::load_mem(&pdf).unwrap();
     let metadata = doc.catalog().unwrap().get(b"Metadata").ok().cloned();
     assert!(!matches!(metadata, Some(lopdf::Object::Reference(_))), "it names {metadata:?} now");
+}
+
+/// Drawing instructions readers carry out differently are refused, with
+/// what is wrong in words; written in normal form by hand, they are not read.
+#[test]
+fn drawing_instructions_readers_carry_out_differently_are_refused() {
+    for (what, original, expected) in [
+        ("text render mode 11", crafted::text_render_mode_out_of_range(), "text rendering mode"),
+        ("a NUL byte in a drawn name", crafted::nul_in_a_drawn_name(), "NUL byte"),
+        ("a grey colour with two components", crafted::colour_with_too_many_components(), "operands of the wrong number or kind"),
+    ] {
+        match prepare(&original).map(|p| p.bytes) {
+            Err(e @ PdfError::Ambiguous(_)) => assert!(e.to_string().contains(expected), "{what}: {e}"),
+            other => panic!("{what}: expected a refusal, got {:?}", other.map(|b| b.len())),
+        }
+        let unprepared = countersign_shared::test_utils::unprepared_normal_form(&original);
+        assert!(inspect(&unprepared).is_err(), "{what}: read without preparing");
+    }
+}
+
+/// An empty `/Filter` beside the inline-image abbreviation `/F /AHx`: the
+/// previews' renderer decodes the hex, poppler and MuPDF read the digits.
+/// Preparing keeps only `/Filter`, so all three draw the same page.
+#[test]
+fn a_filter_abbreviation_beside_the_filter_means_one_thing_once_prepared() {
+    let original = crafted::filter_abbreviation_beside_filter();
+    let before = mark_drawn(&original);
+    assert!(before.iter().any(|(_, drawn)| *drawn) && before.iter().any(|(_, drawn)| !*drawn), "the readers agreed already: {before:?}");
+    let pdf = prepared(&original);
+    let after = mark_drawn(&pdf);
+    assert!(after.iter().all(|(_, drawn)| *drawn == after[0].1), "the readers still disagree: {after:?}");
+    assert_final_shows_the_source("a filter abbreviation", &pdf);
 }

@@ -31,11 +31,13 @@
 
 pub mod active;
 mod appearances;
+mod content;
 mod flatten;
 pub(crate) mod lenient;
 pub(crate) mod names;
 pub(crate) mod normal;
 mod pages;
+mod streams;
 mod strict;
 
 use std::collections::{BTreeMap, HashMap};
@@ -135,15 +137,18 @@ pub fn prepare(pdf: &[u8]) -> Result<Prepared, PdfError> {
     let mut doc = lenient::load(pdf)?;
     refuse_what_cannot_be_signed(&doc)?;
     number_from_one(&mut doc);
+    streams::normalise(&mut doc)?;
     let catalog = doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(|_| damaged("its document catalog is missing"))?;
     let mut removed = BTreeMap::new();
-    if appearances::draw_values(&mut doc) > 0 {
+    if appearances::draw_values(&mut doc)? > 0 {
         *removed.entry(ActiveContent::NeedAppearances).or_insert(0) += 1;
     }
     let pages = pages::make_canonical(&mut doc, catalog)?;
-    flatten::flatten(&mut doc, catalog, &pages, &mut removed)?;
+    let layers = flatten::flatten(&mut doc, catalog, &pages, &mut removed)?;
     // What flattening left unreachable (the form, annotations) is not
-    // written: nothing to neutralise or count there.
+    // written: nothing to read, neutralise or count there.
+    normal::prune(&mut doc)?;
+    content::normalise(&mut doc, &pages, &layers)?;
     normal::prune(&mut doc)?;
     active::neutralise(&mut doc, &mut removed);
     let bytes = normal::write(&doc, normal::StreamData::Inline)?;
@@ -220,10 +225,12 @@ impl Source {
         }
         let read = strict::read(bytes)?;
         refuse_what_cannot_be_signed(&read.doc)?;
+        streams::check(&read.doc)?;
         let root = read.doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(|_| damaged("its document catalog is missing"))?;
         let Some(Object::Dictionary(catalog)) = read.doc.objects.get(&root) else { return Err(damaged("its document catalog is missing")) };
         let (pages_root, pages) = pages::read_canonical(&read.doc, catalog)?;
         let page_ids: Vec<ObjectId> = pages.iter().map(|p| p.id).collect();
+        content::check(&read.doc, &page_ids, bytes)?;
         let found = active::find(&read.doc, &page_ids);
         if !found.is_empty() {
             let kinds: Vec<&str> = found.keys().map(|kind| kind.describe()).collect();
@@ -417,7 +424,9 @@ mod tests {
         let mut doc = lenient::load(&contract_pdf(1)).expect("loads");
         let mut launch = Dictionary::new();
         launch.set("S", Object::Name(b"Launch".to_vec()));
-        launch.set("F", Object::string_literal("calc.exe"));
+        let mut windows = Dictionary::new();
+        windows.set("F", Object::string_literal("calc.exe"));
+        launch.set("Win", Object::Dictionary(windows));
         let action = doc.add_object(Stream::new(launch, Vec::new()));
         let mut entry = Dictionary::new();
         entry.set("Title", Object::string_literal("Terms"));
@@ -440,6 +449,34 @@ mod tests {
         let mut dangling = pdf.clone();
         dangling.splice(at..at + 14, *b"/Type 99 0 R  ");
         assert!(matches!(Source::read(&dangling), Err(PdfError::NotNormal(_))));
+    }
+
+    /// The prepared contract with its page's drawing replaced by `drawing`
+    /// (compressed as preparing compresses it) and `extra` set on that
+    /// stream: what a node that skipped preparing could write.
+    fn with_page_drawing(drawing: &[u8], extra: Option<(&str, Object)>) -> Vec<u8> {
+        let mut doc = lenient::load(&contract_pdf(1)).expect("loads");
+        let page = *doc.get_pages().values().next().expect("a page");
+        let contents = doc.get_dictionary(page).and_then(|p| p.get(b"Contents")).and_then(Object::as_reference).expect("one stream");
+        let mut dict = Dictionary::new();
+        dict.set("Filter", Object::Name(b"FlateDecode".to_vec()));
+        if let Some((key, value)) = extra {
+            dict.set(key, value);
+        }
+        let packed = miniz_oxide::deflate::compress_to_vec_zlib(drawing, 6);
+        doc.objects.insert(contents, Object::Stream(Stream::new(dict, packed)));
+        normal::write(&doc, normal::StreamData::Inline).expect("writes")
+    }
+
+    #[test]
+    fn the_strict_reader_reads_drawing_instructions_only_as_preparing_writes_them() {
+        let refused = |pdf: Vec<u8>| Source::read(&pdf).map(|s| s.size).expect_err("refused").to_string();
+        assert!(refused(with_page_drawing(b"BT\n/F1 12 Tf\n11 Tr\n(x) Tj\nET", None)).contains("text rendering mode"));
+        assert!(refused(with_page_drawing(b"BT  /F1 12 Tf (x) Tj ET", None)).contains("not written as preparing writes them"));
+        assert!(refused(with_page_drawing(b"q\n1 0 0 1 0 0 cm", None)).contains("leave the graphics state"));
+        assert!(refused(with_page_drawing(b"q\nQ", Some(("F", Object::string_literal("terms.dat"))))).contains("points elsewhere"));
+        // Written as preparing writes it, the same drawing is read.
+        assert!(Source::read(&with_page_drawing(b"q\nQ", None)).is_ok());
     }
 
     #[test]

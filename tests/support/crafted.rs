@@ -448,3 +448,126 @@ pub fn large_value_passed_to_many_kids(values: usize, kids: u32) -> Vec<u8> {
 pub fn reference_to_the_next_number() -> Vec<u8> {
     RawPdf::new(&one_page(&contract_text("EUR 12,000"), "", "", "/Metadata 6 0 R"), "/Size 6 /Root 1 0 R").bytes()
 }
+
+/// A page drawing part whose dictionary says its data is in another file:
+/// one reader skips the part, others draw the data in this file (the mark).
+pub fn content_said_to_be_elsewhere() -> Vec<u8> {
+    let mut objects = one_page(&contract_text("EUR 12,000"), "/XObject << /M 7 0 R >>", "", "");
+    objects[2] = (
+        3,
+        b"<< /Type /Page /Parent 2 0 R /Contents [4 0 R 6 0 R] /Resources << /Font << /F1 5 0 R >> /XObject << /M 7 0 R >> >> >>".to_vec(),
+    );
+    objects.push((6, stream("/F (terms.dat)", draw_mark("M").as_bytes())));
+    objects.push((7, mark_form()));
+    RawPdf::new(&objects, "/Size 8 /Root 1 0 R").bytes()
+}
+
+/// A page drawing part with an empty `/Filter` and the inline-image
+/// abbreviation `/F /AHx`: readers that take `/F` first decode the hex (the
+/// mark), the others read the hex digits as drawing instructions.
+pub fn filter_abbreviation_beside_filter() -> Vec<u8> {
+    let hex: String = draw_mark("M").bytes().map(|b| format!("{b:02X}")).collect();
+    let mut objects = one_page(&contract_text("EUR 12,000"), "", "", "");
+    objects[2] = (
+        3,
+        b"<< /Type /Page /Parent 2 0 R /Contents [4 0 R 6 0 R] /Resources << /Font << /F1 5 0 R >> /XObject << /M 7 0 R >> >> >>".to_vec(),
+    );
+    objects.push((6, stream("/Filter [] /F /AHx", format!("{hex}>\n").as_bytes())));
+    objects.push((7, mark_form()));
+    RawPdf::new(&objects, "/Size 8 /Root 1 0 R").bytes()
+}
+
+/// Text drawn in render mode 11, which some readers fill and others hide.
+pub fn text_render_mode_out_of_range() -> Vec<u8> {
+    let [x, y, _, _] = MARK;
+    let content = format!("{}BT /F1 40 Tf 11 Tr {x} {y} Td (EUR 120,000) Tj ET\n", contract_text("EUR 12,000"));
+    RawPdf::new(&one_page(&content, "", "", ""), "/Size 6 /Root 1 0 R").bytes()
+}
+
+/// A form named in the drawing with a NUL byte: poppler cuts the name short
+/// and draws the mark, other readers find no such form.
+pub fn nul_in_a_drawn_name() -> Vec<u8> {
+    let content = format!("{}{}", contract_text("EUR 12,000"), draw_mark("M#00junk"));
+    let mut objects = one_page(&content, "/XObject << /M 6 0 R >>", "", "");
+    objects.push((6, mark_form()));
+    RawPdf::new(&objects, "/Size 7 /Root 1 0 R").bytes()
+}
+
+/// A grey colour given two components: poppler ignores it, MuPDF takes the first.
+pub fn colour_with_too_many_components() -> Vec<u8> {
+    let [x, y, width, height] = MARK;
+    let content = format!("{}1 g 0 0 sc {x} {y} {width} {height} re f\n", contract_text("EUR 12,000"));
+    RawPdf::new(&one_page(&content, "", "", ""), "/Size 6 /Root 1 0 R").bytes()
+}
+
+/// A page whose list of drawing parts holds `null`: poppler draws nothing
+/// of the page, other readers draw its parts (the mark).
+pub fn contents_with_a_null_part() -> Vec<u8> {
+    let content = format!("{}{}", contract_text("EUR 12,000"), draw_mark("M"));
+    let mut objects = one_page(&content, "/XObject << /M 6 0 R >>", "", "");
+    objects[2] = (
+        3,
+        b"<< /Type /Page /Parent 2 0 R /Contents [4 0 R null] /Resources << /Font << /F1 5 0 R >> /XObject << /M 6 0 R >> >> >>".to_vec(),
+    );
+    objects.push((6, mark_form()));
+    RawPdf::new(&objects, "/Size 7 /Root 1 0 R").bytes()
+}
+
+/// One web link action of `uri_len` bytes named by `holders` dictionaries
+/// (a reader that copies the address for each holder does holders × length).
+pub fn one_address_named_by_many_links(holders: usize, uri_len: usize) -> Vec<u8> {
+    let page_extra = format!("/Extra [{}]", "<< /A 6 0 R >> ".repeat(holders));
+    let mut objects = one_page(&contract_text("EUR 12,000"), "", &page_extra, "");
+    objects.push((6, format!("<< /S /URI /URI (https://{}) >>", "x".repeat(uri_len)).into_bytes()));
+    RawPdf::new(&objects, "/Size 7 /Root 1 0 R").bytes()
+}
+
+/// `pages` pages that all name one list of `parts` drawing parts (a reader
+/// that copies the list for each page holds pages × parts).
+pub fn drawing_list_shared_by_many_pages(pages: u32, parts: usize) -> Vec<u8> {
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 10 + i)).collect();
+    let mut objects = vec![
+        (1, b"<< /Type /Catalog /Pages 2 0 R >>".to_vec()),
+        (2, format!("<< /Type /Pages /Kids [{}] /Count {pages} /MediaBox [0 0 595 842] >>", kids.join(" ")).into_bytes()),
+        (3, format!("[{}]", "4 0 R ".repeat(parts)).into_bytes()),
+        (4, stream("", b"0 0 m")),
+    ];
+    objects.extend((0..pages).map(|i| (10 + i, b"<< /Type /Page /Parent 2 0 R /Contents 3 0 R >>".to_vec())));
+    RawPdf::new(&objects, &format!("/Size {} /Root 1 0 R", 10 + pages)).bytes()
+}
+
+/// One page listing `times` times one part that inflates to `megabytes` MB
+/// (a reader decodes it each time: times × megabytes).
+pub fn one_large_part_listed_many_times(times: usize, megabytes: usize) -> Vec<u8> {
+    let data = "0 0 m\n".repeat(megabytes * 1024 * 1024 / 6);
+    let packed = miniz_oxide::deflate::compress_to_vec_zlib(data.as_bytes(), 9);
+    let mut objects = one_page(&contract_text("EUR 12,000"), "", "", "");
+    objects[2] = (
+        3,
+        format!("<< /Type /Page /Parent 2 0 R /Contents [{}] /Resources << /Font << /F1 5 0 R >> >> >>", "6 0 R ".repeat(times))
+            .into_bytes(),
+    );
+    objects.push((6, stream("/Filter /FlateDecode", &packed)));
+    RawPdf::new(&objects, "/Size 7 /Root 1 0 R").bytes()
+}
+
+/// A field holding a value of `value_len` bytes with `kids` distinct kids,
+/// in a form that asks readers to draw its values (a reader that copies the
+/// value into each kid holds kids × value).
+pub fn large_value_inherited_by_distinct_kids(value_len: usize, kids: u32) -> Vec<u8> {
+    let catalog = "/AcroForm << /Fields [6 0 R] /NeedAppearances true >>";
+    let mut objects = one_page(&contract_text("EUR 12,000"), "", "", catalog);
+    let kid_refs: Vec<String> = (0..kids).map(|i| format!("{} 0 R", 10 + i)).collect();
+    objects.push((6, format!("<< /FT /Tx /T (big) /V ({}) /Kids [{}] >>", "x".repeat(value_len), kid_refs.join(" ")).into_bytes()));
+    objects.extend((0..kids).map(|i| (10 + i, b"<< /Parent 6 0 R >>".to_vec())));
+    RawPdf::new(&objects, &format!("/Size {} /Root 1 0 R", 10 + kids)).bytes()
+}
+
+/// One link listed `times` times whose destination is an array of `values`
+/// values (a reader that copies it for each listing holds times × values).
+pub fn link_with_a_large_destination_listed_many_times(times: usize, values: usize) -> Vec<u8> {
+    let mut objects = one_page(&contract_text("EUR 12,000"), "", &format!("/Annots [{}]", "6 0 R ".repeat(times)), "");
+    objects.push((6, b"<< /Type /Annot /Subtype /Link /Rect [72 600 300 620] /Dest 7 0 R >>".to_vec()));
+    objects.push((7, format!("[3 0 R /XYZ {}]", "0 ".repeat(values)).into_bytes()));
+    RawPdf::new(&objects, "/Size 8 /Root 1 0 R").bytes()
+}

@@ -73,6 +73,9 @@ async fn preview(state: &AppState, hash: &str, page: &str) -> Result<Arc<Vec<u8>
 /// Draws page `number` (from 1) of `pdf` as a PNG.
 pub(super) fn draw(pdf: Vec<u8>, number: u32) -> Result<Vec<u8>, ApiError> {
     let cannot = |why: &str| ApiError::invalid(format!("page {number} cannot be shown: {why}"));
+    // Only a prepared source is drawn: its drawing instructions are bounded
+    // and mean one thing (a document from another node may be anything).
+    countersign_shared::source::inspect(&pdf).map_err(|e| cannot(&e.to_string()))?;
     let drawn = catch_unwind(AssertUnwindSafe(|| {
         let pdf = Pdf::new(pdf).map_err(|_| cannot("the PDF cannot be read"))?;
         let pages = pdf.pages();
@@ -93,4 +96,18 @@ pub(super) fn draw(pdf: Vec<u8>, number: u32) -> Result<Vec<u8>, ApiError> {
         pixmap.into_png().map_err(|_| cannot("the picture cannot be encoded"))
     }));
     drawn.unwrap_or_else(|_| Err(cannot("the renderer failed on this PDF")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use countersign_shared::test_utils::{contract_pdf, contract_pdf_as_made};
+
+    #[test]
+    fn only_a_prepared_document_is_drawn() {
+        let png = draw(contract_pdf(2), 2).expect("a prepared page is drawn");
+        assert!(png.starts_with(b"\x89PNG"));
+        let refused = draw(contract_pdf_as_made(2), 1).expect_err("an unprepared document is not drawn");
+        assert!(refused.message.contains("not prepared by Countersign"), "{}", refused.message);
+    }
 }

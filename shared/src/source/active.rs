@@ -98,11 +98,12 @@ pub(crate) fn action_kind(doc: &Document, action: &Dictionary) -> Verdict {
             _ => Verdict::Remove,
         },
         Some(b"URI") => {
-            let uri = match action.get(b"URI").map(|u| resolved(doc, u)) {
-                Ok(Object::String(uri, _)) => uri.to_ascii_lowercase(),
-                _ => return Verdict::Remove,
-            };
-            let web = [&b"http://"[..], b"https://", b"mailto:"].iter().any(|scheme| uri.starts_with(scheme));
+            let Ok(Object::String(uri, _)) = action.get(b"URI").map(|u| resolved(doc, u)) else { return Verdict::Remove };
+            // The scheme only, without copying the address: one action may be
+            // named by many links.
+            let web = [&b"http://"[..], b"https://", b"mailto:"]
+                .iter()
+                .any(|scheme| uri.get(..scheme.len()).is_some_and(|start| start.eq_ignore_ascii_case(scheme)));
             if web { Verdict::Web } else { Verdict::Remove }
         }
         _ => Verdict::Remove,

@@ -12,11 +12,14 @@ use std::rc::Rc;
 
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
 
+use crate::source::PdfError;
 use crate::source::pages::{dictionary, resolved};
 use crate::typeset::{approx_width, literal, num, show_lines, win_ansi, wrap};
 
 /// How deep a field tree may nest.
 const MAX_FIELD_DEPTH: usize = 32;
+/// Most text all the fields drawn here may show together, in bytes.
+const MAX_DRAWN_TEXT: usize = 16 * 1024 * 1024;
 /// The font name inside the appearances drawn here (their own resources).
 const FONT: &str = "Helv";
 
@@ -24,8 +27,10 @@ const FONT: &str = "Helv";
 #[derive(Debug, Clone, Default)]
 struct Inherited {
     kind: Option<Vec<u8>>,
-    value: Option<Object>,
-    appearance: Option<Vec<u8>>,
+    /// Shared, not copied, down the tree: a value may be large and a field
+    /// may have many kids.
+    value: Option<Rc<Object>>,
+    appearance: Option<Rc<Vec<u8>>>,
     alignment: i64,
     flags: i64,
 }
@@ -37,10 +42,10 @@ impl Inherited {
             next.kind = Some(kind.clone());
         }
         if let Ok(value) = field.get(b"V") {
-            next.value = Some(value.clone());
+            next.value = Some(Rc::new(value.clone()));
         }
         if let Ok(Object::String(da, _)) = field.get(b"DA") {
-            next.appearance = Some(da.clone());
+            next.appearance = Some(Rc::new(da.clone()));
         }
         if let Ok(q) = field.get(b"Q").and_then(Object::as_i64) {
             next.alignment = q;
@@ -52,17 +57,17 @@ impl Inherited {
     }
 }
 
-/// Draws the values of the filled text and choice fields whose drawing is
-/// left to readers (all of them when the form asks readers to draw them);
-/// returns how many were drawn.
-pub(crate) fn draw_values(doc: &mut Document) -> usize {
-    let Some(form) = form(doc) else { return 0 };
+/// Draws the form fields whose drawing is left to readers (every field when
+/// the form asks readers to draw them, and any field without an
+/// appearance); returns how many were drawn.
+pub(crate) fn draw_values(doc: &mut Document) -> Result<usize, PdfError> {
+    let Some(form) = form(doc) else { return Ok(0) };
     let readers_draw_all = form.get(b"NeedAppearances").and_then(Object::as_bool).unwrap_or(false);
     let default_appearance = match form.get(b"DA") {
-        Ok(Object::String(da, _)) => Some(da.clone()),
+        Ok(Object::String(da, _)) => Some(Rc::new(da.clone())),
         _ => None,
     };
-    let Ok(Object::Array(fields)) = form.get(b"Fields").map(|f| resolved(doc, f)) else { return 0 };
+    let Ok(Object::Array(fields)) = form.get(b"Fields").map(|f| resolved(doc, f)) else { return Ok(0) };
     let mut widgets = Vec::new();
     let mut seen = HashSet::new();
     // Shared, not copied, down the tree: a field may hold a large value and many kids.
@@ -96,14 +101,23 @@ pub(crate) fn draw_values(doc: &mut Document) -> usize {
     }
     let mut font = None;
     let mut drawn = 0;
+    let mut text_left = MAX_DRAWN_TEXT;
     for (widget, field) in widgets {
         let has_appearance = doc.get_dictionary(widget).is_ok_and(|w| w.has(b"AP"));
-        let Some(shown) = what_shows(doc, widget, &field) else { continue };
         // Readers draw every field themselves when the form asks; a field
-        // without an appearance, always.
-        if has_appearance && !readers_draw_all {
+        // without an appearance, always. A widget with no place on the page shows nothing.
+        if (has_appearance && !readers_draw_all) || !has_place(doc, widget) {
             continue;
         }
+        let Some(shown) = what_shows(doc, widget, &field) else { continue };
+        // The same value may be drawn in many widgets: what is drawn is bounded in all.
+        let text = match &shown {
+            Shown::Text(text) | Shown::Caption(text) => text.len(),
+            Shown::Check(_) => 0,
+        };
+        text_left = text_left.checked_sub(text).ok_or_else(|| {
+            PdfError::TooComplex(format!("its form fields would draw more than {} MB of text", MAX_DRAWN_TEXT / 1024 / 1024))
+        })?;
         let font = *font.get_or_insert_with(|| doc.add_object(helvetica()));
         if let Some(appearance) = appearance(doc, widget, &field, &shown, font) {
             let id = doc.add_object(appearance);
@@ -116,7 +130,16 @@ pub(crate) fn draw_values(doc: &mut Document) -> usize {
             }
         }
     }
-    drawn
+    Ok(drawn)
+}
+
+/// Whether `widget` has a rectangle on the page to be drawn in.
+fn has_place(doc: &Document, widget: ObjectId) -> bool {
+    let Some(rect) = doc.get_dictionary(widget).ok().and_then(|w| w.get(b"Rect").ok()).and_then(|r| resolved(doc, r).as_array().ok())
+    else {
+        return false;
+    };
+    rect.len() == 4 && rect.iter().all(|v| resolved(doc, v).as_float().is_ok_and(f32::is_finite))
 }
 
 /// What a field shows, as readers draw it.
@@ -145,7 +168,7 @@ fn what_shows(doc: &Document, widget: ObjectId, field: &Inherited) -> Option<Sho
             Some(Shown::Caption(caption.unwrap_or_default()))
         }
         Some(b"Btn") => {
-            let state = doc.get_dictionary(widget).ok().and_then(|w| w.get(b"AS").ok()).or(field.value.as_ref());
+            let state = doc.get_dictionary(widget).ok().and_then(|w| w.get(b"AS").ok()).or(field.value.as_deref());
             let on = state.and_then(|s| resolved(doc, s).as_name().ok()).is_some_and(|name| name != b"Off");
             Some(Shown::Check(on))
         }
@@ -176,12 +199,12 @@ fn value_text(field: &Inherited) -> Option<String> {
         return None;
     }
     // An empty field is drawn too: its background and border.
-    let value = match field.value.as_ref() {
-        Some(Object::Array(options)) => options.first().cloned(),
-        Some(value) => Some(value.clone()),
+    let value = match field.value.as_deref() {
+        Some(Object::Array(options)) => options.first(),
+        Some(value) => Some(value),
         None => None,
     };
-    Some(value.and_then(|value| lopdf::decode_text_string(&value).ok()).unwrap_or_default())
+    Some(value.and_then(|value| lopdf::decode_text_string(value).ok()).unwrap_or_default())
 }
 
 /// The size and colour the field's `/DA` asks for: `(size, colour operator)`.
@@ -273,7 +296,7 @@ fn appearance(doc: &Document, widget: ObjectId, field: &Inherited, shown: &Shown
         270 => ([0.0, -1.0, 1.0, 0.0, 0.0, height], height, width),
         _ => ([1.0, 0.0, 0.0, 1.0, 0.0, 0.0], width, height),
     };
-    let (asked, colour) = text_style(field.appearance.as_deref());
+    let (asked, colour) = text_style(field.appearance.as_deref().map(Vec::as_slice));
     let [a, b, c, d, e, f] = matrix;
     content.extend(format!("/Tx BMC q {} {} {} {} {} {} cm ", num(a), num(b), num(c), num(d), num(e), num(f)).bytes());
     let text_box = TextBox { width: box_w, height: box_h, asked, colour };

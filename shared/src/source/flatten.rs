@@ -7,19 +7,15 @@
 //! paper. So prepare draws each annotation's appearance into its page, as a
 //! reader draws it over the page (ISO 32000-1, 12.5.5), and keeps of the
 //! annotations only links, rewritten plainly. The form goes with its fields
-//! (the document to sign is fixed; Countersign adds its own fields).
-//!
-//! The page's own drawing is wrapped first so that it leaves the graphics
-//! state as it found it: readers then draw what follows it (the annotations
-//! here, Countersign's id line later) from the same state.
+//! (the document to sign is fixed; Countersign adds its own fields). The
+//! annotations are drawn after the page's own drawing, which `content`
+//! wraps so that it leaves the graphics state as it found it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use lopdf::content::Content;
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
 
 use crate::source::active::{ActiveContent, Verdict, action_kind};
-use crate::source::lenient::MAX_STREAM;
 use crate::source::pages::{dictionary, resolved};
 use crate::source::{PdfError, remove_key, unique_name};
 
@@ -28,19 +24,19 @@ use crate::source::{PdfError, remove_key, unique_name};
 const MAX_ANNOTATIONS: usize = 100_000;
 
 /// Flattens the annotations of `pages` into their pages and drops the form;
-/// counts what it removed that was not drawn.
+/// counts what it removed that was not drawn. Returns, for each page, the
+/// name its resources give the form of its annotations, to be drawn over
+/// the page (`content::normalise` does).
 pub(crate) fn flatten(
     doc: &mut Document,
     catalog: ObjectId,
     pages: &[ObjectId],
     removed: &mut BTreeMap<ActiveContent, usize>,
-) -> Result<(), PdfError> {
-    // Pages may share content streams: each is read once.
-    let mut state_uses = HashMap::new();
+) -> Result<Vec<Option<String>>, PdfError> {
     let mut annotations_left = MAX_ANNOTATIONS;
+    let mut layers = Vec::with_capacity(pages.len());
     for (index, page) in pages.iter().enumerate() {
-        balance(doc, *page, &mut state_uses)?;
-        flatten_page(doc, *page, index, &mut annotations_left, removed)?;
+        layers.push(flatten_page(doc, *page, index, &mut annotations_left, removed)?);
     }
     let form = match doc.get_object_mut(catalog) {
         Ok(Object::Dictionary(catalog)) => remove_key(catalog, b"AcroForm"),
@@ -53,97 +49,7 @@ pub(crate) fn flatten(
             *removed.entry(ActiveContent::Xfa).or_insert(0) += 1;
         }
     }
-    Ok(())
-}
-
-/// How drawing instructions change the graphics state: the lowest depth of
-/// `q`/`Q` they reach and where they end, relative to where they start, and
-/// whether they last begin (`BT`) or end (`ET`) a text object.
-#[derive(Debug, Clone, Copy, Default)]
-struct StateUse {
-    lowest: i64,
-    end: i64,
-    last_text: Option<bool>,
-}
-
-impl StateUse {
-    /// `self`, then `next`.
-    fn then(self, next: StateUse) -> StateUse {
-        StateUse { lowest: self.lowest.min(self.end + next.lowest), end: self.end + next.end, last_text: next.last_text.or(self.last_text) }
-    }
-
-    fn of(data: &[u8]) -> Result<StateUse, PdfError> {
-        let mut state = StateUse::default();
-        for operation in Content::decode_iter(data) {
-            let operation = operation.map_err(|_| unreadable())?;
-            match operation.operator.as_str() {
-                "q" => state.end += 1,
-                "Q" => {
-                    state.end -= 1;
-                    state.lowest = state.lowest.min(state.end);
-                }
-                "BT" => state.last_text = Some(true),
-                "ET" => state.last_text = Some(false),
-                _ => {}
-            }
-        }
-        Ok(state)
-    }
-}
-
-fn unreadable() -> PdfError {
-    PdfError::Damaged("a page's drawing instructions cannot be read".into())
-}
-
-/// Wraps the page's content so that it starts and ends at the same
-/// graphics-state depth, outside a text object, whatever it does inside.
-///
-/// A restore with no save before it, which readers ignore, then restores
-/// one of the saves added here: every reader still draws the page the same
-/// way, though perhaps not as the page was drawn before preparing.
-fn balance(doc: &mut Document, page: ObjectId, state_uses: &mut HashMap<ObjectId, StateUse>) -> Result<(), PdfError> {
-    let contents: Vec<Object> = match doc.get_dictionary(page).ok().and_then(|p| p.get(b"Contents").ok()).map(|c| resolved(doc, c)) {
-        Some(Object::Array(parts)) => parts.clone(),
-        Some(Object::Stream(_)) => doc.get_dictionary(page).ok().and_then(|p| p.get(b"Contents").ok()).cloned().into_iter().collect(),
-        _ => Vec::new(),
-    };
-    let mut state = StateUse::default();
-    for part in &contents {
-        let Object::Reference(id) = part else { continue };
-        let part_use = match state_uses.get(id) {
-            Some(known) => *known,
-            None => {
-                let Some(Object::Stream(stream)) = doc.objects.get(id) else { continue };
-                let data = stream
-                    .decompressed_content_with_limit(MAX_STREAM)
-                    .or_else(|_| if stream.dict.has(b"Filter") { Err(unreadable()) } else { Ok(stream.content.clone()) })?;
-                let found = StateUse::of(&data)?;
-                state_uses.insert(*id, found);
-                found
-            }
-        };
-        state = state.then(part_use);
-    }
-    let in_text = state.last_text == Some(true);
-    if state.lowest == 0 && state.end == 0 && !in_text {
-        return Ok(());
-    }
-    // Enough saves before that no restore inside reaches past them, and the
-    // restores after that bring the depth back to where it started. Each
-    // added part starts on a new line: no token of the page's runs into it.
-    let saves = usize::try_from(1 - state.lowest).unwrap_or(1);
-    let restores = usize::try_from(1 - state.lowest + state.end).unwrap_or(0);
-    let before = doc.add_object(Stream::new(Dictionary::new(), format!("\n{}", "q\n".repeat(saves)).into_bytes()));
-    let mut after = if in_text { b"\nET\n".to_vec() } else { b"\n".to_vec() };
-    after.extend("Q\n".repeat(restores).bytes());
-    let after = doc.add_object(Stream::new(Dictionary::new(), after));
-    let mut wrapped = vec![Object::Reference(before)];
-    wrapped.extend(contents);
-    wrapped.push(Object::Reference(after));
-    if let Ok(Object::Dictionary(dict)) = doc.get_object_mut(page) {
-        dict.set("Contents", Object::Array(wrapped));
-    }
-    Ok(())
+    Ok(layers)
 }
 
 /// Draws the page's annotations into it; keeps its links.
@@ -153,7 +59,7 @@ fn flatten_page(
     index: usize,
     annotations_left: &mut usize,
     removed: &mut BTreeMap<ActiveContent, usize>,
-) -> Result<(), PdfError> {
+) -> Result<Option<String>, PdfError> {
     let annots: Vec<Object> = match doc.get_dictionary(page).ok().and_then(|p| p.get(b"Annots").ok()).map(|a| resolved(doc, a)) {
         Some(Object::Array(items)) => {
             *annotations_left = annotations_left
@@ -161,11 +67,12 @@ fn flatten_page(
                 .ok_or_else(|| PdfError::TooComplex(format!("its pages list more than {MAX_ANNOTATIONS} annotations")))?;
             items.clone()
         }
-        _ => return Ok(()),
+        _ => return Ok(None),
     };
     let mut drawing = Vec::new();
     let mut forms = Dictionary::new();
     let mut links = Vec::new();
+    let mut used = Vec::new();
     let mut count = |kind| *removed.entry(kind).or_insert(0) += 1;
     for item in &annots {
         let Some(annotation) = dictionary(doc, item) else { continue };
@@ -186,6 +93,7 @@ fn flatten_page(
             (true, Some((form, matrix))) => {
                 let name = format!("A{}", forms.len());
                 forms.set(name.as_str(), Object::Reference(form));
+                used.push(form);
                 let [a, b, c, d, e, f] = matrix;
                 drawing.extend(format!("q {a} {b} {c} {d} {e} {f} cm /{name} Do Q\n").bytes());
                 if subtype != b"Link" {
@@ -195,6 +103,14 @@ fn flatten_page(
             (true, None) if subtype != b"Link" => count(ActiveContent::UndrawnAnnotation),
             (false, _) if flags & 4 != 0 && subtype != b"Link" => count(ActiveContent::PrintOnly),
             _ => {}
+        }
+    }
+    // An appearance is a form (readers draw it as one even when it does not
+    // say so); drawn from the page, it must say so.
+    for form in used {
+        if let Some(Object::Stream(stream)) = doc.objects.get_mut(&form) {
+            stream.dict.set("Type", Object::Name(b"XObject".to_vec()));
+            stream.dict.set("Subtype", Object::Name(b"Form".to_vec()));
         }
     }
     let media = doc.get_dictionary(page).ok().and_then(|p| p.get(b"MediaBox").ok()).cloned().unwrap_or(Object::Null);
@@ -211,24 +127,14 @@ fn flatten_page(
         let name = add_to_resources(doc, page, index, layer)?;
         layer_name = Some(name);
     }
-    let draw = layer_name.map(|name| doc.add_object(Stream::new(Dictionary::new(), format!("\nq /{name} Do Q\n").into_bytes())));
     if let Ok(Object::Dictionary(dict)) = doc.get_object_mut(page) {
         if links.is_empty() {
             remove_key(dict, b"Annots");
         } else {
             dict.set("Annots", Object::Array(links));
         }
-        if let Some(draw) = draw {
-            let mut contents = match dict.get(b"Contents") {
-                Ok(Object::Array(parts)) => parts.clone(),
-                Ok(single) => vec![single.clone()],
-                Err(_) => Vec::new(),
-            };
-            contents.push(Object::Reference(draw));
-            dict.set("Contents", Object::Array(contents));
-        }
     }
-    Ok(())
+    Ok(layer_name)
 }
 
 /// Adds the annotations' layer to the page's resources under a name they do
@@ -315,7 +221,7 @@ fn link(doc: &Document, annotation: &Dictionary) -> Option<Dictionary> {
     link.set("Rect", Object::Array(rect.iter().map(|v| Object::Real(*v)).collect()));
     link.set("Border", Object::Array(vec![0.into(), 0.into(), 0.into()]));
     if let Ok(destination) = annotation.get(b"Dest") {
-        link.set("Dest", resolved(doc, destination).clone());
+        link.set("Dest", small(resolved(doc, destination))?.clone());
         return Some(link);
     }
     let action = dictionary(doc, annotation.get(b"A").ok()?)?;
@@ -330,17 +236,29 @@ pub(crate) fn kept_action(doc: &Document, action: &Dictionary) -> Option<Diction
     match action_kind(doc, action) {
         Verdict::GoTo => {
             kept.set("S", Object::Name(b"GoTo".to_vec()));
-            kept.set("D", resolved(doc, action.get(b"D").ok()?).clone());
+            kept.set("D", small(resolved(doc, action.get(b"D").ok()?))?.clone());
         }
         Verdict::Web => {
             kept.set("S", Object::Name(b"URI".to_vec()));
-            kept.set("URI", resolved(doc, action.get(b"URI").ok()?).clone());
+            kept.set("URI", small(resolved(doc, action.get(b"URI").ok()?))?.clone());
         }
         Verdict::Navigate => {
             kept.set("S", Object::Name(b"Named".to_vec()));
-            kept.set("N", resolved(doc, action.get(b"N").ok()?).clone());
+            kept.set("N", small(resolved(doc, action.get(b"N").ok()?))?.clone());
         }
         Verdict::Remove => return None,
     }
     Some(kept)
+}
+
+/// `value` if it is as small as a destination or an address is (a link
+/// listed many times is copied each time): a page and a view, a name, a web
+/// address of at most 8 KB.
+fn small(value: &Object) -> Option<&Object> {
+    let fits = match value {
+        Object::Array(items) => items.len() <= 6 && items.iter().all(|item| !matches!(item, Object::Array(_) | Object::Dictionary(_))),
+        Object::String(text, _) | Object::Name(text) => text.len() <= 8 * 1024,
+        _ => false,
+    };
+    fits.then_some(value)
 }

@@ -11,7 +11,8 @@
 //!   passed to 100,000 kids, a 1 MB address named by 100,000 links, one list
 //!   of 100,000 drawing parts on 2,000 pages, an 8 MB drawing part listed
 //!   10,000 times, a 1 MB value inherited by 10,000 kids, a large link
-//!   destination listed 100,000 times (hundreds of gigabytes, or hours, each);
+//!   destination listed 100,000 times, a string of 4,000,000 backslashes
+//!   (hundreds of gigabytes, or hours, each);
 //! - verifying a final PDF followed by 8 MB of image markers (each once made
 //!   the verifier hash 4 MiB).
 //!
@@ -39,6 +40,7 @@ fn hostile_sources(c: &mut Criterion) {
         ("drawing_part_of_8_mb_listed_10000_times", crafted::one_large_part_listed_many_times(10_000, 8)),
         ("value_of_1_mb_inherited_by_10000_kids", crafted::large_value_inherited_by_distinct_kids(1_000_000, 10_000)),
         ("link_destination_listed_100000_times", crafted::link_with_a_large_destination_listed_many_times(100_000, 100_000)),
+        ("string_of_4000000_backslashes", crafted::string_of_backslashes(4_000_000)),
     ] {
         eprintln!("{name}: {} bytes, {:?}", pdf.len(), prepare(&pdf).map(|p| p.bytes.len()));
         group.bench_function(name, |b| b.iter(|| prepare(&pdf)));

@@ -368,6 +368,7 @@ fn files_built_to_multiply_a_readers_work_are_read_in_linear_time() {
         ("an 8 MB drawing part listed 10,000 times", crafted::one_large_part_listed_many_times(10_000, 8)),
         ("a 1 MB value inherited by 10,000 kids", crafted::large_value_inherited_by_distinct_kids(1_000_000, 10_000)),
         ("a large link destination listed 100,000 times", crafted::link_with_a_large_destination_listed_many_times(100_000, 100_000)),
+        ("a string of a million backslashes", crafted::string_of_backslashes(1_000_000)),
     ] {
         match prepare(&pdf) {
             Ok(prepared) => assert!(inspect(&prepared.bytes).is_ok(), "{what}"),

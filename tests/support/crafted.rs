@@ -551,6 +551,17 @@ pub fn one_large_part_listed_many_times(times: usize, megabytes: usize) -> Vec<u
     RawPdf::new(&objects, "/Size 7 /Root 1 0 R").bytes()
 }
 
+/// A page drawing a string of `count` backslashes (each escaped: a writer
+/// that looks up every byte among the string's escapes takes count² steps).
+pub fn string_of_backslashes(count: usize) -> Vec<u8> {
+    let mut content = contract_text("EUR 12,000");
+    content.push_str(&format!("BT /F1 1 Tf 72 20 Td ({}) Tj ET\n", "\\\\".repeat(count)));
+    let packed = miniz_oxide::deflate::compress_to_vec_zlib(content.as_bytes(), 9);
+    let mut objects = one_page("", "", "", "");
+    objects[3] = (4, stream("/Filter /FlateDecode", &packed));
+    RawPdf::new(&objects, "/Size 6 /Root 1 0 R").bytes()
+}
+
 /// A field holding a value of `value_len` bytes with `kids` distinct kids,
 /// in a form that asks readers to draw its values (a reader that copies the
 /// value into each kid holds kids × value).

@@ -13,6 +13,12 @@
 //!
 //! Not accepted (the file is refused): inline images, operators outside
 //! ISO 32000, operands of the wrong number or kind.
+//!
+//! Prepare reads a source's drawing instructions with lopdf's content
+//! parser, which takes what producers write; [`syntax`] writes them back and
+//! reads only what it writes.
+
+mod syntax;
 
 use std::collections::{HashMap, HashSet};
 
@@ -144,31 +150,64 @@ struct StateUse {
     in_text: bool,
 }
 
-/// Checks `data` (decoded) and returns its operations, written one way.
-fn well_formed(data: &[u8], names: &Names<'_>) -> Result<(Vec<Operation>, StateUse), PdfError> {
-    let content = Content::decode_strict(data).map_err(|_| ambiguous("cannot be read the same way by every reader"))?;
-    let mut state = StateUse::default();
-    let initial = Colours { stroke: Space::Components(1), fill: Space::Components(1) };
-    let mut saved: Vec<Colours> = Vec::new();
-    let mut colours = initial;
-    for operation in &content.operations {
-        check_operands(operation, names, &mut colours)?;
-        match operation.operator.as_str() {
+/// Follows the graphics state through drawing instructions, checking each
+/// operation as it comes.
+struct Drawing<'a> {
+    names: Names<'a>,
+    state: StateUse,
+    colours: Colours,
+    saved: Vec<Colours>,
+}
+
+impl<'a> Drawing<'a> {
+    const INITIAL: Colours = Colours { stroke: Space::Components(1), fill: Space::Components(1) };
+
+    fn new(names: Names<'a>) -> Self {
+        Drawing { names, state: StateUse::default(), colours: Self::INITIAL, saved: Vec::new() }
+    }
+
+    fn step(&mut self, operator: &str, operands: &[Object]) -> Result<(), PdfError> {
+        check_operands(operator, operands, &self.names, &mut self.colours)?;
+        match operator {
             "q" => {
-                saved.push(colours);
-                state.end += 1;
+                self.saved.push(self.colours);
+                self.state.end += 1;
             }
             "Q" => {
-                colours = saved.pop().unwrap_or(initial);
-                state.end -= 1;
-                state.lowest = state.lowest.min(state.end);
+                self.colours = self.saved.pop().unwrap_or(Self::INITIAL);
+                self.state.end -= 1;
+                self.state.lowest = self.state.lowest.min(self.state.end);
             }
-            "BT" => state.in_text = true,
-            "ET" => state.in_text = false,
+            "BT" => self.state.in_text = true,
+            "ET" => self.state.in_text = false,
             _ => {}
         }
+        Ok(())
     }
-    Ok((content.operations, state))
+}
+
+/// Checks `data` (decoded, as a producer wrote it) and returns its operations.
+fn well_formed(data: &[u8], names: Names<'_>) -> Result<(Vec<Operation>, StateUse), PdfError> {
+    let content = Content::decode_strict(data).map_err(|_| ambiguous("cannot be read the same way by every reader"))?;
+    let mut drawing = Drawing::new(names);
+    for operation in &content.operations {
+        drawing.step(&operation.operator, &operation.operands)?;
+    }
+    Ok((content.operations, drawing.state))
+}
+
+/// Checks `data` (decoded) as [`encode`] writes it, operation by operation.
+fn well_written(data: &[u8], names: Names<'_>) -> Result<StateUse, PdfError> {
+    let mut drawing = Drawing::new(names);
+    let mut written = syntax::Written::new(data);
+    while let Some((operator, operands)) = written.next_operation().map_err(|_| not_prepared("are not written as preparing writes them"))? {
+        drawing.step(operator, operands)?;
+    }
+    Ok(drawing.state)
+}
+
+fn not_prepared(why: &str) -> PdfError {
+    PdfError::NotNormal(format!("its drawing instructions {why}"))
 }
 
 /// The kinds of operand an operator takes.
@@ -228,9 +267,7 @@ fn has_nul(value: &Object) -> bool {
     }
 }
 
-fn check_operands(operation: &Operation, names: &Names<'_>, colours: &mut Colours) -> Result<(), PdfError> {
-    let operator = operation.operator.as_str();
-    let operands = operation.operands.as_slice();
+fn check_operands(operator: &str, operands: &[Object], names: &Names<'_>, colours: &mut Colours) -> Result<(), PdfError> {
     if operands.iter().any(has_nul) {
         return Err(ambiguous("hold a name with a NUL byte, which some readers cut short"));
     }
@@ -306,8 +343,16 @@ fn set(colours: &mut Colours, operator: &str, space: Space) {
     }
 }
 
-fn encode(operations: Vec<Operation>) -> Result<Vec<u8>, PdfError> {
-    Content { operations }.encode().map_err(|_| ambiguous("cannot be written back"))
+/// The one way drawing instructions are written.
+fn encode(operations: &[Operation]) -> Result<Vec<u8>, PdfError> {
+    let mut out = Vec::new();
+    for (index, operation) in operations.iter().enumerate() {
+        if index > 0 {
+            out.push(b'\n');
+        }
+        syntax::write_operation(&mut out, &operation.operator, &operation.operands).map_err(|_| ambiguous("cannot be written back"))?;
+    }
+    Ok(out)
 }
 
 fn op(operator: &str, operands: Vec<Object>) -> Operation {
@@ -371,7 +416,7 @@ pub(crate) fn normalise(doc: &mut Document, pages: &[ObjectId], layers: &[Option
             data.push(b'\n');
         }
         let resources = doc.get_dictionary(*page).ok().and_then(|p| p.get(b"Resources").ok()).and_then(|r| dictionary(doc, r));
-        let (operations, state) = well_formed(&data, &Names { doc, resources })?;
+        let (operations, state) = well_formed(&data, Names { doc, resources })?;
         // The page's drawing in saves of its own: enough that no restore
         // inside reaches past them, and restores after that bring the state
         // back to where the page started, outside a text object. What
@@ -392,7 +437,7 @@ pub(crate) fn normalise(doc: &mut Document, pages: &[ObjectId], layers: &[Option
         if let Some(layer) = &layer {
             wrapped.extend([op("q", vec![]), op("Do", vec![Object::Name(layer.as_bytes().to_vec())]), op("Q", vec![])]);
         }
-        let stream = doc.add_object(flate(&encode(wrapped)?));
+        let stream = doc.add_object(flate(&encode(&wrapped)?));
         if layer.is_none()
             && let Some(shared) = shared
         {
@@ -450,8 +495,8 @@ fn normalise_other_content(doc: &mut Document, budget: &mut Budget) -> Result<()
     for (id, holder) in other_content(doc) {
         let Some(Object::Stream(stream)) = doc.objects.get(&id) else { continue };
         let data = decoded(stream, &stream.content, budget)?;
-        let (operations, _) = well_formed(&data, &Names { doc, resources: resources_of(doc, holder) })?;
-        let written = flate(&encode(operations)?);
+        let (operations, _) = well_formed(&data, Names { doc, resources: resources_of(doc, holder) })?;
+        let written = flate(&encode(&operations)?);
         if let Some(Object::Stream(stream)) = doc.objects.get_mut(&id) {
             for key in [&b"Filter"[..], b"DecodeParms", b"Length"] {
                 crate::source::remove_key(&mut stream.dict, key);
@@ -473,7 +518,6 @@ pub(crate) fn check(doc: &Document, pages: &[ObjectId], file: &[u8]) -> Result<(
         let len = usize::try_from(stream.dict.get(b"Length").and_then(Object::as_i64).ok()?).ok()?;
         file.get(start..start.checked_add(len)?)
     };
-    let not_prepared = |why: &str| PdfError::NotNormal(format!("its drawing instructions {why}"));
     let mut budget = Budget::new();
     let mut checked: HashSet<ObjectId> = HashSet::new();
     let check_one = |id: ObjectId, resources: Option<&Dictionary>, page: bool, budget: &mut Budget| -> Result<(), PdfError> {
@@ -485,10 +529,7 @@ pub(crate) fn check(doc: &Document, pages: &[ObjectId], file: &[u8]) -> Result<(
         }
         let bytes = data(stream).ok_or_else(|| not_prepared("are missing"))?;
         let decoded = decoded(stream, bytes, budget)?;
-        let (operations, state) = well_formed(&decoded, &Names { doc, resources })?;
-        if encode(operations)? != decoded {
-            return Err(not_prepared("are not written as preparing writes them"));
-        }
+        let state = well_written(&decoded, Names { doc, resources })?;
         if page && (state.lowest != 0 || state.end != 0 || state.in_text) {
             return Err(not_prepared("leave the graphics state other than they found it"));
         }

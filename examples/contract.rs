@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use countersign_node::datadir::{DataDir, Profile};
-use countersign_node::envelopes::Summary;
+use countersign_node::envelopes::{Stage, Summary};
 use countersign_node::net::command::{CreateRequest, FieldInput, PartyInput, SignRequest};
 use countersign_node::party::random_secret;
 use countersign_node::running::{NodeOptions, RunningNode};
@@ -122,7 +122,7 @@ async fn main() -> Result<()> {
     step("Carl fills in his name and address and signs", async { Ok(carl.sign(envelope, carl_request).await?) }).await?;
 
     let finals = step("Every node has the final PDF", async {
-        let complete = |s: &Summary| s.stage == "completed" && s.missing_blobs.is_empty();
+        let complete = |s: &Summary| s.stage == Stage::Completed && s.missing_blobs.is_empty();
         let mut finals = Vec::new();
         for node in [&anna, &dmitri, &carl] {
             node.wait_for(envelope, WAIT, complete).await?;

@@ -1,5 +1,5 @@
 //! The PDF signatures of every signing step, judged by someone else: pyHanko
-//! (a third-party PAdES validator, installed by `.ci/run`) must find one
+//! (a third-party PAdES validator, installed by `scripts/test`) must find one
 //! intact, trusted Ed25519 signature per signer, in signing order, the first
 //! certifying the document and every later step a permitted change (form
 //! filling and signing), and must call a tampered copy invalid.

@@ -1,6 +1,6 @@
 //! The verifier page in a real headless browser (Debian's chromium, driven
 //! through chromedriver's WebDriver HTTP API): a person picks a valid and then
-//! a tampered PDF and reads the verdict from the page. `.ci/run` installs
+//! a tampered PDF and reads the verdict from the page. `scripts/test` installs
 //! chromium and chromium-driver. Screenshots land in `target/screenshots/`
 //! (`verifier-page-*.png`) for a person to look at.
 

@@ -36,6 +36,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use countersign_shared::hash::EnvelopeId;
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq as _;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api::error::{ApiError, ErrorKind};
@@ -126,7 +127,7 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     let origin = header_str(headers, header::ORIGIN);
     let own_origin = |o: &str| o == format!("http://127.0.0.1:{port}") || o == format!("http://localhost:{port}");
     let expected = format!("Bearer {}", state.token);
-    let token_ok = header_str(headers, header::AUTHORIZATION).is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()));
+    let token_ok = header_str(headers, header::AUTHORIZATION).is_some_and(|given| same_secret(given, &expected));
     let reads = matches!(*request.method(), Method::GET | Method::HEAD);
     // Another user of this machine, whatever secret they hold (see `local_user`).
     let other_user = request
@@ -182,8 +183,8 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 }
 
 /// Compares secrets without revealing where they differ.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+pub(crate) fn same_secret(given: &str, expected: &str) -> bool {
+    given.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 
 /// Sends a command and waits for its reply.

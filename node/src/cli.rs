@@ -18,7 +18,7 @@ use crate::api::{DeclineRequest, JoinRequest};
 use crate::client::Client;
 use crate::datadir::{DataDir, Profile, write_atomic};
 use crate::documents::PreparedDocument;
-use crate::envelopes::{ListItem, Summary};
+use crate::envelopes::{ListItem, Stage, Summary};
 use crate::net::command::{CreateRequest, Created, FieldInput, NodeInfo, PartyInput, SignRequest, Transfer};
 use crate::party::random_secret;
 use crate::qr;
@@ -344,7 +344,7 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
                 let next = if s.next.is_empty() { "-".to_owned() } else { s.next.join(", ") };
                 let mine = if s.my_turn { "  ← your turn" } else { "" };
                 let (signed, of) = s.signed;
-                println!("{}  {:<10}  {signed}/{of} signed  {:<32}  next: {next}{mine}", &s.id[..12], s.stage, truncate(&s.title, 32));
+                println!("{}  {:<10}  {signed}/{of} signed  {:<32}  next: {next}{mine}", &s.id[..12], s.stage.name(), truncate(&s.title, 32));
             }
             Ok(())
         }
@@ -432,9 +432,9 @@ fn truncate(text: &str, max: usize) -> String {
 
 fn print_summary(s: &Summary) {
     println!("{}  ({})", s.title, s.id);
-    let stage = match s.stage.as_str() {
-        "awaiting" => format!("waiting for {}", s.next.join(", ")),
-        other => other.to_owned(),
+    let stage = match s.stage {
+        Stage::Awaiting => format!("waiting for {}", s.next.join(", ")),
+        other => other.name().to_owned(),
     };
     println!("stage: {stage}{}", if s.my_turn { " — your turn" } else { "" });
     for p in &s.parties {

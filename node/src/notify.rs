@@ -32,7 +32,7 @@ use tokio::sync::Notify;
 
 use crate::clock::now_ms;
 use crate::datadir::DataDir;
-use crate::envelopes::Summary;
+use crate::envelopes::{Stage, Summary};
 use crate::net::command::InviteOut;
 use crate::notify::config::NotifyConfig;
 use crate::notify::message::{About, Kind, Message, Recipient};
@@ -116,7 +116,7 @@ impl Notifier {
     pub fn remind(&self, summary: &Summary) -> usize {
         let about = self.about(summary);
         let waiting: Vec<_> =
-            summary.parties.iter().filter(|p| summary.stage == "awaiting" && summary.next_slots.contains(&p.slot)).collect();
+            summary.parties.iter().filter(|p| summary.stage == Stage::Awaiting && summary.next_slots.contains(&p.slot)).collect();
         for party in &waiting {
             let link = summary.open_invites.iter().find(|i| i.slot == party.slot).map(|i| i.link.as_str());
             let to = Recipient { name: party.name.clone(), contact: party.contact.to_string() };
@@ -141,7 +141,7 @@ impl Notifier {
     /// hears again every `every_days`, until their invitation expires.
     pub fn remind_if_due(&self, summary: &Summary) {
         let every = self.config.reminders.every_days;
-        if every <= 0.0 || !summary.created_by_me || summary.stage != "awaiting" {
+        if every <= 0.0 || !summary.created_by_me || summary.stage != Stage::Awaiting {
             return;
         }
         let now = now_ms();
@@ -167,7 +167,7 @@ impl Notifier {
     pub fn observe(&self, summary: &Summary, final_pdf: impl FnOnce() -> Option<Vec<u8>>) {
         let Some(me) = self.me.as_ref().filter(|_| self.config.completion.notify_me) else { return };
         let about = self.about(summary);
-        let event = summary.stage.as_str();
+        let event = summary.stage.name();
         match &summary.status {
             _ if self.queue.marked_at(&summary.id, event).is_some() => {}
             countersign_shared::state::Status::Completed if summary.missing_blobs.is_empty() => {

@@ -28,8 +28,6 @@ mod prepare;
 mod preview;
 pub mod templates;
 
-pub use layout::url_encode;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -39,6 +37,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use cookie::{Cookie, SameSite};
 use serde::Deserialize;
 
 use crate::api::AppState;
@@ -86,9 +85,9 @@ impl Sessions {
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .any(|(key, value)| key == name && crate::api::constant_time_eq(value.as_bytes(), self.secret.as_bytes()))
+            .flat_map(Cookie::split_parse)
+            .filter_map(Result::ok)
+            .any(|cookie| cookie.name() == name && crate::api::same_secret(cookie.value(), &self.secret))
     }
 }
 
@@ -137,7 +136,12 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, Query(logi
         );
         return (StatusCode::FORBIDDEN, body).into_response();
     }
-    let cookie = format!("{}={}; Path=/; HttpOnly; SameSite=Strict", cookie_name(state.port), state.sessions.secret);
+    let cookie = Cookie::build((cookie_name(state.port), state.sessions.secret.clone()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .build()
+        .to_string();
     ([(header::SET_COOKIE, cookie)], Redirect::to("/app")).into_response()
 }
 

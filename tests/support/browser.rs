@@ -1,8 +1,8 @@
 //! A real headless browser for the web tests: Debian's chromium driven
-//! through chromedriver's W3C WebDriver HTTP API (both installed by
-//! `.ci/run`). Only the calls the tests need: open a page, find, click, type,
-//! pick a file, drag with the pointer, run a script, take a screenshot.
-//! Screenshots land in `target/screenshots/` for a person to look at.
+//! through chromedriver with fantoccini (a WebDriver client), both
+//! installed by `scripts/test`. The tests are plain functions, so each call
+//! runs on the browser's own small runtime. Screenshots land in
+//! `target/screenshots/` for a person to look at.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -10,11 +10,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use base64::Engine as _;
+use fantoccini::actions::{InputSource as _, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-
-/// The W3C WebDriver key of an element reference.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// How long to wait for something to show on a page.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -22,9 +21,9 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// A chromedriver process and one browser session.
 #[derive(Debug)]
 pub struct Browser {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
     driver: Child,
-    base: String,
-    agent: ureq::Agent,
     profile: PathBuf,
     /// Where the browser saves downloads.
     pub downloads: PathBuf,
@@ -39,16 +38,8 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .context("chromedriver is not installed (.ci/run installs chromium-driver)")?;
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        let root = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while agent.get(format!("{root}/status")).call().is_err() {
-            if Instant::now() > deadline {
-                bail!("chromedriver did not start");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            .context("chromedriver is not installed (scripts/test installs chromium-driver)")?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let profile = crate::scratch_dir("chromium-profile")?;
         let downloads = crate::scratch_dir("chromium-downloads")?;
         let args: Vec<String> = [
@@ -69,66 +60,54 @@ impl Browser {
             "download.default_directory": downloads.display().to_string(),
             "download.prompt_for_download": false,
         });
-        let capabilities = json!({"capabilities": {"alwaysMatch": {
+        let capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args, "prefs": prefs}
-        }}});
-        let mut browser = Browser { driver, base: root.clone(), agent, profile, downloads };
-        let session = browser.call("POST", "/session", Some(capabilities))?;
-        let id = session["value"]["sessionId"].as_str().ok_or_else(|| anyhow!("no browser session: {session}"))?.to_owned();
-        browser.base = format!("{root}/session/{id}");
-        Ok(browser)
+        });
+        let Value::Object(capabilities) = capabilities else { bail!("capabilities are an object") };
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = runtime.block_on(async {
+            loop {
+                let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+                match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&url).await {
+                    Ok(client) => return Ok(client),
+                    Err(e) if Instant::now() > deadline => return Err(anyhow!("chromedriver did not start a browser: {e}")),
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        })?;
+        Ok(Browser { runtime, client, driver, profile, downloads })
     }
 
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
-        let url = format!("{}{path}", self.base);
-        let result = match (method, body) {
-            ("GET", _) => self.agent.get(&url).call(),
-            ("DELETE", _) => self.agent.delete(&url).call(),
-            (_, Some(body)) => self.agent.post(&url).header("Content-Type", "application/json").send(&serde_json::to_vec(&body)?[..]),
-            (_, None) => self.agent.post(&url).header("Content-Type", "application/json").send(&b"{}"[..]),
-        };
-        let mut response = result.with_context(|| format!("WebDriver {method} {path}"))?;
-        let value: Value = serde_json::from_slice(&response.body_mut().read_to_vec()?).unwrap_or(Value::Null);
-        if let Some(error) = value["value"]["error"].as_str() {
-            bail!("WebDriver {method} {path}: {error}: {}", value["value"]["message"]);
-        }
-        Ok(value)
+    fn run<T>(&self, work: impl Future<Output = Result<T, fantoccini::error::CmdError>>) -> Result<T> {
+        Ok(self.runtime.block_on(work)?)
     }
 
     /// Opens `url`.
     pub fn go(&self, url: &str) -> Result<()> {
-        self.call("POST", "/url", Some(json!({"url": url}))).map(drop)
+        self.run(self.client.goto(url))
     }
 
     /// Resizes the window (a phone is about 430×900).
     pub fn resize(&self, width: u32, height: u32) -> Result<()> {
-        self.call("POST", "/window/rect", Some(json!({"width": width, "height": height}))).map(drop)
+        self.run(self.client.set_window_size(width, height))
     }
 
     /// The address of the page shown.
     pub fn url(&self) -> Result<String> {
-        Ok(self.call("GET", "/url", None)?["value"].as_str().unwrap_or_default().to_owned())
+        Ok(self.run(self.client.current_url())?.to_string())
     }
 
     /// The element matching `css`, if there is one now.
-    pub fn find(&self, css: &str) -> Option<String> {
-        let found = self.call("POST", "/element", Some(json!({"using": "css selector", "value": css}))).ok()?;
-        found["value"][ELEMENT].as_str().map(str::to_owned)
+    pub fn find(&self, css: &str) -> Option<Element> {
+        self.run(self.client.find(Locator::Css(css))).ok()
     }
 
     /// The element matching `css`, waiting for it to appear.
-    pub fn wait_for(&self, css: &str) -> Result<String> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(element) = self.find(css) {
-                return Ok(element);
-            }
-            if Instant::now() > deadline {
-                bail!("{css} never showed up on {}", self.url().unwrap_or_default());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    pub fn wait_for(&self, css: &str) -> Result<Element> {
+        self.run(self.client.wait().at_most(PATIENCE).for_element(Locator::Css(css)))
+            .with_context(|| format!("{css} never showed up on {}", self.url().unwrap_or_default()))
     }
 
     /// Waits until the page's text contains `text`; returns the text.
@@ -149,21 +128,23 @@ impl Browser {
     /// Clicks the element matching `css`.
     pub fn click(&self, css: &str) -> Result<()> {
         let element = self.wait_for(css)?;
-        self.call("POST", &format!("/element/{element}/click"), None).map(drop)
+        self.run(element.click())
     }
 
     /// Types `text` into the element matching `css` (after clearing it).
     pub fn type_into(&self, css: &str, text: &str) -> Result<()> {
         let element = self.wait_for(css)?;
-        self.call("POST", &format!("/element/{element}/clear"), None)?;
-        self.call("POST", &format!("/element/{element}/value"), Some(json!({"text": text}))).map(drop)
+        self.run(async {
+            element.clear().await?;
+            element.send_keys(text).await
+        })
     }
 
     /// Picks `path` in the file input matching `css`.
     pub fn choose_file(&self, css: &str, path: &Path) -> Result<()> {
         let element = self.wait_for(css)?;
         let path = path.canonicalize().with_context(|| format!("{} is missing", path.display()))?;
-        self.call("POST", &format!("/element/{element}/value"), Some(json!({"text": path.display().to_string()}))).map(drop)
+        self.run(element.send_keys(&path.display().to_string()))
     }
 
     /// The text of the element matching `css` (found again if the page
@@ -172,12 +153,10 @@ impl Browser {
         let deadline = Instant::now() + PATIENCE;
         loop {
             let element = self.wait_for(css)?;
-            match self.call("GET", &format!("/element/{element}/text"), None) {
-                Ok(value) => return Ok(value["value"].as_str().unwrap_or_default().to_owned()),
-                Err(e) if e.to_string().contains("stale element") && Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                Err(e) => return Err(e),
+            match self.runtime.block_on(element.text()) {
+                Ok(text) => return Ok(text),
+                Err(e) if e.is_stale_element_reference() && Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -187,23 +166,26 @@ impl Browser {
         self.text("body")
     }
 
-    /// Runs `script` in the page with `args`; returns its value.
+    /// Runs `script` in the page with `args` (an array); returns its value.
     pub fn execute(&self, script: &str, args: Value) -> Result<Value> {
-        Ok(self.call("POST", "/execute/sync", Some(json!({"script": script, "args": args})))?["value"].clone())
+        let Value::Array(args) = args else { bail!("a script's arguments are an array") };
+        self.run(self.client.execute(script, args))
     }
 
     /// Presses the mouse at each point in turn (viewport pixels), moving
     /// through the points, and releases it at the last: a drag or a stroke.
     pub fn drag(&self, points: &[(i64, i64)]) -> Result<()> {
         let Some(((x, y), rest)) = points.split_first() else { return Ok(()) };
-        let mut actions = vec![json!({"type": "pointerMove", "duration": 0, "x": x, "y": y}), json!({"type": "pointerDown", "button": 0})];
+        let to = |x: i64, y: i64, ms: u64| PointerAction::MoveTo { duration: Some(Duration::from_millis(ms)), x: x as f64, y: y as f64 };
+        let mut mouse = MouseActions::new("mouse".into()).then(to(*x, *y, 0)).then(PointerAction::Down { button: MOUSE_BUTTON_LEFT });
         for (x, y) in rest {
-            actions.push(json!({"type": "pointerMove", "duration": 40, "x": x, "y": y}));
+            mouse = mouse.then(to(*x, *y, 40));
         }
-        actions.push(json!({"type": "pointerUp", "button": 0}));
-        let body = json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": actions}]});
-        self.call("POST", "/actions", Some(body))?;
-        self.call("DELETE", "/actions", None).map(drop)
+        mouse = mouse.then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+        self.run(async {
+            self.client.perform_actions(mouse).await?;
+            self.client.release_actions().await
+        })
     }
 
     /// Where the element matching `css` is in the viewport: left, top, width, height.
@@ -218,8 +200,7 @@ impl Browser {
 
     /// Saves a screenshot as `target/screenshots/{name}.png`; returns its path.
     pub fn screenshot(&self, name: &str) -> Result<PathBuf> {
-        let shot = self.call("GET", "/screenshot", None)?;
-        let png = base64::engine::general_purpose::STANDARD.decode(shot["value"].as_str().unwrap_or_default())?;
+        let png = self.run(self.client.screenshot())?;
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{name}.png"));
@@ -247,7 +228,7 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.agent.delete(&self.base).call();
+        let _ = self.runtime.block_on(self.client.clone().close());
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);

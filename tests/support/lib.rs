@@ -1,6 +1,6 @@
 //! Test toolkit for the whole-system tests in `tests/`: the real-world PDF
 //! corpus kept in `tests/corpus`, and the third-party PDF tools (qpdf, poppler's
-//! pdftoppm) that check our output. `.ci/run` installs the tools.
+//! pdftoppm) that check our output. `scripts/test` installs the tools.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -55,7 +55,7 @@ pub fn qpdf_check(pdf: &[u8]) -> Result<(i32, String)> {
     let dir = scratch_dir("qpdf")?;
     let path = dir.join("file.pdf");
     std::fs::write(&path, pdf)?;
-    let output = Command::new("qpdf").arg("--check").arg(&path).output().context("qpdf is not installed (.ci/run installs it)")?;
+    let output = Command::new("qpdf").arg("--check").arg(&path).output().context("qpdf is not installed (scripts/test installs it)")?;
     let _ = std::fs::remove_dir_all(&dir);
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     Ok((output.status.code().unwrap_or(-1), text))
@@ -73,7 +73,7 @@ pub struct PyHankoReport {
     pub output: String,
 }
 
-/// Where pyHanko's command is: the virtual environment `.ci/run` makes in
+/// Where pyHanko's command is: the virtual environment `scripts/test` makes in
 /// `target/pyhanko`, or `COUNTERSIGN_PYHANKO`.
 pub fn pyhanko_command() -> PathBuf {
     if let Some(path) = std::env::var_os("COUNTERSIGN_PYHANKO") {
@@ -95,7 +95,7 @@ pub fn pyhanko_validate(pdf: &[u8], trust: &[Vec<u8>]) -> Result<PyHankoReport> 
         std::fs::write(&cert, pem)?;
         command.arg("--trust").arg(cert);
     }
-    let output = command.arg(&path).output().context("pyHanko is not installed (.ci/run installs it in target/pyhanko)")?;
+    let output = command.arg(&path).output().context("pyHanko is not installed (scripts/test installs it in target/pyhanko)")?;
     let _ = std::fs::remove_dir_all(&dir);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let lines = stdout.lines().filter(|l| l.contains(':')).map(str::to_owned).collect();
@@ -119,7 +119,7 @@ pub fn pdftoppm(pdf: &[u8], dpi: u32) -> Result<Vec<PathBuf>> {
         .arg(&path)
         .arg(dir.join("page"))
         .output()
-        .context("pdftoppm is not installed (.ci/run installs poppler-utils)")?;
+        .context("pdftoppm is not installed (scripts/test installs poppler-utils)")?;
     if !output.status.success() {
         bail!("pdftoppm failed: {}", String::from_utf8_lossy(&output.stderr));
     }

@@ -1,5 +1,5 @@
 //! Real mail and SMS ends for the notification tests: Python's aiosmtpd (the
-//! Debian package python3-aiosmtpd, which `.ci/run` installs) as the SMTP
+//! Debian package python3-aiosmtpd, which `scripts/test` installs) as the SMTP
 //! server on loopback, storing what it receives in a Maildir; and a small
 //! HTTP server standing in for an SMS gateway, recording every request and
 //! answering as scripted.
@@ -61,7 +61,7 @@ impl SmtpServer {
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if Instant::now() > deadline {
-                bail!("aiosmtpd did not start (.ci/run installs python3-aiosmtpd)");
+                bail!("aiosmtpd did not start (scripts/test installs python3-aiosmtpd)");
             }
             std::thread::sleep(Duration::from_millis(50));
         }

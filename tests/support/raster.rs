@@ -12,9 +12,9 @@ use crate::scratch_dir;
 /// A PDF renderer from another project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Renderer {
-    /// poppler's `pdftoppm` (`.ci/run` installs poppler-utils).
+    /// poppler's `pdftoppm` (`scripts/test` installs poppler-utils).
     Poppler,
-    /// MuPDF's `mutool draw` (`.ci/run` installs mupdf-tools).
+    /// MuPDF's `mutool draw` (`scripts/test` installs mupdf-tools).
     MuPdf,
     /// hayro (pure Rust), which draws the previews a signer looks at.
     Hayro,
@@ -43,13 +43,13 @@ impl Renderer {
                 .arg(&path)
                 .arg(dir.join("page"))
                 .output()
-                .context("pdftoppm is not installed (.ci/run installs poppler-utils)")?,
+                .context("pdftoppm is not installed (scripts/test installs poppler-utils)")?,
             Renderer::MuPdf => Command::new("mutool")
                 .args(["draw", "-q", "-r", &dpi.to_string(), "-o"])
                 .arg(dir.join("page-%04d.png"))
                 .arg(&path)
                 .output()
-                .context("mutool is not installed (.ci/run installs mupdf-tools)")?,
+                .context("mutool is not installed (scripts/test installs mupdf-tools)")?,
             Renderer::Hayro => bail!("hayro has no command-line tool"),
         };
         let mut pages: Vec<PathBuf> = std::fs::read_dir(&dir)?

@@ -53,20 +53,7 @@ pub async fn serve(data: DataDir, options: NodeOptions, open_browser: bool) -> a
 
 /// Opens `url` in the desktop's browser, if there is one; says so otherwise.
 pub fn open_in_browser(url: &str) {
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else if cfg!(windows) {
-        "explorer"
-    } else {
-        "xdg-open"
-    };
-    let opened = std::process::Command::new(opener)
-        .arg(url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !opened {
+    if open::that_detached(url).is_err() {
         println!("(no browser could be opened here: open the link above yourself)");
     }
 }

@@ -76,8 +76,8 @@ pub struct Summary {
     pub id: String,
     /// Title.
     pub title: String,
-    /// Stage: draft, awaiting, completed, declined, voided.
-    pub stage: String,
+    /// Where it stands.
+    pub stage: Stage,
     /// The status in full.
     pub status: Status,
     /// Who must act next, by name.
@@ -138,8 +138,8 @@ pub struct ListItem {
     pub id: String,
     /// Title.
     pub title: String,
-    /// Stage: draft, awaiting, completed, declined, voided.
-    pub stage: String,
+    /// Where it stands.
+    pub stage: Stage,
     /// Who must act next, by name.
     pub next: Vec<String>,
     /// The roles of who must act next.
@@ -158,18 +158,48 @@ pub struct ListItem {
     pub stage_since_ms: u64,
 }
 
-/// The stage's name and the slots whose turn it is. An envelope everyone
+/// Where an envelope stands, as people see it (and as the API spells it:
+/// `draft`, `awaiting`, `completed`, `declined`, `voided`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Created; nobody invited has joined yet.
+    Draft,
+    /// Someone is to sign (or their node to add its PDF signature).
+    Awaiting,
+    /// Everyone signed and the final PDF exists.
+    Completed,
+    /// A party declined.
+    Declined,
+    /// The creator voided it.
+    Voided,
+}
+
+impl Stage {
+    /// Its name in lower case, as the API and the CLI spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Draft => "draft",
+            Stage::Awaiting => "awaiting",
+            Stage::Completed => "completed",
+            Stage::Declined => "declined",
+            Stage::Voided => "voided",
+        }
+    }
+}
+
+/// The stage and the slots whose turn it is. An envelope everyone
 /// signed is completed once its final PDF exists: until the last signer's
 /// node has added its step's PDF signature (normally at once), it waits for
 /// that signer, whose node is at work, not the person.
-pub(crate) fn stage_of(state: &EnvelopeState) -> (&'static str, Vec<Slot>) {
+pub(crate) fn stage_of(state: &EnvelopeState) -> (Stage, Vec<Slot>) {
     match state.status() {
-        Status::Draft => ("draft", vec![]),
-        Status::Awaiting { slots } => ("awaiting", slots),
-        Status::Completed if !state.unsealed().is_empty() => ("awaiting", state.unsealed()),
-        Status::Completed => ("completed", vec![]),
-        Status::Declined { .. } => ("declined", vec![]),
-        Status::Voided { .. } => ("voided", vec![]),
+        Status::Draft => (Stage::Draft, vec![]),
+        Status::Awaiting { slots } => (Stage::Awaiting, slots),
+        Status::Completed if !state.unsealed().is_empty() => (Stage::Awaiting, state.unsealed()),
+        Status::Completed => (Stage::Completed, vec![]),
+        Status::Declined { .. } => (Stage::Declined, vec![]),
+        Status::Voided { .. } => (Stage::Voided, vec![]),
     }
 }
 
@@ -207,7 +237,7 @@ pub(crate) fn list_item(state: &EnvelopeState, me: PublicKey) -> ListItem {
     ListItem {
         id: state.envelope().to_string(),
         title: terms.title.clone(),
-        stage: stage.into(),
+        stage,
         next: next.iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
         next_roles: next.iter().filter_map(|s| terms.party(*s).map(|p| p.role)).collect(),
         my_turn: my_turn(state, &next, me),
@@ -247,7 +277,7 @@ pub(crate) fn summary(state: &EnvelopeState, me: PublicKey, open_invites: Vec<In
     Summary {
         id: state.envelope().to_string(),
         title: terms.title.clone(),
-        stage: stage.into(),
+        stage,
         next: next_slots.iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
         my_turn: my_turn(state, &next_slots, me),
         next_slots: next_slots.clone(),
@@ -363,9 +393,9 @@ mod tests {
         scenario.append(&party_key(CLIENT), Act::Sign { slot: CLIENT, values });
         let state = scenario.state();
         assert_eq!(state.status(), Status::Completed, "everyone signed");
-        assert_eq!(stage_of(&state), ("awaiting", vec![CLIENT]), "the client's node still has to seal");
+        assert_eq!(stage_of(&state), (Stage::Awaiting, vec![CLIENT]), "the client's node still has to seal");
         assert!(!my_turn(&state, &[CLIENT], party_key(CLIENT).public()), "the client has nothing left to do");
         scenario.seal(CLIENT);
-        assert_eq!(stage_of(&scenario.state()), ("completed", vec![]));
+        assert_eq!(stage_of(&scenario.state()), (Stage::Completed, vec![]));
     }
 }

@@ -124,17 +124,32 @@ fn send_email(message: &Message, config: &EmailConfig) -> Result<(), Failure> {
     })
 }
 
+/// The gateway's request body: `config.body` with `{to}` and `{text}`
+/// filled in, inside the JSON template's strings for a JSON body, form-encoded
+/// otherwise.
+fn sms_body(config: &SmsConfig, to: &str, text: &str) -> Result<String, Failure> {
+    let fill = |template: &str, encode: &dyn Fn(&str) -> String| template.replace("{to}", &encode(to)).replace("{text}", &encode(text));
+    if !config.is_json() {
+        return Ok(fill(&config.body, &|value| form_urlencoded::byte_serialize(value.as_bytes()).collect()));
+    }
+    let mut template: serde_json::Value =
+        serde_json::from_str(&config.body).map_err(|e| Failure::give_up(format!("the SMS body in notify.toml is not JSON ({e})")))?;
+    fill_strings(&mut template, &|value| fill(value, &|text| text.to_owned()));
+    Ok(template.to_string())
+}
+
+/// Replaces every string inside `value` by `fill` of it.
+fn fill_strings(value: &mut serde_json::Value, fill: &dyn Fn(&str) -> String) {
+    match value {
+        serde_json::Value::String(text) => *text = fill(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| fill_strings(item, fill)),
+        serde_json::Value::Object(entries) => entries.values_mut().for_each(|item| fill_strings(item, fill)),
+        _ => {}
+    }
+}
+
 fn send_sms(message: &Message, config: &SmsConfig) -> Result<(), Failure> {
-    let json = config.content_type.to_ascii_lowercase().contains("json");
-    let escape = |text: &str| {
-        if json {
-            let quoted = serde_json::to_string(text).unwrap_or_default();
-            quoted[1..quoted.len().saturating_sub(1)].to_owned()
-        } else {
-            crate::web::url_encode(text)
-        }
-    };
-    let body = config.body.replace("{to}", &escape(&message.to)).replace("{text}", &escape(&message.sms));
+    let body = sms_body(config, &message.to, &message.sms)?;
     let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(TIMEOUT)).http_status_as_error(false).build().into();
     let mut request = match config.method.to_uppercase().as_str() {
         "PUT" => agent.put(&config.url),
@@ -199,6 +214,27 @@ mod tests {
         }
     }
     use crate::notify::message::{About, Recipient, invitation};
+
+    #[test]
+    fn the_gateways_body_carries_any_text_as_it_is() {
+        let text = "Sign \"Offer\" for 5 €:\nhttps://v.example/join#a+b&c=d";
+        let sms = |content_type: &str, body: &str| SmsConfig {
+            url: "https://sms.example/send".into(),
+            method: "POST".into(),
+            content_type: content_type.into(),
+            body: body.into(),
+        };
+        let json =
+            sms_body(&sms("application/json", r#"{"to": "{to}", "message": {"text": "{text}", "tags": ["{to}"]}}"#), "+15550100", text)
+                .unwrap();
+        let read: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(read["message"]["text"], text);
+        assert_eq!(read["to"], "+15550100");
+        assert_eq!(read["message"]["tags"][0], "+15550100");
+        let form = sms_body(&sms("application/x-www-form-urlencoded", "to={to}&text={text}"), "+15550100", text).unwrap();
+        let read: Vec<(String, String)> = form_urlencoded::parse(form.as_bytes()).into_owned().collect();
+        assert_eq!(read, [("to".to_owned(), "+15550100".to_owned()), ("text".to_owned(), text.to_owned())]);
+    }
 
     #[test]
     fn without_settings_messages_land_in_the_outbox() {

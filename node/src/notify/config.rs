@@ -102,6 +102,13 @@ pub struct SmsConfig {
     pub body: String,
 }
 
+impl SmsConfig {
+    /// Whether the body is a JSON document (else a form).
+    pub fn is_json(&self) -> bool {
+        self.content_type.to_ascii_lowercase().contains("json")
+    }
+}
+
 fn post() -> String {
     "POST".into()
 }
@@ -178,6 +185,9 @@ impl NotifyConfig {
             if host.is_some_and(|h| !is_loopback(h)) {
                 return Err("the SMS gateway must be an https:// address (its key would travel in clear)".into());
             }
+            if sms.is_json() && serde_json::from_str::<serde_json::Value>(&sms.body).is_err() {
+                return Err("the SMS body must be JSON when its content type is (put {to} and {text} inside its strings)".into());
+            }
         }
         let days = self.reminders.every_days;
         if !days.is_finite() || days < 0.0 {
@@ -225,7 +235,10 @@ mod tests {
     fn settings_that_leak_secrets_or_misbehave_are_refused() {
         assert!(!config_ok("[email]\nhost = \"smtp.example.com\"\nport = 25\nsecurity = \"none\"\nuser = \"u\"\nfrom = \"a@b.c\""));
         assert!(!config_ok("[sms]\nurl = \"http://sms.example.com/send\"\nbody = \"{text}\""));
-        assert!(config_ok("[sms]\nurl = \"https://sms.example.com/send\"\nbody = \"{text}\""));
+        assert!(!config_ok("[sms]\nurl = \"https://sms.example.com/send\"\nbody = \"{text}\""));
+        assert!(config_ok(
+            "[sms]\nurl = \"https://sms.example.com/send\"\ncontent_type = \"application/x-www-form-urlencoded\"\nbody = \"text={text}\""
+        ));
         assert!(!config_ok("[reminders]\nevery_days = nan"));
         assert!(!config_ok("[reminders]\nevery_days = -1"));
         assert!(!config_ok("[codes]\nvalid_minutes = 5\nmax_tries = 0"));

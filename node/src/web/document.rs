@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::api::error::ApiError;
 use crate::api::{AppState, call, envelope_id};
-use crate::envelopes::{FieldSummary, Summary};
+use crate::envelopes::{FieldSummary, Stage, Summary};
 use crate::net::command::{Command, InviteOut, SignRequest};
 use crate::web::WebError;
 use crate::web::layout::{self, Nav};
@@ -61,7 +61,7 @@ async fn render_page(
         },
         false => Vec::new(),
     };
-    let report = match summary.stage == "completed" {
+    let report = match summary.stage == Stage::Completed {
         true => match call(state, |reply| Command::Export(envelope, reply)).await {
             Ok(pdf) => tokio::task::spawn_blocking(move || verify(&pdf)).await.ok(),
             Err(_) => None,
@@ -83,10 +83,10 @@ async fn render_page(
         div.toolbar {
             div.grow {
                 h1 { (summary.title) }
-                p.muted { (layout::stage_badge(&summary.stage, &waiting_for)) " · created " (summary.created_at) }
+                p.muted { (layout::stage_badge(summary.stage, &waiting_for)) " · created " (summary.created_at) }
             }
             a.button href={ "/app/e/" (summary.id) "/original.pdf" } download { "Original PDF" }
-            @if summary.stage == "completed" {
+            @if summary.stage == Stage::Completed {
                 a.button.primary #download-final href={ "/app/e/" (summary.id) "/final.pdf" } download { "Final signed PDF" }
             }
         }
@@ -123,7 +123,7 @@ async fn render_page(
         div.cols {
             div {
                 (parties(&summary))
-                @if summary.stage == "awaiting" && !summary.my_turn {
+                @if summary.stage == Stage::Awaiting && !summary.my_turn {
                     (reminders(&summary))
                 }
                 @if !summary.open_invites.is_empty() {
@@ -179,7 +179,7 @@ async fn render_page(
                         h3 { "Entries refused" }
                         ul.small { @for rejected in &summary.rejected { li { (rejected) } } }
                     }
-                    @if summary.created_by_me && summary.stage == "awaiting" {
+                    @if summary.created_by_me && summary.stage == Stage::Awaiting {
                         details {
                             summary { "Void this envelope" }
                             form method="post" action={ "/app/e/" (summary.id) "/void" } {
@@ -212,7 +212,7 @@ fn parties(summary: &Summary) -> Markup {
                         div {
                             @if let Some(at) = &party.signed_at {
                                 span.badge.ok title=(at) { "Signed" }
-                            } @else if summary.next_slots.contains(&party.slot) && summary.stage == "awaiting" {
+                            } @else if summary.next_slots.contains(&party.slot) && summary.stage == Stage::Awaiting {
                                 span.badge.wait { "Their turn" }
                             } @else if !party.joined && party.role.signs() {
                                 span.badge { "Invited" }
@@ -301,7 +301,7 @@ fn invitation(summary: &Summary, invite: &InviteOut) -> Markup {
 /// contact another node chose cannot add recipients or change the message
 /// (`?bcc=…`).
 fn compose_link(contact: &str, subject: &str, body: &str) -> String {
-    let address = layout::url_encode(contact).replace("%40", "@").replace("%2B", "+");
+    let address = layout::encode_address(contact);
     if contact.contains('@') {
         format!("mailto:{address}?subject={}&body={}", layout::url_encode(subject), layout::url_encode(body))
     } else {

@@ -3,6 +3,9 @@
 
 use maud::{DOCTYPE, Markup, html};
 
+use crate::envelopes::Stage;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
 /// Which top-bar entry is current.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Nav {
@@ -90,20 +93,31 @@ pub(super) fn age(then_ms: u64, now_ms: u64) -> String {
 }
 
 /// A coloured badge for a stage.
-pub(super) fn stage_badge(stage: &str, waiting_for: &str) -> Markup {
+pub(super) fn stage_badge(stage: Stage, waiting_for: &str) -> Markup {
     let (class, text) = match stage {
-        "completed" => ("badge ok", "Completed".to_owned()),
-        "declined" => ("badge bad", "Declined".to_owned()),
-        "voided" => ("badge bad", "Voided".to_owned()),
-        "awaiting" => ("badge wait", format!("Waiting for {waiting_for}")),
-        _ => ("badge", "Draft".to_owned()),
+        Stage::Completed => ("badge ok", "Completed".to_owned()),
+        Stage::Declined => ("badge bad", "Declined".to_owned()),
+        Stage::Voided => ("badge bad", "Voided".to_owned()),
+        Stage::Awaiting => ("badge wait", format!("Waiting for {waiting_for}")),
+        Stage::Draft => ("badge", "Draft".to_owned()),
     };
     html! { span class=(class) { (text) } }
 }
 
+/// What a URL's query value or a `mailto:`/`sms:` part keeps as it is:
+/// letters, digits and `-_.~` (RFC 3986's unreserved characters).
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+/// What a `mailto:` or `sms:` address keeps besides: `@` and `+`.
+const ADDRESS: &AsciiSet = &UNRESERVED.remove(b'@').remove(b'+');
+
 /// `text` for a URL's query string.
-pub fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
+pub(super) fn url_encode(text: &str) -> String {
+    utf8_percent_encode(text, UNRESERVED).to_string()
+}
+
+/// An email address or phone number for a `mailto:` or `sms:` link: `@`
+/// and `+` kept, everything that could end the address (`?`, `&`, `,`)
+/// encoded.
+pub(super) fn encode_address(contact: &str) -> String {
+    utf8_percent_encode(contact, ADDRESS).to_string()
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::api::{AppState, call};
 use crate::clock::now_ms;
-use crate::envelopes::ListItem;
+use crate::envelopes::{ListItem, Stage};
 use crate::net::command::Command;
 use crate::web::WebError;
 use crate::web::layout::{self, Nav};
@@ -31,12 +31,12 @@ impl Column {
     const ALL: [Column; 5] = [Column::Draft, Column::CompanySigner, Column::Client, Column::Completed, Column::Stopped];
 
     fn of(item: &ListItem) -> Column {
-        match item.stage.as_str() {
-            "completed" => Column::Completed,
-            "declined" | "voided" => Column::Stopped,
-            "awaiting" if item.next_roles.contains(&Role::CompanySigner) => Column::CompanySigner,
-            "awaiting" => Column::Client,
-            _ => Column::Draft,
+        match item.stage {
+            Stage::Completed => Column::Completed,
+            Stage::Declined | Stage::Voided => Column::Stopped,
+            Stage::Awaiting if item.next_roles.contains(&Role::CompanySigner) => Column::CompanySigner,
+            Stage::Awaiting => Column::Client,
+            Stage::Draft => Column::Draft,
         }
     }
 
@@ -162,7 +162,7 @@ fn board_markup(list: &[ListItem], filter: &Filter) -> Markup {
 fn card(item: &ListItem, now: u64) -> Markup {
     let (signed, of) = item.signed;
     let percent = (signed * 100).checked_div(of).unwrap_or(0);
-    let waiting = !item.next.is_empty() && item.stage == "awaiting";
+    let waiting = !item.next.is_empty() && item.stage == Stage::Awaiting;
     html! {
         article.card.mine[item.my_turn] data-envelope=(item.id) {
             h3 { a href={ "/app/e/" (item.id) } { (item.title) } }
@@ -173,7 +173,7 @@ fn card(item: &ListItem, now: u64) -> Markup {
                 } @else if waiting {
                     span.meta { "Next: " (item.next.join(", ")) }
                 } @else {
-                    (layout::stage_badge(&item.stage, ""))
+                    (layout::stage_badge(item.stage, ""))
                 }
                 span.meta title="Time in this stage" { "for " (layout::age(item.stage_since_ms, now)) }
             }

@@ -1,9 +1,10 @@
 //! The pages people see: the verifier itself, the page a certificate's QR
-//! code opens, and the landing page of invitation links. Plain HTML with a
-//! little JavaScript that calls the API; nothing to build.
+//! code opens, and the landing page of invitation links. HTML from maud
+//! (every value escaped) with a little JavaScript that calls the API;
+//! nothing to build.
 
 use axum::extract::{Path, State};
-use axum::response::Html;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::http::AppState;
 
@@ -96,62 +97,78 @@ drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', e => { e.preventDefault(); drop.classList.remove('over'); if (e.dataTransfer.files[0]) check(e.dataTransfer.files[0]); });
 "#;
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-fn page(title: &str, envelope: &str, intro: &str, uploader: bool) -> Html<String> {
-    let form = if uploader {
-        r#"<label class="drop" id="drop">Drop the signed PDF here, or choose it:
-<input id="file" type="file" accept="application/pdf,.pdf" aria-describedby="privacy"></label>
-<p class="note" id="privacy">The file is checked in memory and not kept: nothing is stored or logged.</p>
-<div id="result" aria-live="polite"></div>"#
-    } else {
-        ""
-    };
-    let script = if uploader { format!("<script>{SCRIPT}</script>") } else { String::new() };
-    Html(format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><style>{STYLE}</style></head><body data-envelope="{envelope}"><main><h1>{title}</h1>{intro}{form}</main>{script}</body></html>"#,
-        title = escape(title),
-        envelope = escape(envelope),
-    ))
+/// A page: the title, what it is about, and the uploader if `uploader`.
+fn page(title: &str, envelope: &str, intro: Markup, uploader: bool) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body data-envelope=(envelope) {
+                main {
+                    h1 { (title) }
+                    (intro)
+                    @if uploader {
+                        label.drop #drop {
+                            "Drop the signed PDF here, or choose it:"
+                            input #file type="file" accept="application/pdf,.pdf" aria-describedby="privacy";
+                        }
+                        p.note #privacy { "The file is checked in memory and not kept: nothing is stored or logged." }
+                        div #result aria-live="polite" {}
+                    }
+                }
+                @if uploader {
+                    script { (PreEscaped(SCRIPT)) }
+                }
+            }
+        }
+    }
 }
 
 /// `GET /`: drop a PDF, see the verdict.
-pub(super) async fn home() -> Html<String> {
-    page(
-        "Check a signed document",
-        "",
-        "<p class=\"lead\">Find out whether a PDF is a complete Countersign document, unchanged since it was signed, in which order it was signed, and how each signer's identity is known.</p>",
-        true,
-    )
+pub(super) async fn home() -> Markup {
+    let intro = html! {
+        p.lead { "Find out whether a PDF is a complete Countersign document, unchanged since it was signed, in which order it was signed, and how each signer's identity is known." }
+    };
+    page("Check a signed document", "", intro, true)
 }
 
 /// `GET /e/{id}`: where a certificate's QR code leads.
-pub(super) async fn envelope(Path(id): Path<String>) -> Html<String> {
+pub(super) async fn envelope(Path(id): Path<String>) -> Markup {
     let valid = id.len() == 64 && id.chars().all(|c| c.is_ascii_hexdigit());
     let id = if valid { id.to_ascii_lowercase() } else { String::new() };
-    let intro = if valid {
-        format!(
-            "<p class=\"lead\">You are about to check the document with envelope id <span class=\"mono\">{id}</span>. Upload the PDF you received to see whether it is that document, complete and unchanged.</p>"
-        )
-    } else {
-        "<p class=\"lead\">This link does not name a valid document. You can still check any signed PDF below.</p>".to_owned()
+    let intro = html! {
+        @if valid {
+            p.lead {
+                "You are about to check the document with envelope id " span.mono { (id) }
+                ". Upload the PDF you received to see whether it is that document, complete and unchanged."
+            }
+        } @else {
+            p.lead { "This link does not name a valid document. You can still check any signed PDF below." }
+        }
     };
-    page("Check this document", &id, &intro, true)
+    page("Check this document", &id, intro, true)
 }
 
 /// `GET /join`: the landing page of invitation links opened without a node.
-pub(super) async fn join(State(state): State<AppState>) -> Html<String> {
-    let intro = format!(
-        r#"<p class="lead">You have been invited to sign a document with Countersign. Signing happens in the Countersign app on your own device, so the document never passes through this website.</p>
-<section class="card"><h2>1. Install Countersign</h2><p>Install the Countersign app (the <span class="mono">countersign</span> node) and start it.</p></section>
-<section class="card"><h2>2. Open your invitation in it</h2><p>Copy this link and open it in the app, or run <span class="mono">countersign join '…'</span> with it:</p>
-<p class="mono" id="link">(the invitation is in the address you opened)</p></section>
-<p class="note">Your invitation stays on this device: the part after # in the address is never sent to {host}.</p>
-<script>const p = location.hash.slice(1); if (p) document.getElementById('link').textContent = 'countersign://join/' + p;</script>"#,
-        host = escape(&state.public_url)
-    );
-    page("You are invited to sign", "", &intro, false)
+pub(super) async fn join(State(state): State<AppState>) -> Markup {
+    let intro = html! {
+        p.lead { "You have been invited to sign a document with Countersign. Signing happens in the Countersign app on your own device, so the document never passes through this website." }
+        section.card {
+            h2 { "1. Install Countersign" }
+            p { "Install the Countersign app (the " span.mono { "countersign" } " node) and start it." }
+        }
+        section.card {
+            h2 { "2. Open your invitation in it" }
+            p { "Copy this link and open it in the app, or run " span.mono { "countersign join '…'" } " with it:" }
+            p.mono #link { "(the invitation is in the address you opened)" }
+        }
+        p.note { "Your invitation stays on this device: the part after # in the address is never sent to " (state.public_url) "." }
+        script { (PreEscaped("const p = location.hash.slice(1); if (p) document.getElementById('link').textContent = 'countersign://join/' + p;")) }
+    };
+    page("You are invited to sign", "", intro, false)
 }

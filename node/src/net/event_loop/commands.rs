@@ -1,6 +1,7 @@
 //! The loop's answers to the API's commands: create, join, sign, decline, list, …
 
 use super::*;
+use crate::envelopes::Stage;
 
 impl EventLoop {
     pub(super) fn handle_command(&mut self, command: Command) {
@@ -45,7 +46,7 @@ impl EventLoop {
             Command::Remind(envelope, reply) => {
                 let result = match self.envelopes.summary(envelope) {
                     None => Err(unknown(&envelope)),
-                    Some(summary) if summary.stage != "awaiting" => {
+                    Some(summary) if summary.stage != Stage::Awaiting => {
                         Err(ApiError::new(ErrorKind::Refused, "nobody is waited on: there is no one to remind"))
                     }
                     Some(summary) if !summary.created_by_me => {

@@ -22,7 +22,7 @@ use countersign_node::net::command::{CreateRequest, FieldInput, PartyInput, Sign
 use countersign_node::party::random_secret;
 use countersign_node::running::{NodeOptions, RunningNode};
 use countersign_shared::EnvelopeId;
-use countersign_shared::model::FieldKind;
+use countersign_shared::model::Role;
 use countersign_shared::test_utils::{contract_pdf, contract_terms, signature_png, stamp_png};
 use countersign_shared::verify::{Verdict, verify};
 
@@ -174,14 +174,7 @@ fn contract_request(pdf: &[u8], document: countersign_shared::Hash) -> CreateReq
         .iter()
         .map(|f| FieldInput {
             label: f.label.clone(),
-            kind: match f.kind {
-                FieldKind::Signature => "signature",
-                FieldKind::Stamp => "stamp",
-                FieldKind::Date => "date",
-                FieldKind::Text => "text",
-                FieldKind::CompanyDetails => "company_details",
-            }
-            .into(),
+            kind: f.kind,
             page: f.page,
             x: f.rect.x,
             y: f.rect.y,
@@ -197,14 +190,14 @@ fn contract_request(pdf: &[u8], document: countersign_shared::Hash) -> CreateReq
         parties: vec![
             PartyInput {
                 name: names[0].clone(),
-                role: "company_signer".into(),
+                role: Role::CompanySigner,
                 contact: "dmitri@acme.test".into(),
                 order: Some(1),
                 stamp_required: Some(true),
             },
             PartyInput {
                 name: names[1].clone(),
-                role: "client".into(),
+                role: Role::Client,
                 contact: "+15550100".into(),
                 order: Some(2),
                 stamp_required: Some(false),

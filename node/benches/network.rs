@@ -20,6 +20,7 @@ use countersign_node::net::command::{CreateRequest, PartyInput, SignRequest};
 use countersign_node::party::random_secret;
 use countersign_node::running::{NodeOptions, RunningNode};
 use countersign_shared::EnvelopeId;
+use countersign_shared::model::Role;
 use countersign_shared::test_utils::{contract_pdf, large_pdf, signature_png, stamp_png};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -38,18 +39,12 @@ fn request(document: countersign_shared::Hash, title: &str) -> CreateRequest {
         parties: vec![
             PartyInput {
                 name: "Dmitri Director".into(),
-                role: "company_signer".into(),
+                role: Role::CompanySigner,
                 contact: "d@acme.test".into(),
                 order: None,
                 stamp_required: Some(true),
             },
-            PartyInput {
-                name: "Carl Client".into(),
-                role: "client".into(),
-                contact: "+15550100".into(),
-                order: None,
-                stamp_required: None,
-            },
+            PartyInput { name: "Carl Client".into(), role: Role::Client, contact: "+15550100".into(), order: None, stamp_required: None },
         ],
         fields: None,
         verifier_url: None,

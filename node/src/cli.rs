@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use countersign_shared::invite::Invitation;
-use countersign_shared::model::Contact;
+use countersign_shared::model::{Contact, Role};
 use libp2p::Multiaddr;
 use serde::Deserialize;
 
@@ -238,14 +238,14 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
         Command::Send { pdf, title, signers, clients, viewers, fields, no_stamp, verifier, qr_dir, confirm_by_code } => {
             let bytes = read_file(&pdf)?;
             let mut parties = Vec::new();
-            for (list, role) in [(&signers, "company_signer"), (&clients, "client"), (&viewers, "viewer")] {
+            for (list, role) in [(&signers, Role::CompanySigner), (&clients, Role::Client), (&viewers, Role::Viewer)] {
                 for text in list {
                     let (name, contact) = text.rsplit_once(':').with_context(|| format!("'{text}' should be \"Name:email-or-phone\""))?;
                     Contact::parse(contact).map_err(anyhow::Error::msg)?;
-                    let stamp_required = Some(role == "company_signer" && !no_stamp);
+                    let stamp_required = Some(role == Role::CompanySigner && !no_stamp);
                     parties.push(PartyInput {
                         name: name.trim().into(),
-                        role: role.into(),
+                        role,
                         contact: contact.trim().into(),
                         order: None,
                         stamp_required,
@@ -344,7 +344,12 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
                 let next = if s.next.is_empty() { "-".to_owned() } else { s.next.join(", ") };
                 let mine = if s.my_turn { "  ← your turn" } else { "" };
                 let (signed, of) = s.signed;
-                println!("{}  {:<10}  {signed}/{of} signed  {:<32}  next: {next}{mine}", &s.id[..12], s.stage.name(), truncate(&s.title, 32));
+                println!(
+                    "{}  {:<10}  {signed}/{of} signed  {:<32}  next: {next}{mine}",
+                    &s.id[..12],
+                    s.stage.name(),
+                    truncate(&s.title, 32)
+                );
             }
             Ok(())
         }

@@ -22,7 +22,7 @@ use crate::party::{Party, PartyError};
 
 mod view;
 
-pub use view::{FieldSummary, ListItem, PartySummary, Stage, Summary, TimelineItem, kind_name};
+pub use view::{FieldSummary, ListItem, PartySummary, Stage, Summary, TimelineItem};
 
 /// The node's envelopes.
 #[derive(Debug)]

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fs;
 
 use countersign_shared::hash::Hash;
+use countersign_shared::model::FieldKind;
 use serde::{Deserialize, Serialize};
 
 use crate::datadir::{DataDir, DataDirError, write_atomic};
@@ -35,8 +36,8 @@ pub struct Draft {
 /// A field placed in the editor, in points as the page is seen.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FieldDraft {
-    /// `signature`, `stamp`, `date`, `text` or `company_details`.
-    pub kind: String,
+    /// What it holds.
+    pub kind: FieldKind,
     /// Page, from 1.
     pub page: u32,
     /// Left edge.
@@ -141,19 +142,16 @@ pub fn get(data: &DataDir, id: &str) -> Option<Template> {
 
 #[cfg(test)]
 mod tests {
+    use countersign_shared::model::Role;
+
     use super::*;
 
     fn template() -> Template {
-        let party = |name: &str, role: &str| PartyInput {
-            name: name.into(),
-            role: role.into(),
-            contact: String::new(),
-            order: None,
-            stamp_required: None,
-        };
+        let party =
+            |name: &str, role: Role| PartyInput { name: name.into(), role, contact: String::new(), order: None, stamp_required: None };
         let draft = Draft {
             title: "Service agreement".into(),
-            parties: vec![party("Dmitri Director", "company_signer"), party("", "client")],
+            parties: vec![party("Dmitri Director", Role::CompanySigner), party("", Role::Client)],
             ..Draft::default()
         };
         Template::new("Service agreement", Hash::of(b"pdf"), draft)

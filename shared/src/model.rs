@@ -21,6 +21,7 @@ pub type Slot = u8;
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Signs for the company (e.g. the director). Order 1 by default.
+    #[serde(alias = "signer")]
     CompanySigner,
     /// The company's counterparty. Order 2 by default.
     Client,
@@ -117,7 +118,7 @@ pub struct Party {
 }
 
 /// What a field holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldKind {
     /// A signature image.
@@ -133,6 +134,31 @@ pub enum FieldKind {
 }
 
 impl FieldKind {
+    /// Every kind, in the order an editor offers them.
+    pub const ALL: [FieldKind; 5] = [FieldKind::Signature, FieldKind::Stamp, FieldKind::Date, FieldKind::Text, FieldKind::CompanyDetails];
+
+    /// Its name in the API and the web app (as serde spells it).
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldKind::Signature => "signature",
+            FieldKind::Stamp => "stamp",
+            FieldKind::Date => "date",
+            FieldKind::Text => "text",
+            FieldKind::CompanyDetails => "company_details",
+        }
+    }
+
+    /// How it reads in a sentence's start ("Company details").
+    pub fn label(self) -> &'static str {
+        match self {
+            FieldKind::Signature => "Signature",
+            FieldKind::Stamp => "Stamp",
+            FieldKind::Date => "Date",
+            FieldKind::Text => "Text",
+            FieldKind::CompanyDetails => "Company details",
+        }
+    }
+
     /// Whether the value is an image rather than text.
     pub fn is_image(self) -> bool {
         matches!(self, FieldKind::Signature | FieldKind::Stamp)

@@ -40,8 +40,8 @@ pub struct FieldSummary {
     pub index: u16,
     /// Label.
     pub label: String,
-    /// `signature`, `stamp`, `date`, `text` or `company_details`.
-    pub kind: String,
+    /// What it holds.
+    pub kind: FieldKind,
     /// Page, from 1.
     pub page: u32,
     /// Left, bottom, width, height in points, as the page is seen.
@@ -298,17 +298,6 @@ pub(crate) fn summary(state: &EnvelopeState, me: PublicKey, open_invites: Vec<In
     }
 }
 
-/// The name a field kind has in the API and the web app.
-pub fn kind_name(kind: FieldKind) -> &'static str {
-    match kind {
-        FieldKind::Signature => "signature",
-        FieldKind::Stamp => "stamp",
-        FieldKind::Date => "date",
-        FieldKind::Text => "text",
-        FieldKind::CompanyDetails => "company_details",
-    }
-}
-
 fn fields(state: &EnvelopeState, me: PublicKey) -> Vec<FieldSummary> {
     let terms = state.terms();
     terms
@@ -326,7 +315,7 @@ fn fields(state: &EnvelopeState, me: PublicKey) -> Vec<FieldSummary> {
             Some(FieldSummary {
                 index,
                 label: field.label.clone(),
-                kind: kind_name(field.kind).into(),
+                kind: field.kind,
                 page: field.page,
                 rect: [field.rect.x, field.rect.y, field.rect.width, field.rect.height],
                 assignee: field.assignee,

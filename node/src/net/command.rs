@@ -2,7 +2,7 @@
 //! command carries a `oneshot` for its reply.
 
 use countersign_shared::hash::{EnvelopeId, Hash};
-use countersign_shared::model::{Field, FieldKind, Rect};
+use countersign_shared::model::{Field, FieldKind, Rect, Role};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
@@ -34,7 +34,7 @@ pub struct PartyInput {
     /// Name.
     pub name: String,
     /// `company_signer`, `client` or `viewer`.
-    pub role: String,
+    pub role: Role,
     /// Email or phone.
     pub contact: String,
     /// Signing order; defaults to 1 for company signers, 2 for clients.
@@ -49,7 +49,7 @@ pub struct FieldInput {
     /// Label, unique in the envelope.
     pub label: String,
     /// `signature`, `stamp`, `date`, `text` or `company_details`.
-    pub kind: String,
+    pub kind: FieldKind,
     /// Page, from 1.
     pub page: u32,
     /// Left edge in points.
@@ -69,14 +69,6 @@ pub struct FieldInput {
 impl FieldInput {
     /// The field, with the assignee resolved against `parties`.
     pub fn to_field(&self, parties: &[PartyInput]) -> Result<Field, ApiError> {
-        let kind = match self.kind.as_str() {
-            "signature" => FieldKind::Signature,
-            "stamp" => FieldKind::Stamp,
-            "date" => FieldKind::Date,
-            "text" => FieldKind::Text,
-            "company_details" => FieldKind::CompanyDetails,
-            other => return Err(ApiError::invalid(format!("field '{}': unknown kind '{other}'", self.label))),
-        };
         let assignee = parties
             .iter()
             .position(|p| p.name == self.party)
@@ -85,7 +77,7 @@ impl FieldInput {
             .ok_or_else(|| ApiError::invalid(format!("field '{}' is for '{}', who is not a party", self.label, self.party)))?;
         Ok(Field {
             label: self.label.clone(),
-            kind,
+            kind: self.kind,
             page: self.page,
             rect: Rect { x: self.x, y: self.y, width: self.width, height: self.height },
             assignee,
@@ -200,13 +192,4 @@ pub enum Command {
     /// Test tool: stores raw entry bytes in an envelope's document, unchecked,
     /// and sends them to the other parties (to show that they reject forgeries).
     ImportRaw(EnvelopeId, Vec<u8>, Reply<String>),
-}
-
-/// The field kinds a `sign` fills with the signature or stamp image.
-pub fn image_kind(kind: FieldKind) -> Option<&'static str> {
-    match kind {
-        FieldKind::Signature => Some("signature"),
-        FieldKind::Stamp => Some("stamp"),
-        _ => None,
-    }
 }

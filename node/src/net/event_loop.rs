@@ -21,7 +21,7 @@ use countersign_shared::hash::{EnvelopeId, Hash};
 use countersign_shared::invite::Invitation;
 use countersign_shared::keys::PublicKey;
 use countersign_shared::log::RawEntry;
-use countersign_shared::model::{Contact, Party as PartyTerms, Role, Terms};
+use countersign_shared::model::{Contact, FieldKind, Party as PartyTerms, Role, Terms};
 use countersign_shared::source::{self, PdfError};
 use futures::StreamExt as _;
 use libp2p::request_response::{self, OutboundRequestId};

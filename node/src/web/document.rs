@@ -9,6 +9,7 @@
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use countersign_shared::model::FieldKind;
 use countersign_shared::render;
 use countersign_shared::source::{self, PageGeometry};
 use countersign_shared::verify::{Verdict, verify};
@@ -342,7 +343,7 @@ fn pages_with_fields(summary: &Summary, sizes: &[[f32; 2]]) -> Markup {
                         @let [x, y, w, h] = field.rect;
                         div class={ "field " @if field.mine { "mine" } @else if field.value.is_some() { "done" } @else { "other" } }
                             data-field=(field.index)
-                            data-kind=(field.kind)
+                            data-kind=(field.kind.name())
                             style={ "cursor:default;left:" (x / width * 100.0) "%;top:" ((height - y - h) / height * 100.0) "%;width:" (w / width * 100.0) "%;height:" (h / height * 100.0) "%" } {
                             (field.label)
                         }
@@ -357,7 +358,7 @@ fn pages_with_fields(summary: &Summary, sizes: &[[f32; 2]]) -> Markup {
 /// The signing workspace: pages with my fields, and the form.
 fn signing(summary: &Summary, pages: &[PageGeometry], errors: &Errors, texts: &[(u16, String)]) -> Markup {
     let mine: Vec<&FieldSummary> = summary.fields.iter().filter(|f| f.mine).collect();
-    let needs = |kind: &str| mine.iter().any(|f| f.kind == kind);
+    let needs = |kind: FieldKind| mine.iter().any(|f| f.kind == kind);
     let error = |key: &str| errors.iter().find(|(k, _)| k == key).map(|(_, m)| m.clone()).unwrap_or_default();
     let sizes: Vec<[f32; 2]> = pages.iter().map(|p| p.visible_size().into()).collect();
     html! {
@@ -375,7 +376,7 @@ fn signing(summary: &Summary, pages: &[PageGeometry], errors: &Errors, texts: &[
                     }
                 }
                 form #sign-form method="post" action={ "/app/e/" (summary.id) "/sign" } enctype="multipart/form-data" {
-                    @if needs("signature") {
+                    @if needs(FieldKind::Signature) {
                         fieldset #signature-box data-for="signature" {
                             legend { "Your signature" }
                             div.tabs role="tablist" {
@@ -398,7 +399,7 @@ fn signing(summary: &Summary, pages: &[PageGeometry], errors: &Errors, texts: &[
                             p.error #err-signature role="alert" { (error("signature")) }
                         }
                     }
-                    @if needs("stamp") {
+                    @if needs(FieldKind::Stamp) {
                         fieldset data-for="stamp" {
                             legend { "Company stamp" }
                             label for="stamp-file" { "Stamp image (a transparent PNG stays transparent)" }
@@ -406,15 +407,15 @@ fn signing(summary: &Summary, pages: &[PageGeometry], errors: &Errors, texts: &[
                             p.error #err-stamp role="alert" { (error("stamp")) }
                         }
                     }
-                    @for field in mine.iter().filter(|f| !matches!(f.kind.as_str(), "signature" | "stamp")) {
+                    @for field in mine.iter().filter(|f| !f.kind.is_image()) {
                         @let key = format!("text-{}", field.index);
                         @let today = today();
-                        @let given = texts.iter().find(|(i, _)| *i == field.index).map(|(_, v)| v.as_str()).or((field.kind == "date").then_some(today.as_str()));
+                        @let given = texts.iter().find(|(i, _)| *i == field.index).map(|(_, v)| v.as_str()).or((field.kind == FieldKind::Date).then_some(today.as_str()));
                         div data-for=(field.index) {
                             label for=(key) { (field.label) @if field.required { " *" } }
-                            @match field.kind.as_str() {
-                                "date" => input id=(key) name=(key) type="date" value=[given] required[field.required] aria-describedby={ "err-" (key) };,
-                                "company_details" => textarea id=(key) name=(key) required[field.required] aria-describedby={ "err-" (key) } { (given.unwrap_or_default()) },
+                            @match field.kind {
+                                FieldKind::Date => input id=(key) name=(key) type="date" value=[given] required[field.required] aria-describedby={ "err-" (key) };,
+                                FieldKind::CompanyDetails => textarea id=(key) name=(key) required[field.required] aria-describedby={ "err-" (key) } { (given.unwrap_or_default()) },
                                 _ => input id=(key) name=(key) type="text" value=[given] required[field.required] aria-describedby={ "err-" (key) };,
                             }
                             p.error id={ "err-" (key) } role="alert" { (error(&key)) }
@@ -466,11 +467,12 @@ pub(super) async fn sign(State(state): State<AppState>, Path(id): Path<String>, 
     }
     let mut request = SignRequest::default();
     let mine: Vec<&FieldSummary> = summary.fields.iter().filter(|f| f.mine).collect();
-    for kind in ["signature", "stamp"] {
-        if !mine.iter().any(|f| f.kind == kind) {
+    for field_kind in [FieldKind::Signature, FieldKind::Stamp] {
+        if !mine.iter().any(|f| f.kind == field_kind) {
             continue;
         }
-        let what = if kind == "signature" { "your signature" } else { "the company stamp" };
+        let kind = field_kind.name();
+        let what = if field_kind == FieldKind::Signature { "your signature" } else { "the company stamp" };
         let Some((_, bytes)) = images.iter().find(|(name, _)| name == kind) else {
             errors.push((kind.into(), format!("Add {what}.")));
             continue;
@@ -484,12 +486,12 @@ pub(super) async fn sign(State(state): State<AppState>, Path(id): Path<String>, 
             continue;
         }
         match call(&state, |reply| Command::PutBlob(bytes.clone(), reply)).await {
-            Ok(hash) if kind == "signature" => request.signature = Some(hash),
+            Ok(hash) if field_kind == FieldKind::Signature => request.signature = Some(hash),
             Ok(hash) => request.stamp = Some(hash),
             Err(e) => errors.push((kind.into(), e.message)),
         }
     }
-    for field in mine.iter().filter(|f| !matches!(f.kind.as_str(), "signature" | "stamp")) {
+    for field in mine.iter().filter(|f| !f.kind.is_image()) {
         let value = texts.iter().find(|(i, _)| *i == field.index).map(|(_, v)| v.clone()).unwrap_or_default();
         let key = format!("text-{}", field.index);
         if value.is_empty() {
@@ -498,7 +500,7 @@ pub(super) async fn sign(State(state): State<AppState>, Path(id): Path<String>, 
             }
             continue;
         }
-        if field.kind == "date" && !is_date(&value) {
+        if field.kind == FieldKind::Date && !is_date(&value) {
             errors.push((key, "Enter a date as YYYY-MM-DD.".into()));
             continue;
         }

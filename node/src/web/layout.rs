@@ -69,18 +69,6 @@ pub(super) fn bare(title: &str, message: &str) -> Markup {
     )
 }
 
-/// The words for a field kind.
-pub(super) fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "signature" => "Signature",
-        "stamp" => "Stamp",
-        "date" => "Date",
-        "text" => "Text",
-        "company_details" => "Company details",
-        _ => "Field",
-    }
-}
-
 /// "3 min", "2 h", "5 days": how long ago `then_ms` was.
 pub(super) fn age(then_ms: u64, now_ms: u64) -> String {
     let minutes = now_ms.saturating_sub(then_ms) / 60_000;

@@ -12,7 +12,7 @@ use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use countersign_shared::hash::Hash;
-use countersign_shared::model::Contact;
+use countersign_shared::model::{Contact, FieldKind, Role};
 use countersign_shared::source::{self, ActiveContent, PageGeometry};
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
@@ -153,12 +153,12 @@ pub(super) async fn editor(
         parties: vec![
             PartyInput {
                 name: String::new(),
-                role: "company_signer".into(),
+                role: Role::CompanySigner,
                 contact: String::new(),
                 order: Some(1),
                 stamp_required: Some(true),
             },
-            PartyInput { name: String::new(), role: "client".into(), contact: String::new(), order: Some(2), stamp_required: Some(false) },
+            PartyInput { name: String::new(), role: Role::Client, contact: String::new(), order: Some(2), stamp_required: Some(false) },
         ],
         fields: Vec::new(),
         confirm_by_code: false,
@@ -252,16 +252,16 @@ pub(super) fn check(draft: &Draft, pages: &[PageGeometry]) -> Vec<InputError> {
             errors.push(input_error(format!("party-{i}-order"), "The signing order is a number from 1 to 9."));
         }
     }
-    if !draft.parties.iter().any(|p| p.role != "viewer") {
+    if !draft.parties.iter().any(|p| p.role != Role::Viewer) {
         errors.push(input_error("general", "At least one party must sign (company signer or client)."));
     }
     if !draft.fields.is_empty() {
-        for (i, party) in draft.parties.iter().enumerate().filter(|(_, p)| p.role != "viewer") {
-            let has = |kind: &str| draft.fields.iter().any(|f| f.party == i && f.kind == kind);
+        for (i, party) in draft.parties.iter().enumerate().filter(|(_, p)| p.role != Role::Viewer) {
+            let has = |kind: FieldKind| draft.fields.iter().any(|f| f.party == i && f.kind == kind);
             let key = format!("party-{i}-fields");
-            if !has("signature") {
+            if !has(FieldKind::Signature) {
                 errors.push(input_error(key, "Place a signature field for this person."));
-            } else if party.stamp_required.unwrap_or(false) && !has("stamp") {
+            } else if party.stamp_required.unwrap_or(false) && !has(FieldKind::Stamp) {
                 errors.push(input_error(key, "A stamp is required from this person: place a stamp field for them."));
             }
         }
@@ -285,7 +285,7 @@ pub(super) fn check(draft: &Draft, pages: &[PageGeometry]) -> Vec<InputError> {
         }
         match draft.parties.get(field.party) {
             None => errors.push(input_error(format!("field-{i}"), "This field's party was removed: choose another.")),
-            Some(party) if party.role == "viewer" => {
+            Some(party) if party.role == Role::Viewer => {
                 errors.push(input_error(format!("field-{i}"), "A viewer does not sign: give this field to someone who does."));
             }
             Some(_) => {}
@@ -303,7 +303,7 @@ fn field_inputs(draft: &Draft) -> Vec<FieldInput> {
         .map(|field| {
             let party = draft.parties.get(field.party).map_or("", |p| p.name.trim());
             let base = match field.label.trim() {
-                "" => format!("{} – {party}", layout::kind_label(&field.kind)),
+                "" => format!("{} – {party}", field.kind.label()),
                 named => named.to_owned(),
             };
             let mut label = base.clone();
@@ -315,7 +315,7 @@ fn field_inputs(draft: &Draft) -> Vec<FieldInput> {
             used.push(label.clone());
             FieldInput {
                 label,
-                kind: field.kind.clone(),
+                kind: field.kind,
                 page: field.page,
                 x: field.x,
                 y: field.y,
@@ -372,8 +372,8 @@ pub(super) fn editor_page(hash: Hash, pages: &[PageGeometry], draft: &Draft, err
                     label for="field-party" { "Fields for" }
                     select #field-party {}
                     div.kinds role="group" aria-label="Field type to place" {
-                        @for (kind, label) in [("signature", "Signature"), ("stamp", "Stamp"), ("date", "Date"), ("text", "Text"), ("company_details", "Company details")] {
-                            button type="button" data-kind=(kind) aria-pressed="false" { (label) }
+                        @for kind in FieldKind::ALL {
+                            button type="button" data-kind=(kind.name()) aria-pressed="false" { (kind.label()) }
                         }
                     }
                     p.muted.small { "Drag on a page to draw the field; drag it to move, its corner to resize; arrow keys move a selected field, Delete removes it." }
@@ -409,12 +409,12 @@ mod tests {
         vec![PageGeometry { bounds: [0.0, 0.0, 595.0, 842.0], rotate: 0 }; 2]
     }
 
-    fn party(name: &str, role: &str, contact: &str) -> PartyInput {
-        PartyInput { name: name.into(), role: role.into(), contact: contact.into(), order: None, stamp_required: None }
+    fn party(name: &str, role: Role, contact: &str) -> PartyInput {
+        PartyInput { name: name.into(), role, contact: contact.into(), order: None, stamp_required: None }
     }
 
     fn field(page: u32, x: f32, y: f32, party: usize) -> FieldDraft {
-        FieldDraft { kind: "signature".into(), page, x, y, width: 150.0, height: 40.0, party, label: String::new() }
+        FieldDraft { kind: FieldKind::Signature, page, x, y, width: 150.0, height: 40.0, party, label: String::new() }
     }
 
     fn keys(draft: &Draft) -> Vec<String> {
@@ -425,7 +425,7 @@ mod tests {
     fn a_good_draft_passes() {
         let draft = Draft {
             title: "Agreement".into(),
-            parties: vec![party("Dmitri", "company_signer", "d@acme.test"), party("Carl", "client", "+15550100")],
+            parties: vec![party("Dmitri", Role::CompanySigner, "d@acme.test"), party("Carl", Role::Client, "+15550100")],
             fields: vec![field(1, 40.0, 40.0, 0), field(2, 300.0, 40.0, 1)],
             ..Draft::default()
         };
@@ -442,7 +442,7 @@ mod tests {
     fn each_problem_is_named_next_to_its_input() {
         let draft = Draft {
             title: " ".into(),
-            parties: vec![party("", "company_signer", "nobody"), party("Vera", "viewer", "v@acme.test")],
+            parties: vec![party("", Role::CompanySigner, "nobody"), party("Vera", Role::Viewer, "v@acme.test")],
             fields: vec![field(1, 500.0, 40.0, 0), field(3, 40.0, 40.0, 0), field(1, 40.0, 40.0, 1), field(1, 40.0, 40.0, 7)],
             ..Draft::default()
         };
@@ -455,7 +455,8 @@ mod tests {
 
     #[test]
     fn only_viewers_is_not_a_document_anyone_signs() {
-        let draft = Draft { title: "T".into(), parties: vec![party("Vera", "viewer", "v@acme.test")], fields: vec![], ..Draft::default() };
+        let draft =
+            Draft { title: "T".into(), parties: vec![party("Vera", Role::Viewer, "v@acme.test")], fields: vec![], ..Draft::default() };
         assert_eq!(keys(&draft), ["general"]);
     }
 }

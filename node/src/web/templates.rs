@@ -56,7 +56,7 @@ pub(super) async fn list(State(state): State<AppState>, Query(saved): Query<Save
                     (template.draft.fields.len()) " fields · "
                     @for (n, party) in template.draft.parties.iter().enumerate() {
                         @if n > 0 { ", " }
-                        "party" (n + 1) ": " (if party.name.is_empty() { "(filled per document)" } else { party.name.as_str() }) " – " (party.role.replace('_', " "))
+                        "party" (n + 1) ": " (if party.name.is_empty() { "(filled per document)" } else { party.name.as_str() }) " – " (party.role.label())
                     }
                 }
                 div.actions { a.button.primary href={ "/app/templates/" (template.id) } { "Use this template" } }

@@ -128,12 +128,7 @@ impl EventLoop {
         })?;
         let mut parties = Vec::with_capacity(request.parties.len());
         for input in &request.parties {
-            let role = match input.role.as_str() {
-                "company_signer" | "signer" => Role::CompanySigner,
-                "client" => Role::Client,
-                "viewer" => Role::Viewer,
-                other => return Err(ApiError::invalid(format!("unknown role '{other}' for {}", input.name))),
-            };
+            let role = input.role;
             let contact = Contact::parse(&input.contact).map_err(|e| ApiError::invalid(format!("{}: {e}", input.name)))?;
             let order = input.order.unwrap_or(if role == Role::Client { 2 } else { 1 });
             let stamp_required = input.stamp_required.unwrap_or(false);
@@ -226,10 +221,10 @@ impl EventLoop {
         let slot = self.envelopes.party().my_slot(&state)?;
         let mut input = SignInput { texts: request.texts.clone(), images: Vec::new() };
         for (_, field) in state.terms().fields_of(slot) {
-            let hash = match crate::net::command::image_kind(field.kind) {
-                Some("signature") => request.signature,
-                Some(_) => request.stamp,
-                None => continue,
+            let hash = match field.kind {
+                FieldKind::Signature => request.signature,
+                FieldKind::Stamp => request.stamp,
+                _ => continue,
             };
             if let Some(hash) = hash {
                 let bytes = self.envelopes.disk().get(&hash).ok_or_else(|| ApiError::invalid("upload the image to this node first"))?;

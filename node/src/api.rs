@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::NodeError;
 use crate::api::error::{ApiError, ErrorKind};
 use crate::documents::{self, PreparedDocument};
 use crate::net::command::{Command, CreateRequest, Reply, SignRequest};
@@ -195,9 +196,9 @@ async fn ask<T: Serialize>(State(state): State<AppState>, make: impl FnOnce(Repl
 /// Sends a command to the event loop and waits for its reply.
 pub(crate) async fn call<T>(state: &AppState, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, ApiError> {
     let (reply, answer) = oneshot::channel();
-    state.commands.send(make(reply)).await.map_err(|_| ApiError::new(ErrorKind::Internal, "the node is shutting down"))?;
+    state.commands.send(make(reply)).await.map_err(|_| ApiError::from(NodeError::ShuttingDown))?;
     match tokio::time::timeout(Duration::from_secs(90), answer).await {
-        Ok(Ok(result)) => result,
+        Ok(Ok(result)) => result.map_err(ApiError::from),
         Ok(Err(_)) => Err(ApiError::new(ErrorKind::Internal, "the node dropped the request")),
         Err(_) => Err(ApiError::new(ErrorKind::Unavailable, "the node did not answer in time")),
     }

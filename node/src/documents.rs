@@ -5,7 +5,7 @@
 use countersign_shared::source::{self, Prepared};
 use serde::{Deserialize, Serialize};
 
-use crate::api::error::ApiError;
+use crate::NodeError;
 
 /// A prepared document as the API answers it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -20,11 +20,11 @@ pub struct PreparedDocument {
 
 /// Prepares `pdf` for signing off the async threads; the error says, in the
 /// person's terms, why it cannot be signed.
-pub async fn prepare(pdf: Vec<u8>) -> Result<Prepared, ApiError> {
+pub async fn prepare(pdf: Vec<u8>) -> Result<Prepared, NodeError> {
     match tokio::task::spawn_blocking(move || source::prepare(&pdf)).await {
         Ok(Ok(prepared)) => Ok(prepared),
-        Ok(Err(e)) => Err(ApiError::invalid(format!("this PDF cannot be signed: {e}"))),
-        Err(_) => Err(ApiError::invalid("this PDF cannot be signed: reading it failed")),
+        Ok(Err(e)) => Err(NodeError::invalid(format!("this PDF cannot be signed: {e}"))),
+        Err(_) => Err(NodeError::invalid("this PDF cannot be signed: reading it failed")),
     }
 }
 

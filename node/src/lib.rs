@@ -7,6 +7,7 @@
 //! that the `countersign` CLI and the web app in a browser drive.
 //!
 //! # Layout
+//! - [`error`]: [`NodeError`], what can go wrong when the node is asked to act.
 //! - [`party`]: a party's acts on its envelopes (create, join, sign, decline),
 //!   checked against the shared rules before anything is stored.
 //! - [`datadir`]: the data dir: lock, key, profile, atomic writes.
@@ -37,6 +38,7 @@ pub mod datadir;
 pub mod documents;
 pub mod envelope_doc;
 pub mod envelopes;
+pub mod error;
 pub mod fields;
 pub mod net;
 pub mod notify;
@@ -45,3 +47,5 @@ pub mod qr;
 pub mod running;
 pub mod templates;
 pub mod web;
+
+pub use error::NodeError;

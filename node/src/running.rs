@@ -9,7 +9,7 @@ use countersign_shared::hash::{EnvelopeId, Hash};
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::api::error::{ApiError, ErrorKind};
+use crate::NodeError;
 use crate::codes::Codes;
 use crate::datadir::DataDir;
 use crate::documents::{self, PreparedDocument};
@@ -104,19 +104,19 @@ impl RunningNode {
     }
 
     /// Sends a command and waits for its answer.
-    pub async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, ApiError> {
+    pub async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, NodeError> {
         let (reply, answer) = oneshot::channel();
-        self.commands.send(make(reply)).await.map_err(|_| ApiError::new(ErrorKind::Internal, "the node has stopped"))?;
-        answer.await.map_err(|_| ApiError::new(ErrorKind::Internal, "the node dropped the request"))?
+        self.commands.send(make(reply)).await.map_err(|_| NodeError::internal("the node has stopped"))?;
+        answer.await.map_err(|_| NodeError::internal("the node dropped the request"))?
     }
 
     /// About the node.
-    pub async fn info(&self) -> Result<NodeInfo, ApiError> {
+    pub async fn info(&self) -> Result<NodeInfo, NodeError> {
         self.ask(Command::Info).await
     }
 
     /// Prepares a PDF for signing and stores it (see [`crate::documents`]).
-    pub async fn put_document(&self, pdf: Vec<u8>) -> Result<PreparedDocument, ApiError> {
+    pub async fn put_document(&self, pdf: Vec<u8>) -> Result<PreparedDocument, NodeError> {
         let prepared = documents::prepare(pdf).await?;
         let removed = documents::removed(&prepared);
         let pages = prepared.info.pages.len();
@@ -125,43 +125,43 @@ impl RunningNode {
     }
 
     /// Stores a blob.
-    pub async fn put_blob(&self, bytes: Vec<u8>) -> Result<Hash, ApiError> {
+    pub async fn put_blob(&self, bytes: Vec<u8>) -> Result<Hash, NodeError> {
         self.ask(|reply| Command::PutBlob(bytes, reply)).await
     }
 
     /// Creates and sends an envelope.
-    pub async fn create(&self, request: CreateRequest) -> Result<Created, ApiError> {
+    pub async fn create(&self, request: CreateRequest) -> Result<Created, NodeError> {
         self.ask(|reply| Command::Create(Box::new(request), reply)).await
     }
 
     /// Joins with a link.
-    pub async fn join(&self, link: &str) -> Result<String, ApiError> {
+    pub async fn join(&self, link: &str) -> Result<String, NodeError> {
         let link = link.to_owned();
         self.ask(|reply| Command::Join(link, None, reply)).await
     }
 
     /// Signs.
-    pub async fn sign(&self, envelope: EnvelopeId, request: SignRequest) -> Result<String, ApiError> {
+    pub async fn sign(&self, envelope: EnvelopeId, request: SignRequest) -> Result<String, NodeError> {
         self.ask(|reply| Command::Sign(envelope, request, reply)).await
     }
 
     /// One envelope's summary.
-    pub async fn status(&self, envelope: EnvelopeId) -> Result<Summary, ApiError> {
+    pub async fn status(&self, envelope: EnvelopeId) -> Result<Summary, NodeError> {
         self.ask(|reply| Command::Status(envelope, reply)).await
     }
 
     /// Every envelope.
-    pub async fn list(&self) -> Result<Vec<ListItem>, ApiError> {
+    pub async fn list(&self) -> Result<Vec<ListItem>, NodeError> {
         self.ask(Command::List).await
     }
 
     /// The final PDF.
-    pub async fn export(&self, envelope: EnvelopeId) -> Result<Vec<u8>, ApiError> {
+    pub async fn export(&self, envelope: EnvelopeId) -> Result<Vec<u8>, NodeError> {
         self.ask(|reply| Command::Export(envelope, reply)).await
     }
 
     /// Polls until `check` holds for the envelope (or `timeout` passes).
-    pub async fn wait_for(&self, envelope: EnvelopeId, timeout: Duration, check: impl Fn(&Summary) -> bool) -> Result<Summary, ApiError> {
+    pub async fn wait_for(&self, envelope: EnvelopeId, timeout: Duration, check: impl Fn(&Summary) -> bool) -> Result<Summary, NodeError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Ok(summary) = self.status(envelope).await
@@ -170,7 +170,7 @@ impl RunningNode {
                 return Ok(summary);
             }
             if tokio::time::Instant::now() > deadline {
-                return Err(ApiError::new(ErrorKind::Unavailable, "timed out waiting for the other nodes"));
+                return Err(NodeError::unavailable("timed out waiting for the other nodes"));
             }
             tokio::time::sleep(Duration::from_micros(200)).await;
         }

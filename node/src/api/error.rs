@@ -6,6 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::NodeError;
+
 /// What went wrong, broadly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,16 +60,23 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-impl From<crate::party::PartyError> for ApiError {
-    fn from(error: crate::party::PartyError) -> Self {
-        use crate::party::PartyError as E;
+impl From<NodeError> for ApiError {
+    fn from(error: NodeError) -> Self {
         let kind = match &error {
-            E::UnknownEnvelope(_) => ErrorKind::NotFound,
-            E::Refused(_) | E::NotAParty | E::InviteExpired(_) | E::NotComplete(_) => ErrorKind::Refused,
-            E::Store(_) | E::Fold(_) => ErrorKind::Internal,
-            _ => ErrorKind::Invalid,
+            NodeError::Invalid(_) => ErrorKind::Invalid,
+            NodeError::NotFound(_) => ErrorKind::NotFound,
+            NodeError::Refused(_) => ErrorKind::Refused,
+            NodeError::Unavailable(_) => ErrorKind::Unavailable,
+            NodeError::Forbidden(_) => ErrorKind::Forbidden,
+            NodeError::Internal(_) | NodeError::ShuttingDown => ErrorKind::Internal,
         };
         ApiError::new(kind, error.to_string())
+    }
+}
+
+impl From<crate::party::PartyError> for ApiError {
+    fn from(error: crate::party::PartyError) -> Self {
+        NodeError::from(error).into()
     }
 }
 

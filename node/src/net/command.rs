@@ -6,12 +6,12 @@ use countersign_shared::model::{Field, FieldKind, Rect, Role};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-use crate::api::error::ApiError;
+use crate::NodeError;
 use crate::envelopes::{ListItem, Summary};
 use crate::templates::Template;
 
 /// A reply channel.
-pub type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
+pub type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
 
 /// About this node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,13 +68,13 @@ pub struct FieldInput {
 
 impl FieldInput {
     /// The field, with the assignee resolved against `parties`.
-    pub fn to_field(&self, parties: &[PartyInput]) -> Result<Field, ApiError> {
+    pub fn to_field(&self, parties: &[PartyInput]) -> Result<Field, NodeError> {
         let assignee = parties
             .iter()
             .position(|p| p.name == self.party)
             .or_else(|| self.party.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).filter(|n| *n < parties.len()))
             .and_then(|n| u8::try_from(n).ok())
-            .ok_or_else(|| ApiError::invalid(format!("field '{}' is for '{}', who is not a party", self.label, self.party)))?;
+            .ok_or_else(|| NodeError::invalid(format!("field '{}' is for '{}', who is not a party", self.label, self.party)))?;
         Ok(Field {
             label: self.label.clone(),
             kind: self.kind,

@@ -29,7 +29,7 @@ use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
 use tokio::sync::mpsc;
 
-use crate::api::error::{ApiError, ErrorKind};
+use crate::NodeError;
 use crate::blobs::{BlobStore as _, ChunkOutcome};
 use crate::clock::now_ms;
 use crate::codes::{Codes, Gate};
@@ -129,8 +129,8 @@ impl std::fmt::Debug for EventLoop {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(ErrorKind::Internal, e.to_string())
+fn internal(e: impl std::fmt::Display) -> NodeError {
+    NodeError::internal(e.to_string())
 }
 
 impl EventLoop {
@@ -381,6 +381,6 @@ impl EventLoop {
     }
 }
 
-fn unknown(envelope: &EnvelopeId) -> ApiError {
-    ApiError::not_found(format!("this node has no envelope {envelope}"))
+fn unknown(envelope: &EnvelopeId) -> NodeError {
+    NodeError::not_found(format!("this node has no envelope {envelope}"))
 }

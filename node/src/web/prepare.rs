@@ -113,7 +113,7 @@ pub(super) async fn upload(State(state): State<AppState>, mut form: Multipart) -
     }
     let prepared = match documents::prepare(pdf).await {
         Ok(prepared) => prepared,
-        Err(e) => return refuse(format!("{}.", capitalized(&e.message))),
+        Err(e) => return refuse(format!("{}.", capitalized(&e.to_string()))),
     };
     let removed: Vec<String> =
         prepared.removed.keys().filter_map(|kind| serde_json::to_value(kind).ok()?.as_str().map(str::to_owned)).collect();

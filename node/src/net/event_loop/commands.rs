@@ -28,7 +28,7 @@ impl EventLoop {
                 let _ = reply.send(self.sign(envelope, &request));
             }
             Command::Decline(envelope, reason, reply) => {
-                let result = self.envelopes.party_mut().decline(envelope, &reason).map_err(ApiError::from);
+                let result = self.envelopes.party_mut().decline(envelope, &reason).map_err(NodeError::from);
                 let _ = reply.send(result.and_then(|entry| self.after_act(envelope, entry)));
             }
             Command::List(reply) => {
@@ -47,11 +47,9 @@ impl EventLoop {
                 let result = match self.envelopes.summary(envelope) {
                     None => Err(unknown(&envelope)),
                     Some(summary) if summary.stage != Stage::Awaiting => {
-                        Err(ApiError::new(ErrorKind::Refused, "nobody is waited on: there is no one to remind"))
+                        Err(NodeError::refused("nobody is waited on: there is no one to remind"))
                     }
-                    Some(summary) if !summary.created_by_me => {
-                        Err(ApiError::new(ErrorKind::Refused, "only the sender's node sends reminders"))
-                    }
+                    Some(summary) if !summary.created_by_me => Err(NodeError::refused("only the sender's node sends reminders")),
                     Some(summary) => Ok(self.notifier.remind(&summary)),
                 };
                 let _ = reply.send(result);
@@ -63,12 +61,12 @@ impl EventLoop {
                 let result = if self.envelopes.state(envelope).is_none() {
                     Err(unknown(&envelope))
                 } else {
-                    self.envelopes.party().final_pdf(envelope).map_err(ApiError::from)
+                    self.envelopes.party().final_pdf(envelope).map_err(NodeError::from)
                 };
                 let _ = reply.send(result);
             }
             Command::Void(envelope, reason, reply) => {
-                let result = self.envelopes.party_mut().void(envelope, &reason).map_err(ApiError::from);
+                let result = self.envelopes.party_mut().void(envelope, &reason).map_err(NodeError::from);
                 let _ = reply.send(result.and_then(|entry| self.after_act(envelope, entry)));
             }
             Command::Original(envelope, reply) => {
@@ -78,12 +76,12 @@ impl EventLoop {
                         .envelopes
                         .disk()
                         .get(&state.terms().document.hash)
-                        .ok_or_else(|| ApiError::new(ErrorKind::Unavailable, "the original PDF has not arrived yet")),
+                        .ok_or_else(|| NodeError::unavailable("the original PDF has not arrived yet")),
                 };
                 let _ = reply.send(result);
             }
             Command::Blob(hash, reply) => {
-                let _ = reply.send(self.envelopes.disk().get(&hash).ok_or_else(|| ApiError::not_found("no such file on this node")));
+                let _ = reply.send(self.envelopes.disk().get(&hash).ok_or_else(|| NodeError::not_found("no such file on this node")));
             }
             Command::SaveTemplate(template, reply) => {
                 let _ = reply.send(crate::templates::save(self.envelopes.data(), &template).map_err(internal));
@@ -92,7 +90,7 @@ impl EventLoop {
                 let _ = reply.send(Ok(crate::templates::list(self.envelopes.data())));
             }
             Command::Template(id, reply) => {
-                let found = crate::templates::get(self.envelopes.data(), &id).ok_or_else(|| ApiError::not_found("no such template"));
+                let found = crate::templates::get(self.envelopes.data(), &id).ok_or_else(|| NodeError::not_found("no such template"));
                 let _ = reply.send(found);
             }
             Command::Transfers(reply) => {
@@ -114,22 +112,22 @@ impl EventLoop {
         }
     }
 
-    pub(super) fn create(&mut self, request: CreateRequest) -> Result<Created, ApiError> {
+    pub(super) fn create(&mut self, request: CreateRequest) -> Result<Created, NodeError> {
         let pdf = self
             .envelopes
             .disk()
             .get(&request.document)
-            .ok_or_else(|| ApiError::invalid("the PDF has not been uploaded to this node; upload it first"))?;
+            .ok_or_else(|| NodeError::invalid("the PDF has not been uploaded to this node; upload it first"))?;
         let info = source::inspect(&pdf).map_err(|e| match e {
-            PdfError::NotNormal(_) | PdfError::ActiveContent(_) => ApiError::invalid(format!(
+            PdfError::NotNormal(_) | PdfError::ActiveContent(_) => NodeError::invalid(format!(
                 "{e}: send PDFs through POST /api/v1/documents (or the app's upload), which prepares them for signing"
             )),
-            e => ApiError::invalid(e.to_string()),
+            e => NodeError::invalid(e.to_string()),
         })?;
         let mut parties = Vec::with_capacity(request.parties.len());
         for input in &request.parties {
             let role = input.role;
-            let contact = Contact::parse(&input.contact).map_err(|e| ApiError::invalid(format!("{}: {e}", input.name)))?;
+            let contact = Contact::parse(&input.contact).map_err(|e| NodeError::invalid(format!("{}: {e}", input.name)))?;
             let order = input.order.unwrap_or(if role == Role::Client { 2 } else { 1 });
             let stamp_required = input.stamp_required.unwrap_or(false);
             parties.push(PartyTerms { name: input.name.trim().to_owned(), role, contact, order, stamp_required });
@@ -181,14 +179,13 @@ impl EventLoop {
         let invitation = match Invitation::parse(link) {
             Ok(invitation) => invitation,
             Err(e) => {
-                let _ = reply.send(Err(ApiError::invalid(format!("this is not a valid invitation link: {e}"))));
+                let _ = reply.send(Err(NodeError::invalid(format!("this is not a valid invitation link: {e}"))));
                 return;
             }
         };
         if now_ms() > invitation.expires_at {
             let when = countersign_shared::time::utc(invitation.expires_at);
-            let _ = reply
-                .send(Err(ApiError::new(ErrorKind::Refused, format!("this invitation expired on {when}; ask the sender for a new one"))));
+            let _ = reply.send(Err(NodeError::refused(format!("this invitation expired on {when}; ask the sender for a new one"))));
             return;
         }
         let envelope = invitation.envelope;
@@ -199,7 +196,7 @@ impl EventLoop {
             return;
         }
         let Some(inviter) = peer_id(&invitation.inviter) else {
-            let _ = reply.send(Err(ApiError::invalid("the invitation names an invalid inviter")));
+            let _ = reply.send(Err(NodeError::invalid("the invitation names an invalid inviter")));
             return;
         };
         for address in invitation.addresses.iter().filter_map(|a| a.parse::<Multiaddr>().ok()) {
@@ -216,7 +213,7 @@ impl EventLoop {
         self.sync_with(inviter, envelope);
     }
 
-    pub(super) fn sign(&mut self, envelope: EnvelopeId, request: &SignRequest) -> Result<String, ApiError> {
+    pub(super) fn sign(&mut self, envelope: EnvelopeId, request: &SignRequest) -> Result<String, NodeError> {
         let state = self.envelopes.state(envelope).ok_or_else(|| unknown(&envelope))?;
         let slot = self.envelopes.party().my_slot(&state)?;
         let mut input = SignInput { texts: request.texts.clone(), images: Vec::new() };
@@ -227,7 +224,7 @@ impl EventLoop {
                 _ => continue,
             };
             if let Some(hash) = hash {
-                let bytes = self.envelopes.disk().get(&hash).ok_or_else(|| ApiError::invalid("upload the image to this node first"))?;
+                let bytes = self.envelopes.disk().get(&hash).ok_or_else(|| NodeError::invalid("upload the image to this node first"))?;
                 input.images.push((field.label.clone(), bytes));
             }
         }
@@ -235,7 +232,7 @@ impl EventLoop {
         self.after_act(envelope, entry)
     }
 
-    pub(super) fn after_act(&mut self, envelope: EnvelopeId, entry: RawEntry) -> Result<String, ApiError> {
+    pub(super) fn after_act(&mut self, envelope: EnvelopeId, entry: RawEntry) -> Result<String, NodeError> {
         let me = self.me();
         let addresses = self.addresses();
         self.envelopes.doc_mut(envelope).set_addresses(&me, &addresses).map_err(internal)?;
@@ -244,11 +241,11 @@ impl EventLoop {
         Ok(entry.id().to_string())
     }
 
-    pub(super) fn import_raw(&mut self, envelope: EnvelopeId, bytes: &[u8]) -> Result<String, ApiError> {
+    pub(super) fn import_raw(&mut self, envelope: EnvelopeId, bytes: &[u8]) -> Result<String, NodeError> {
         if !self.options.test_tools {
-            return Err(ApiError::new(ErrorKind::Forbidden, "raw import is a test tool; start the node with --test-tools"));
+            return Err(NodeError::Forbidden("raw import is a test tool; start the node with --test-tools".into()));
         }
-        let entry = RawEntry::decode(bytes).map_err(|e| ApiError::invalid(e.to_string()))?;
+        let entry = RawEntry::decode(bytes).map_err(|e| NodeError::invalid(e.to_string()))?;
         self.envelopes.doc_mut(envelope).add_entry(&entry).map_err(internal)?;
         self.envelopes.absorb(envelope)?;
         self.changed(envelope, None);

@@ -129,9 +129,9 @@ impl EventLoop {
             Gate::Confirmed => {
                 // The signed log says so: the certificate page and every
                 // verifier show this party's phone as confirmed.
-                let recorded = self.envelopes.party_mut().confirm_phone(envelope, slot, key).map_err(ApiError::from);
+                let recorded = self.envelopes.party_mut().confirm_phone(envelope, slot, key).map_err(NodeError::from);
                 if let Err(e) = recorded.and_then(|entry| self.after_act(envelope, entry)) {
-                    tracing::warn!("cannot record the phone confirmation of party {slot} in envelope {}: {}", envelope.short(), e.message);
+                    tracing::warn!("cannot record the phone confirmation of party {slot} in envelope {}: {}", envelope.short(), e);
                 }
                 None
             }
@@ -243,7 +243,7 @@ impl EventLoop {
     pub(super) fn fail_join(&mut self, envelope: EnvelopeId, why: &str) {
         if let Some(pending) = self.joins.remove(&envelope) {
             for reply in pending.replies {
-                let _ = reply.send(Err(ApiError::new(ErrorKind::Refused, why)));
+                let _ = reply.send(Err(NodeError::refused(why)));
             }
         }
     }

@@ -80,12 +80,12 @@ async fn main() -> Result<()> {
     }
 
     step("Dmitri opens his link: his node fetches the envelope and the PDF from Anna's and joins", async {
-        dmitri.join(&created.invites[0].link).await?;
+        dmitri.join(created.invites[0].link.clone(), None).await?;
         Ok(dmitri.wait_for(envelope, WAIT, |s| s.missing_blobs.is_empty()).await?)
     })
     .await?;
     step("Carl opens his link from the SMS and joins", async {
-        carl.join(&created.invites[1].link).await?;
+        carl.join(created.invites[1].link.clone(), None).await?;
         Ok(carl.wait_for(envelope, WAIT, |s| s.missing_blobs.is_empty()).await?)
     })
     .await?;
@@ -126,7 +126,7 @@ async fn main() -> Result<()> {
         let mut finals = Vec::new();
         for node in [&anna, &dmitri, &carl] {
             node.wait_for(envelope, WAIT, complete).await?;
-            finals.push(node.export(envelope).await?);
+            finals.push(node.final_pdf(envelope).await?);
         }
         Ok(finals)
     })

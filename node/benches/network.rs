@@ -62,8 +62,8 @@ async fn sign_to_client_ready(root: &std::path::Path) {
         let document = anna.put_blob(pdf.clone()).await.unwrap();
         let created = anna.create(request(document, &format!("Contract {round}"))).await.unwrap();
         let envelope: EnvelopeId = created.envelope.parse().unwrap();
-        dmitri.join(&created.invites[0].link).await.unwrap();
-        carl.join(&created.invites[1].link).await.unwrap();
+        dmitri.join(created.invites[0].link.clone(), None).await.unwrap();
+        carl.join(created.invites[1].link.clone(), None).await.unwrap();
         let ready = |s: &countersign_node::envelopes::Summary| s.missing_blobs.is_empty() && s.parties.iter().all(|p| p.joined);
         if dmitri.wait_for(envelope, Duration::from_secs(10), ready).await.is_err() {
             let s = dmitri.status(envelope).await.unwrap();
@@ -122,7 +122,7 @@ async fn twenty_megabytes(root: &std::path::Path) {
         let created = anna.create(request(document, &format!("Large {run}"))).await.unwrap();
         let envelope: EnvelopeId = created.envelope.parse().unwrap();
         let started = Instant::now();
-        dmitri.join(&created.invites[0].link).await.unwrap();
+        dmitri.join(created.invites[0].link.clone(), None).await.unwrap();
         dmitri.wait_for(envelope, WAIT, |s| s.missing_blobs.is_empty()).await.unwrap();
         ours.push(started.elapsed());
         tcp.push(tcp_copy(&pdf).await);

@@ -25,7 +25,6 @@ pub mod error;
 mod local_user;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
@@ -37,12 +36,12 @@ use axum::{Json, Router};
 use countersign_shared::hash::EnvelopeId;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
-use tokio::sync::{mpsc, oneshot};
 
 use crate::NodeError;
 use crate::api::error::{ApiError, ErrorKind};
-use crate::documents::{self, PreparedDocument};
-use crate::net::command::{Command, CreateRequest, Reply, SignRequest};
+use crate::documents::PreparedDocument;
+use crate::handle::NodeHandle;
+use crate::net::command::{CreateRequest, SignRequest};
 use crate::web::{self, Sessions};
 
 /// Largest upload (a PDF or an image).
@@ -51,7 +50,8 @@ pub const MAX_UPLOAD: usize = 256 * 1024 * 1024;
 /// What every handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    commands: mpsc::Sender<Command>,
+    /// The node the requests act on.
+    pub(crate) node: NodeHandle,
     token: String,
     /// The port the server listens on (the only `Host` and `Origin` accepted).
     pub port: u16,
@@ -94,17 +94,17 @@ pub struct LoginLink {
 
 /// The router, for a node listening on `port`, guarded by `token` (and the
 /// web app's `sessions`).
-pub fn app(commands: mpsc::Sender<Command>, token: String, port: u16, sessions: Arc<Sessions>) -> Router {
-    let state = AppState { commands, token, port, sessions };
+pub fn app(node: NodeHandle, token: String, port: u16, sessions: Arc<Sessions>) -> Router {
+    let state = AppState { node, token, port, sessions };
     Router::new()
         .merge(web::router())
         .route("/app/login", get(web::login))
         .route("/api/v1/login", post(login_link))
         .route("/api/v1/templates/{id}/send", post(web::templates::api_send))
-        .route("/api/v1/node", get(|s: State<AppState>| ask(s, Command::Info)))
+        .route("/api/v1/node", get(|State(s): State<AppState>| async move { json(s.node.info().await) }))
         .route("/api/v1/documents", post(put_document))
         .route("/api/v1/blobs", post(put_blob))
-        .route("/api/v1/envelopes", post(create).get(|s: State<AppState>| ask(s, Command::List)))
+        .route("/api/v1/envelopes", post(create).get(|State(s): State<AppState>| async move { json(s.node.list().await) }))
         .route("/api/v1/envelopes/{id}", get(status))
         .route("/api/v1/envelopes/{id}/sign", post(sign))
         .route("/api/v1/envelopes/{id}/decline", post(decline))
@@ -112,7 +112,7 @@ pub fn app(commands: mpsc::Sender<Command>, token: String, port: u16, sessions: 
         .route("/api/v1/envelopes/{id}/final.pdf", get(export))
         .route("/api/v1/envelopes/{id}/raw", post(import_raw))
         .route("/api/v1/join", post(join))
-        .route("/api/v1/transfers", get(|s: State<AppState>| ask(s, Command::Transfers)))
+        .route("/api/v1/transfers", get(|State(s): State<AppState>| async move { json(s.node.transfers().await) }))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -188,20 +188,9 @@ pub(crate) fn same_secret(given: &str, expected: &str) -> bool {
     given.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 
-/// Sends a command and waits for its reply.
-async fn ask<T: Serialize>(State(state): State<AppState>, make: impl FnOnce(Reply<T>) -> Command) -> Result<Json<T>, ApiError> {
-    Ok(Json(call(&state, make).await?))
-}
-
-/// Sends a command to the event loop and waits for its reply.
-pub(crate) async fn call<T>(state: &AppState, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, ApiError> {
-    let (reply, answer) = oneshot::channel();
-    state.commands.send(make(reply)).await.map_err(|_| ApiError::from(NodeError::ShuttingDown))?;
-    match tokio::time::timeout(Duration::from_secs(90), answer).await {
-        Ok(Ok(result)) => result.map_err(ApiError::from),
-        Ok(Err(_)) => Err(ApiError::new(ErrorKind::Internal, "the node dropped the request")),
-        Err(_) => Err(ApiError::new(ErrorKind::Unavailable, "the node did not answer in time")),
-    }
+/// The node's answer as JSON, or its error as the API's.
+fn json<T: Serialize>(answer: Result<T, NodeError>) -> Result<Json<T>, ApiError> {
+    Ok(Json(answer?))
 }
 
 /// Reads an envelope id from a path.
@@ -215,56 +204,52 @@ struct Stored {
 }
 
 async fn put_blob(State(state): State<AppState>, body: Bytes) -> Result<Json<Stored>, ApiError> {
-    let hash = call(&state, |reply| Command::PutBlob(body.to_vec(), reply)).await?;
+    let hash = state.node.put_blob(body.to_vec()).await?;
     Ok(Json(Stored { hash: hash.to_string() }))
 }
 
 async fn put_document(State(state): State<AppState>, body: Bytes) -> Result<Json<PreparedDocument>, ApiError> {
-    let prepared = documents::prepare(body.to_vec()).await?;
-    let removed = documents::removed(&prepared);
-    let pages = prepared.info.pages.len();
-    let hash = call(&state, |reply| Command::PutBlob(prepared.bytes, reply)).await?;
-    Ok(Json(PreparedDocument { hash: hash.to_string(), pages, removed }))
+    json(state.node.put_document(body.to_vec()).await)
 }
 
 async fn create(state: State<AppState>, Json(request): Json<CreateRequest>) -> impl IntoResponse {
-    ask(state, |reply| Command::Create(Box::new(request), reply)).await.map(|created| (StatusCode::CREATED, created))
+    json(state.node.create(request).await).map(|created| (StatusCode::CREATED, created))
 }
 
 async fn status(state: State<AppState>, Path(id): Path<String>) -> impl IntoResponse {
     let envelope = envelope_id(&id)?;
-    ask(state, |reply| Command::Status(envelope, reply)).await
+    json(state.node.status(envelope).await)
 }
 
 async fn sign(state: State<AppState>, Path(id): Path<String>, Json(request): Json<SignRequest>) -> impl IntoResponse {
     let envelope = envelope_id(&id)?;
-    ask(state, |reply| Command::Sign(envelope, request, reply)).await
+    json(state.node.sign(envelope, request).await)
 }
 
 async fn decline(state: State<AppState>, Path(id): Path<String>, Json(request): Json<DeclineRequest>) -> impl IntoResponse {
     let envelope = envelope_id(&id)?;
-    ask(state, |reply| Command::Decline(envelope, request.reason, reply)).await
+    json(state.node.decline(envelope, request.reason).await)
 }
 
 async fn remind(state: State<AppState>, Path(id): Path<String>) -> impl IntoResponse {
     let envelope = envelope_id(&id)?;
-    ask(state, |reply| Command::Remind(envelope, reply)).await
+    json(state.node.remind(envelope).await)
 }
 
 async fn export(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let envelope = envelope_id(&id)?;
-    let pdf = call(&state, |reply| Command::Export(envelope, reply)).await?;
+    let pdf = state.node.final_pdf(envelope).await?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }
 
 async fn import_raw(state: State<AppState>, Path(id): Path<String>, body: Bytes) -> impl IntoResponse {
     let envelope = envelope_id(&id)?;
-    ask(state, |reply| Command::ImportRaw(envelope, body.to_vec(), reply)).await
+    json(state.node.import_raw(envelope, body.to_vec()).await)
 }
 
 async fn join(state: State<AppState>, Json(request): Json<JoinRequest>) -> impl IntoResponse {
     let code = request.code.as_deref().filter(|c| !c.trim().is_empty()).map(parse_code).transpose()?;
-    ask(state, |reply| Command::Join(request.link, code, reply)).await
+    json(state.node.join(request.link, code).await)
 }
 
 #[cfg(test)]
@@ -273,15 +258,17 @@ mod tests {
     use axum::http::Request as HttpRequest;
     use tower::ServiceExt as _;
 
+    use tokio::sync::mpsc;
+
     use super::*;
-    use crate::net::command::NodeInfo;
+    use crate::net::command::{Command, NodeInfo};
 
     /// A router whose "node" answers `Info` and nothing else.
     fn router() -> Router {
         let (commands, mut inbox) = mpsc::channel(8);
         tokio::spawn(async move {
             while let Some(command) = inbox.recv().await {
-                if let Command::Info(reply) = command {
+                if let Command::Info { reply } = command {
                     let info = NodeInfo {
                         peer_id: "12D3test".into(),
                         key: String::new(),
@@ -293,7 +280,7 @@ mod tests {
                 }
             }
         });
-        app(commands, "s3cret".into(), 4242, web::sessions())
+        app(NodeHandle::new(commands), "s3cret".into(), 4242, web::sessions())
     }
 
     async fn status(headers: &[(&str, &str)]) -> StatusCode {
@@ -317,7 +304,7 @@ mod tests {
     async fn the_web_app_signs_in_once_with_a_code_and_then_only_acts_from_its_own_pages() {
         let (commands, _inbox) = mpsc::channel(8);
         let sessions = web::sessions();
-        let router = app(commands, "s3cret".into(), 4242, sessions.clone());
+        let router = app(NodeHandle::new(commands), "s3cret".into(), 4242, sessions.clone());
         let host = ("host", "127.0.0.1:4242");
         let asset = "/app/assets/app.css";
         assert_eq!(send("GET", asset, &[host], &router).await.status(), StatusCode::FORBIDDEN, "no session yet");

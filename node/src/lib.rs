@@ -19,7 +19,8 @@
 //! - [`api`]: the local HTTP API; [`client`]: the CLI's side of it.
 //! - [`web`]: the web app (pipeline, prepare and send, sign) on the same server.
 //! - [`cli`]: the `countersign` commands.
-//! - [`running`]: a node running in this process, and its handle.
+//! - [`running`]: a node running in this process.
+//! - [`handle`]: [`handle::NodeHandle`], one typed method per act.
 //! - [`fields`]: where fields go when none are given.
 //! - [`templates`]: prepared documents and saved templates.
 //! - [`notify`]: invitations, reminders and completion notices by email and SMS.
@@ -40,6 +41,7 @@ pub mod envelope_doc;
 pub mod envelopes;
 pub mod error;
 pub mod fields;
+pub mod handle;
 pub mod net;
 pub mod notify;
 pub mod party;

@@ -5,17 +5,16 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use countersign_shared::hash::{EnvelopeId, Hash};
+use countersign_shared::hash::EnvelopeId;
 use libp2p::{Multiaddr, PeerId};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use crate::NodeError;
 use crate::codes::Codes;
 use crate::datadir::DataDir;
-use crate::documents::{self, PreparedDocument};
-use crate::envelopes::{Envelopes, ListItem, Summary};
+use crate::envelopes::{Envelopes, Summary};
+use crate::handle::NodeHandle;
 use crate::net::behaviour;
-use crate::net::command::{Command, CreateRequest, Created, NodeInfo, Reply, SignRequest};
 use crate::net::event_loop::{EventLoop, Options};
 use crate::notify::Notifier;
 
@@ -46,7 +45,7 @@ pub fn loopback() -> Multiaddr {
 /// A node running in this process. Dropping it stops the node.
 #[derive(Debug)]
 pub struct RunningNode {
-    commands: mpsc::Sender<Command>,
+    handle: NodeHandle,
     task: tokio::task::JoinHandle<()>,
     notify_task: tokio::task::JoinHandle<()>,
     peer_id: PeerId,
@@ -77,7 +76,7 @@ impl RunningNode {
         let codes = Codes::new(data.clone(), notifier.code_policy());
         let event_loop = EventLoop::new(swarm, envelopes, inbox, options_of_loop, notifier, codes);
         let task = tokio::spawn(event_loop.run());
-        let node = RunningNode { commands, task, notify_task, peer_id, envelopes_at_start, _lock: lock };
+        let node = RunningNode { handle: NodeHandle::new(commands), task, notify_task, peer_id, envelopes_at_start, _lock: lock };
         // Wait until the listeners are up, so invitations carry addresses.
         for _ in 0..100 {
             if !node.info().await?.addresses.is_empty() || options.listen.is_empty() {
@@ -88,9 +87,9 @@ impl RunningNode {
         Ok(node)
     }
 
-    /// The command channel (for the local API).
-    pub fn commands(&self) -> mpsc::Sender<Command> {
-        self.commands.clone()
+    /// A handle on the node (for the local API).
+    pub fn handle(&self) -> NodeHandle {
+        self.handle.clone()
     }
 
     /// The node's peer id.
@@ -101,63 +100,6 @@ impl RunningNode {
     /// How many envelopes the node loaded at start.
     pub fn envelopes_at_start(&self) -> usize {
         self.envelopes_at_start
-    }
-
-    /// Sends a command and waits for its answer.
-    pub async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, NodeError> {
-        let (reply, answer) = oneshot::channel();
-        self.commands.send(make(reply)).await.map_err(|_| NodeError::internal("the node has stopped"))?;
-        answer.await.map_err(|_| NodeError::internal("the node dropped the request"))?
-    }
-
-    /// About the node.
-    pub async fn info(&self) -> Result<NodeInfo, NodeError> {
-        self.ask(Command::Info).await
-    }
-
-    /// Prepares a PDF for signing and stores it (see [`crate::documents`]).
-    pub async fn put_document(&self, pdf: Vec<u8>) -> Result<PreparedDocument, NodeError> {
-        let prepared = documents::prepare(pdf).await?;
-        let removed = documents::removed(&prepared);
-        let pages = prepared.info.pages.len();
-        let hash = self.put_blob(prepared.bytes).await?;
-        Ok(PreparedDocument { hash: hash.to_string(), pages, removed })
-    }
-
-    /// Stores a blob.
-    pub async fn put_blob(&self, bytes: Vec<u8>) -> Result<Hash, NodeError> {
-        self.ask(|reply| Command::PutBlob(bytes, reply)).await
-    }
-
-    /// Creates and sends an envelope.
-    pub async fn create(&self, request: CreateRequest) -> Result<Created, NodeError> {
-        self.ask(|reply| Command::Create(Box::new(request), reply)).await
-    }
-
-    /// Joins with a link.
-    pub async fn join(&self, link: &str) -> Result<String, NodeError> {
-        let link = link.to_owned();
-        self.ask(|reply| Command::Join(link, None, reply)).await
-    }
-
-    /// Signs.
-    pub async fn sign(&self, envelope: EnvelopeId, request: SignRequest) -> Result<String, NodeError> {
-        self.ask(|reply| Command::Sign(envelope, request, reply)).await
-    }
-
-    /// One envelope's summary.
-    pub async fn status(&self, envelope: EnvelopeId) -> Result<Summary, NodeError> {
-        self.ask(|reply| Command::Status(envelope, reply)).await
-    }
-
-    /// Every envelope.
-    pub async fn list(&self) -> Result<Vec<ListItem>, NodeError> {
-        self.ask(Command::List).await
-    }
-
-    /// The final PDF.
-    pub async fn export(&self, envelope: EnvelopeId) -> Result<Vec<u8>, NodeError> {
-        self.ask(|reply| Command::Export(envelope, reply)).await
     }
 
     /// Polls until `check` holds for the envelope (or `timeout` passes).
@@ -174,6 +116,15 @@ impl RunningNode {
             }
             tokio::time::sleep(Duration::from_micros(200)).await;
         }
+    }
+}
+
+impl std::ops::Deref for RunningNode {
+    type Target = NodeHandle;
+
+    /// Every act of [`NodeHandle`] on this node.
+    fn deref(&self) -> &NodeHandle {
+        &self.handle
     }
 }
 

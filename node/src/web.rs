@@ -169,6 +169,12 @@ impl From<ApiError> for WebError {
     }
 }
 
+impl From<crate::NodeError> for WebError {
+    fn from(error: crate::NodeError) -> Self {
+        WebError(error.into())
+    }
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let status = self.0.status();

@@ -45,6 +45,8 @@ pub fn scratch_dir(label: &str) -> Result<PathBuf> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let dir =
         std::env::temp_dir().join(format!("countersign-test-{}-{label}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    // An earlier run whose process had the same id may have left it: start empty.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }

@@ -24,7 +24,7 @@ pub async fn serve(data: DataDir, options: NodeOptions, open_browser: bool) -> a
     data.write_api_info(&ApiInfo { port, token: token.clone(), pid: std::process::id() })?;
     let sessions = web::sessions();
     let first_login = format!("http://127.0.0.1:{port}/app/login?code={}", sessions.new_code());
-    let app = api::app(node.commands(), token, port, sessions);
+    let app = api::app(node.handle(), token, port, sessions);
     // The guard looks at who connects (see `api::local_user`).
     let server = tokio::spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await });
     let info = node.info().await.map_err(anyhow::Error::msg)?;

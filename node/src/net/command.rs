@@ -150,46 +150,47 @@ pub struct Transfer {
     pub total: Option<u64>,
 }
 
-/// A request to the event loop.
+/// A request to the event loop, built only by [`crate::handle::NodeHandle`];
+/// `reply` carries the answer back.
 #[derive(Debug)]
 pub enum Command {
     /// About this node.
-    Info(Reply<NodeInfo>),
+    Info { reply: Reply<NodeInfo> },
     /// Stores a blob.
-    PutBlob(Vec<u8>, Reply<Hash>),
+    PutBlob { bytes: Vec<u8>, reply: Reply<Hash> },
     /// Creates and sends an envelope.
-    Create(Box<CreateRequest>, Reply<Created>),
+    Create { request: Box<CreateRequest>, reply: Reply<Created> },
     /// Joins with an invite link (and the code texted to the party, if asked for one).
-    Join(String, Option<u32>, Reply<String>),
+    Join { link: String, code: Option<u32>, reply: Reply<String> },
     /// Signs.
-    Sign(EnvelopeId, SignRequest, Reply<String>),
-    /// Declines.
-    Decline(EnvelopeId, String, Reply<String>),
+    Sign { envelope: EnvelopeId, request: SignRequest, reply: Reply<String> },
+    /// Declines, with the reason everyone sees.
+    Decline { envelope: EnvelopeId, reason: String, reply: Reply<String> },
     /// Every envelope.
-    List(Reply<Vec<ListItem>>),
+    List { reply: Reply<Vec<ListItem>> },
     /// One envelope.
-    Status(EnvelopeId, Reply<Summary>),
+    Status { envelope: EnvelopeId, reply: Reply<Summary> },
     /// The final PDF.
-    Export(EnvelopeId, Reply<Vec<u8>>),
-    /// Voids (the creator withdraws the envelope).
-    Void(EnvelopeId, String, Reply<String>),
+    Export { envelope: EnvelopeId, reply: Reply<Vec<u8>> },
+    /// Voids (the creator withdraws the envelope), with the reason.
+    Void { envelope: EnvelopeId, reason: String, reply: Reply<String> },
     /// The original PDF of an envelope.
-    Original(EnvelopeId, Reply<Vec<u8>>),
+    Original { envelope: EnvelopeId, reply: Reply<Vec<u8>> },
     /// A blob stored here (an uploaded PDF being prepared).
-    Blob(Hash, Reply<Vec<u8>>),
+    Blob { hash: Hash, reply: Reply<Vec<u8>> },
     /// Reminds whoever must act now; answers how many.
-    Remind(EnvelopeId, Reply<usize>),
+    Remind { envelope: EnvelopeId, reply: Reply<usize> },
     /// Messages not delivered yet, of every envelope.
-    Undelivered(Reply<Vec<crate::notify::Undelivered>>),
+    Undelivered { reply: Reply<Vec<crate::notify::Undelivered>> },
     /// Saves a template.
-    SaveTemplate(Box<Template>, Reply<()>),
+    SaveTemplate { template: Box<Template>, reply: Reply<()> },
     /// Every template.
-    Templates(Reply<Vec<Template>>),
+    Templates { reply: Reply<Vec<Template>> },
     /// One template, by id.
-    Template(String, Reply<Template>),
+    Template { id: String, reply: Reply<Template> },
     /// Transfers in progress.
-    Transfers(Reply<Vec<Transfer>>),
+    Transfers { reply: Reply<Vec<Transfer>> },
     /// Test tool: stores raw entry bytes in an envelope's document, unchecked,
     /// and sends them to the other parties (to show that they reject forgeries).
-    ImportRaw(EnvelopeId, Vec<u8>, Reply<String>),
+    ImportRaw { envelope: EnvelopeId, bytes: Vec<u8>, reply: Reply<String> },
 }

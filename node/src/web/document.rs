@@ -16,10 +16,11 @@ use countersign_shared::verify::{Verdict, verify};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
+use crate::NodeError;
 use crate::api::error::ApiError;
-use crate::api::{AppState, call, envelope_id};
+use crate::api::{AppState, envelope_id};
 use crate::envelopes::{FieldSummary, Stage, Summary};
-use crate::net::command::{Command, InviteOut, SignRequest};
+use crate::net::command::{InviteOut, SignRequest};
 use crate::web::WebError;
 use crate::web::layout::{self, Nav};
 
@@ -41,7 +42,7 @@ type Errors = [(String, String)];
 /// `GET /app/e/{id}`.
 pub(super) async fn page(State(state): State<AppState>, Path(id): Path<String>, Query(flash): Query<Flash>) -> Result<Markup, WebError> {
     let envelope = envelope_id(&id)?;
-    let summary = call(&state, |reply| Command::Status(envelope, reply)).await?;
+    let summary = state.node.status(envelope).await?;
     render_page(&state, summary, &flash, &[], &[]).await
 }
 
@@ -54,7 +55,7 @@ async fn render_page(
 ) -> Result<Markup, WebError> {
     let envelope = envelope_id(&summary.id)?;
     let pages = match summary.missing_blobs.is_empty() {
-        true => match call(state, |reply| Command::Original(envelope, reply)).await {
+        true => match state.node.original(envelope).await {
             Ok(pdf) => tokio::task::spawn_blocking(move || source::inspect(&pdf).map(|info| info.pages).unwrap_or_default())
                 .await
                 .unwrap_or_default(),
@@ -63,7 +64,7 @@ async fn render_page(
         false => Vec::new(),
     };
     let report = match summary.stage == Stage::Completed {
-        true => match call(state, |reply| Command::Export(envelope, reply)).await {
+        true => match state.node.final_pdf(envelope).await {
             Ok(pdf) => tokio::task::spawn_blocking(move || verify(&pdf)).await.ok(),
             Err(_) => None,
         },
@@ -449,7 +450,7 @@ fn signing(summary: &Summary, pages: &[PageGeometry], errors: &Errors, texts: &[
 /// `POST /app/e/{id}/sign`: the images and texts of my fields.
 pub(super) async fn sign(State(state): State<AppState>, Path(id): Path<String>, mut form: Multipart) -> Result<Response, WebError> {
     let envelope = envelope_id(&id)?;
-    let summary = call(&state, |reply| Command::Status(envelope, reply)).await?;
+    let summary = state.node.status(envelope).await?;
     let mut errors: Vec<(String, String)> = Vec::new();
     let mut texts: Vec<(u16, String)> = Vec::new();
     let mut images: Vec<(String, Vec<u8>)> = Vec::new();
@@ -485,10 +486,10 @@ pub(super) async fn sign(State(state): State<AppState>, Path(id): Path<String>, 
             errors.push((kind.into(), format!("This image cannot be used: {e}.")));
             continue;
         }
-        match call(&state, |reply| Command::PutBlob(bytes.clone(), reply)).await {
+        match state.node.put_blob(bytes.clone()).await {
             Ok(hash) if field_kind == FieldKind::Signature => request.signature = Some(hash),
             Ok(hash) => request.stamp = Some(hash),
-            Err(e) => errors.push((kind.into(), e.message)),
+            Err(e) => errors.push((kind.into(), e.to_string())),
         }
     }
     for field in mine.iter().filter(|f| !f.kind.is_image()) {
@@ -507,9 +508,9 @@ pub(super) async fn sign(State(state): State<AppState>, Path(id): Path<String>, 
         request.texts.push((field.label.clone(), value));
     }
     if errors.is_empty() {
-        match call(&state, |reply| Command::Sign(envelope, request, reply)).await {
+        match state.node.sign(envelope, request).await {
             Ok(_) => return Ok(Redirect::to(&format!("/app/e/{id}?done=signed")).into_response()),
-            Err(e) => errors.push(("general".into(), e.message)),
+            Err(e) => errors.push(("general".into(), e.to_string())),
         }
     }
     let page = render_page(&state, summary, &Flash::default(), &errors, &texts).await?;
@@ -545,15 +546,15 @@ pub(super) async fn decline(
     let envelope = envelope_id(&id)?;
     let reason = form.reason.trim().to_owned();
     let result = if reason.is_empty() {
-        Err(ApiError::invalid("Say why you decline: the sender sees it."))
+        Err(NodeError::invalid("Say why you decline: the sender sees it."))
     } else {
-        call(&state, |reply| Command::Decline(envelope, reason, reply)).await
+        state.node.decline(envelope, reason).await
     };
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/app/e/{id}?done=declined")).into_response()),
         Err(e) => {
-            let summary = call(&state, |reply| Command::Status(envelope, reply)).await?;
-            let page = render_page(&state, summary, &Flash::default(), &[("reason".to_owned(), e.message)], &[]).await?;
+            let summary = state.node.status(envelope).await?;
+            let page = render_page(&state, summary, &Flash::default(), &[("reason".to_owned(), e.to_string())], &[]).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
@@ -562,7 +563,7 @@ pub(super) async fn decline(
 /// `POST /app/e/{id}/remind`: queues a reminder to whoever must act.
 pub(super) async fn remind(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, WebError> {
     let envelope = envelope_id(&id)?;
-    call(&state, |reply| Command::Remind(envelope, reply)).await?;
+    state.node.remind(envelope).await?;
     Ok(Redirect::to(&format!("/app/e/{id}?done=reminded#remind")).into_response())
 }
 
@@ -577,21 +578,21 @@ pub(super) async fn void(
     if reason.is_empty() {
         return Err(ApiError::invalid("Say why the envelope is voided: everyone sees it.").into());
     }
-    call(&state, |reply| Command::Void(envelope, reason, reply)).await?;
+    state.node.void(envelope, reason).await?;
     Ok(Redirect::to(&format!("/app/e/{id}?done=voided")).into_response())
 }
 
 /// `GET /app/e/{id}/original.pdf`.
 pub(super) async fn original(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, WebError> {
     let envelope = envelope_id(&id)?;
-    let pdf = call(&state, |reply| Command::Original(envelope, reply)).await?;
+    let pdf = state.node.original(envelope).await?;
     Ok(pdf_response(pdf, &format!("{}-original.pdf", envelope.short())))
 }
 
 /// `GET /app/e/{id}/final.pdf`.
 pub(super) async fn final_pdf(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, WebError> {
     let envelope = envelope_id(&id)?;
-    let pdf = call(&state, |reply| Command::Export(envelope, reply)).await?;
+    let pdf = state.node.final_pdf(envelope).await?;
     Ok(pdf_response(pdf, &format!("{}-signed.pdf", envelope.short())))
 }
 

@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::api::{AppState, call};
-use crate::net::command::Command;
+use crate::api::AppState;
+use crate::api::error::ApiError;
 use crate::web::layout::{self, Nav};
 
 /// `GET /app/join`.
@@ -62,8 +62,11 @@ pub(super) async fn join(State(state): State<AppState>, Form(form): Form<JoinFor
             Err(e) => return (e.status(), join_page(&link, Some(&format!("{}; ask for a new code if needed", e.message)))).into_response(),
         },
     };
-    match call(&state, |reply| Command::Join(link.clone(), code, reply)).await {
+    match state.node.join(link.clone(), code).await {
         Ok(envelope) => Redirect::to(&format!("/app/e/{envelope}")).into_response(),
-        Err(e) => (e.status(), join_page(&link, Some(&e.message))).into_response(),
+        Err(e) => {
+            let e = ApiError::from(e);
+            (e.status(), join_page(&link, Some(&e.message))).into_response()
+        }
     }
 }

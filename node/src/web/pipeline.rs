@@ -7,10 +7,9 @@ use countersign_shared::model::Role;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::api::{AppState, call};
+use crate::api::AppState;
 use crate::clock::now_ms;
 use crate::envelopes::{ListItem, Stage};
-use crate::net::command::Command;
 use crate::web::WebError;
 use crate::web::layout::{self, Nav};
 
@@ -94,8 +93,8 @@ impl Filter {
 
 /// `GET /app`.
 pub(super) async fn page(State(state): State<AppState>, Query(filter): Query<Filter>) -> Result<Markup, WebError> {
-    let list = call(&state, Command::List).await?;
-    let undelivered = call(&state, Command::Undelivered).await.unwrap_or_default();
+    let list = state.node.list().await?;
+    let undelivered = state.node.undelivered().await.unwrap_or_default();
     let board = board_markup(&list, &filter);
     let failing = undelivered.iter().filter(|m| m.attempts > 0).count();
     let body = html! {
@@ -131,7 +130,7 @@ pub(super) async fn page(State(state): State<AppState>, Query(filter): Query<Fil
 
 /// `GET /app/board`: the board alone, for the page to refresh itself.
 pub(super) async fn board(State(state): State<AppState>, Query(filter): Query<Filter>) -> Result<Markup, WebError> {
-    let list = call(&state, Command::List).await?;
+    let list = state.node.list().await?;
     Ok(board_markup(&list, &filter))
 }
 

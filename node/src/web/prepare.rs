@@ -17,10 +17,10 @@ use countersign_shared::source::{self, ActiveContent, PageGeometry};
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
+use crate::api::AppState;
 use crate::api::error::ApiError;
-use crate::api::{AppState, call};
 use crate::documents;
-use crate::net::command::{Command, CreateRequest, FieldInput, PartyInput};
+use crate::net::command::{CreateRequest, FieldInput, PartyInput};
 use crate::templates::Draft;
 use crate::web::WebError;
 use crate::web::layout::{self, Nav};
@@ -44,7 +44,7 @@ fn input_error(key: impl Into<String>, message: impl Into<String>) -> InputError
 
 /// `GET /app/new`.
 pub(super) async fn upload_form(State(state): State<AppState>) -> Markup {
-    let templates = call(&state, Command::Templates).await.unwrap_or_default();
+    let templates = state.node.templates().await.unwrap_or_default();
     let from_templates = html! {
         @if !templates.is_empty() {
             section.panel.narrow {
@@ -117,12 +117,12 @@ pub(super) async fn upload(State(state): State<AppState>, mut form: Multipart) -
     };
     let removed: Vec<String> =
         prepared.removed.keys().filter_map(|kind| serde_json::to_value(kind).ok()?.as_str().map(str::to_owned)).collect();
-    match call(&state, |reply| Command::PutBlob(prepared.bytes, reply)).await {
+    match state.node.put_blob(prepared.bytes).await {
         Ok(hash) => {
             let removed = if removed.is_empty() { String::new() } else { format!("&removed={}", removed.join(",")) };
             Redirect::to(&format!("/app/new/{hash}?title={}{removed}", layout::url_encode(&title))).into_response()
         }
-        Err(e) => refuse(e.message),
+        Err(e) => refuse(e.to_string()),
     }
 }
 
@@ -203,10 +203,10 @@ pub(super) async fn send(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, editor_page(hash, &pages, &draft, &errors, None)).into_response());
     }
     let request = create_request(&draft, hash);
-    match call(&state, |reply| Command::Create(Box::new(request), reply)).await {
+    match state.node.create(request).await {
         Ok(created) => Ok(Redirect::to(&format!("/app/e/{}?sent=1", created.envelope)).into_response()),
         Err(e) => {
-            let errors = [input_error("general", e.message)];
+            let errors = [input_error("general", e.to_string())];
             Ok((StatusCode::UNPROCESSABLE_ENTITY, editor_page(hash, &pages, &draft, &errors, None)).into_response())
         }
     }
@@ -227,7 +227,7 @@ pub(super) fn create_request(draft: &Draft, document: Hash) -> CreateRequest {
 /// The uploaded PDF's hash and page geometry.
 pub(super) async fn uploaded(state: &AppState, hash: &str) -> Result<(Hash, Vec<PageGeometry>), ApiError> {
     let hash: Hash = hash.parse().map_err(|_| ApiError::not_found("no such upload"))?;
-    let pdf = call(state, |reply| Command::Blob(hash, reply)).await?;
+    let pdf = state.node.blob(hash).await?;
     let info = source::inspect(&pdf).map_err(|e| ApiError::invalid(format!("this PDF cannot be signed: {e}")))?;
     Ok((hash, info.pages))
 }

@@ -19,9 +19,8 @@ use hayro::hayro_syntax::Pdf;
 use hayro::vello_cpu::color::palette::css::WHITE;
 use hayro::{PixmapSettings, RenderCache, RenderSettings, render};
 
+use crate::api::AppState;
 use crate::api::error::ApiError;
-use crate::api::{AppState, call};
-use crate::net::command::Command;
 
 /// Width of a preview in pixels: sharp on a laptop, light on a phone.
 const PREVIEW_WIDTH: f32 = 1000.0;
@@ -54,7 +53,7 @@ async fn preview(state: &AppState, hash: &str, page: &str) -> Result<Arc<Vec<u8>
     if let Some(png) = CACHE.lock().unwrap_or_else(PoisonError::into_inner).pages.get(&(hash, page)) {
         return Ok(png.clone());
     }
-    let pdf = call(state, |reply| Command::Blob(hash, reply)).await?;
+    let pdf = state.node.blob(hash).await?;
     let png = tokio::task::spawn_blocking(move || draw(pdf, page))
         .await
         .map_err(|_| ApiError::new(crate::api::error::ErrorKind::Internal, "the page could not be drawn"))??;

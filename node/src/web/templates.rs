@@ -17,9 +17,8 @@ use countersign_shared::source::PageGeometry;
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
+use crate::api::AppState;
 use crate::api::error::ApiError;
-use crate::api::{AppState, call};
-use crate::net::command::Command;
 use crate::templates::{Draft, Template};
 use crate::web::WebError;
 use crate::web::layout::{self, Nav};
@@ -37,7 +36,7 @@ pub(super) struct Saved {
 
 /// `GET /app/templates`.
 pub(super) async fn list(State(state): State<AppState>, Query(saved): Query<Saved>) -> Result<Markup, WebError> {
-    let templates = call(&state, Command::Templates).await?;
+    let templates = state.node.templates().await?;
     let body = html! {
         div.toolbar { div.grow { h1 { "Templates" } p.muted { "Documents prepared once, sent again and again." } } }
         @if saved.saved.is_some() {
@@ -102,13 +101,13 @@ pub(super) async fn save(State(state): State<AppState>, Form(form): Form<SaveFor
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, prepare::editor_page(hash, &pages, &draft, &errors, None)).into_response());
     }
     let template = Template::new(name, hash, draft);
-    call(&state, |reply| Command::SaveTemplate(Box::new(template), reply)).await?;
+    state.node.save_template(template).await?;
     Ok(Redirect::to("/app/templates?saved=1").into_response())
 }
 
 /// `GET /app/templates/{id}`: the editor, starting from the template.
 pub(super) async fn open(State(state): State<AppState>, Path(id): Path<String>) -> Result<Markup, WebError> {
-    let template = call(&state, |reply| Command::Template(id, reply)).await?;
+    let template = state.node.template(id).await?;
     let (hash, pages) = prepare::uploaded(&state, &template.document.to_string()).await?;
     Ok(prepare::editor_page(hash, &pages, &template.draft, &[], None))
 }
@@ -144,12 +143,12 @@ async fn send_rows(state: &AppState, template: &Template, rows: Vec<BTreeMap<Str
                 let problems = prepare::check(&draft, &pages);
                 if problems.is_empty() {
                     let request = prepare::create_request(&draft, hash);
-                    match call(state, |reply| Command::Create(Box::new(request), reply)).await {
+                    match state.node.create(request).await {
                         Ok(created) => {
                             result.envelope = Some(created.envelope);
                             result.invites = created.invites;
                         }
-                        Err(e) => result.problems.push(e.message),
+                        Err(e) => result.problems.push(e.to_string()),
                     }
                 } else {
                     result.problems = problems.into_iter().map(|p| describe(&p, &draft)).collect();
@@ -176,7 +175,7 @@ fn describe(problem: &InputError, draft: &Draft) -> String {
 
 /// `POST /app/templates/{id}/bulk`: a CSV file, one envelope per row.
 pub(super) async fn bulk(State(state): State<AppState>, Path(id): Path<String>, mut form: Multipart) -> Result<Response, WebError> {
-    let template = call(&state, |reply| Command::Template(id, reply)).await?;
+    let template = state.node.template(id).await?;
     let mut csv = Vec::new();
     while let Ok(Some(field)) = form.next_field().await {
         if field.name() == Some("csv") {
@@ -235,7 +234,7 @@ pub async fn api_send(
     Path(id): Path<String>,
     Json(rows): Json<Vec<BTreeMap<String, String>>>,
 ) -> Result<Json<Vec<RowResult>>, ApiError> {
-    let template = call(&state, |reply| Command::Template(id, reply)).await?;
+    let template = state.node.template(id).await?;
     Ok(Json(send_rows(&state, &template, rows).await?))
 }
 

@@ -6,7 +6,7 @@ use crate::envelopes::Stage;
 impl EventLoop {
     pub(super) fn handle_command(&mut self, command: Command) {
         match command {
-            Command::Info(reply) => {
+            Command::Info { reply } => {
                 let me = self.me();
                 let info = NodeInfo {
                     peer_id: self.swarm.local_peer_id().to_string(),
@@ -17,33 +17,33 @@ impl EventLoop {
                 };
                 let _ = reply.send(Ok(info));
             }
-            Command::PutBlob(bytes, reply) => {
+            Command::PutBlob { bytes, reply } => {
                 let _ = reply.send(self.envelopes.party_mut().blobs_mut().put(&bytes).map_err(internal));
             }
-            Command::Create(request, reply) => {
+            Command::Create { request, reply } => {
                 let _ = reply.send(self.create(*request));
             }
-            Command::Join(link, code, reply) => self.join(&link, code, reply),
-            Command::Sign(envelope, request, reply) => {
+            Command::Join { link, code, reply } => self.join(&link, code, reply),
+            Command::Sign { envelope, request, reply } => {
                 let _ = reply.send(self.sign(envelope, &request));
             }
-            Command::Decline(envelope, reason, reply) => {
+            Command::Decline { envelope, reason, reply } => {
                 let result = self.envelopes.party_mut().decline(envelope, &reason).map_err(NodeError::from);
                 let _ = reply.send(result.and_then(|entry| self.after_act(envelope, entry)));
             }
-            Command::List(reply) => {
+            Command::List { reply } => {
                 let mut list: Vec<_> = self.envelopes.ids().into_iter().filter_map(|id| self.envelopes.list_item(id)).collect();
                 list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
                 let _ = reply.send(Ok(list));
             }
-            Command::Status(envelope, reply) => {
+            Command::Status { envelope, reply } => {
                 let summary = self.envelopes.summary(envelope).ok_or_else(|| unknown(&envelope)).map(|mut summary| {
                     summary.undelivered = self.notifier.undelivered(Some(&summary.id));
                     summary
                 });
                 let _ = reply.send(summary);
             }
-            Command::Remind(envelope, reply) => {
+            Command::Remind { envelope, reply } => {
                 let result = match self.envelopes.summary(envelope) {
                     None => Err(unknown(&envelope)),
                     Some(summary) if summary.stage != Stage::Awaiting => {
@@ -54,10 +54,10 @@ impl EventLoop {
                 };
                 let _ = reply.send(result);
             }
-            Command::Undelivered(reply) => {
+            Command::Undelivered { reply } => {
                 let _ = reply.send(Ok(self.notifier.undelivered(None)));
             }
-            Command::Export(envelope, reply) => {
+            Command::Export { envelope, reply } => {
                 let result = if self.envelopes.state(envelope).is_none() {
                     Err(unknown(&envelope))
                 } else {
@@ -65,11 +65,11 @@ impl EventLoop {
                 };
                 let _ = reply.send(result);
             }
-            Command::Void(envelope, reason, reply) => {
+            Command::Void { envelope, reason, reply } => {
                 let result = self.envelopes.party_mut().void(envelope, &reason).map_err(NodeError::from);
                 let _ = reply.send(result.and_then(|entry| self.after_act(envelope, entry)));
             }
-            Command::Original(envelope, reply) => {
+            Command::Original { envelope, reply } => {
                 let result = match self.envelopes.state(envelope) {
                     None => Err(unknown(&envelope)),
                     Some(state) => self
@@ -80,20 +80,20 @@ impl EventLoop {
                 };
                 let _ = reply.send(result);
             }
-            Command::Blob(hash, reply) => {
+            Command::Blob { hash, reply } => {
                 let _ = reply.send(self.envelopes.disk().get(&hash).ok_or_else(|| NodeError::not_found("no such file on this node")));
             }
-            Command::SaveTemplate(template, reply) => {
+            Command::SaveTemplate { template, reply } => {
                 let _ = reply.send(crate::templates::save(self.envelopes.data(), &template).map_err(internal));
             }
-            Command::Templates(reply) => {
+            Command::Templates { reply } => {
                 let _ = reply.send(Ok(crate::templates::list(self.envelopes.data())));
             }
-            Command::Template(id, reply) => {
+            Command::Template { id, reply } => {
                 let found = crate::templates::get(self.envelopes.data(), &id).ok_or_else(|| NodeError::not_found("no such template"));
                 let _ = reply.send(found);
             }
-            Command::Transfers(reply) => {
+            Command::Transfers { reply } => {
                 let transfers = self
                     .fetches
                     .iter()
@@ -106,7 +106,7 @@ impl EventLoop {
                     .collect();
                 let _ = reply.send(Ok(transfers));
             }
-            Command::ImportRaw(envelope, bytes, reply) => {
+            Command::ImportRaw { envelope, bytes, reply } => {
                 let _ = reply.send(self.import_raw(envelope, &bytes));
             }
         }

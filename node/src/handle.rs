@@ -1,0 +1,146 @@
+//! The node's handle: one typed async method per act, for whoever drives
+//! the node (the local API, the web app, a program that embeds it). Each
+//! method sends a [`Command`] to the event loop and waits for its answer;
+//! nothing else builds commands.
+
+use std::time::Duration;
+
+use countersign_shared::hash::{EnvelopeId, Hash};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::NodeError;
+use crate::documents::{self, PreparedDocument};
+use crate::envelopes::{ListItem, Summary};
+use crate::net::command::{Command, CreateRequest, Created, NodeInfo, Reply, SignRequest, Transfer};
+use crate::notify::Undelivered;
+use crate::templates::Template;
+
+/// How long an act may take before the caller is told the node did not answer.
+const ANSWER_WITHIN: Duration = Duration::from_secs(90);
+
+/// A cloneable handle on a running node.
+#[derive(Debug, Clone)]
+pub struct NodeHandle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl NodeHandle {
+    pub(crate) fn new(commands: mpsc::Sender<Command>) -> Self {
+        NodeHandle { commands }
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, NodeError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(make(reply)).await.map_err(|_| NodeError::ShuttingDown)?;
+        match tokio::time::timeout(ANSWER_WITHIN, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(NodeError::ShuttingDown),
+            Err(_) => Err(NodeError::unavailable("the node did not answer in time")),
+        }
+    }
+
+    /// This node's identity and addresses.
+    pub async fn info(&self) -> Result<NodeInfo, NodeError> {
+        self.ask(|reply| Command::Info { reply }).await
+    }
+
+    /// Prepares a person's PDF for signing and stores it (see [`crate::documents`]).
+    pub async fn put_document(&self, pdf: Vec<u8>) -> Result<PreparedDocument, NodeError> {
+        let prepared = documents::prepare(pdf).await?;
+        let removed = documents::removed(&prepared);
+        let pages = prepared.info.pages.len();
+        let hash = self.put_blob(prepared.bytes).await?;
+        Ok(PreparedDocument { hash: hash.to_string(), pages, removed })
+    }
+
+    /// Stores bytes (a prepared PDF, an image) as a blob; returns its hash.
+    pub async fn put_blob(&self, bytes: Vec<u8>) -> Result<Hash, NodeError> {
+        self.ask(|reply| Command::PutBlob { bytes, reply }).await
+    }
+
+    /// Creates an envelope and invites its parties.
+    pub async fn create(&self, request: CreateRequest) -> Result<Created, NodeError> {
+        self.ask(|reply| Command::Create { request: Box::new(request), reply }).await
+    }
+
+    /// Joins the envelope an invitation link names (with the texted code,
+    /// when the sender asked for one); returns the envelope id.
+    pub async fn join(&self, link: String, code: Option<u32>) -> Result<String, NodeError> {
+        self.ask(|reply| Command::Join { link, code, reply }).await
+    }
+
+    /// Signs this node's party's fields.
+    pub async fn sign(&self, envelope: EnvelopeId, request: SignRequest) -> Result<String, NodeError> {
+        self.ask(|reply| Command::Sign { envelope, request, reply }).await
+    }
+
+    /// Declines to sign, with the reason everyone sees.
+    pub async fn decline(&self, envelope: EnvelopeId, reason: String) -> Result<String, NodeError> {
+        self.ask(|reply| Command::Decline { envelope, reason, reply }).await
+    }
+
+    /// Voids an envelope this node created.
+    pub async fn void(&self, envelope: EnvelopeId, reason: String) -> Result<String, NodeError> {
+        self.ask(|reply| Command::Void { envelope, reason, reply }).await
+    }
+
+    /// Reminds whoever is to act next; returns how many were reminded.
+    pub async fn remind(&self, envelope: EnvelopeId) -> Result<usize, NodeError> {
+        self.ask(|reply| Command::Remind { envelope, reply }).await
+    }
+
+    /// The pipeline: one line per envelope.
+    pub async fn list(&self) -> Result<Vec<ListItem>, NodeError> {
+        self.ask(|reply| Command::List { reply }).await
+    }
+
+    /// One envelope in full.
+    pub async fn status(&self, envelope: EnvelopeId) -> Result<Summary, NodeError> {
+        self.ask(|reply| Command::Status { envelope, reply }).await
+    }
+
+    /// The final PDF, once everyone has signed.
+    pub async fn final_pdf(&self, envelope: EnvelopeId) -> Result<Vec<u8>, NodeError> {
+        self.ask(|reply| Command::Export { envelope, reply }).await
+    }
+
+    /// The envelope's document as the parties agreed on it.
+    pub async fn original(&self, envelope: EnvelopeId) -> Result<Vec<u8>, NodeError> {
+        self.ask(|reply| Command::Original { envelope, reply }).await
+    }
+
+    /// A blob this node holds.
+    pub async fn blob(&self, hash: Hash) -> Result<Vec<u8>, NodeError> {
+        self.ask(|reply| Command::Blob { hash, reply }).await
+    }
+
+    /// Messages not delivered yet.
+    pub async fn undelivered(&self) -> Result<Vec<Undelivered>, NodeError> {
+        self.ask(|reply| Command::Undelivered { reply }).await
+    }
+
+    /// Saves a template.
+    pub async fn save_template(&self, template: Template) -> Result<(), NodeError> {
+        self.ask(|reply| Command::SaveTemplate { template: Box::new(template), reply }).await
+    }
+
+    /// The saved templates.
+    pub async fn templates(&self) -> Result<Vec<Template>, NodeError> {
+        self.ask(|reply| Command::Templates { reply }).await
+    }
+
+    /// One saved template.
+    pub async fn template(&self, id: String) -> Result<Template, NodeError> {
+        self.ask(|reply| Command::Template { id, reply }).await
+    }
+
+    /// Blob downloads under way.
+    pub async fn transfers(&self) -> Result<Vec<Transfer>, NodeError> {
+        self.ask(|reply| Command::Transfers { reply }).await
+    }
+
+    /// Test tool: stores raw entry bytes unchecked and sends them on.
+    pub async fn import_raw(&self, envelope: EnvelopeId, bytes: Vec<u8>) -> Result<String, NodeError> {
+        self.ask(|reply| Command::ImportRaw { envelope, bytes, reply }).await
+    }
+}

@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use countersign_node::envelopes::{Stage, Summary};
 use countersign_scenarios::nodes::{Node, send};
 use countersign_scenarios::{ENCRYPTED, corpus_dir, qpdf_check, scratch_dir};
 use countersign_shared::log::{Act, Entry, Value};
+use countersign_shared::model::Role;
 use countersign_shared::test_utils::{contract_pdf, large_pdf, signature_png, stamp_png};
 use countersign_shared::verify::{Verdict, verify};
 use countersign_shared::{EntryId, EnvelopeId, SecretKey};
@@ -61,8 +63,8 @@ fn joined_with(
     Ok((anna, dmitri, carl, envelope, files, [director_link, client_link]))
 }
 
-fn stage_is(stage: &'static str, next: &'static str) -> impl Fn(&serde_json::Value) -> bool {
-    move |s| s["stage"] == stage && (next.is_empty() || s["next"][0] == next)
+fn stage_is(stage: Stage, next: &'static str) -> impl Fn(&Summary) -> bool {
+    move |s| s.stage == stage && (next.is_empty() || s.next.first().is_some_and(|n| n == next))
 }
 
 fn director_signs(dmitri: &Node, envelope: &str, files: &Files) -> anyhow::Result<()> {
@@ -87,9 +89,7 @@ fn three_nodes_sign_in_order_and_export_identical_verified_pdfs() -> anyhow::Res
         Ok(())
     })?;
     for node in [&anna, &dmitri, &carl] {
-        node.wait_for(&envelope, WAIT, "both parties joined", |s| {
-            s["parties"].as_array().is_some_and(|p| p.iter().all(|p| p["joined"] == true))
-        })?;
+        node.wait_for(&envelope, WAIT, "both parties joined", |s| s.parties.iter().all(|p| p.joined))?;
     }
 
     // The client's node refuses to sign first, with the P3 reason.
@@ -99,16 +99,14 @@ fn three_nodes_sign_in_order_and_export_identical_verified_pdfs() -> anyhow::Res
     assert!(early.stderr.contains("may sign only after Dmitri Director"), "{}", early.stderr);
 
     director_signs(&dmitri, &envelope, &files)?;
-    carl.wait_for(&envelope, WAIT, "the client's turn", stage_is("awaiting", "Carl Client"))?;
+    carl.wait_for(&envelope, WAIT, "the client's turn", stage_is(Stage::Awaiting, "Carl Client"))?;
     let list = carl.cli(&["list"])?.ok()?;
     assert!(list.stdout.contains("your turn"), "{}", list.stdout);
 
     carl.cli(&client_sign_args(&envelope, &signature))?.ok()?;
     let mut finals = Vec::new();
     for (i, node) in [&anna, &dmitri, &carl].into_iter().enumerate() {
-        node.wait_for(&envelope, WAIT, "completion with every blob", |s| {
-            s["stage"] == "completed" && s["missing_blobs"].as_array().is_some_and(Vec::is_empty)
-        })?;
+        node.wait_for(&envelope, WAIT, "completion with every blob", |s| s.stage == Stage::Completed && s.missing_blobs.is_empty())?;
         let out = scratch_dir("export")?.join(format!("final-{i}.pdf"));
         node.cli(&["export", &envelope, "--out", &path(&out)])?.ok()?;
         finals.push(std::fs::read(&out)?);
@@ -143,14 +141,14 @@ fn three_nodes_sign_in_order_and_export_identical_verified_pdfs() -> anyhow::Res
 #[test]
 fn a_forged_early_client_signature_is_rejected_everywhere_and_changes_nothing() -> anyhow::Result<()> {
     let (anna, dmitri, carl, envelope, _files) = joined(&contract_pdf(1))?;
-    let status = anna.wait_for(&envelope, WAIT, "the client joined", |s| s["parties"][1]["joined"] == true)?;
-    carl.wait_for(&envelope, WAIT, "the client joined", |s| s["parties"][1]["joined"] == true)?;
+    let status = anna.wait_for(&envelope, WAIT, "the client joined", |s| s.parties[1].joined)?;
+    carl.wait_for(&envelope, WAIT, "the client joined", |s| s.parties[1].joined)?;
 
     // Forge with the client's real key, bypassing its node's refusal.
     let seed: [u8; 32] = std::fs::read(carl.dir.join("key"))?.try_into().map_err(|_| anyhow::anyhow!("bad key file"))?;
     let key = SecretKey::from_seed(seed);
-    let heads: Vec<EntryId> = status["heads"].as_array().into_iter().flatten().filter_map(|h| h.as_str()?.parse().ok()).collect();
-    assert!(!heads.is_empty(), "no heads in {status}");
+    let heads: Vec<EntryId> = status.heads.iter().filter_map(|h| h.parse().ok()).collect();
+    assert!(!heads.is_empty(), "no heads in {status:?}");
     let forged = Entry {
         envelope: Some(envelope.parse::<EnvelopeId>()?),
         parents: heads,
@@ -162,14 +160,12 @@ fn a_forged_early_client_signature_is_rejected_everywhere_and_changes_nothing() 
     post_raw(&carl, &envelope, forged.bytes())?;
 
     for node in [&anna, &dmitri] {
-        let status = node.wait_for(&envelope, WAIT, "the forged entry to arrive and be rejected", |s| {
-            s["rejected"].as_array().is_some_and(|r| !r.is_empty())
-        })?;
-        let reason = status["rejected"][0].as_str().unwrap_or_default();
+        let status = node.wait_for(&envelope, WAIT, "the forged entry to arrive and be rejected", |s| !s.rejected.is_empty())?;
+        let reason = &status.rejected[0];
         assert!(reason.contains("may sign only after Dmitri Director (company signer)"), "{reason}");
-        assert_eq!(status["stage"], "awaiting");
-        assert_eq!(status["next"][0], "Dmitri Director");
-        assert!(status["parties"][1]["signed_at"].is_null());
+        assert_eq!(status.stage, Stage::Awaiting);
+        assert_eq!(status.next, ["Dmitri Director"]);
+        assert!(status.parties[1].signed_at.is_none());
     }
     Ok(())
 }
@@ -184,14 +180,14 @@ fn post_raw(node: &Node, envelope: &str, bytes: &[u8]) -> anyhow::Result<()> {
 #[test]
 fn a_node_stopped_while_others_act_catches_up_on_restart() -> anyhow::Result<()> {
     let (_anna, dmitri, mut carl, envelope, files) = joined(&contract_pdf(1))?;
-    carl.wait_for(&envelope, WAIT, "joined", |s| s["parties"][1]["joined"] == true)?;
+    carl.wait_for(&envelope, WAIT, "joined", |s| s.parties[1].joined)?;
     carl.stop()?;
     let offline = carl.cli(&["list"])?;
     assert_ne!(offline.code, 0);
     assert!(offline.stderr.contains("no Countersign node is running"), "{}", offline.stderr);
     director_signs(&dmitri, &envelope, &files)?;
     carl.start(&[])?;
-    carl.wait_for(&envelope, WAIT, "the director's signature after restart", stage_is("awaiting", "Carl Client"))?;
+    carl.wait_for(&envelope, WAIT, "the director's signature after restart", stage_is(Stage::Awaiting, "Carl Client"))?;
     Ok(())
 }
 
@@ -219,9 +215,7 @@ fn a_node_killed_while_receiving_a_large_pdf_resumes_and_completes() -> anyhow::
     let _ = joiner.wait();
 
     dmitri.start(&[])?;
-    dmitri.wait_for(&envelope, Duration::from_secs(60), "the PDF to complete after restart", |s| {
-        s["missing_blobs"].as_array().is_some_and(Vec::is_empty)
-    })?;
+    dmitri.wait_for(&envelope, Duration::from_secs(60), "the PDF to complete after restart", |s| s.missing_blobs.is_empty())?;
     assert_eq!(std::fs::read(dmitri.dir.join("blobs").join(&hash))?, pdf);
     assert!(!partial.exists());
     Ok(())
@@ -267,8 +261,8 @@ fn bad_cli_input_gets_a_clear_message_and_a_non_zero_exit() -> anyhow::Result<()
     }
 
     // A used invitation, presented by someone else; and one past its expiry.
-    anna.wait_for(&envelope, WAIT, "the director's join", |s| s["parties"][0]["joined"] == true)?;
-    dmitri.wait_for(&envelope, WAIT, "the director's join", |s| s["parties"][0]["is_me"] == true)?;
+    anna.wait_for(&envelope, WAIT, "the director's join", |s| s.parties[0].joined)?;
+    dmitri.wait_for(&envelope, WAIT, "the director's join", |s| s.parties[0].is_me)?;
     let mut mallory = Node::init("Mallory", "mallory@evil.test")?;
     mallory.start(&[])?;
     let reused = mallory.cli(&["join", &links[0]])?;
@@ -321,8 +315,8 @@ fn a_manager_added_as_viewer_sees_the_envelope_in_their_pipeline_but_cannot_sign
     let pipeline = mona.cli(&["list"])?.ok()?.stdout;
     assert!(pipeline.contains("Deal with Acme"), "{pipeline}");
     let status = mona.status(&envelope)?;
-    let me = status["parties"].as_array().and_then(|p| p.iter().find(|p| p["is_me"] == true)).cloned().unwrap_or_default();
-    assert_eq!(me["role"], "viewer", "{status}");
+    let me = status.parties.iter().find(|p| p.is_me).map(|p| p.role);
+    assert_eq!(me, Some(Role::Viewer), "{status:?}");
     let refused = mona.cli(&["sign", &envelope, "--signature", &path(&files.signature)])?;
     assert_ne!(refused.code, 0, "a viewer cannot sign");
     Ok(())

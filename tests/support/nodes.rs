@@ -7,6 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use countersign_node::envelopes::Summary;
 use serde_json::Value;
 
 use crate::scratch_dir;
@@ -141,26 +142,26 @@ impl Node {
         Ok(())
     }
 
-    /// `status ENVELOPE --json`.
-    pub fn status(&self, envelope: &str) -> Result<Value> {
+    /// `status ENVELOPE --json`, read into the node's own type.
+    pub fn status(&self, envelope: &str) -> Result<Summary> {
         let run = self.cli(&["status", envelope, "--json"])?.ok()?;
-        Ok(serde_json::from_str(&run.stdout)?)
+        serde_json::from_str(&run.stdout).with_context(|| format!("`status --json` printed what a Summary is not: {}", run.stdout))
     }
 
     /// Waits until `check` holds for the envelope's status (or fails after `timeout`).
-    pub fn wait_for(&self, envelope: &str, timeout: Duration, what: &str, check: impl Fn(&Value) -> bool) -> Result<Value> {
+    pub fn wait_for(&self, envelope: &str, timeout: Duration, what: &str, check: impl Fn(&Summary) -> bool) -> Result<Summary> {
         let deadline = Instant::now() + timeout;
-        let mut last = Value::Null;
+        let mut last = None;
         while Instant::now() < deadline {
             if let Ok(status) = self.status(envelope) {
                 if check(&status) {
                     return Ok(status);
                 }
-                last = status;
+                last = Some(status);
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        bail!("{}: timed out waiting for {what}; last status: {last}", self.dir.display())
+        bail!("{}: timed out waiting for {what}; last status: {last:?}", self.dir.display())
     }
 
     /// A one-time link that opens the node's web app signed in (`countersign app`).

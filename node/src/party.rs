@@ -134,6 +134,48 @@ pub struct Party<B: BlobStore = MemoryBlobs> {
     newly_verified: std::cell::RefCell<Vec<EntryId>>,
 }
 
+impl<B: BlobStore + Clone> Party<B> {
+    /// What making the envelope's final PDF needs, taken from the party
+    /// (the envelope's state and the blob store): [`FinalPdfJob::render`]
+    /// then reads the blobs and renders anywhere, off the event loop.
+    pub fn final_pdf_job(&self, envelope: EnvelopeId) -> Result<FinalPdfJob<B>, PartyError> {
+        let state = self.completed_state(envelope)?;
+        let needed = self.needed_blobs(&state);
+        Ok(FinalPdfJob { state, needed, blobs: self.blobs.clone() })
+    }
+}
+
+/// The final PDF of an envelope, still to be rendered (see [`Party::final_pdf_job`]).
+#[derive(Debug)]
+pub struct FinalPdfJob<B> {
+    state: EnvelopeState,
+    /// The document first, then the images.
+    needed: Vec<Hash>,
+    blobs: B,
+}
+
+impl<B: BlobStore> FinalPdfJob<B> {
+    /// Reads the document and images and renders the final PDF (a few
+    /// milliseconds, some tens for a large document).
+    pub fn render(self) -> Result<Vec<u8>, PartyError> {
+        let (source, images) = read_render_inputs(&self.blobs, &self.needed)?;
+        Ok(render::render(&source, &self.state, &images)?.bytes)
+    }
+}
+
+/// The blobs `needed` (the document, then images) read from `blobs`, or
+/// which one has not arrived yet.
+fn read_render_inputs(blobs: &impl BlobStore, needed: &[Hash]) -> Result<(Vec<u8>, Blobs), PartyError> {
+    let (document, images) = needed.split_first().ok_or_else(|| PartyError::NotComplete("the original PDF has not arrived".into()))?;
+    let source = blobs.get(document).ok_or_else(|| PartyError::NotComplete("the original PDF has not arrived".into()))?;
+    let mut found = Blobs::new();
+    for hash in images {
+        let bytes = blobs.get(hash).ok_or_else(|| PartyError::NotComplete(format!("image {} has not arrived", hash.short())))?;
+        found.insert(*hash, bytes);
+    }
+    Ok((source, found))
+}
+
 /// A fresh random 32-byte secret from the operating system.
 pub fn random_secret() -> [u8; 32] {
     let mut secret = [0u8; 32];
@@ -433,6 +475,13 @@ impl<B: BlobStore> Party<B> {
 
     /// The final PDF, once every party signed and sealed its step.
     pub fn final_pdf(&self, envelope: EnvelopeId) -> Result<Vec<u8>, PartyError> {
+        let state = self.completed_state(envelope)?;
+        let (source, images) = self.render_inputs(&state)?;
+        Ok(render::render(&source, &state, &images)?.bytes)
+    }
+
+    /// The state of an envelope whose final PDF can be made, or why not yet.
+    fn completed_state(&self, envelope: EnvelopeId) -> Result<EnvelopeState, PartyError> {
         let state = self.state(envelope)?;
         if state.status() != Status::Completed {
             return Err(PartyError::NotComplete(format!("{:?}", state.status())));
@@ -441,22 +490,12 @@ impl<B: BlobStore> Party<B> {
             let name = state.terms().party(*slot).map_or("a signer", |p| p.name.as_str());
             return Err(PartyError::NotComplete(format!("waiting for the PDF signature of {name}'s node")));
         }
-        let (source, images) = self.render_inputs(&state)?;
-        Ok(render::render(&source, &state, &images)?.bytes)
+        Ok(state)
     }
 
     /// The source PDF and the signature images the renderer needs, or which one has not arrived yet.
     fn render_inputs(&self, state: &EnvelopeState) -> Result<(Vec<u8>, Blobs), PartyError> {
-        let source = self
-            .blobs
-            .get(&state.terms().document.hash)
-            .ok_or_else(|| PartyError::NotComplete("the original PDF has not arrived".into()))?;
-        let mut images = Blobs::new();
-        for hash in self.needed_blobs(state).into_iter().skip(1) {
-            let bytes = self.blobs.get(&hash).ok_or_else(|| PartyError::NotComplete(format!("image {} has not arrived", hash.short())))?;
-            images.insert(hash, bytes);
-        }
-        Ok((source, images))
+        read_render_inputs(&self.blobs, &self.needed_blobs(state))
     }
 
     /// Whether this party made a `Sign` in the envelope and no `Seal` yet,

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use countersign_shared::hash::EnvelopeId;
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::NodeError;
 use crate::codes::Codes;
@@ -46,6 +47,7 @@ pub fn loopback() -> Multiaddr {
 #[derive(Debug)]
 pub struct RunningNode {
     handle: NodeHandle,
+    cancel: CancellationToken,
     task: tokio::task::JoinHandle<()>,
     notify_task: tokio::task::JoinHandle<()>,
     peer_id: PeerId,
@@ -71,12 +73,20 @@ impl RunningNode {
         let peer_id = *swarm.local_peer_id();
         let (commands, inbox) = mpsc::channel(256);
         let (notifier, deliveries) = Notifier::open(data)?;
-        let notify_task = tokio::spawn(deliveries);
+        let cancel = CancellationToken::new();
+        let stop_delivering = cancel.child_token();
+        let notify_task = tokio::spawn(async move {
+            tokio::select! {
+                biased;
+                () = stop_delivering.cancelled() => {}
+                () = deliveries => {}
+            }
+        });
         let options_of_loop = Options { test_tools: options.test_tools, relay: options.relay.clone() };
         let codes = Codes::new(data.clone(), notifier.code_policy());
         let event_loop = EventLoop::new(swarm, envelopes, inbox, options_of_loop, notifier, codes);
-        let task = tokio::spawn(event_loop.run());
-        let node = RunningNode { handle: NodeHandle::new(commands), task, notify_task, peer_id, envelopes_at_start, _lock: lock };
+        let task = tokio::spawn(event_loop.run(cancel.child_token()));
+        let node = RunningNode { handle: NodeHandle::new(commands), cancel, task, notify_task, peer_id, envelopes_at_start, _lock: lock };
         // Wait until the listeners are up, so invitations carry addresses.
         for _ in 0..100 {
             if !node.info().await?.addresses.is_empty() || options.listen.is_empty() {
@@ -95,6 +105,15 @@ impl RunningNode {
     /// The node's peer id.
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
+    }
+
+    /// Stops the node and waits (a few seconds at most) until its event
+    /// loop and its notifier have ended: what they store is written by then.
+    pub async fn close(mut self) {
+        self.cancel.cancel();
+        for task in [&mut self.task, &mut self.notify_task] {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
     }
 
     /// How many envelopes the node loaded at start.
@@ -129,7 +148,9 @@ impl std::ops::Deref for RunningNode {
 }
 
 impl Drop for RunningNode {
+    /// Without [`RunningNode::close`]: stops the tasks where they are.
     fn drop(&mut self) {
+        self.cancel.cancel();
         self.task.abort();
         self.notify_task.abort();
     }

@@ -45,7 +45,7 @@ pub async fn serve(data: DataDir, options: NodeOptions, open_browser: bool) -> a
 
     shutdown_signal().await;
     server.abort();
-    drop(node);
+    node.close().await;
     let _ = std::fs::remove_file(data.path("api.json"));
     println!("Stopped.");
     Ok(())

@@ -28,6 +28,7 @@ use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::NodeError;
 use crate::blobs::{BlobStore as _, ChunkOutcome};
@@ -165,8 +166,8 @@ impl EventLoop {
         }
     }
 
-    /// Runs until the command channel closes.
-    pub async fn run(mut self) {
+    /// Runs until `cancel` is cancelled or the command channel closes.
+    pub async fn run(mut self, cancel: CancellationToken) {
         // A step signed but not sealed when the node last stopped is sealed now
         // (only envelopes where this node signed are folded for it).
         for envelope in self.envelopes.ids() {
@@ -177,6 +178,8 @@ impl EventLoop {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
             tokio::select! {
+                biased;
+                () = cancel.cancelled() => return,
                 command = self.commands.recv() => match command {
                     Some(command) => self.handle_command(command),
                     None => return,

@@ -58,12 +58,22 @@ impl EventLoop {
                 let _ = reply.send(Ok(self.notifier.undelivered(None)));
             }
             Command::Export { envelope, reply } => {
-                let result = if self.envelopes.state(envelope).is_none() {
+                let job = if self.envelopes.state(envelope).is_none() {
                     Err(unknown(&envelope))
                 } else {
-                    self.envelopes.party().final_pdf(envelope).map_err(NodeError::from)
+                    self.envelopes.party().final_pdf_job(envelope).map_err(NodeError::from)
                 };
-                let _ = reply.send(result);
+                match job {
+                    // Rendering takes milliseconds (tens for a large PDF): not on the loop.
+                    Ok(job) => {
+                        tokio::task::spawn_blocking(move || {
+                            let _ = reply.send(job.render().map_err(NodeError::from));
+                        });
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
             }
             Command::Void { envelope, reason, reply } => {
                 let result = self.envelopes.party_mut().void(envelope, &reason).map_err(NodeError::from);

@@ -13,6 +13,7 @@
 //! - [`datadir`]: the data dir: lock, key, profile, atomic writes.
 //! - [`blobs`]: blobs by hash on disk, chunked and resumable.
 //! - [`documents`]: a person's PDF prepared into an envelope's document.
+//! - [`drafts`]: a document being prepared, checked and turned into an envelope.
 //! - [`envelope_doc`]: one Automerge document per envelope.
 //! - [`envelopes`]: the node's envelopes on disk and their summaries.
 //! - [`net`]: the swarm, its protocols and the event loop.
@@ -37,6 +38,7 @@ pub mod clock;
 pub mod codes;
 pub mod datadir;
 pub mod documents;
+pub mod drafts;
 pub mod envelope_doc;
 pub mod envelopes;
 pub mod error;

@@ -1,7 +1,6 @@
-//! Prepared documents: the draft a sender builds before sending (title,
-//! parties, fields placed on the pages), and templates, which are saved
-//! drafts to start from again: a contract the company sends every week, or
-//! one envelope per row of a CRM export.
+//! Templates: saved drafts (see [`crate::drafts`]) to start from again: a
+//! contract the company sends every week, or one envelope per row of a CRM
+//! export.
 //!
 //! Templates stay on this node, in `templates/<id>.json` in the data dir;
 //! the PDF they use is a blob of the node's store.
@@ -10,50 +9,10 @@ use std::collections::BTreeMap;
 use std::fs;
 
 use countersign_shared::hash::Hash;
-use countersign_shared::model::FieldKind;
 use serde::{Deserialize, Serialize};
 
 use crate::datadir::{DataDir, DataDirError, write_atomic};
-use crate::net::command::PartyInput;
-
-/// A document being prepared: everything `send` needs but the PDF.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Draft {
-    /// The document's title.
-    #[serde(default)]
-    pub title: String,
-    /// The parties, in the order the form lists them.
-    #[serde(default)]
-    pub parties: Vec<PartyInput>,
-    /// The fields placed on the pages.
-    #[serde(default)]
-    pub fields: Vec<FieldDraft>,
-    /// Parties invited by phone must also give a code texted to them.
-    #[serde(default)]
-    pub confirm_by_code: bool,
-}
-
-/// A field placed in the editor, in points as the page is seen.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FieldDraft {
-    /// What it holds.
-    pub kind: FieldKind,
-    /// Page, from 1.
-    pub page: u32,
-    /// Left edge.
-    pub x: f32,
-    /// Bottom edge.
-    pub y: f32,
-    /// Width.
-    pub width: f32,
-    /// Height.
-    pub height: f32,
-    /// The party's index in `parties`.
-    pub party: usize,
-    /// What the field asks for ("Address"); empty for the kind and the party's name.
-    #[serde(default)]
-    pub label: String,
-}
+use crate::drafts::Draft;
 
 /// A saved draft and its PDF.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -143,6 +102,8 @@ pub fn get(data: &DataDir, id: &str) -> Option<Template> {
 #[cfg(test)]
 mod tests {
     use countersign_shared::model::Role;
+
+    use crate::net::command::PartyInput;
 
     use super::*;
 

@@ -12,7 +12,7 @@ use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use countersign_shared::hash::Hash;
-use countersign_shared::model::{Contact, FieldKind, Role};
+use countersign_shared::model::{FieldKind, Role};
 use countersign_shared::source::{self, ActiveContent, PageGeometry};
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
@@ -20,27 +20,13 @@ use serde::{Deserialize, Serialize};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::documents;
-use crate::net::command::{CreateRequest, FieldInput, PartyInput};
-use crate::templates::Draft;
+use crate::drafts::{Draft, DraftProblem};
+use crate::net::command::PartyInput;
 use crate::web::WebError;
 use crate::web::layout::{self, Nav};
 
 /// The largest PDF the app takes.
 const MAX_PDF: usize = 100 * 1024 * 1024;
-/// The smallest field side, in points.
-const MIN_FIELD: f32 = 10.0;
-
-/// A message for one input of a form: `key` names it (`title`,
-/// `party-0-contact`, `field-2`, `pdf`, `general`).
-#[derive(Debug, Clone, Serialize)]
-pub(super) struct InputError {
-    pub(super) key: String,
-    pub(super) message: String,
-}
-
-fn input_error(key: impl Into<String>, message: impl Into<String>) -> InputError {
-    InputError { key: key.into(), message: message.into() }
-}
 
 /// `GET /app/new`.
 pub(super) async fn upload_form(State(state): State<AppState>) -> Markup {
@@ -194,36 +180,25 @@ pub(super) async fn send(
     let draft: Draft = match serde_json::from_str(&form.draft) {
         Ok(draft) => draft,
         Err(_) => {
-            let errors = [input_error("general", "The form arrived damaged; please try again.")];
+            let errors = [DraftProblem::new("general", "The form arrived damaged; please try again.")];
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, editor_page(hash, &pages, &Draft::default(), &errors, None)).into_response());
         }
     };
-    let errors = check(&draft, &pages);
+    let errors = draft.problems(&pages);
     if !errors.is_empty() {
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, editor_page(hash, &pages, &draft, &errors, None)).into_response());
     }
-    let request = create_request(&draft, hash);
+    let request = draft.to_request(hash);
     match state.node.create(request).await {
         Ok(created) => Ok(Redirect::to(&format!("/app/e/{}?sent=1", created.envelope)).into_response()),
         Err(e) => {
-            let errors = [input_error("general", e.to_string())];
+            let errors = [DraftProblem::new("general", e.to_string())];
             Ok((StatusCode::UNPROCESSABLE_ENTITY, editor_page(hash, &pages, &draft, &errors, None)).into_response())
         }
     }
 }
 
 /// What the node takes to send `draft` over the PDF `document`.
-pub(super) fn create_request(draft: &Draft, document: Hash) -> CreateRequest {
-    CreateRequest {
-        title: draft.title.trim().to_owned(),
-        document,
-        parties: draft.parties.clone(),
-        fields: if draft.fields.is_empty() { None } else { Some(field_inputs(draft)) },
-        verifier_url: None,
-        confirm_by_code: draft.confirm_by_code,
-    }
-}
-
 /// The uploaded PDF's hash and page geometry.
 pub(super) async fn uploaded(state: &AppState, hash: &str) -> Result<(Hash, Vec<PageGeometry>), ApiError> {
     let hash: Hash = hash.parse().map_err(|_| ApiError::not_found("no such upload"))?;
@@ -232,105 +207,9 @@ pub(super) async fn uploaded(state: &AppState, hash: &str) -> Result<(Hash, Vec<
     Ok((hash, info.pages))
 }
 
-/// Every problem with a draft, each keyed to its input.
-pub(super) fn check(draft: &Draft, pages: &[PageGeometry]) -> Vec<InputError> {
-    let mut errors = Vec::new();
-    if draft.title.trim().is_empty() {
-        errors.push(input_error("title", "Give the document a title."));
-    }
-    if draft.parties.is_empty() {
-        errors.push(input_error("general", "Add at least one person who signs."));
-    }
-    for (i, party) in draft.parties.iter().enumerate() {
-        if party.name.trim().is_empty() {
-            errors.push(input_error(format!("party-{i}-name"), "Enter a name."));
-        }
-        if let Err(e) = Contact::parse(&party.contact) {
-            errors.push(input_error(format!("party-{i}-contact"), format!("Enter an email address or a phone number ({e}).")));
-        }
-        if party.order.is_some_and(|o| o == 0 || o > 9) {
-            errors.push(input_error(format!("party-{i}-order"), "The signing order is a number from 1 to 9."));
-        }
-    }
-    if !draft.parties.iter().any(|p| p.role != Role::Viewer) {
-        errors.push(input_error("general", "At least one party must sign (company signer or client)."));
-    }
-    if !draft.fields.is_empty() {
-        for (i, party) in draft.parties.iter().enumerate().filter(|(_, p)| p.role != Role::Viewer) {
-            let has = |kind: FieldKind| draft.fields.iter().any(|f| f.party == i && f.kind == kind);
-            let key = format!("party-{i}-fields");
-            if !has(FieldKind::Signature) {
-                errors.push(input_error(key, "Place a signature field for this person."));
-            } else if party.stamp_required.unwrap_or(false) && !has(FieldKind::Stamp) {
-                errors.push(input_error(key, "A stamp is required from this person: place a stamp field for them."));
-            }
-        }
-    }
-    for (i, field) in draft.fields.iter().enumerate() {
-        let key = format!("field-{i}");
-        let Some(page) = usize::try_from(field.page).ok().and_then(|p| p.checked_sub(1)).and_then(|p| pages.get(p)) else {
-            errors.push(input_error(key, "This field is on a page the document does not have."));
-            continue;
-        };
-        let (width, height) = page.visible_size();
-        let inside = field.x >= -0.5
-            && field.y >= -0.5
-            && field.x + field.width <= width + 0.5
-            && field.y + field.height <= height + 0.5
-            && [field.x, field.y, field.width, field.height].iter().all(|v| v.is_finite());
-        if !inside {
-            errors.push(input_error(key, "This field is partly off the page: drag it onto the page."));
-        } else if field.width < MIN_FIELD || field.height < MIN_FIELD {
-            errors.push(input_error(key, "This field is too small to fill: make it larger."));
-        }
-        match draft.parties.get(field.party) {
-            None => errors.push(input_error(format!("field-{i}"), "This field's party was removed: choose another.")),
-            Some(party) if party.role == Role::Viewer => {
-                errors.push(input_error(format!("field-{i}"), "A viewer does not sign: give this field to someone who does."));
-            }
-            Some(_) => {}
-        }
-    }
-    errors
-}
-
-/// The fields as the node takes them, with labels people read ("Signature – Dmitri Director").
-fn field_inputs(draft: &Draft) -> Vec<FieldInput> {
-    let mut used: Vec<String> = Vec::new();
-    draft
-        .fields
-        .iter()
-        .map(|field| {
-            let party = draft.parties.get(field.party).map_or("", |p| p.name.trim());
-            let base = match field.label.trim() {
-                "" => format!("{} – {party}", field.kind.label()),
-                named => named.to_owned(),
-            };
-            let mut label = base.clone();
-            let mut n = 2;
-            while used.contains(&label) {
-                label = format!("{base} ({n})");
-                n += 1;
-            }
-            used.push(label.clone());
-            FieldInput {
-                label,
-                kind: field.kind,
-                page: field.page,
-                x: field.x,
-                y: field.y,
-                width: field.width,
-                height: field.height,
-                party: (field.party + 1).to_string(),
-                required: Some(true),
-            }
-        })
-        .collect()
-}
-
-pub(super) fn editor_page(hash: Hash, pages: &[PageGeometry], draft: &Draft, errors: &[InputError], notice: Option<&str>) -> Markup {
+pub(super) fn editor_page(hash: Hash, pages: &[PageGeometry], draft: &Draft, errors: &[DraftProblem], notice: Option<&str>) -> Markup {
     let sizes: Vec<[f32; 2]> = pages.iter().map(|p| p.visible_size().into()).collect();
-    let general: Vec<&InputError> = errors.iter().filter(|e| e.key == "general").collect();
+    let general: Vec<&DraftProblem> = errors.iter().filter(|e| e.key == "general").collect();
     let body = html! {
         div.toolbar {
             div.grow {
@@ -398,65 +277,4 @@ pub(super) fn editor_page(hash: Hash, pages: &[PageGeometry], draft: &Draft, err
 /// JSON for a `data-` attribute (maud escapes the quotes).
 fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::templates::FieldDraft;
-
-    fn a4() -> Vec<PageGeometry> {
-        vec![PageGeometry { bounds: [0.0, 0.0, 595.0, 842.0], rotate: 0 }; 2]
-    }
-
-    fn party(name: &str, role: Role, contact: &str) -> PartyInput {
-        PartyInput { name: name.into(), role, contact: contact.into(), order: None, stamp_required: None }
-    }
-
-    fn field(page: u32, x: f32, y: f32, party: usize) -> FieldDraft {
-        FieldDraft { kind: FieldKind::Signature, page, x, y, width: 150.0, height: 40.0, party, label: String::new() }
-    }
-
-    fn keys(draft: &Draft) -> Vec<String> {
-        check(draft, &a4()).into_iter().map(|e| e.key).collect()
-    }
-
-    #[test]
-    fn a_good_draft_passes() {
-        let draft = Draft {
-            title: "Agreement".into(),
-            parties: vec![party("Dmitri", Role::CompanySigner, "d@acme.test"), party("Carl", Role::Client, "+15550100")],
-            fields: vec![field(1, 40.0, 40.0, 0), field(2, 300.0, 40.0, 1)],
-            ..Draft::default()
-        };
-        assert_eq!(keys(&draft), Vec::<String>::new());
-        let mut stamped = draft.clone();
-        stamped.parties[0].stamp_required = Some(true);
-        assert_eq!(keys(&stamped), ["party-0-fields"], "a stamp required but no stamp field");
-        let mut unsigned = draft;
-        unsigned.fields.pop();
-        assert_eq!(keys(&unsigned), ["party-1-fields"], "a signer without a signature field");
-    }
-
-    #[test]
-    fn each_problem_is_named_next_to_its_input() {
-        let draft = Draft {
-            title: " ".into(),
-            parties: vec![party("", Role::CompanySigner, "nobody"), party("Vera", Role::Viewer, "v@acme.test")],
-            fields: vec![field(1, 500.0, 40.0, 0), field(3, 40.0, 40.0, 0), field(1, 40.0, 40.0, 1), field(1, 40.0, 40.0, 7)],
-            ..Draft::default()
-        };
-        assert_eq!(keys(&draft), ["title", "party-0-name", "party-0-contact", "field-0", "field-1", "field-2", "field-3"]);
-        let messages: Vec<String> = check(&draft, &a4()).into_iter().map(|e| e.message).collect();
-        assert!(messages[3].contains("off the page"), "{messages:?}");
-        assert!(messages[4].contains("page the document does not have"), "{messages:?}");
-        assert!(messages[5].contains("viewer does not sign"), "{messages:?}");
-    }
-
-    #[test]
-    fn only_viewers_is_not_a_document_anyone_signs() {
-        let draft =
-            Draft { title: "T".into(), parties: vec![party("Vera", Role::Viewer, "v@acme.test")], fields: vec![], ..Draft::default() };
-        assert_eq!(keys(&draft), ["general"]);
-    }
 }

@@ -19,10 +19,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::AppState;
 use crate::api::error::ApiError;
-use crate::templates::{Draft, Template};
+use crate::drafts::{Draft, DraftProblem};
+use crate::templates::Template;
 use crate::web::WebError;
 use crate::web::layout::{self, Nav};
-use crate::web::prepare::{self, InputError};
+use crate::web::prepare;
 
 /// Rows one bulk send takes.
 const MAX_ROWS: usize = 1000;
@@ -97,7 +98,7 @@ pub(super) async fn save(State(state): State<AppState>, Form(form): Form<SaveFor
     let draft: Draft = serde_json::from_str(&form.draft).map_err(|_| ApiError::invalid("the form arrived damaged; please try again"))?;
     let name = form.template_name.trim();
     if name.is_empty() {
-        let errors = [InputError { key: "general".into(), message: "Give the template a name.".into() }];
+        let errors = [DraftProblem::new("general", "Give the template a name.")];
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, prepare::editor_page(hash, &pages, &draft, &errors, None)).into_response());
     }
     let template = Template::new(name, hash, draft);
@@ -140,9 +141,9 @@ async fn send_rows(state: &AppState, template: &Template, rows: Vec<BTreeMap<Str
             Err(problem) => result.problems.push(problem),
             Ok(draft) => {
                 result.title = draft.title.clone();
-                let problems = prepare::check(&draft, &pages);
+                let problems = draft.problems(&pages);
                 if problems.is_empty() {
-                    let request = prepare::create_request(&draft, hash);
+                    let request = draft.to_request(hash);
                     match state.node.create(request).await {
                         Ok(created) => {
                             result.envelope = Some(created.envelope);
@@ -161,7 +162,7 @@ async fn send_rows(state: &AppState, template: &Template, rows: Vec<BTreeMap<Str
 }
 
 /// A problem found by the editor's check, in words that name the column.
-fn describe(problem: &InputError, draft: &Draft) -> String {
+fn describe(problem: &DraftProblem, draft: &Draft) -> String {
     let party = problem.key.strip_prefix("party-").and_then(|rest| rest.split_once('-'));
     match party {
         Some((n, what)) => {

@@ -280,7 +280,7 @@ mod tests {
                 }
             }
         });
-        app(NodeHandle::new(commands), "s3cret".into(), 4242, web::sessions())
+        app(NodeHandle::new(commands, tokio::sync::broadcast::channel(1).0), "s3cret".into(), 4242, web::sessions())
     }
 
     async fn status(headers: &[(&str, &str)]) -> StatusCode {
@@ -304,7 +304,7 @@ mod tests {
     async fn the_web_app_signs_in_once_with_a_code_and_then_only_acts_from_its_own_pages() {
         let (commands, _inbox) = mpsc::channel(8);
         let sessions = web::sessions();
-        let router = app(NodeHandle::new(commands), "s3cret".into(), 4242, sessions.clone());
+        let router = app(NodeHandle::new(commands, tokio::sync::broadcast::channel(1).0), "s3cret".into(), 4242, sessions.clone());
         let host = ("host", "127.0.0.1:4242");
         let asset = "/app/assets/app.css";
         assert_eq!(send("GET", asset, &[host], &router).await.status(), StatusCode::FORBIDDEN, "no session yet");

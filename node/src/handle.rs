@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use countersign_shared::hash::{EnvelopeId, Hash};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::NodeError;
 use crate::documents::{self, PreparedDocument};
@@ -22,11 +22,47 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(90);
 #[derive(Debug, Clone)]
 pub struct NodeHandle {
     commands: mpsc::Sender<Command>,
+    changes: broadcast::Sender<EnvelopeId>,
 }
 
 impl NodeHandle {
-    pub(crate) fn new(commands: mpsc::Sender<Command>) -> Self {
-        NodeHandle { commands }
+    pub(crate) fn new(commands: mpsc::Sender<Command>, changes: broadcast::Sender<EnvelopeId>) -> Self {
+        NodeHandle { commands, changes }
+    }
+
+    /// Envelopes as they change on this node (an act, a peer's entries, a
+    /// file that arrived), from now on.
+    pub fn changes(&self) -> broadcast::Receiver<EnvelopeId> {
+        self.changes.subscribe()
+    }
+
+    /// Waits until `check` holds for the envelope, looking again each time
+    /// it changes (or fails after `timeout`).
+    pub async fn wait_for(&self, envelope: EnvelopeId, timeout: Duration, check: impl Fn(&Summary) -> bool) -> Result<Summary, NodeError> {
+        let mut changes = self.changes();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Ok(summary) = self.status(envelope).await
+                && check(&summary)
+            {
+                return Ok(summary);
+            }
+            // The next change of this envelope (a lagging receiver looks again).
+            let changed = async {
+                loop {
+                    match changes.recv().await {
+                        Ok(id) if id != envelope => continue,
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => return true,
+                        Err(broadcast::error::RecvError::Closed) => return false,
+                    }
+                }
+            };
+            match tokio::time::timeout_at(deadline, changed).await {
+                Ok(true) => {}
+                Ok(false) => return Err(NodeError::ShuttingDown),
+                Err(_) => return Err(NodeError::unavailable("timed out waiting for the other nodes")),
+            }
+        }
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, NodeError> {

@@ -5,15 +5,13 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use countersign_shared::hash::EnvelopeId;
 use libp2p::{Multiaddr, PeerId};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::NodeError;
 use crate::codes::Codes;
 use crate::datadir::DataDir;
-use crate::envelopes::{Envelopes, Summary};
+use crate::envelopes::Envelopes;
 use crate::handle::NodeHandle;
 use crate::net::behaviour;
 use crate::net::event_loop::{EventLoop, Options};
@@ -84,9 +82,11 @@ impl RunningNode {
         });
         let options_of_loop = Options { test_tools: options.test_tools, relay: options.relay.clone() };
         let codes = Codes::new(data.clone(), notifier.code_policy());
-        let event_loop = EventLoop::new(swarm, envelopes, inbox, options_of_loop, notifier, codes);
+        let (changes, _) = broadcast::channel(256);
+        let event_loop = EventLoop::new(swarm, envelopes, inbox, options_of_loop, notifier, codes, changes.clone());
         let task = tokio::spawn(event_loop.run(cancel.child_token()));
-        let node = RunningNode { handle: NodeHandle::new(commands), cancel, task, notify_task, peer_id, envelopes_at_start, _lock: lock };
+        let node =
+            RunningNode { handle: NodeHandle::new(commands, changes), cancel, task, notify_task, peer_id, envelopes_at_start, _lock: lock };
         // Wait until the listeners are up, so invitations carry addresses.
         for _ in 0..100 {
             if !node.info().await?.addresses.is_empty() || options.listen.is_empty() {
@@ -119,22 +119,6 @@ impl RunningNode {
     /// How many envelopes the node loaded at start.
     pub fn envelopes_at_start(&self) -> usize {
         self.envelopes_at_start
-    }
-
-    /// Polls until `check` holds for the envelope (or `timeout` passes).
-    pub async fn wait_for(&self, envelope: EnvelopeId, timeout: Duration, check: impl Fn(&Summary) -> bool) -> Result<Summary, NodeError> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Ok(summary) = self.status(envelope).await
-                && check(&summary)
-            {
-                return Ok(summary);
-            }
-            if tokio::time::Instant::now() > deadline {
-                return Err(NodeError::unavailable("timed out waiting for the other nodes"));
-            }
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        }
     }
 }
 

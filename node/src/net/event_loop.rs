@@ -27,6 +27,7 @@ use futures::StreamExt as _;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
+use tokio::sync::broadcast;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -122,6 +123,8 @@ pub struct EventLoop {
     notifier: Notifier,
     /// One-time codes confirming invited phones (on the sender's node).
     codes: Codes,
+    /// Tells whoever listens that an envelope changed (see [`crate::handle::NodeHandle::wait_for`]).
+    changes: broadcast::Sender<EnvelopeId>,
 }
 
 impl std::fmt::Debug for EventLoop {
@@ -143,6 +146,7 @@ impl EventLoop {
         options: Options,
         notifier: Notifier,
         codes: Codes,
+        changes: broadcast::Sender<EnvelopeId>,
     ) -> Self {
         EventLoop {
             swarm,
@@ -163,6 +167,7 @@ impl EventLoop {
             proofs: HashMap::new(),
             notifier,
             codes,
+            changes,
         }
     }
 
@@ -346,7 +351,9 @@ impl EventLoop {
 
     /// Tells this node's person about a completed, declined or voided envelope (once).
     pub(super) fn notice(&mut self, envelope: EnvelopeId) {
-        // Called on every change: only an ended envelope is worth a summary.
+        // Called on every change (nobody listening is no error).
+        let _ = self.changes.send(envelope);
+        // Only an ended envelope is worth a summary.
         // A completed envelope's final PDF exists once the last step is sealed.
         let ended = self.envelopes.party().state_ref(envelope).is_ok_and(|state| match state.status() {
             countersign_shared::state::Status::Completed => state.unsealed().is_empty(),

@@ -18,7 +18,7 @@ use crate::blobs::{BlobStore as _, DiskBlobs};
 use crate::datadir::{DataDir, DataDirError, Profile, write_atomic};
 use crate::envelope_doc::EnvelopeDoc;
 use crate::net::command::InviteOut;
-use crate::party::{Party, PartyError};
+use crate::party::{Party, PartyError, SealJob};
 
 mod view;
 
@@ -153,16 +153,24 @@ impl Envelopes {
         Ok(added)
     }
 
-    /// Makes and records this node's PDF signature for its signing step when
-    /// its turn has come (see [`Party::seal_pending`]); true if it did.
-    /// A missing blob is waited for; an error that the same entries would
-    /// give again is reported once and not retried until the log changes.
-    pub fn seal_pending(&mut self, envelope: EnvelopeId) -> bool {
+    /// What sealing this node's step of `envelope` needs, when it is due
+    /// (see [`Party::seal_job`]). A missing blob is waited for; an error
+    /// that the same entries would give again is reported once and not
+    /// retried until the log changes.
+    pub fn seal_job(&self, envelope: EnvelopeId) -> Option<SealJob<DiskBlobs>> {
         let entries = self.party.state_ref(envelope).map_or(0, |s| s.valid().len());
         if self.seal_failed.borrow().get(&envelope) == Some(&entries) {
-            return false;
+            return None;
         }
-        match self.party.seal_pending(envelope) {
+        self.party.seal_job(envelope).unwrap_or_else(|e| self.sealing_failed(envelope, entries, &e))
+    }
+
+    /// Signs and stores the `Seal` of this node's step with `message` (from
+    /// [`SealJob::message`]); true if it did.
+    pub fn seal_with(&mut self, envelope: EnvelopeId, slot: Slot, message: Result<Vec<u8>, PartyError>) -> bool {
+        let entries = self.party.state_ref(envelope).map_or(0, |s| s.valid().len());
+        let sealed = message.and_then(|message| self.party.seal_with(envelope, slot, &message));
+        match sealed {
             Ok(Some(seal)) => match self.record(envelope, std::slice::from_ref(&seal)) {
                 Ok(()) => true,
                 Err(e) => {
@@ -173,16 +181,24 @@ impl Envelopes {
                 }
             },
             Ok(None) => false,
-            Err(PartyError::NotComplete(why)) => {
-                tracing::debug!("envelope {}: not sealed yet: {why}", envelope.short());
-                false
-            }
             Err(e) => {
-                tracing::warn!("envelope {}: this node cannot make its PDF signature: {e}", envelope.short());
-                self.seal_failed.borrow_mut().insert(envelope, entries);
+                self.sealing_failed::<()>(envelope, entries, &e);
                 false
             }
         }
+    }
+
+    /// Notes why sealing failed: a blob still to come is waited for, anything
+    /// else is reported once for these entries.
+    fn sealing_failed<T>(&self, envelope: EnvelopeId, entries: usize, error: &PartyError) -> Option<T> {
+        match error {
+            PartyError::NotComplete(why) => tracing::debug!("envelope {}: not sealed yet: {why}", envelope.short()),
+            e => {
+                tracing::warn!("envelope {}: this node cannot make its PDF signature: {e}", envelope.short());
+                self.seal_failed.borrow_mut().insert(envelope, entries);
+            }
+        }
+        None
     }
 
     /// Saves an envelope's document atomically, and notes newly verified entries.

@@ -143,6 +143,38 @@ impl<B: BlobStore + Clone> Party<B> {
         let needed = self.needed_blobs(&state);
         Ok(FinalPdfJob { state, needed, blobs: self.blobs.clone() })
     }
+
+    /// What computing this party's PDF signature message needs, when its
+    /// step is due to be sealed: [`SealJob::message`] renders it anywhere,
+    /// off the event loop, and [`Party::seal_with`] signs it.
+    pub fn seal_job(&self, envelope: EnvelopeId) -> Result<Option<SealJob<B>>, PartyError> {
+        let state = self.state_ref(envelope)?;
+        let Some(slot) = self.slot_to_seal(state) else { return Ok(None) };
+        let needed = self.needed_blobs(state);
+        Ok(Some(SealJob { slot, render: FinalPdfJob { state: state.clone(), needed, blobs: self.blobs.clone() } }))
+    }
+}
+
+/// This party's signing step, still to be rendered for its PDF signature
+/// (see [`Party::seal_job`]).
+#[derive(Debug)]
+pub struct SealJob<B> {
+    slot: Slot,
+    render: FinalPdfJob<B>,
+}
+
+impl<B: BlobStore> SealJob<B> {
+    /// The slot whose step this is.
+    pub fn slot(&self) -> Slot {
+        self.slot
+    }
+
+    /// Renders the file up to this step and returns what its PDF signature signs.
+    pub fn message(self) -> Result<Vec<u8>, PartyError> {
+        let job = self.render;
+        let (source, images) = read_render_inputs(&job.blobs, &job.needed)?;
+        Ok(render::seal_message(&source, &job.state, &images, self.slot)?)
+    }
 }
 
 /// The final PDF of an envelope, still to be rendered (see [`Party::final_pdf_job`]).
@@ -350,16 +382,31 @@ impl<B: BlobStore> Party<B> {
     /// `None` when there is nothing to seal yet (or at all).
     pub fn seal_pending(&mut self, envelope: EnvelopeId) -> Result<Option<RawEntry>, PartyError> {
         let state = self.state_ref(envelope)?;
-        let Ok(slot) = self.my_slot(state) else { return Ok(None) };
+        let Some(slot) = self.slot_to_seal(state) else { return Ok(None) };
+        let (source, images) = self.render_inputs(state)?;
+        let message = render::seal_message(&source, state, &images, slot)?;
+        self.seal_with(envelope, slot, &message)
+    }
+
+    /// This party's slot, if its step is signed, not sealed, every earlier
+    /// step sealed and the envelope still open.
+    fn slot_to_seal(&self, state: &EnvelopeState) -> Option<Slot> {
+        let slot = self.my_slot(state).ok()?;
         let ended = matches!(state.status(), Status::Declined { .. } | Status::Voided { .. });
         let order = state.terms().signing_order();
         let earlier_sealed = order.iter().take_while(|s| **s != slot).all(|s| state.seal(*s).is_some());
-        if ended || state.signature(slot).is_none() || state.seal(slot).is_some() || !earlier_sealed {
+        let due = !ended && state.signature(slot).is_some() && state.seal(slot).is_none() && earlier_sealed;
+        due.then_some(slot)
+    }
+
+    /// Signs `message` (what [`SealJob::message`] made for `slot`) and
+    /// appends the `Seal`, unless the step was sealed in the meantime.
+    pub fn seal_with(&mut self, envelope: EnvelopeId, slot: Slot, message: &[u8]) -> Result<Option<RawEntry>, PartyError> {
+        let state = self.state_ref(envelope)?;
+        if self.slot_to_seal(state) != Some(slot) {
             return Ok(None);
         }
-        let (source, images) = self.render_inputs(state)?;
-        let message = render::seal_message(&source, state, &images, slot)?;
-        let value = self.key.sign(&message);
+        let value = self.key.sign(message);
         self.append(envelope, Act::Seal { slot, value }).map(Some)
     }
 

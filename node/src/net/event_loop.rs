@@ -125,6 +125,19 @@ pub struct EventLoop {
     codes: Codes,
     /// Tells whoever listens that an envelope changed (see [`crate::handle::NodeHandle::wait_for`]).
     changes: broadcast::Sender<EnvelopeId>,
+    /// Envelopes whose step this node is rendering for its PDF signature,
+    /// on a blocking thread; the messages come back on `sealed`.
+    sealing: HashSet<EnvelopeId>,
+    sealed_tx: mpsc::Sender<Sealed>,
+    sealed: mpsc::Receiver<Sealed>,
+}
+
+/// A step rendered for its PDF signature, off the loop.
+#[derive(Debug)]
+struct Sealed {
+    envelope: EnvelopeId,
+    slot: countersign_shared::model::Slot,
+    message: Result<Vec<u8>, crate::party::PartyError>,
 }
 
 impl std::fmt::Debug for EventLoop {
@@ -148,6 +161,7 @@ impl EventLoop {
         codes: Codes,
         changes: broadcast::Sender<EnvelopeId>,
     ) -> Self {
+        let (sealed_tx, sealed) = mpsc::channel(64);
         EventLoop {
             swarm,
             envelopes,
@@ -168,6 +182,9 @@ impl EventLoop {
             notifier,
             codes,
             changes,
+            sealing: HashSet::new(),
+            sealed_tx,
+            sealed,
         }
     }
 
@@ -176,8 +193,8 @@ impl EventLoop {
         // A step signed but not sealed when the node last stopped is sealed now
         // (only envelopes where this node signed are folded for it).
         for envelope in self.envelopes.ids() {
-            if self.envelopes.party().may_need_sealing(envelope) && self.envelopes.seal_pending(envelope) {
-                self.changed(envelope, None);
+            if self.envelopes.party().may_need_sealing(envelope) {
+                self.start_sealing(envelope);
             }
         }
         let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -189,9 +206,40 @@ impl EventLoop {
                     Some(command) => self.handle_command(command),
                     None => return,
                 },
+                Some(sealed) = self.sealed.recv() => self.finish_sealing(sealed),
                 event = self.swarm.select_next_some() => self.handle_event(event),
                 _ = tick.tick() => self.retry(),
             }
+        }
+    }
+
+    /// Renders this node's step of `envelope` for its PDF signature on a
+    /// blocking thread, when it is due and not already under way (a few
+    /// milliseconds, some tens for a large document: not on the loop).
+    pub(super) fn start_sealing(&mut self, envelope: EnvelopeId) {
+        if self.sealing.contains(&envelope) {
+            return;
+        }
+        let Some(job) = self.envelopes.seal_job(envelope) else { return };
+        self.sealing.insert(envelope);
+        let done = self.sealed_tx.clone();
+        let slot = job.slot();
+        tokio::spawn(async move {
+            // A render that panicked still comes back, as an error, so the
+            // envelope is not left marked as being sealed.
+            let message = tokio::task::spawn_blocking(move || job.message()).await.unwrap_or_else(|_| {
+                Err(crate::party::PartyError::Image(countersign_shared::render::RenderError::Signature("rendering the step failed".into())))
+            });
+            let _ = done.send(Sealed { envelope, slot, message }).await;
+        });
+    }
+
+    /// Signs and stores the step rendered off the loop; the seal then goes
+    /// out with the rest (and the next step may be due).
+    fn finish_sealing(&mut self, sealed: Sealed) {
+        self.sealing.remove(&sealed.envelope);
+        if self.envelopes.seal_with(sealed.envelope, sealed.slot, sealed.message) {
+            self.changed(sealed.envelope, None);
         }
     }
 

@@ -122,11 +122,8 @@ impl EventLoop {
                 Ok(ChunkOutcome::Complete) => {
                     self.fetches.remove(&hash);
                     tracing::info!("received blob {} for envelope {}", hash.short(), envelope.short());
-                    if self.envelopes.seal_pending(envelope) {
-                        self.changed(envelope, None);
-                    } else {
-                        self.notice(envelope);
-                    }
+                    self.start_sealing(envelope);
+                    self.notice(envelope);
                     return;
                 }
                 Err(e) => {

@@ -6,8 +6,8 @@ impl EventLoop {
     /// Something changed in `envelope`: tell every other party, fetch what is missing.
     pub(super) fn changed(&mut self, envelope: EnvelopeId, except: Option<PeerId>) {
         // A change may be what lets this node seal its step (its own Sign, or
-        // the seal of the step before it); the seal then goes out with the rest.
-        self.envelopes.seal_pending(envelope);
+        // the seal of the step before it).
+        self.start_sealing(envelope);
         self.active.insert(envelope, Instant::now());
         self.learn_addresses(envelope);
         for key in self.envelopes.peers_of(envelope) {

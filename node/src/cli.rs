@@ -273,10 +273,10 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
             for invite in &created.invites {
                 println!("\nInvitation for {} ({}):\n{}", invite.name, invite.contact, invite.link);
                 let stem = qr_dir.join(format!("{}-{}", &created.envelope[..8], invite.slot + 1));
-                let png = qr::png(&invite.link, 4).map_err(anyhow::Error::msg)?;
+                let png = qr::png(&invite.link, 4)?;
                 write_atomic(&stem.with_extension("png"), &png, false)?;
-                write_atomic(&stem.with_extension("svg"), qr::svg(&invite.link).map_err(anyhow::Error::msg)?.as_bytes(), false)?;
-                println!("{}", qr::terminal(&invite.link).map_err(anyhow::Error::msg)?);
+                write_atomic(&stem.with_extension("svg"), qr::svg(&invite.link)?.as_bytes(), false)?;
+                println!("{}", qr::terminal(&invite.link)?);
                 println!("QR code: {} (and .svg)", stem.with_extension("png").display());
             }
             Ok(())

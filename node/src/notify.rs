@@ -73,7 +73,7 @@ impl Notifier {
     /// The notifier of `data` (its `notify.toml` and queue), and the worker
     /// that delivers what it queues (spawn it on the runtime).
     pub fn open(data: &DataDir) -> anyhow::Result<(Notifier, impl Future<Output = ()> + Send + 'static)> {
-        let config = NotifyConfig::load(data).map_err(anyhow::Error::msg)?;
+        let config = NotifyConfig::load(data)?;
         let queue = Queue::open(data)?;
         let profile = data.profile()?;
         let me = profile.contact.clone().map(|contact| Recipient { name: profile.name.clone(), contact });

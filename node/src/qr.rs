@@ -3,22 +3,34 @@
 use qrcode::render::{svg, unicode};
 use qrcode::{Color, EcLevel, QrCode};
 
-fn code(link: &str) -> Result<QrCode, String> {
-    QrCode::with_error_correction_level(link.as_bytes(), EcLevel::M).map_err(|e| format!("the link does not fit a QR code: {e}"))
+/// Why a link could not be drawn as a QR code.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QrError {
+    /// The link is longer than a QR code holds.
+    #[error("the link does not fit a QR code: {0}")]
+    TooLong(#[from] qrcode::types::QrError),
+    /// The PNG could not be written.
+    #[error("the QR code's PNG could not be written: {0}")]
+    Png(#[from] png::EncodingError),
+}
+
+fn code(link: &str) -> Result<QrCode, QrError> {
+    Ok(QrCode::with_error_correction_level(link.as_bytes(), EcLevel::M)?)
 }
 
 /// The QR code drawn with half-block characters, for a terminal.
-pub fn terminal(link: &str) -> Result<String, String> {
+pub fn terminal(link: &str) -> Result<String, QrError> {
     Ok(code(link)?.render::<unicode::Dense1x2>().dark_color(unicode::Dense1x2::Light).light_color(unicode::Dense1x2::Dark).build())
 }
 
 /// The QR code as an SVG document.
-pub fn svg(link: &str) -> Result<String, String> {
+pub fn svg(link: &str) -> Result<String, QrError> {
     Ok(code(link)?.render::<svg::Color<'_>>().min_dimensions(256, 256).build())
 }
 
 /// The QR code as a black-on-white PNG, `scale` pixels per module.
-pub fn png(link: &str, scale: u32) -> Result<Vec<u8>, String> {
+pub fn png(link: &str, scale: u32) -> Result<Vec<u8>, QrError> {
     let code = code(link)?;
     let modules = code.width() as u32;
     let quiet = 4;
@@ -40,8 +52,8 @@ pub fn png(link: &str, scale: u32) -> Result<Vec<u8>, String> {
     let mut encoder = png::Encoder::new(&mut out, side, side);
     encoder.set_color(png::ColorType::Grayscale);
     encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
-    writer.write_image_data(&pixels).map_err(|e| e.to_string())?;
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(&pixels)?;
     drop(writer);
     Ok(out)
 }

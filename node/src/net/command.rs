@@ -48,7 +48,7 @@ pub struct PartyInput {
 pub struct FieldInput {
     /// Label, unique in the envelope.
     pub label: String,
-    /// `signature`, `stamp`, `date`, `text` or `company_details`.
+    /// What it holds.
     pub kind: FieldKind,
     /// Page, from 1.
     pub page: u32,

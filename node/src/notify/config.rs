@@ -146,21 +146,52 @@ impl Default for Completion {
     }
 }
 
+/// Why `notify.toml` was not taken.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("cannot read {}: {why}", path.display())]
+    Unreadable {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the system said.
+        why: String,
+    },
+    /// The file is not valid TOML of the settings (a typo, a wrong type).
+    #[error("{} is not valid: {why}", path.display())]
+    Invalid {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Where and what.
+        why: String,
+    },
+    /// A setting would misbehave (a secret sent in clear, codes that cannot be used).
+    #[error("{}: {why}", path.display())]
+    Unsafe {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Which setting and what to do.
+        why: &'static str,
+    },
+}
+
 /// The file's name in the data dir.
 pub const FILE: &str = "notify.toml";
 
 impl NotifyConfig {
     /// Reads `notify.toml` from the data dir (defaults when it is absent).
-    pub fn load(data: &DataDir) -> Result<NotifyConfig, String> {
+    pub fn load(data: &DataDir) -> Result<NotifyConfig, ConfigError> {
         let path = data.path(FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let config: NotifyConfig = toml::from_str(&text).map_err(|e| format!("{} is not valid: {e}", path.display()))?;
-                config.check().map_err(|e| format!("{}: {e}", path.display()))?;
+                let config: NotifyConfig =
+                    toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.clone(), why: e.to_string() })?;
+                config.check().map_err(|why| ConfigError::Unsafe { path, why })?;
                 Ok(config)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(NotifyConfig::default()),
-            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+            Err(e) => Err(ConfigError::Unreadable { path, why: e.to_string() }),
         }
     }
 }
@@ -172,29 +203,29 @@ fn is_loopback(host: &str) -> bool {
 impl NotifyConfig {
     /// Refuses settings that would misbehave: secrets sent in clear to
     /// another machine, reminders every instant, codes that cannot be used.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), &'static str> {
         if let Some(email) = &self.email
             && email.security == Security::None
             && email.user.is_some()
             && !is_loopback(&email.host)
         {
-            return Err("security = \"none\" would send the SMTP password in clear; use starttls or tls".into());
+            return Err("security = \"none\" would send the SMTP password in clear; use starttls or tls");
         }
         if let Some(sms) = &self.sms {
             let host = sms.url.strip_prefix("http://").map(|rest| rest.split(['/', ':']).next().unwrap_or_default());
             if host.is_some_and(|h| !is_loopback(h)) {
-                return Err("the SMS gateway must be an https:// address (its key would travel in clear)".into());
+                return Err("the SMS gateway must be an https:// address (its key would travel in clear)");
             }
             if sms.is_json() && serde_json::from_str::<serde_json::Value>(&sms.body).is_err() {
-                return Err("the SMS body must be JSON when its content type is (put {to} and {text} inside its strings)".into());
+                return Err("the SMS body must be JSON when its content type is (put {to} and {text} inside its strings)");
             }
         }
         let days = self.reminders.every_days;
         if !days.is_finite() || days < 0.0 {
-            return Err("reminders.every_days must be a number of days, 0 for none".into());
+            return Err("reminders.every_days must be a number of days, 0 for none");
         }
         if !self.codes.valid_minutes.is_finite() || self.codes.valid_minutes <= 0.0 || self.codes.max_tries == 0 {
-            return Err("codes.valid_minutes must be above 0 and codes.max_tries at least 1".into());
+            return Err("codes.valid_minutes must be above 0 and codes.max_tries at least 1");
         }
         Ok(())
     }

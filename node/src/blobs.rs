@@ -45,6 +45,11 @@ impl BlobStore for MemoryBlobs {
     }
 }
 
+/// The hash of a download's bytes so far, kept from chunk to chunk so a
+/// finished download is checked without reading it back.
+#[derive(Debug, Clone, Default)]
+pub struct Digest(Option<blake3::Hasher>);
+
 /// Blobs in a data dir's `blobs/` folder.
 #[derive(Debug, Clone)]
 pub struct DiskBlobs {
@@ -106,21 +111,39 @@ impl DiskBlobs {
     /// Stores a chunk of a blob of `total` bytes at `offset`; completes the
     /// blob when the last byte arrives. A blob whose bytes do not hash to its
     /// name is deleted and reported.
-    pub fn write_chunk(&self, hash: &Hash, total: u64, offset: u64, chunk: &[u8]) -> Result<ChunkOutcome, DataDirError> {
+    pub fn write_chunk(
+        &self,
+        hash: &Hash,
+        total: u64,
+        offset: u64,
+        chunk: &[u8],
+        digest: &mut Digest,
+    ) -> Result<ChunkOutcome, DataDirError> {
         let path = self.partial_path(hash);
         let held = self.partial_len(hash);
         if offset != held {
             return Ok(ChunkOutcome::Stored(held));
         }
+        let hasher = match &mut digest.0 {
+            Some(hasher) => hasher,
+            // A download resumed here: what is held is read once.
+            None => {
+                let mut hasher = blake3::Hasher::new();
+                if held > 0 {
+                    hasher.update(&fs::read(&path).map_err(|e| io_error("cannot read a download", &path, e))?);
+                }
+                digest.0.insert(hasher)
+            }
+        };
         let mut file =
             OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_error("cannot store a download", &path, e))?;
         file.write_all(chunk).map_err(|e| io_error("cannot store a download", &path, e))?;
+        hasher.update(chunk);
         let held = offset + chunk.len() as u64;
         if held < total {
             return Ok(ChunkOutcome::Stored(held));
         }
-        let bytes = fs::read(&path).map_err(|e| io_error("cannot read a download", &path, e))?;
-        if Hash::of(&bytes) != *hash || held != total {
+        if Hash::from_bytes(*hasher.finalize().as_bytes()) != *hash || held != total {
             let _ = fs::remove_file(&path);
             return Err(DataDirError::Damaged(
                 format!("blob {}", hash.short()),
@@ -170,11 +193,15 @@ mod tests {
         let blobs = store("chunks");
         let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
         let hash = Hash::of(&bytes);
-        assert_eq!(blobs.write_chunk(&hash, 10_000, 0, &bytes[..4000]).unwrap(), ChunkOutcome::Stored(4000));
+        let mut digest = Digest::default();
+        assert_eq!(blobs.write_chunk(&hash, 10_000, 0, &bytes[..4000], &mut digest).unwrap(), ChunkOutcome::Stored(4000));
         // A repeated or out-of-place chunk is ignored; the store says where to resume.
-        assert_eq!(blobs.write_chunk(&hash, 10_000, 0, &bytes[..4000]).unwrap(), ChunkOutcome::Stored(4000));
+        assert_eq!(blobs.write_chunk(&hash, 10_000, 0, &bytes[..4000], &mut digest).unwrap(), ChunkOutcome::Stored(4000));
         assert_eq!(blobs.partial_len(&hash), 4000);
-        assert_eq!(blobs.write_chunk(&hash, 10_000, 4000, &bytes[4000..]).unwrap(), ChunkOutcome::Complete);
+        // Resumed later (a restart): what is held is hashed once, then the rest.
+        let mut resumed = Digest::default();
+        assert_eq!(blobs.write_chunk(&hash, 10_000, 4000, &bytes[4000..7000], &mut resumed).unwrap(), ChunkOutcome::Stored(7000));
+        assert_eq!(blobs.write_chunk(&hash, 10_000, 7000, &bytes[7000..], &mut resumed).unwrap(), ChunkOutcome::Complete);
         assert_eq!(blobs.get(&hash).unwrap(), bytes);
         assert_eq!(blobs.read_chunk(&hash, 9_000, 5_000).unwrap(), (10_000, bytes[9_000..].to_vec()));
     }
@@ -183,7 +210,7 @@ mod tests {
     fn a_blob_that_does_not_match_its_hash_is_discarded() {
         let blobs = store("liar");
         let claimed = Hash::of(b"the real contract");
-        assert!(blobs.write_chunk(&claimed, 8, 0, b"a forged").is_err());
+        assert!(blobs.write_chunk(&claimed, 8, 0, b"a forged", &mut Digest::default()).is_err());
         assert!(!blobs.has(&claimed));
         assert_eq!(blobs.partial_len(&claimed), 0);
     }

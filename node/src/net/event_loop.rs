@@ -55,7 +55,7 @@ const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Chunk requests kept in flight per blob.
-const WINDOW: usize = 4;
+const WINDOW: usize = 8;
 
 #[derive(Debug)]
 struct Fetch {
@@ -73,6 +73,8 @@ struct Fetch {
     source: Option<PeerId>,
     /// Peers asked that did not have it.
     tried: HashSet<PeerId>,
+    /// The hash of what is stored so far.
+    digest: crate::blobs::Digest,
 }
 
 #[derive(Debug)]

@@ -18,6 +18,7 @@ impl EventLoop {
                 ahead: Default::default(),
                 source: None,
                 tried: HashSet::new(),
+                digest: Default::default(),
             };
             self.fetches.insert(hash, fetch);
             self.ask_next_source(hash);
@@ -117,7 +118,7 @@ impl EventLoop {
         // Store every chunk whose turn has come, in order.
         let disk = self.envelopes.disk().clone();
         while let Some(chunk) = fetch.ahead.remove(&fetch.received) {
-            match disk.write_chunk(&hash, total, fetch.received, &chunk) {
+            match disk.write_chunk(&hash, total, fetch.received, &chunk, &mut fetch.digest) {
                 Ok(ChunkOutcome::Stored(held)) => fetch.received = held,
                 Ok(ChunkOutcome::Complete) => {
                     self.fetches.remove(&hash);

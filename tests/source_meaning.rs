@@ -390,6 +390,7 @@ fn preparing_a_prepared_crafted_file_changes_nothing() {
         ("page resources that are not a dictionary", crafted::resources_that_are_not_a_dictionary()),
         ("an action in a stream", crafted::action_in_a_stream()),
         ("dangling references", crafted::references_to_objects_not_there()),
+        ("a page without drawing instructions", crafted::page_without_contents()),
     ] {
         let once = prepared(&original);
         assert!(prepared(&once) == once, "{what}: preparing twice gives other bytes");

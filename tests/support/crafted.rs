@@ -551,6 +551,17 @@ pub fn one_large_part_listed_many_times(times: usize, megabytes: usize) -> Vec<u
     RawPdf::new(&objects, "/Size 7 /Root 1 0 R").bytes()
 }
 
+/// A blank page: no /Contents at all (readers draw nothing), its size
+/// inherited from the page tree.
+pub fn page_without_contents() -> Vec<u8> {
+    let objects = vec![
+        (1, b"<< /Type /Catalog /Pages 2 0 R >>".to_vec()),
+        (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 595 842] >>".to_vec()),
+        (3, b"<< /Type /Page /Parent 2 0 R /Resources << >> >>".to_vec()),
+    ];
+    RawPdf::new(&objects, "/Size 4 /Root 1 0 R").bytes()
+}
+
 /// A page drawing a string of `count` backslashes (each escaped: a writer
 /// that looks up every byte among the string's escapes takes count² steps).
 pub fn string_of_backslashes(count: usize) -> Vec<u8> {

@@ -232,6 +232,12 @@ pub(crate) fn make_canonical(doc: &mut Document, catalog: ObjectId) -> Result<Ve
         remove_key(page, b"Count");
         page.set("Type", Object::Name(b"Page".to_vec()));
         page.set("Parent", Object::Reference(new_root));
+        // Every page gets its drawing later (`content::normalise`), in this
+        // place: a page without /Contents is written as one with it, so
+        // preparing a prepared file keeps its keys, and its objects' numbers.
+        if !page.has(b"Contents") {
+            page.set("Contents", Object::Null);
+        }
         page.set("MediaBox", numbers(media));
         page.set("CropBox", numbers(crop));
         page.set("Rotate", attributes.rotate.unwrap_or(0));

@@ -16,6 +16,11 @@ use lopdf::{Dictionary, Object, StringFormat};
 
 /// How deep arrays and dictionaries may nest in an operand (as in lopdf).
 const MAX_NESTING: usize = 100;
+/// Most operands one operation takes (no PDF operator takes more than 33).
+const MAX_OPERANDS: usize = 64;
+/// Most items of one array or dictionary, so that the values read at once
+/// stay small whatever the size of the drawing.
+const MAX_ITEMS: usize = 1 << 16;
 
 /// An operand no spelling stands for: a stream, a reference, or a number
 /// that is not finite.
@@ -177,6 +182,9 @@ impl<'a> Written<'a> {
             if let Some(operator) = self.operator() {
                 break operator;
             }
+            if self.operands.len() == MAX_OPERANDS {
+                return Err(NotWritten);
+            }
             let operand = self.object(0)?;
             self.operands.push(operand);
             self.expect(b' ')?;
@@ -323,6 +331,9 @@ impl<'a> Written<'a> {
         self.at += 1;
         let mut items = Vec::new();
         while self.peek() != Some(b']') {
+            if items.len() == MAX_ITEMS {
+                return Err(NotWritten);
+            }
             let spaced = self.space();
             let item = self.object(depth + 1)?;
             if spaced != (!items.is_empty() && needs_separator(&item)) {
@@ -340,6 +351,9 @@ impl<'a> Written<'a> {
         self.at += 2;
         let mut dict = Dictionary::new();
         while !self.data[self.at..].starts_with(b">>") {
+            if dict.len() == MAX_ITEMS {
+                return Err(NotWritten);
+            }
             let key = self.name()?;
             let spaced = self.space();
             let value = self.object(depth + 1)?;
@@ -529,6 +543,11 @@ mod tests {
         assert_eq!(write_operation(&mut out, "TJ", &[deep]), Err(Unwritable));
         let nested = [b"[".repeat(MAX_NESTING + 1), b"]".repeat(MAX_NESTING + 1), b"TJ".to_vec()].concat();
         assert!(read(&nested).is_err());
+        // What one operation holds at once is bounded, however long the drawing.
+        assert!(read(&[b"0 ".repeat(MAX_OPERANDS + 1), b"n".to_vec()].concat()).is_err());
+        let long_text = [b"[".to_vec(), b"(a)".repeat(MAX_ITEMS + 1), b"] TJ".to_vec()].concat();
+        assert!(read(&long_text).is_err());
+        assert!(read(&[b"[".to_vec(), b"(a)".repeat(MAX_ITEMS), b"] TJ".to_vec()].concat()).is_ok());
         let extremes = [Object::Integer(i64::MIN), Object::Integer(i64::MAX), Object::Real(f32::MAX), Object::Real(-0.0)];
         let mut out = Vec::new();
         write_operation(&mut out, "g", &extremes).unwrap();

@@ -358,18 +358,7 @@ fn an_action_stored_as_a_stream_is_removed() {
 /// linear time and memory, or refused. `cargo bench --bench hostile` times them.
 #[test]
 fn files_built_to_multiply_a_readers_work_are_read_in_linear_time() {
-    for (what, pdf) in [
-        ("resources inherited by 2,000 pages", crafted::resources_inherited_by_many_pages(2_000, 200_000)),
-        ("one annotation list named 100,000 times", crafted::one_annotation_list_named_everywhere(100_000, 200_000)),
-        ("100,000 actions 96 levels deep", crafted::actions_deep_inside(96, 100_000)),
-        ("a large value passed to 100,000 kids", crafted::large_value_passed_to_many_kids(200_000, 100_000)),
-        ("a 1 MB address named by 100,000 links", crafted::one_address_named_by_many_links(100_000, 1_000_000)),
-        ("one list of 100,000 drawing parts on 2,000 pages", crafted::drawing_list_shared_by_many_pages(2_000, 100_000)),
-        ("an 8 MB drawing part listed 10,000 times", crafted::one_large_part_listed_many_times(10_000, 8)),
-        ("a 1 MB value inherited by 10,000 kids", crafted::large_value_inherited_by_distinct_kids(1_000_000, 10_000)),
-        ("a large link destination listed 100,000 times", crafted::link_with_a_large_destination_listed_many_times(100_000, 100_000)),
-        ("a string of a million backslashes", crafted::string_of_backslashes(1_000_000)),
-    ] {
+    for (what, pdf) in crafted::files_that_multiply_a_readers_work() {
         match prepare(&pdf) {
             Ok(prepared) => assert!(inspect(&prepared.bytes).is_ok(), "{what}"),
             Err(e @ PdfError::TooComplex(_)) => assert!(!e.to_string().is_empty()),

@@ -140,8 +140,7 @@ impl<B: BlobStore + Clone> Party<B> {
     /// then reads the blobs and renders anywhere, off the event loop.
     pub fn final_pdf_job(&self, envelope: EnvelopeId) -> Result<FinalPdfJob<B>, PartyError> {
         let state = self.completed_state(envelope)?;
-        let needed = self.needed_blobs(&state);
-        Ok(FinalPdfJob { state, needed, blobs: self.blobs.clone() })
+        Ok(FinalPdfJob(self.render_job(state)))
     }
 
     /// What computing this party's PDF signature message needs, when its
@@ -150,9 +149,21 @@ impl<B: BlobStore + Clone> Party<B> {
     pub fn seal_job(&self, envelope: EnvelopeId) -> Result<Option<SealJob<B>>, PartyError> {
         let state = self.state_ref(envelope)?;
         let Some(slot) = self.slot_to_seal(state) else { return Ok(None) };
-        let needed = self.needed_blobs(state);
-        Ok(Some(SealJob { slot, render: FinalPdfJob { state: state.clone(), needed, blobs: self.blobs.clone() } }))
+        Ok(Some(SealJob { slot, inputs: self.render_job(state.clone()) }))
     }
+
+    fn render_job(&self, state: EnvelopeState) -> RenderJob<B> {
+        RenderJob { needed: self.needed_blobs(&state), state, blobs: self.blobs.clone() }
+    }
+}
+
+/// What rendering an envelope needs, taken off the party: its state, the
+/// blobs it names (the document first) and the store that holds them.
+#[derive(Debug)]
+struct RenderJob<B> {
+    state: EnvelopeState,
+    needed: Vec<Hash>,
+    blobs: B,
 }
 
 /// This party's signing step, still to be rendered for its PDF signature
@@ -160,7 +171,7 @@ impl<B: BlobStore + Clone> Party<B> {
 #[derive(Debug)]
 pub struct SealJob<B> {
     slot: Slot,
-    render: FinalPdfJob<B>,
+    inputs: RenderJob<B>,
 }
 
 impl<B: BlobStore> SealJob<B> {
@@ -171,27 +182,21 @@ impl<B: BlobStore> SealJob<B> {
 
     /// Renders the file up to this step and returns what its PDF signature signs.
     pub fn message(self) -> Result<Vec<u8>, PartyError> {
-        let job = self.render;
-        let (source, images) = read_render_inputs(&job.blobs, &job.needed)?;
-        Ok(render::seal_message(&source, &job.state, &images, self.slot)?)
+        let (source, images) = read_render_inputs(&self.inputs.blobs, &self.inputs.needed)?;
+        Ok(render::seal_message(&source, &self.inputs.state, &images, self.slot)?)
     }
 }
 
 /// The final PDF of an envelope, still to be rendered (see [`Party::final_pdf_job`]).
 #[derive(Debug)]
-pub struct FinalPdfJob<B> {
-    state: EnvelopeState,
-    /// The document first, then the images.
-    needed: Vec<Hash>,
-    blobs: B,
-}
+pub struct FinalPdfJob<B>(RenderJob<B>);
 
 impl<B: BlobStore> FinalPdfJob<B> {
     /// Reads the document and images and renders the final PDF (a few
     /// milliseconds, some tens for a large document).
     pub fn render(self) -> Result<Vec<u8>, PartyError> {
-        let (source, images) = read_render_inputs(&self.blobs, &self.needed)?;
-        Ok(render::render(&source, &self.state, &images)?.bytes)
+        let (source, images) = read_render_inputs(&self.0.blobs, &self.0.needed)?;
+        Ok(render::render(&source, &self.0.state, &images)?.bytes)
     }
 }
 

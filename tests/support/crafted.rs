@@ -551,6 +551,24 @@ pub fn one_large_part_listed_many_times(times: usize, megabytes: usize) -> Vec<u
     RawPdf::new(&objects, "/Size 7 /Root 1 0 R").bytes()
 }
 
+/// The files whose cost is the product of two of their sizes in a naive
+/// reader (hundreds of gigabytes, or hours, each), by name: the tests
+/// prepare them and the hostile bench times them.
+pub fn files_that_multiply_a_readers_work() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("resources inherited by 2,000 pages", resources_inherited_by_many_pages(2_000, 200_000)),
+        ("one annotation list named 100,000 times", one_annotation_list_named_everywhere(100_000, 200_000)),
+        ("100,000 actions 96 levels deep", actions_deep_inside(96, 100_000)),
+        ("a large value passed to 100,000 kids", large_value_passed_to_many_kids(200_000, 100_000)),
+        ("a 1 MB address named by 100,000 links", one_address_named_by_many_links(100_000, 1_000_000)),
+        ("one list of 100,000 drawing parts on 2,000 pages", drawing_list_shared_by_many_pages(2_000, 100_000)),
+        ("an 8 MB drawing part listed 10,000 times", one_large_part_listed_many_times(10_000, 8)),
+        ("a 1 MB value inherited by 10,000 kids", large_value_inherited_by_distinct_kids(1_000_000, 10_000)),
+        ("a large link destination listed 100,000 times", link_with_a_large_destination_listed_many_times(100_000, 100_000)),
+        ("a string of 4,000,000 backslashes", string_of_backslashes(4_000_000)),
+    ]
+}
+
 /// A blank page: no /Contents at all (readers draw nothing), its size
 /// inherited from the page tree.
 pub fn page_without_contents() -> Vec<u8> {

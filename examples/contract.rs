@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use countersign_node::app::requests::{CreateRequest, FieldInput, PartyInput, SignRequest};
 use countersign_node::datadir::{DataDir, Profile};
 use countersign_node::envelopes::{Stage, Summary};
-use countersign_node::net::command::{CreateRequest, FieldInput, PartyInput, SignRequest};
 use countersign_node::party::random_secret;
 use countersign_node::running::{NodeOptions, RunningNode};
 use countersign_shared::EnvelopeId;

@@ -15,8 +15,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{busy_data_dir, median, ms, scratch};
+use countersign_node::app::requests::{CreateRequest, PartyInput, SignRequest};
 use countersign_node::datadir::{DataDir, Profile};
-use countersign_node::net::command::{CreateRequest, PartyInput, SignRequest};
 use countersign_node::party::random_secret;
 use countersign_node::running::{NodeOptions, RunningNode};
 use countersign_shared::EnvelopeId;

@@ -39,9 +39,9 @@ use subtle::ConstantTimeEq as _;
 
 use crate::NodeError;
 use crate::api::error::{ApiError, ErrorKind};
+use crate::app::requests::{CreateRequest, SignRequest};
 use crate::documents::PreparedDocument;
 use crate::handle::NodeHandle;
-use crate::net::command::{CreateRequest, SignRequest};
 use crate::web::{self, Sessions};
 
 /// Largest upload (a PDF or an image).
@@ -261,7 +261,8 @@ mod tests {
     use tokio::sync::mpsc;
 
     use super::*;
-    use crate::net::command::{Command, NodeInfo};
+    use crate::app::command::Command;
+    use crate::app::requests::NodeInfo;
 
     /// A router whose "node" answers `Info` and nothing else.
     fn router() -> Router {

@@ -15,11 +15,11 @@ use libp2p::Multiaddr;
 use serde::Deserialize;
 
 use crate::api::{DeclineRequest, JoinRequest};
+use crate::app::requests::{CreateRequest, Created, FieldInput, NodeInfo, PartyInput, SignRequest, Transfer};
 use crate::client::Client;
 use crate::datadir::{DataDir, Profile, write_atomic};
 use crate::documents::PreparedDocument;
 use crate::envelopes::{ListItem, Stage, Summary};
-use crate::net::command::{CreateRequest, Created, FieldInput, NodeInfo, PartyInput, SignRequest, Transfer};
 use crate::party::random_secret;
 use crate::qr;
 

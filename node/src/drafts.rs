@@ -7,7 +7,7 @@ use countersign_shared::model::{Contact, FieldKind, Role};
 use countersign_shared::source::PageGeometry;
 use serde::{Deserialize, Serialize};
 
-use crate::net::command::{CreateRequest, FieldInput, PartyInput};
+use crate::app::requests::{CreateRequest, FieldInput, PartyInput};
 
 /// The smallest field side, in points.
 const MIN_FIELD: f32 = 10.0;

@@ -17,12 +17,11 @@ use countersign_shared::state::EnvelopeState;
 use crate::blobs::{BlobStore as _, DiskBlobs};
 use crate::datadir::{DataDir, DataDirError, Profile, write_atomic};
 use crate::envelope_doc::EnvelopeDoc;
-use crate::net::command::InviteOut;
 use crate::party::{Party, PartyError, SealJob};
 
 mod view;
 
-pub use view::{FieldSummary, ListItem, PartySummary, Stage, Summary, TimelineItem};
+pub use view::{FieldSummary, InviteOut, ListItem, MessageKind, PartySummary, Stage, Summary, TimelineItem, Undelivered};
 
 /// The node's envelopes.
 #[derive(Debug)]

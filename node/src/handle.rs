@@ -1,6 +1,6 @@
 //! The node's handle: one typed async method per act, for whoever drives
 //! the node (the local API, the web app, a program that embeds it). Each
-//! method sends a [`Command`] to the event loop and waits for its answer;
+//! method sends a [`Command`] to the application's task and waits for its answer;
 //! nothing else builds commands.
 
 use std::time::Duration;
@@ -9,10 +9,11 @@ use countersign_shared::hash::{EnvelopeId, Hash};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::NodeError;
+use crate::app::command::{Command, Reply};
+use crate::app::requests::{CreateRequest, Created, NodeInfo, SignRequest, Transfer};
 use crate::documents::{self, PreparedDocument};
+use crate::envelopes::Undelivered;
 use crate::envelopes::{ListItem, Summary};
-use crate::net::command::{Command, CreateRequest, Created, NodeInfo, Reply, SignRequest, Transfer};
-use crate::notify::Undelivered;
 use crate::templates::Template;
 
 /// How long an act may take before the caller is told the node did not answer.

@@ -16,7 +16,8 @@
 //! - [`drafts`]: a document being prepared, checked and turned into an envelope.
 //! - [`envelope_doc`]: one Automerge document per envelope.
 //! - [`envelopes`]: the node's envelopes on disk and their summaries.
-//! - [`net`]: the swarm, its protocols and the event loop.
+//! - [`app`]: the application's task: acts, sync decisions, notifications.
+//! - [`net`]: the swarm and its protocols, nothing else.
 //! - [`api`]: the local HTTP API; [`client`]: the CLI's side of it.
 //! - [`web`]: the web app (pipeline, prepare and send, sign) on the same server.
 //! - [`cli`]: the `countersign` commands.
@@ -30,6 +31,7 @@
 //! - [`clock`]: the wall clock.
 
 pub mod api;
+pub mod app;
 pub mod authority;
 pub mod blobs;
 pub mod cli;

@@ -1,32 +1,152 @@
-//! Networking: the swarm, the wire protocols and the event loop that drives
-//! sync and blob transfer.
+//! Networking, and nothing else: the swarm, its transports and protocols,
+//! and one task that drives it. The node's application ([`crate::app`])
+//! decides what to say to whom; this layer carries it.
 //!
-//! # Sync in brief
-//! - A node syncs an envelope only with its parties: the creator and every
-//!   key bound by a `Join`. A joiner shows the proof of its invitation (the
-//!   invite secret's signature over envelope, slot and its key) with every
-//!   sync request until the others know its `Join`; the proof is kept beside
-//!   the envelope's document, so a restart does not lock it out.
-//! - Each act starts an Automerge sync round with every party at once; an
-//!   envelope that changed in the last minute is also re-synced from a fresh
-//!   sync state every two seconds, which makes good any message lost on the
-//!   way. Unreachable parties are retried with exponential backoff (to 60 s).
-//! - Blobs are fetched from any connected party that has them, four 1 MiB
-//!   chunks in flight, appended to a partial file, and kept only if the whole
-//!   hashes to its name; a peer that sends a wrong or oversized blob is
-//!   disconnected.
-//! - Start-up does not re-verify signatures it verified before: the node keeps
-//!   the ids of entries whose signatures it checked (`verified.bin`) and the
-//!   fold trusts exactly those ids (an id is the hash of the signed bytes).
-//!   Every other rule is applied again.
+//! The application speaks in party keys (a party's ed25519 key is also its
+//! libp2p peer id): it sends requests through a [`Network`] handle and hears
+//! back [`NetEvent`]s: peers connecting and leaving, requests from peers
+//! (answered through the [`Responder`] that comes with them), and the
+//! answers to its own requests, matched by the [`Tag`] it chose.
 //!
 //! # Layout
 //! - [`behaviour`]: the libp2p behaviours and key ↔ peer id mapping.
 //! - [`protocol`]: `/countersign/sync/4` and `/countersign/blob/1`.
-//! - [`command`]: what the API asks of the loop.
-//! - [`event_loop`]: the loop itself.
+//! - `swarm_task`: the task that owns the swarm.
 
 pub mod behaviour;
-pub mod command;
-pub mod event_loop;
 pub mod protocol;
+mod swarm_task;
+
+use countersign_shared::keys::PublicKey;
+use libp2p::request_response::ResponseChannel;
+use libp2p::{Multiaddr, Swarm};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::net::behaviour::Behaviour;
+use crate::net::protocol::{Request, Response};
+
+/// The application's name for one of its requests; the answer comes back
+/// with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tag(pub u64);
+
+/// Where an answer to a peer's request goes (hand it back to
+/// [`Network::respond`]; dropping it leaves the peer without an answer).
+#[derive(Debug)]
+pub struct Responder(Inbound);
+
+#[derive(Debug)]
+enum Inbound {
+    Sync(ResponseChannel<Response>),
+    Blob(ResponseChannel<Response>),
+}
+
+/// Why a request got no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unanswered(pub String);
+
+/// What the network tells the application.
+#[derive(Debug)]
+pub enum NetEvent {
+    /// The node listens on a new address (peers may be told it).
+    Listening(String),
+    /// A first connection to a party's node.
+    Connected(PublicKey),
+    /// The last connection to a party's node closed.
+    Disconnected(PublicKey),
+    /// A party's node asks something.
+    Request {
+        /// Who asks.
+        from: PublicKey,
+        /// What.
+        request: Request,
+        /// Where the answer goes.
+        responder: Responder,
+    },
+    /// The answer to one of this node's requests, or why there is none.
+    Answer {
+        /// The request's tag.
+        tag: Tag,
+        /// Who was asked.
+        peer: PublicKey,
+        /// The answer.
+        answer: Result<Response, Unanswered>,
+    },
+}
+
+/// How the network runs.
+#[derive(Debug, Clone, Default)]
+pub struct NetOptions {
+    /// A relay to listen through (`/…/p2p/<relay id>`), once connected to it.
+    pub relay: Option<Multiaddr>,
+}
+
+#[derive(Debug)]
+enum NetCommand {
+    Send { to: PublicKey, request: Request, tag: Tag },
+    Respond { responder: Responder, response: Response },
+    AddAddresses { of: PublicKey, addresses: Vec<Multiaddr> },
+    Disconnect(PublicKey),
+}
+
+/// The application's side of the network: requests out, answers back.
+/// Sending never waits (the network's inbox is unbounded: the application
+/// must not block on the network while the network waits on it).
+#[derive(Debug, Clone)]
+pub struct Network {
+    commands: mpsc::UnboundedSender<NetCommand>,
+    peer_id: String,
+}
+
+/// How many events may wait for the application before the swarm waits.
+const EVENTS_WAITING: usize = 1024;
+
+impl Network {
+    /// Starts the task that drives `swarm`; it runs until `cancel`.
+    pub fn start(
+        swarm: Swarm<Behaviour>,
+        options: NetOptions,
+        cancel: CancellationToken,
+    ) -> (Network, mpsc::Receiver<NetEvent>, tokio::task::JoinHandle<()>) {
+        let (commands, inbox) = mpsc::unbounded_channel();
+        let (events, outbox) = mpsc::channel(EVENTS_WAITING);
+        let peer_id = swarm.local_peer_id().to_string();
+        let task = tokio::spawn(swarm_task::SwarmTask::new(swarm, options, inbox, events).run(cancel));
+        (Network { commands, peer_id }, outbox, task)
+    }
+
+    /// This node's libp2p peer id.
+    pub fn peer_id(&self) -> &str {
+        &self.peer_id
+    }
+
+    /// Sends `request` to `to`'s node (dialling it if need be); the answer
+    /// comes back as [`NetEvent::Answer`] with `tag`.
+    pub fn send(&self, to: PublicKey, request: Request, tag: Tag) {
+        self.command(NetCommand::Send { to, request, tag });
+    }
+
+    /// Answers a peer's request.
+    pub fn respond(&self, responder: Responder, response: Response) {
+        self.command(NetCommand::Respond { responder, response });
+    }
+
+    /// Where `of`'s node may be reached (addresses that do not parse are skipped).
+    pub fn add_addresses(&self, of: PublicKey, addresses: &[String]) {
+        let addresses: Vec<Multiaddr> = addresses.iter().filter_map(|a| a.parse().ok()).collect();
+        if !addresses.is_empty() {
+            self.command(NetCommand::AddAddresses { of, addresses });
+        }
+    }
+
+    /// Closes every connection to `peer`'s node (a peer that misbehaved).
+    pub fn disconnect(&self, peer: PublicKey) {
+        self.command(NetCommand::Disconnect(peer));
+    }
+
+    fn command(&self, command: NetCommand) {
+        // A closed inbox means the node is stopping: nothing is left to send.
+        let _ = self.commands.send(command);
+    }
+}

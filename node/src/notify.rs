@@ -7,7 +7,7 @@
 //! while a party has not acted); every node tells its own person when a
 //! document is completed (with the final PDF), declined or voided.
 //!
-//! Delivery is durable: the event loop only queues ([`Notifier`]); a worker
+//! Delivery is durable: the application only queues ([`Notifier`]); a worker
 //! task ([`run_worker`]) delivers, retrying with backoff, and a message stays
 //! on disk until it is delivered, across restarts.
 //!
@@ -27,13 +27,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use countersign_shared::invite::Invitation;
-use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use crate::clock::now_ms;
 use crate::datadir::DataDir;
-use crate::envelopes::{Stage, Summary};
-use crate::net::command::InviteOut;
+pub use crate::envelopes::Undelivered;
+use crate::envelopes::{InviteOut, Stage, Summary};
 use crate::notify::config::NotifyConfig;
 use crate::notify::message::{About, Kind, Message, Recipient};
 use crate::notify::queue::Queue;
@@ -41,23 +40,7 @@ use crate::notify::queue::Queue;
 /// The longest the worker sleeps before looking at the queue again.
 const IDLE: Duration = Duration::from_secs(30);
 
-/// A message not delivered yet, as the pipeline and `status` show it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Undelivered {
-    /// What it is.
-    pub kind: Kind,
-    /// To whom.
-    pub to: String,
-    /// Attempts so far.
-    pub attempts: u32,
-    /// Why the last one failed.
-    pub last_error: Option<String>,
-    /// Refused for good: not retried (fix the address and send again).
-    #[serde(default)]
-    pub gave_up: bool,
-}
-
-/// Queues messages; the event loop holds one.
+/// Queues messages; the application holds one.
 #[derive(Debug, Clone)]
 pub struct Notifier {
     queue: Queue,

@@ -137,7 +137,7 @@ pub struct Party<B: BlobStore = MemoryBlobs> {
 impl<B: BlobStore + Clone> Party<B> {
     /// What making the envelope's final PDF needs, taken from the party
     /// (the envelope's state and the blob store): [`FinalPdfJob::render`]
-    /// then reads the blobs and renders anywhere, off the event loop.
+    /// then reads the blobs and renders anywhere, off the application's task.
     pub fn final_pdf_job(&self, envelope: EnvelopeId) -> Result<FinalPdfJob<B>, PartyError> {
         let state = self.completed_state(envelope)?;
         Ok(FinalPdfJob(self.render_job(state)))
@@ -145,7 +145,7 @@ impl<B: BlobStore + Clone> Party<B> {
 
     /// What computing this party's PDF signature message needs, when its
     /// step is due to be sealed: [`SealJob::message`] renders it anywhere,
-    /// off the event loop, and [`Party::seal_with`] signs it.
+    /// off the application's task, and [`Party::seal_with`] signs it.
     pub fn seal_job(&self, envelope: EnvelopeId) -> Result<Option<SealJob<B>>, PartyError> {
         let state = self.state_ref(envelope)?;
         let Some(slot) = self.slot_to_seal(state) else { return Ok(None) };

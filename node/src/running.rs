@@ -1,5 +1,5 @@
-//! A node running inside this process: the event loop on the tokio runtime,
-//! driven through a handle. `countersign serve` wraps one with the local API;
+//! A node running inside this process: the network's task and the
+//! application's task on the tokio runtime, driven through a handle. `countersign serve` wraps one with the local API;
 //! the `contract` example runs three side by side.
 
 use std::time::Duration;
@@ -9,12 +9,12 @@ use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
+use crate::app::{App, AppOptions, Parts};
 use crate::codes::Codes;
 use crate::datadir::DataDir;
 use crate::envelopes::Envelopes;
 use crate::handle::NodeHandle;
-use crate::net::behaviour;
-use crate::net::event_loop::{EventLoop, Options};
+use crate::net::{NetOptions, Network, behaviour};
 use crate::notify::Notifier;
 
 /// How a node runs.
@@ -46,7 +46,8 @@ pub fn loopback() -> Multiaddr {
 pub struct RunningNode {
     handle: NodeHandle,
     cancel: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
+    app_task: tokio::task::JoinHandle<()>,
+    net_task: tokio::task::JoinHandle<()>,
     notify_task: tokio::task::JoinHandle<()>,
     peer_id: PeerId,
     envelopes_at_start: usize,
@@ -65,7 +66,7 @@ impl RunningNode {
             swarm.listen_on(address.clone()).with_context(|| format!("cannot listen on {address}"))?;
         }
         if let Some(relay) = &options.relay {
-            // The event loop listens through the relay once connected to it.
+            // The network listens through the relay once connected to it.
             swarm.dial(relay.clone()).with_context(|| format!("cannot reach the relay {relay}"))?;
         }
         let peer_id = *swarm.local_peer_id();
@@ -80,13 +81,14 @@ impl RunningNode {
                 () = deliveries => {}
             }
         });
-        let options_of_loop = Options { test_tools: options.test_tools, relay: options.relay.clone() };
+        let (net, net_events, net_task) = Network::start(swarm, NetOptions { relay: options.relay.clone() }, cancel.child_token());
         let codes = Codes::new(data.clone(), notifier.code_policy());
         let (changes, _) = broadcast::channel(256);
-        let event_loop = EventLoop::new(swarm, envelopes, inbox, options_of_loop, notifier, codes, changes.clone());
-        let task = tokio::spawn(event_loop.run(cancel.child_token()));
-        let node =
-            RunningNode { handle: NodeHandle::new(commands, changes), cancel, task, notify_task, peer_id, envelopes_at_start, _lock: lock };
+        let parts = Parts { net, net_events, envelopes, notifier, codes, changes: changes.clone() };
+        let app = App::new(parts, inbox, AppOptions { test_tools: options.test_tools });
+        let app_task = tokio::spawn(app.run(cancel.child_token()));
+        let handle = NodeHandle::new(commands, changes);
+        let node = RunningNode { handle, cancel, app_task, net_task, notify_task, peer_id, envelopes_at_start, _lock: lock };
         // Wait until the listeners are up, so invitations carry addresses.
         for _ in 0..100 {
             if !node.info().await?.addresses.is_empty() || options.listen.is_empty() {
@@ -107,11 +109,12 @@ impl RunningNode {
         self.peer_id
     }
 
-    /// Stops the node and waits (a few seconds at most) until its event
-    /// loop and its notifier have ended: what they store is written by then.
+    /// Stops the node and waits (a few seconds at most) until its tasks
+    /// (application, network, notifier) have ended: what they store is
+    /// written by then.
     pub async fn close(mut self) {
         self.cancel.cancel();
-        for task in [&mut self.task, &mut self.notify_task] {
+        for task in [&mut self.app_task, &mut self.net_task, &mut self.notify_task] {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
     }
@@ -135,7 +138,8 @@ impl Drop for RunningNode {
     /// Without [`RunningNode::close`]: stops the tasks where they are.
     fn drop(&mut self) {
         self.cancel.cancel();
-        self.task.abort();
+        self.app_task.abort();
+        self.net_task.abort();
         self.notify_task.abort();
     }
 }

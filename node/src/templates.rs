@@ -103,7 +103,7 @@ pub fn get(data: &DataDir, id: &str) -> Option<Template> {
 mod tests {
     use countersign_shared::model::Role;
 
-    use crate::net::command::PartyInput;
+    use crate::app::requests::PartyInput;
 
     use super::*;
 

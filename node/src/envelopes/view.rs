@@ -8,7 +8,52 @@ use countersign_shared::state::{EnvelopeState, Status};
 use countersign_shared::time;
 use serde::{Deserialize, Serialize};
 
-use crate::net::command::InviteOut;
+/// One invitation made by `send`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteOut {
+    /// The party's slot.
+    pub slot: u8,
+    /// Their name.
+    pub name: String,
+    /// Their contact.
+    pub contact: String,
+    /// The link (holds the one-time secret: hand it only to that person).
+    pub link: String,
+}
+
+/// What a message is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// "Please sign": the invitation link.
+    Invitation,
+    /// "Still waiting for you".
+    Reminder,
+    /// The final PDF.
+    Completion,
+    /// Someone declined.
+    Declined,
+    /// The sender withdrew the envelope.
+    Voided,
+    /// A one-time code confirming a phone number.
+    Code,
+}
+
+/// A message not delivered yet, as the pipeline and `status` show it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Undelivered {
+    /// What it is.
+    pub kind: MessageKind,
+    /// To whom.
+    pub to: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Why the last one failed.
+    pub last_error: Option<String>,
+    /// Refused for good: not retried (fix the address and send again).
+    #[serde(default)]
+    pub gave_up: bool,
+}
 
 /// One party's line in a summary.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,7 +158,7 @@ pub struct Summary {
     pub heads: Vec<String>,
     /// Messages about it this node has not delivered yet.
     #[serde(default)]
-    pub undelivered: Vec<crate::notify::Undelivered>,
+    pub undelivered: Vec<Undelivered>,
 }
 
 impl Summary {

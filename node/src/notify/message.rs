@@ -5,23 +5,7 @@
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
-/// What a message is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// "Please sign": the invitation link.
-    Invitation,
-    /// "Still waiting for you".
-    Reminder,
-    /// The final PDF.
-    Completion,
-    /// Someone declined.
-    Declined,
-    /// The sender withdrew the envelope.
-    Voided,
-    /// A one-time code confirming a phone number.
-    Code,
-}
+pub use crate::envelopes::MessageKind as Kind;
 
 /// A file sent with an email (not with a text).
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -19,8 +19,8 @@ use serde::Deserialize;
 use crate::NodeError;
 use crate::api::error::ApiError;
 use crate::api::{AppState, envelope_id};
+use crate::app::requests::{InviteOut, SignRequest};
 use crate::envelopes::{FieldSummary, Stage, Summary};
-use crate::net::command::{InviteOut, SignRequest};
 use crate::web::WebError;
 use crate::web::layout::{self, Nav};
 

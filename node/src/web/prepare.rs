@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::AppState;
 use crate::api::error::ApiError;
+use crate::app::requests::PartyInput;
 use crate::documents;
 use crate::drafts::{Draft, DraftProblem};
-use crate::net::command::PartyInput;
 use crate::web::WebError;
 use crate::web::layout::{self, Nav};
 

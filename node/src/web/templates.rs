@@ -121,7 +121,7 @@ pub struct RowResult {
     /// The envelope sent, if it was.
     pub envelope: Option<String>,
     /// Its invitations (each link holds a one-time secret for that person).
-    pub invites: Vec<crate::net::command::InviteOut>,
+    pub invites: Vec<crate::app::requests::InviteOut>,
     /// The title used.
     pub title: String,
     /// Why it was not sent.

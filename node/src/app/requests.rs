@@ -1,17 +1,12 @@
-//! What the API asks of the event loop, and the shapes of its answers. Each
-//! command carries a `oneshot` for its reply.
+//! What a node is asked to do, and the shapes of its answers: the types of
+//! [`crate::handle::NodeHandle`]'s methods.
 
-use countersign_shared::hash::{EnvelopeId, Hash};
+use countersign_shared::hash::Hash;
 use countersign_shared::model::{Field, FieldKind, Rect, Role};
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
 
 use crate::NodeError;
-use crate::envelopes::{ListItem, Summary};
-use crate::templates::Template;
-
-/// A reply channel.
-pub type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
+pub use crate::envelopes::InviteOut;
 
 /// About this node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,19 +99,6 @@ pub struct CreateRequest {
     pub confirm_by_code: bool,
 }
 
-/// One invitation made by `send`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct InviteOut {
-    /// The party's slot.
-    pub slot: u8,
-    /// Their name.
-    pub name: String,
-    /// Their contact.
-    pub contact: String,
-    /// The link (holds the one-time secret: hand it only to that person).
-    pub link: String,
-}
-
 /// `send`'s answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Created {
@@ -148,49 +130,4 @@ pub struct Transfer {
     pub received: u64,
     /// Its size, once known.
     pub total: Option<u64>,
-}
-
-/// A request to the event loop, built only by [`crate::handle::NodeHandle`];
-/// `reply` carries the answer back.
-#[derive(Debug)]
-pub enum Command {
-    /// About this node.
-    Info { reply: Reply<NodeInfo> },
-    /// Stores a blob.
-    PutBlob { bytes: Vec<u8>, reply: Reply<Hash> },
-    /// Creates and sends an envelope.
-    Create { request: Box<CreateRequest>, reply: Reply<Created> },
-    /// Joins with an invite link (and the code texted to the party, if asked for one).
-    Join { link: String, code: Option<u32>, reply: Reply<String> },
-    /// Signs.
-    Sign { envelope: EnvelopeId, request: SignRequest, reply: Reply<String> },
-    /// Declines, with the reason everyone sees.
-    Decline { envelope: EnvelopeId, reason: String, reply: Reply<String> },
-    /// Every envelope.
-    List { reply: Reply<Vec<ListItem>> },
-    /// One envelope.
-    Status { envelope: EnvelopeId, reply: Reply<Summary> },
-    /// The final PDF.
-    Export { envelope: EnvelopeId, reply: Reply<Vec<u8>> },
-    /// Voids (the creator withdraws the envelope), with the reason.
-    Void { envelope: EnvelopeId, reason: String, reply: Reply<String> },
-    /// The original PDF of an envelope.
-    Original { envelope: EnvelopeId, reply: Reply<Vec<u8>> },
-    /// A blob stored here (an uploaded PDF being prepared).
-    Blob { hash: Hash, reply: Reply<Vec<u8>> },
-    /// Reminds whoever must act now; answers how many.
-    Remind { envelope: EnvelopeId, reply: Reply<usize> },
-    /// Messages not delivered yet, of every envelope.
-    Undelivered { reply: Reply<Vec<crate::notify::Undelivered>> },
-    /// Saves a template.
-    SaveTemplate { template: Box<Template>, reply: Reply<()> },
-    /// Every template.
-    Templates { reply: Reply<Vec<Template>> },
-    /// One template, by id.
-    Template { id: String, reply: Reply<Template> },
-    /// Transfers in progress.
-    Transfers { reply: Reply<Vec<Transfer>> },
-    /// Test tool: stores raw entry bytes in an envelope's document, unchecked,
-    /// and sends them to the other parties (to show that they reject forgeries).
-    ImportRaw { envelope: EnvelopeId, bytes: Vec<u8>, reply: Reply<String> },
 }

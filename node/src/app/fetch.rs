@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl EventLoop {
+impl App {
     pub(super) fn fetch_missing(&mut self, envelope: EnvelopeId) {
         for hash in self.envelopes.missing_blobs(envelope) {
             if self.fetches.contains_key(&hash) {
@@ -30,13 +30,7 @@ impl EventLoop {
     pub(super) fn ask_next_source(&mut self, hash: Hash) {
         let Some(fetch) = self.fetches.get(&hash) else { return };
         let (envelope, offset) = (fetch.envelope, fetch.received);
-        let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
-        let source = self
-            .envelopes
-            .peers_of(envelope)
-            .into_iter()
-            .filter_map(|k| peer_id(&k))
-            .find(|p| connected.contains(p) && !fetch.tried.contains(p));
+        let source = self.envelopes.peers_of(envelope).into_iter().find(|p| self.connected.contains(p) && !fetch.tried.contains(p));
         match source {
             Some(peer) => {
                 if let Some(fetch) = self.fetches.get_mut(&hash) {
@@ -69,33 +63,27 @@ impl EventLoop {
         }
     }
 
-    pub(super) fn request_chunk(&mut self, peer: PeerId, envelope: EnvelopeId, hash: Hash, offset: u64) {
-        let id = self.swarm.behaviour_mut().blobs.send_request(&peer, Request::Blob { envelope, hash, offset });
-        self.blob_requests.insert(id, (peer, hash, offset));
+    pub(super) fn request_chunk(&mut self, peer: PublicKey, envelope: EnvelopeId, hash: Hash, offset: u64) {
+        self.ask(peer, Request::Blob { envelope, hash, offset }, Asked::Chunk(hash, offset));
     }
 
-    pub(super) fn handle_blob_request(&mut self, peer: PeerId, request: Request, channel: request_response::ResponseChannel<Response>) {
-        let response = match request {
-            Request::Blob { envelope, hash, offset } if self.may_fetch(&peer, envelope, &hash) => {
-                match self.envelopes.disk().read_chunk(&hash, offset, CHUNK) {
-                    Some((total, chunk)) => Response::Blob { total, chunk },
-                    None => Response::Unknown,
-                }
-            }
-            _ => Response::Unknown,
+    pub(super) fn handle_blob_request(&mut self, peer: PublicKey, envelope: EnvelopeId, hash: Hash, offset: u64, responder: Responder) {
+        let chunk = self.may_fetch(&peer, envelope, &hash).then(|| self.envelopes.disk().read_chunk(&hash, offset, CHUNK)).flatten();
+        let response = match chunk {
+            Some((total, chunk)) => Response::Blob { total, chunk },
+            None => Response::Unknown,
         };
-        let _ = self.swarm.behaviour_mut().blobs.send_response(channel, response);
+        self.net.respond(responder, response);
     }
 
     /// A blob goes only to a party of an envelope that names it.
-    pub(super) fn may_fetch(&self, peer: &PeerId, envelope: EnvelopeId, hash: &Hash) -> bool {
+    pub(super) fn may_fetch(&self, key: &PublicKey, envelope: EnvelopeId, hash: &Hash) -> bool {
         let party = self.envelopes.party();
-        let (Some(key), Ok(state)) = (party_key(peer), party.state_ref(envelope)) else { return false };
-        party.is_party(state, &key) && party.needed_blobs(state).contains(hash)
+        let Ok(state) = party.state_ref(envelope) else { return false };
+        party.is_party(state, key) && party.needed_blobs(state).contains(hash)
     }
 
-    pub(super) fn handle_blob_response(&mut self, id: OutboundRequestId, response: Response) {
-        let Some((peer, hash, offset)) = self.blob_requests.remove(&id) else { return };
+    pub(super) fn handle_blob_response(&mut self, peer: PublicKey, hash: Hash, offset: u64, response: Response) {
         let Some(fetch) = self.fetches.get_mut(&hash) else { return };
         let envelope = fetch.envelope;
         let (total, chunk) = match response {
@@ -103,7 +91,7 @@ impl EventLoop {
             Response::Blob { total, .. } if total > MAX_BLOB => {
                 tracing::warn!(%peer, "cutting off a peer that offered a {total}-byte blob");
                 self.fetches.remove(&hash);
-                let _ = self.swarm.disconnect_peer_id(peer);
+                self.net.disconnect(peer);
                 return;
             }
             _ => {
@@ -130,7 +118,7 @@ impl EventLoop {
                 Err(e) => {
                     tracing::warn!(%peer, "cutting off a peer that sent a bad blob: {e}");
                     self.fetches.remove(&hash);
-                    let _ = self.swarm.disconnect_peer_id(peer);
+                    self.net.disconnect(peer);
                     return;
                 }
             }

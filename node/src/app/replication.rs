@@ -2,18 +2,16 @@
 
 use super::*;
 
-impl EventLoop {
+impl App {
     /// Something changed in `envelope`: tell every other party, fetch what is missing.
-    pub(super) fn changed(&mut self, envelope: EnvelopeId, except: Option<PeerId>) {
+    pub(super) fn changed(&mut self, envelope: EnvelopeId, except: Option<PublicKey>) {
         // A change may be what lets this node seal its step (its own Sign, or
         // the seal of the step before it).
         self.start_sealing(envelope);
         self.active.insert(envelope, Instant::now());
         self.learn_addresses(envelope);
-        for key in self.envelopes.peers_of(envelope) {
-            if let Some(peer) = peer_id(&key)
-                && Some(peer) != except
-            {
+        for peer in self.envelopes.peers_of(envelope) {
+            if Some(peer) != except {
                 self.sync_with(peer, envelope);
             }
         }
@@ -24,19 +22,14 @@ impl EventLoop {
     pub(super) fn learn_addresses(&mut self, envelope: EnvelopeId) {
         let me = self.me();
         for (key, addresses) in self.envelopes.doc_mut(envelope).addresses() {
-            if key == me {
-                continue;
-            }
-            if let Some(peer) = peer_id(&key) {
-                for address in addresses.iter().filter_map(|a| a.parse::<Multiaddr>().ok()) {
-                    self.swarm.add_peer_address(peer, address);
-                }
+            if key != me {
+                self.net.add_addresses(key, &addresses);
             }
         }
     }
 
-    pub(super) fn sync_with(&mut self, peer: PeerId, envelope: EnvelopeId) {
-        if peer == *self.swarm.local_peer_id() {
+    pub(super) fn sync_with(&mut self, peer: PublicKey, envelope: EnvelopeId) {
+        if peer == self.me() {
             return;
         }
         let key = (peer, envelope);
@@ -56,28 +49,31 @@ impl EventLoop {
         }
         let code = self.joins.get(&envelope).and_then(|j| j.code);
         let request = Request::Sync { envelope, invite, code, message: message.unwrap_or_default() };
-        let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
-        self.sync_requests.insert(id, key);
+        self.ask(peer, request, Asked::Sync(envelope));
         self.syncing.insert(key, false);
     }
 
-    pub(super) fn handle_sync_request(&mut self, peer: PeerId, request: Request, channel: request_response::ResponseChannel<Response>) {
-        let Request::Sync { envelope, invite, code, message } = request else {
-            let _ = self.swarm.behaviour_mut().sync.send_response(channel, Response::Unknown);
-            return;
-        };
+    pub(super) fn handle_sync_request(
+        &mut self,
+        peer: PublicKey,
+        envelope: EnvelopeId,
+        invite: Option<(u8, countersign_shared::Signature)>,
+        code: Option<u32>,
+        message: &[u8],
+        responder: Responder,
+    ) {
         if !self.may_see(&peer, envelope, invite) {
-            let _ = self.swarm.behaviour_mut().sync.send_response(channel, Response::Unknown);
+            self.net.respond(responder, Response::Unknown);
             return;
         }
         if let Some(answer) = self.code_gate(&peer, envelope, invite, code) {
-            let _ = self.swarm.behaviour_mut().sync.send_response(channel, Response::CodeNeeded(answer));
+            self.net.respond(responder, Response::CodeNeeded(answer));
             return;
         }
         let state = self.sync_states.entry((peer, envelope)).or_default();
         let doc = self.envelopes.doc_mut(envelope);
         if !message.is_empty()
-            && let Err(e) = doc.receive_sync(state, &message)
+            && let Err(e) = doc.receive_sync(state, message)
         {
             self.cut_off(peer, envelope, &e);
             return;
@@ -87,7 +83,7 @@ impl EventLoop {
         // request, if ever. Not waiting for that lets this node start a round
         // of its own when something changes here.
         state.in_flight = false;
-        let _ = self.swarm.behaviour_mut().sync.send_response(channel, Response::Sync(reply));
+        self.net.respond(responder, Response::Sync(reply));
         match self.envelopes.absorb(envelope) {
             Ok(0) => {}
             Ok(_) => self.changed(envelope, Some(peer)),
@@ -97,13 +93,13 @@ impl EventLoop {
 
     /// Disconnects a peer whose sync message could not be applied; a
     /// half-applied document is dropped from memory and reloaded from disk.
-    fn cut_off(&mut self, peer: PeerId, envelope: EnvelopeId, error: &crate::envelope_doc::SyncError) {
+    fn cut_off(&mut self, peer: PublicKey, envelope: EnvelopeId, error: &crate::envelope_doc::SyncError) {
         tracing::warn!(%peer, "cutting off a peer that sent a bad sync message: {error}");
         if *error == crate::envelope_doc::SyncError::Poisoned {
             self.envelopes.forget_doc(envelope);
             self.sync_states.retain(|(_, env), _| *env != envelope);
         }
-        let _ = self.swarm.disconnect_peer_id(peer);
+        self.net.disconnect(peer);
     }
 
     /// For a peer let in by its invitation alone (not yet a bound party):
@@ -111,12 +107,12 @@ impl EventLoop {
     /// `None` lets it in; a new code is texted when one is due.
     fn code_gate(
         &mut self,
-        peer: &PeerId,
+        key: &PublicKey,
         envelope: EnvelopeId,
         invite: Option<(u8, countersign_shared::Signature)>,
         code: Option<u32>,
     ) -> Option<CodeAnswer> {
-        let (Some((slot, _)), Some(key)) = (invite, party_key(peer)) else { return None };
+        let (Some((slot, _)), key) = (invite, *key) else { return None };
         let open = self.envelopes.party().state_ref(envelope).is_ok_and(|state| {
             self.envelopes.party().is_party(state, &key) || !matches!(state.status(), countersign_shared::state::Status::Awaiting { .. })
         });
@@ -149,15 +145,14 @@ impl EventLoop {
     /// invite. Only the creator's node lets anyone in by invitation (it is the
     /// one that may ask for a code first); the other parties' nodes wait until
     /// the `Join` reaches them, so an invitation cannot be used behind its back.
-    pub(super) fn may_see(&self, peer: &PeerId, envelope: EnvelopeId, invite: Option<(u8, countersign_shared::Signature)>) -> bool {
+    pub(super) fn may_see(&self, key: &PublicKey, envelope: EnvelopeId, invite: Option<(u8, countersign_shared::Signature)>) -> bool {
         let party = self.envelopes.party();
-        let (Some(key), Ok(state)) = (party_key(peer), party.state_ref(envelope)) else { return false };
+        let Ok(state) = party.state_ref(envelope) else { return false };
         let inviter = state.creator() == self.me();
-        party.is_party(state, &key) || (inviter && invite.is_some_and(|(slot, proof)| party.invite_admits(state, slot, &key, &proof)))
+        party.is_party(state, key) || (inviter && invite.is_some_and(|(slot, proof)| party.invite_admits(state, slot, key, &proof)))
     }
 
-    pub(super) fn handle_sync_response(&mut self, id: OutboundRequestId, response: Response) {
-        let Some((peer, envelope)) = self.sync_requests.remove(&id) else { return };
+    pub(super) fn handle_sync_response(&mut self, peer: PublicKey, envelope: EnvelopeId, response: Response) {
         // A change made meanwhile is covered: the next round below carries it.
         self.syncing.remove(&(peer, envelope));
         let message = match response {

@@ -1,19 +1,19 @@
-//! The loop's answers to the API's commands: create, join, sign, decline, list, …
+//! The application's answers to the handle's requests: create, join, sign, decline, list, …
 
 use super::*;
 use crate::envelopes::Stage;
 
-impl EventLoop {
+impl App {
     pub(super) fn handle_command(&mut self, command: Command) {
         match command {
             Command::Info { reply } => {
                 let me = self.me();
                 let info = NodeInfo {
-                    peer_id: self.swarm.local_peer_id().to_string(),
+                    peer_id: self.net.peer_id().to_owned(),
                     key: me.to_string(),
                     fingerprint: me.fingerprint(),
                     name: self.envelopes.party().name().to_owned(),
-                    addresses: self.addresses(),
+                    addresses: self.addresses.clone(),
                 };
                 let _ = reply.send(Ok(info));
             }
@@ -157,7 +157,7 @@ impl EventLoop {
         let entries: Vec<RawEntry> =
             self.envelopes.state(envelope).map(|s| s.valid().iter().map(|v| v.raw().clone()).collect()).unwrap_or_default();
         let me = self.me();
-        let addresses = self.addresses();
+        let addresses = self.addresses.clone();
         self.envelopes.doc_mut(envelope).set_addresses(&me, &addresses).map_err(internal)?;
         self.envelopes.record(envelope, &entries)?;
         let invites = invitations
@@ -205,13 +205,12 @@ impl EventLoop {
             let _ = reply.send(Ok(envelope.to_string()));
             return;
         }
-        let Some(inviter) = peer_id(&invitation.inviter) else {
+        let inviter = invitation.inviter;
+        if crate::net::behaviour::peer_id(&inviter).is_none() {
             let _ = reply.send(Err(NodeError::invalid("the invitation names an invalid inviter")));
             return;
-        };
-        for address in invitation.addresses.iter().filter_map(|a| a.parse::<Multiaddr>().ok()) {
-            self.swarm.add_peer_address(inviter, address);
         }
+        self.net.add_addresses(inviter, &invitation.addresses);
         let pending = self.joins.entry(envelope).or_insert_with(|| PendingJoin {
             invitation: invitation.clone(),
             code,
@@ -244,7 +243,7 @@ impl EventLoop {
 
     pub(super) fn after_act(&mut self, envelope: EnvelopeId, entry: RawEntry) -> Result<String, NodeError> {
         let me = self.me();
-        let addresses = self.addresses();
+        let addresses = self.addresses.clone();
         self.envelopes.doc_mut(envelope).set_addresses(&me, &addresses).map_err(internal)?;
         self.envelopes.record(envelope, std::slice::from_ref(&entry))?;
         self.changed(envelope, None);

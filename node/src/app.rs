@@ -1,15 +1,19 @@
-//! The event loop: one task owns the swarm and the node's envelopes; the API
-//! talks to it through [`Command`]s (the rust-libp2p file-sharing pattern).
+//! The node's application: one task owns the node's envelopes, its
+//! notifications and its one-time codes, answers [`crate::handle::NodeHandle`]'s
+//! requests, and decides what to sync with whom; the network ([`crate::net`])
+//! only carries the messages.
 //!
 //! Sync: when an envelope changes here (an act, or entries from a peer), the
-//! loop runs an Automerge sync round with every other party of it; when a
-//! party connects, every envelope shared with it is synced; parties that
+//! application runs an Automerge sync round with every other party of it; when
+//! a party connects, every envelope shared with it is synced; parties that
 //! cannot be reached are retried with backoff. Blobs an envelope needs are
 //! fetched chunk by chunk from a party that has them and checked by hash.
 //!
 //! # Layout
-//! - this file: the loop's state, swarm events, retries and re-syncs;
-//! - `commands`: answers to the API's commands;
+//! - this file: the task's state, its inputs, retries and re-syncs;
+//! - [`requests`]: the shapes of what the node is asked and answers;
+//! - `command`: the handle's requests to the task;
+//! - `acts`: the answers to them (create, join, sign, …);
 //! - `replication`: sync rounds and who may see an envelope;
 //! - `fetch`: fetching and serving blobs.
 
@@ -23,29 +27,28 @@ use countersign_shared::keys::PublicKey;
 use countersign_shared::log::RawEntry;
 use countersign_shared::model::{Contact, FieldKind, Party as PartyTerms, Role, Terms};
 use countersign_shared::source::{self, PdfError};
-use futures::StreamExt as _;
-use libp2p::request_response::{self, OutboundRequestId};
-use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
 use tokio::sync::broadcast;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::NodeError;
+use crate::app::command::{Command, Reply};
+use crate::app::requests::{CreateRequest, Created, InviteOut, NodeInfo, SignRequest, Transfer};
 use crate::blobs::{BlobStore as _, ChunkOutcome};
 use crate::clock::now_ms;
 use crate::codes::{Codes, Gate};
 use crate::envelopes::Envelopes;
 use crate::fields::default_fields;
-use crate::net::behaviour::{Behaviour, BehaviourEvent, party_key, peer_id};
-use crate::net::command::{Command, CreateRequest, Created, InviteOut, NodeInfo, Reply, SignRequest, Transfer};
 use crate::net::protocol::{CHUNK, CodeAnswer, Request, Response};
+use crate::net::{NetEvent, Network, Responder, Tag, Unanswered};
 use crate::notify::Notifier;
 use crate::party::SignInput;
 
-mod commands;
+mod acts;
+pub(crate) mod command;
 mod fetch;
 mod replication;
+pub mod requests;
 
 /// The verifier named in certificates when the sender names none.
 pub const DEFAULT_VERIFIER: &str = "https://verify.countersign.app";
@@ -69,10 +72,10 @@ struct Fetch {
     in_flight: usize,
     /// Chunks that arrived ahead of their turn.
     ahead: std::collections::BTreeMap<u64, Vec<u8>>,
-    /// The peer being asked.
-    source: Option<PeerId>,
-    /// Peers asked that did not have it.
-    tried: HashSet<PeerId>,
+    /// The party being asked.
+    source: Option<PublicKey>,
+    /// Parties asked that did not have it.
+    tried: HashSet<PublicKey>,
     /// The hash of what is stored so far.
     digest: crate::blobs::Digest,
 }
@@ -86,33 +89,45 @@ struct PendingJoin {
     deadline: Instant,
 }
 
+/// What one of this node's requests to a peer was for.
+#[derive(Debug, Clone, Copy)]
+enum Asked {
+    /// A sync round of an envelope.
+    Sync(EnvelopeId),
+    /// A chunk of a blob, from an offset.
+    Chunk(Hash, u64),
+}
+
 /// Ticks (half seconds) between looks for reminders that are due.
 const REMIND_EVERY_TICKS: u64 = 20;
 
-/// Options of a running node.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
+/// Options of the application.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppOptions {
     /// Accept [`Command::ImportRaw`] (tests only).
     pub test_tools: bool,
-    /// A relay to listen through (`/…/p2p/<relay id>`), once connected to it.
-    pub relay: Option<Multiaddr>,
 }
 
-/// The loop's state.
-pub struct EventLoop {
-    swarm: Swarm<Behaviour>,
+/// The application's state.
+#[derive(Debug)]
+pub struct App {
+    net: Network,
+    net_events: mpsc::Receiver<NetEvent>,
     envelopes: Envelopes,
     commands: mpsc::Receiver<Command>,
-    options: Options,
-    sync_states: HashMap<(PeerId, EnvelopeId), sync::State>,
-    syncing: HashMap<(PeerId, EnvelopeId), bool>,
-    sync_requests: HashMap<OutboundRequestId, (PeerId, EnvelopeId)>,
+    options: AppOptions,
+    sync_states: HashMap<(PublicKey, EnvelopeId), sync::State>,
+    syncing: HashMap<(PublicKey, EnvelopeId), bool>,
+    /// This node's requests awaiting an answer.
+    asked: HashMap<Tag, Asked>,
+    next_tag: u64,
     joins: HashMap<EnvelopeId, PendingJoin>,
     fetches: HashMap<Hash, Fetch>,
-    blob_requests: HashMap<OutboundRequestId, (PeerId, Hash, u64)>,
-    listen: Vec<Multiaddr>,
-    backoff: HashMap<PeerId, (Instant, Duration)>,
-    relayed: bool,
+    /// Where the network listens (told to the other parties).
+    addresses: Vec<String>,
+    /// Parties' nodes connected now.
+    connected: HashSet<PublicKey>,
+    backoff: HashMap<PublicKey, (Instant, Duration)>,
     /// Envelopes that changed lately, with when: re-synced from scratch
     /// every few seconds for a minute (anti-entropy for lost messages).
     active: HashMap<EnvelopeId, Instant>,
@@ -134,7 +149,7 @@ pub struct EventLoop {
     sealed: mpsc::Receiver<Sealed>,
 }
 
-/// A step rendered for its PDF signature, off the loop.
+/// A step rendered for its PDF signature, off the task.
 #[derive(Debug)]
 struct Sealed {
     envelope: EnvelopeId,
@@ -142,42 +157,48 @@ struct Sealed {
     message: Result<Vec<u8>, crate::party::PartyError>,
 }
 
-impl std::fmt::Debug for EventLoop {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventLoop").field("peer", self.swarm.local_peer_id()).finish_non_exhaustive()
-    }
+/// What the application's parts are: the network it talks through, the
+/// store, the notifier and codes, and where changes are announced.
+#[derive(Debug)]
+pub struct Parts {
+    /// The network's handle.
+    pub net: Network,
+    /// The network's events.
+    pub net_events: mpsc::Receiver<NetEvent>,
+    /// The node's envelopes.
+    pub envelopes: Envelopes,
+    /// Queues emails and texts.
+    pub notifier: Notifier,
+    /// One-time codes.
+    pub codes: Codes,
+    /// Announces changed envelopes.
+    pub changes: broadcast::Sender<EnvelopeId>,
 }
 
 fn internal(e: impl std::fmt::Display) -> NodeError {
     NodeError::internal(e.to_string())
 }
 
-impl EventLoop {
-    /// A loop over `swarm` and `envelopes`, taking commands from `commands`.
-    pub fn new(
-        swarm: Swarm<Behaviour>,
-        envelopes: Envelopes,
-        commands: mpsc::Receiver<Command>,
-        options: Options,
-        notifier: Notifier,
-        codes: Codes,
-        changes: broadcast::Sender<EnvelopeId>,
-    ) -> Self {
+impl App {
+    /// The application over `parts`, taking the handle's requests from `commands`.
+    pub(crate) fn new(parts: Parts, commands: mpsc::Receiver<Command>, options: AppOptions) -> Self {
+        let Parts { net, net_events, envelopes, notifier, codes, changes } = parts;
         let (sealed_tx, sealed) = mpsc::channel(64);
-        EventLoop {
-            swarm,
+        App {
+            net,
+            net_events,
             envelopes,
             commands,
             options,
             sync_states: HashMap::new(),
             syncing: HashMap::new(),
-            sync_requests: HashMap::new(),
+            asked: HashMap::new(),
+            next_tag: 0,
             joins: HashMap::new(),
             fetches: HashMap::new(),
-            blob_requests: HashMap::new(),
-            listen: Vec::new(),
+            addresses: Vec::new(),
+            connected: HashSet::new(),
             backoff: HashMap::new(),
-            relayed: false,
             active: HashMap::new(),
             ticks: 0,
             proofs: HashMap::new(),
@@ -190,7 +211,7 @@ impl EventLoop {
         }
     }
 
-    /// Runs until `cancel` is cancelled or the command channel closes.
+    /// Runs until `cancel` is cancelled, or the handle or the network goes away.
     pub async fn run(mut self, cancel: CancellationToken) {
         // A step signed but not sealed when the node last stopped is sealed now
         // (only envelopes where this node signed are folded for it).
@@ -202,14 +223,16 @@ impl EventLoop {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
             tokio::select! {
-                biased;
                 () = cancel.cancelled() => return,
                 command = self.commands.recv() => match command {
                     Some(command) => self.handle_command(command),
                     None => return,
                 },
+                event = self.net_events.recv() => match event {
+                    Some(event) => self.handle_net_event(event),
+                    None => return,
+                },
                 Some(sealed) = self.sealed.recv() => self.finish_sealing(sealed),
-                event = self.swarm.select_next_some() => self.handle_event(event),
                 _ = tick.tick() => self.retry(),
             }
         }
@@ -217,7 +240,7 @@ impl EventLoop {
 
     /// Renders this node's step of `envelope` for its PDF signature on a
     /// blocking thread, when it is due and not already under way (a few
-    /// milliseconds, some tens for a large document: not on the loop).
+    /// milliseconds, some tens for a large document: not on this task).
     pub(super) fn start_sealing(&mut self, envelope: EnvelopeId) {
         if self.sealing.contains(&envelope) {
             return;
@@ -236,7 +259,7 @@ impl EventLoop {
         });
     }
 
-    /// Signs and stores the step rendered off the loop; the seal then goes
+    /// Signs and stores the step rendered off the task; the seal then goes
     /// out with the rest (and the next step may be due).
     fn finish_sealing(&mut self, sealed: Sealed) {
         self.sealing.remove(&sealed.envelope);
@@ -249,98 +272,62 @@ impl EventLoop {
         self.envelopes.public_key()
     }
 
-    fn addresses(&self) -> Vec<String> {
-        self.listen.iter().map(ToString::to_string).collect()
-    }
-
-    fn handle_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+    fn handle_net_event(&mut self, event: NetEvent) {
         match event {
-            SwarmEvent::NewListenAddr { address, .. } => {
-                tracing::info!("listening on {address}");
-                self.listen.push(address);
-            }
-            SwarmEvent::ConnectionEstablished { peer_id: peer, num_established, .. } => {
+            NetEvent::Listening(address) => self.addresses.push(address),
+            NetEvent::Connected(peer) => {
                 self.backoff.remove(&peer);
-                self.listen_through_relay(peer);
-                if num_established.get() == 1 {
-                    self.on_connected(peer);
-                }
+                self.connected.insert(peer);
+                self.on_connected(peer);
             }
-            SwarmEvent::ConnectionClosed { peer_id: peer, num_established: 0, .. } => {
+            NetEvent::Disconnected(peer) => {
+                self.connected.remove(&peer);
                 self.sync_states.retain(|(p, _), _| *p != peer);
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id: peer, info, .. })) => {
-                for address in info.listen_addrs {
-                    self.swarm.add_peer_address(peer, address);
+            NetEvent::Request { from, request, responder } => match request {
+                Request::Sync { envelope, invite, code, message } => {
+                    self.handle_sync_request(from, envelope, invite, code, &message, responder)
                 }
-            }
-            SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
-                for (peer, address) in found {
-                    self.swarm.add_peer_address(peer, address);
-                }
-            }
-            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => match event {
-                request_response::Event::Message { peer, message, .. } => match message {
-                    request_response::Message::Request { request, channel, .. } => self.handle_sync_request(peer, request, channel),
-                    request_response::Message::Response { request_id, response } => self.handle_sync_response(request_id, response),
-                },
-                request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
+                Request::Blob { envelope, hash, offset } => self.handle_blob_request(from, envelope, hash, offset, responder),
+            },
+            NetEvent::Answer { tag, peer, answer } => match (self.asked.remove(&tag), answer) {
+                (None, _) => {}
+                (Some(Asked::Sync(envelope)), Ok(response)) => self.handle_sync_response(peer, envelope, response),
+                (Some(Asked::Sync(envelope)), Err(Unanswered(error))) => {
                     tracing::debug!(%peer, "sync failed: {error}");
-                    if let Some(key) = self.sync_requests.remove(&request_id) {
-                        self.syncing.remove(&key);
-                        self.sync_states.remove(&key);
-                    }
+                    self.syncing.remove(&(peer, envelope));
+                    self.sync_states.remove(&(peer, envelope));
                     self.back_off(peer);
                 }
-                _ => {}
-            },
-            SwarmEvent::Behaviour(BehaviourEvent::Blobs(event)) => match event {
-                request_response::Event::Message { peer, message, .. } => match message {
-                    request_response::Message::Request { request, channel, .. } => self.handle_blob_request(peer, request, channel),
-                    request_response::Message::Response { request_id, response } => self.handle_blob_response(request_id, response),
-                },
-                request_response::Event::OutboundFailure { request_id, .. } => {
-                    if let Some((peer, hash, _)) = self.blob_requests.remove(&request_id) {
-                        if let Some(fetch) = self.fetches.get_mut(&hash) {
-                            fetch.tried.insert(peer);
-                        }
-                        self.ask_next_source(hash);
+                (Some(Asked::Chunk(hash, offset)), Ok(response)) => self.handle_blob_response(peer, hash, offset, response),
+                (Some(Asked::Chunk(hash, _)), Err(_)) => {
+                    if let Some(fetch) = self.fetches.get_mut(&hash) {
+                        fetch.tried.insert(peer);
                     }
+                    self.ask_next_source(hash);
                 }
-                _ => {}
             },
-            _ => {}
         }
     }
 
-    /// Once connected to the configured relay, reserve a slot on it so
-    /// parties behind NAT can reach this node through it.
-    fn listen_through_relay(&mut self, peer: PeerId) {
-        let Some(relay) = self.options.relay.clone() else { return };
-        let relay_peer = relay.iter().find_map(|p| match p {
-            libp2p::multiaddr::Protocol::P2p(id) => Some(id),
-            _ => None,
-        });
-        if self.relayed || relay_peer != Some(peer) {
-            return;
-        }
-        match self.swarm.listen_on(relay.with(libp2p::multiaddr::Protocol::P2pCircuit)) {
-            Ok(_) => self.relayed = true,
-            Err(e) => tracing::warn!("cannot listen through the relay: {e}"),
-        }
+    /// Sends `request` to `peer`, remembering what it was for.
+    fn ask(&mut self, peer: PublicKey, request: Request, asked: Asked) {
+        let tag = Tag(self.next_tag);
+        self.next_tag += 1;
+        self.asked.insert(tag, asked);
+        self.net.send(peer, request, tag);
     }
 
-    fn on_connected(&mut self, peer: PeerId) {
-        let Some(key) = party_key(&peer) else { return };
+    fn on_connected(&mut self, peer: PublicKey) {
         for envelope in self.envelopes.ids() {
-            if self.envelopes.peers_of(envelope).contains(&key) {
+            if self.envelopes.peers_of(envelope).contains(&peer) {
                 self.sync_with(peer, envelope);
                 self.fetch_missing(envelope);
             }
         }
     }
 
-    fn back_off(&mut self, peer: PeerId) {
+    fn back_off(&mut self, peer: PublicKey) {
         let delay = self.backoff.get(&peer).map_or(Duration::from_secs(1), |(_, d)| (*d * 2).min(MAX_BACKOFF));
         self.backoff.insert(peer, (Instant::now() + delay, delay));
     }
@@ -360,18 +347,15 @@ impl EventLoop {
         for envelope in expired {
             self.fail_join(envelope, "the inviter's node could not be reached; make sure it is running, then try again");
         }
-        let joins: Vec<(PeerId, EnvelopeId)> =
-            self.joins.iter().filter_map(|(e, j)| peer_id(&j.invitation.inviter).map(|p| (p, *e))).collect();
+        let joins: Vec<(PublicKey, EnvelopeId)> = self.joins.iter().map(|(e, j)| (j.invitation.inviter, *e)).collect();
         for (peer, envelope) in joins {
             if self.due(&peer, now) {
                 self.sync_with(peer, envelope);
             }
         }
-        let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
         for envelope in self.envelopes.ids() {
-            for key in self.envelopes.peers_of(envelope) {
-                let Some(peer) = peer_id(&key) else { continue };
-                if !connected.contains(&peer) && self.due(&peer, now) {
+            for peer in self.envelopes.peers_of(envelope) {
+                if !self.connected.contains(&peer) && self.due(&peer, now) {
                     self.learn_addresses(envelope);
                     self.sync_with(peer, envelope);
                 }
@@ -425,8 +409,7 @@ impl EventLoop {
         self.active.retain(|_, at| now.duration_since(*at) < Duration::from_secs(60));
         let envelopes: Vec<EnvelopeId> = self.active.keys().copied().collect();
         for envelope in envelopes {
-            for key in self.envelopes.peers_of(envelope) {
-                let Some(peer) = peer_id(&key) else { continue };
+            for peer in self.envelopes.peers_of(envelope) {
                 if self.syncing.contains_key(&(peer, envelope)) || !self.due(&peer, now) {
                     continue;
                 }
@@ -436,7 +419,7 @@ impl EventLoop {
         }
     }
 
-    fn due(&self, peer: &PeerId, now: Instant) -> bool {
+    fn due(&self, peer: &PublicKey, now: Instant) -> bool {
         self.backoff.get(peer).is_none_or(|(at, _)| *at <= now)
     }
 }

@@ -38,7 +38,7 @@ impl Template {
     /// `party{n}_name` and `party{n}_contact`; columns left out keep the
     /// template's value. Unknown columns are named in the error, so a typo
     /// in a CRM export is not silently ignored.
-    pub fn fill(&self, row: &BTreeMap<String, String>) -> Result<Draft, String> {
+    pub fn fill(&self, row: &BTreeMap<String, String>) -> Result<Draft, FillError> {
         let mut draft = self.draft.clone();
         for (column, value) in row {
             let value = value.trim().to_owned();
@@ -58,12 +58,25 @@ impl Template {
                 _ => {
                     let known =
                         (1..=draft.parties.len()).map(|n| format!("party{n}_name, party{n}_contact")).collect::<Vec<_>>().join(", ");
-                    return Err(format!("unknown column '{column}' (this template takes: title, {known})"));
+                    return Err(FillError::UnknownColumn { column: column.clone(), known });
                 }
             }
         }
         Ok(draft)
     }
+}
+
+/// Why a row of data does not fill a template.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FillError {
+    /// A column the template has no place for (a typo in a CRM export).
+    #[error("unknown column '{column}' (this template takes: title, {known})")]
+    UnknownColumn {
+        /// The column.
+        column: String,
+        /// The columns it takes after `title`.
+        known: String,
+    },
 }
 
 fn dir(data: &DataDir) -> std::path::PathBuf {
@@ -135,7 +148,7 @@ mod tests {
     fn an_unknown_column_is_named() {
         for column in ["party3_name", "party0_name", "client_phone", "party1_email"] {
             let row = BTreeMap::from([(column.to_owned(), "x".to_owned())]);
-            let error = template().fill(&row).unwrap_err();
+            let error = template().fill(&row).unwrap_err().to_string();
             assert!(error.contains(column) && error.contains("party2_contact"), "{error}");
         }
     }

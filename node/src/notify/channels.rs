@@ -56,7 +56,8 @@ pub fn deliver(message: &Message, config: &NotifyConfig, outbox: &Path) -> Resul
     match (message.channel(), &config.email, &config.sms) {
         (Channel::Email, Some(email), _) => send_email(message, email).map(|()| Delivered::Email),
         (Channel::Email, None, _) => {
-            let bytes = build_email(message, "Countersign <countersign@localhost>").map_err(Failure::give_up)?.formatted();
+            let bytes =
+                build_email(message, "Countersign <countersign@localhost>").map_err(|e| Failure::give_up(e.to_string()))?.formatted();
             to_outbox(outbox, &format!("{}.eml", message.id), &bytes)
         }
         (Channel::Sms, _, Some(sms)) => send_sms(message, sms).map(|()| Delivered::Sms),
@@ -74,16 +75,33 @@ fn to_outbox(outbox: &Path, name: &str, bytes: &[u8]) -> Result<Delivered, Failu
     Ok(Delivered::Outbox(path.display().to_string()))
 }
 
+/// Why an email cannot be made (never worth another try).
+#[derive(Debug, thiserror::Error)]
+enum EmailError {
+    /// `from` in the email settings.
+    #[error("the sender address '{0}' is not valid: {1}")]
+    Sender(String, lettre::address::AddressError),
+    /// The party's contact.
+    #[error("'{0}' is not an email address: {1}")]
+    Recipient(String, lettre::address::AddressError),
+    /// An attachment's MIME type.
+    #[error("bad attachment type {0}: {1}")]
+    AttachmentType(String, lettre::message::header::ContentTypeErr),
+    /// lettre refused the whole.
+    #[error("the email cannot be built: {0}")]
+    Build(lettre::error::Error),
+}
+
 /// The email: text and HTML alternatives, inline images, then attachments.
-fn build_email(message: &Message, from: &str) -> Result<lettre::Message, String> {
-    let from: Mailbox = from.parse().map_err(|e| format!("the sender address '{from}' is not valid: {e}"))?;
-    let address = message.to.parse().map_err(|e| format!("'{}' is not an email address: {e}", message.to))?;
+fn build_email(message: &Message, from: &str) -> Result<lettre::Message, EmailError> {
+    let from: Mailbox = from.parse().map_err(|e| EmailError::Sender(from.to_owned(), e))?;
+    let address = message.to.parse().map_err(|e| EmailError::Recipient(message.to.clone(), e))?;
     let to = Mailbox::new(Some(message.to_name.clone()), address);
     let alternative = MultiPart::alternative_plain_html(message.text.clone(), message.html.clone());
     let mut related = MultiPart::related().multipart(alternative);
     let mut files: Vec<SinglePart> = Vec::new();
     for attachment in &message.attachments {
-        let mime = ContentType::parse(&attachment.mime).map_err(|e| format!("bad attachment type {}: {e}", attachment.mime))?;
+        let mime = ContentType::parse(&attachment.mime).map_err(|e| EmailError::AttachmentType(attachment.mime.clone(), e))?;
         match &attachment.inline_id {
             Some(id) => related = related.singlepart(MailAttachment::new_inline(id.clone()).body(attachment.bytes.clone(), mime)),
             None => files.push(MailAttachment::new(attachment.name.clone()).body(attachment.bytes.clone(), mime)),
@@ -101,11 +119,11 @@ fn build_email(message: &Message, from: &str) -> Result<lettre::Message, String>
         .to(to)
         .subject(message.subject.clone())
         .multipart(mixed)
-        .map_err(|e| format!("the email cannot be built: {e}"))
+        .map_err(EmailError::Build)
 }
 
 fn send_email(message: &Message, config: &EmailConfig) -> Result<(), Failure> {
-    let email = build_email(message, &config.from).map_err(Failure::give_up)?;
+    let email = build_email(message, &config.from).map_err(|e| Failure::give_up(e.to_string()))?;
     let builder = match config.security {
         Security::Starttls => SmtpTransport::starttls_relay(&config.host),
         Security::Tls => SmtpTransport::relay(&config.host),

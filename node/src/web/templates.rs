@@ -138,7 +138,7 @@ async fn send_rows(state: &AppState, template: &Template, rows: Vec<BTreeMap<Str
     for (index, row) in rows.into_iter().enumerate() {
         let mut result = RowResult { row: index + 1, envelope: None, invites: Vec::new(), title: String::new(), problems: Vec::new() };
         match template.fill(&row) {
-            Err(problem) => result.problems.push(problem),
+            Err(problem) => result.problems.push(problem.to_string()),
             Ok(draft) => {
                 result.title = draft.title.clone();
                 let problems = draft.problems(&pages);
@@ -183,7 +183,7 @@ pub(super) async fn bulk(State(state): State<AppState>, Path(id): Path<String>, 
             csv = field.bytes().await.map_err(|_| ApiError::invalid("the file upload was cut off"))?.to_vec();
         }
     }
-    let rows = read_csv(&csv).map_err(ApiError::invalid)?;
+    let rows = read_csv(&csv).map_err(|e| ApiError::invalid(e.to_string()))?;
     let results = send_rows(&state, &template, rows).await?;
     let sent = results.iter().filter(|r| r.envelope.is_some()).count();
     let body = html! {
@@ -214,17 +214,36 @@ pub(super) async fn bulk(State(state): State<AppState>, Path(id): Path<String>, 
     Ok((status, layout::page("Sent from a template", Nav::Templates, &[], body)).into_response())
 }
 
+/// Why a CSV file gives no rows.
+#[derive(Debug, thiserror::Error)]
+enum CsvError {
+    /// The header row cannot be read.
+    #[error("the CSV file cannot be read: {0}")]
+    Header(csv::Error),
+    /// A row cannot be read (counted from 1 under the header).
+    #[error("row {row} of the CSV file cannot be read: {source}")]
+    Row {
+        /// Which.
+        row: usize,
+        /// Why.
+        source: csv::Error,
+    },
+    /// Only a header.
+    #[error("the CSV file has no rows under its header")]
+    NoRows,
+}
+
 /// Reads a CSV file with a header row into one map per row.
-fn read_csv(bytes: &[u8]) -> Result<Vec<BTreeMap<String, String>>, String> {
+fn read_csv(bytes: &[u8]) -> Result<Vec<BTreeMap<String, String>>, CsvError> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(bytes);
-    let headers = reader.headers().map_err(|e| format!("the CSV file cannot be read: {e}"))?.clone();
+    let headers = reader.headers().map_err(CsvError::Header)?.clone();
     let mut rows = Vec::new();
     for (n, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| format!("row {} of the CSV file cannot be read: {e}", n + 1))?;
+        let record = record.map_err(|source| CsvError::Row { row: n + 1, source })?;
         rows.push(headers.iter().zip(record.iter()).map(|(h, v)| (h.to_owned(), v.to_owned())).collect());
     }
     if rows.is_empty() {
-        return Err("the CSV file has no rows under its header".into());
+        return Err(CsvError::NoRows);
     }
     Ok(rows)
 }
@@ -254,7 +273,8 @@ mod tests {
 
     #[test]
     fn bad_csv_gets_a_reason() {
-        assert!(read_csv(b"title\n").unwrap_err().contains("no rows"));
-        assert!(read_csv(b"title,party1_name\nonly one column\n").unwrap_err().contains("row 1"));
+        assert!(matches!(read_csv(b"title\n"), Err(CsvError::NoRows)));
+        let error = read_csv(b"title,party1_name\nonly one column\n").unwrap_err();
+        assert!(matches!(error, CsvError::Row { row: 1, .. }) && error.to_string().contains("row 1"), "{error}");
     }
 }

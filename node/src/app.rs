@@ -143,18 +143,23 @@ pub struct App {
     /// Tells whoever listens that an envelope changed (see [`crate::handle::NodeHandle::wait_for`]).
     changes: broadcast::Sender<EnvelopeId>,
     /// Envelopes whose step this node is rendering for its PDF signature,
-    /// on a blocking thread; the messages come back on `sealed`.
+    /// on a blocking thread.
     sealing: HashSet<EnvelopeId>,
-    sealed_tx: mpsc::Sender<Sealed>,
-    sealed: mpsc::Receiver<Sealed>,
+    /// Completed envelopes whose final PDF is being rendered for the email
+    /// that tells this node's person.
+    completing: HashSet<EnvelopeId>,
+    /// Work done on blocking threads comes back here.
+    done_tx: mpsc::Sender<Done>,
+    done: mpsc::Receiver<Done>,
 }
 
-/// A step rendered for its PDF signature, off the task.
+/// Work done off the task, back with its result.
 #[derive(Debug)]
-struct Sealed {
-    envelope: EnvelopeId,
-    slot: countersign_shared::model::Slot,
-    message: Result<Vec<u8>, crate::party::PartyError>,
+enum Done {
+    /// A step rendered for its PDF signature.
+    Sealed { envelope: EnvelopeId, slot: countersign_shared::model::Slot, message: Result<Vec<u8>, crate::party::PartyError> },
+    /// A final PDF rendered for the completion email (`None`: it cannot be made).
+    Completed { envelope: EnvelopeId, pdf: Option<Vec<u8>> },
 }
 
 /// What the application's parts are: the network it talks through, the
@@ -183,7 +188,7 @@ impl App {
     /// The application over `parts`, taking the handle's requests from `commands`.
     pub(crate) fn new(parts: Parts, commands: mpsc::Receiver<Command>, options: AppOptions) -> Self {
         let Parts { net, net_events, envelopes, notifier, codes, changes } = parts;
-        let (sealed_tx, sealed) = mpsc::channel(64);
+        let (done_tx, done) = mpsc::channel(64);
         App {
             net,
             net_events,
@@ -206,8 +211,9 @@ impl App {
             codes,
             changes,
             sealing: HashSet::new(),
-            sealed_tx,
-            sealed,
+            completing: HashSet::new(),
+            done_tx,
+            done,
         }
     }
 
@@ -232,7 +238,10 @@ impl App {
                     Some(event) => self.handle_net_event(event),
                     None => return,
                 },
-                Some(sealed) = self.sealed.recv() => self.finish_sealing(sealed),
+                Some(done) = self.done.recv() => match done {
+                    Done::Sealed { envelope, slot, message } => self.finish_sealing(envelope, slot, message),
+                    Done::Completed { envelope, pdf } => self.finish_completing(envelope, pdf),
+                },
                 _ = tick.tick() => self.retry(),
             }
         }
@@ -247,25 +256,44 @@ impl App {
         }
         let Some(job) = self.envelopes.seal_job(envelope) else { return };
         self.sealing.insert(envelope);
-        let done = self.sealed_tx.clone();
         let slot = job.slot();
-        tokio::spawn(async move {
-            // A render that panicked still comes back, as an error, so the
-            // envelope is not left marked as being sealed.
-            let message = tokio::task::spawn_blocking(move || job.message()).await.unwrap_or_else(|_| {
-                Err(crate::party::PartyError::Image(countersign_shared::render::RenderError::Signature("rendering the step failed".into())))
-            });
-            let _ = done.send(Sealed { envelope, slot, message }).await;
-        });
+        let failed =
+            crate::party::PartyError::Image(countersign_shared::render::RenderError::Signature("rendering the step failed".into()));
+        self.off_task(
+            move || {
+                let message = job.message();
+                Done::Sealed { envelope, slot, message }
+            },
+            Done::Sealed { envelope, slot, message: Err(failed) },
+        );
     }
 
     /// Signs and stores the step rendered off the task; the seal then goes
     /// out with the rest (and the next step may be due).
-    fn finish_sealing(&mut self, sealed: Sealed) {
-        self.sealing.remove(&sealed.envelope);
-        if self.envelopes.seal_with(sealed.envelope, sealed.slot, sealed.message) {
-            self.changed(sealed.envelope, None);
+    fn finish_sealing(
+        &mut self,
+        envelope: EnvelopeId,
+        slot: countersign_shared::model::Slot,
+        message: Result<Vec<u8>, crate::party::PartyError>,
+    ) {
+        self.sealing.remove(&envelope);
+        if self.envelopes.seal_with(envelope, slot, message) {
+            self.changed(envelope, None);
         }
+    }
+
+    /// Runs `work` on a blocking thread; its result comes back to this task
+    /// (`if_panicked` in its place if it panics, so that nothing is left
+    /// marked as under way).
+    fn off_task(&self, work: impl FnOnce() -> Done + Send + 'static, if_panicked: Done) {
+        let done = self.done_tx.clone();
+        tokio::spawn(async move {
+            let result = tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+                tracing::error!("work off the application's task failed: {e}");
+                if_panicked
+            });
+            let _ = done.send(result).await;
+        });
     }
 
     fn me(&self) -> PublicKey {
@@ -398,8 +426,23 @@ impl App {
             return;
         }
         let Some(summary) = self.envelopes.summary(envelope) else { return };
-        let envelopes = &self.envelopes;
-        self.notifier.observe(&summary, || envelopes.party().final_pdf(envelope).ok());
+        if !self.notifier.wants_final_pdf(&summary) {
+            self.notifier.observe(&summary, || None);
+            return;
+        }
+        // The email carries the final PDF: rendered off the task, once.
+        let Ok(job) = self.envelopes.party().final_pdf_job(envelope) else { return };
+        if self.completing.insert(envelope) {
+            self.off_task(move || Done::Completed { envelope, pdf: job.render().ok() }, Done::Completed { envelope, pdf: None });
+        }
+    }
+
+    /// Queues the completion email with the final PDF rendered off the task.
+    fn finish_completing(&mut self, envelope: EnvelopeId, pdf: Option<Vec<u8>>) {
+        self.completing.remove(&envelope);
+        if let Some(summary) = self.envelopes.summary(envelope) {
+            self.notifier.observe(&summary, || pdf);
+        }
     }
 
     /// Runs a fresh sync round (new sync state) with every party of each

@@ -3,9 +3,13 @@
 //! method sends a [`Command`] to the application's task and waits for its answer;
 //! nothing else builds commands.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use countersign_shared::hash::{EnvelopeId, Hash};
+use countersign_shared::source::{self, PageGeometry};
+use countersign_shared::verify::{Report, verify};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::NodeError;
@@ -19,16 +23,71 @@ use crate::templates::Template;
 /// How long an act may take before the caller is told the node did not answer.
 const ANSWER_WITHIN: Duration = Duration::from_secs(90);
 
+/// How many reports and page lists are kept before the oldest are forgotten.
+const LOOKED_AT: usize = 128;
+
 /// A cloneable handle on a running node.
 #[derive(Debug, Clone)]
 pub struct NodeHandle {
     commands: mpsc::Sender<Command>,
     changes: broadcast::Sender<EnvelopeId>,
+    looked_at: Arc<Mutex<LookedAt>>,
+}
+
+/// What was worked out once and does not change: the report on a final PDF
+/// (by envelope and log heads) and a document's pages (by its hash).
+#[derive(Debug, Default)]
+struct LookedAt {
+    reports: HashMap<(EnvelopeId, Vec<String>), Report>,
+    pages: HashMap<Hash, Vec<PageGeometry>>,
 }
 
 impl NodeHandle {
     pub(crate) fn new(commands: mpsc::Sender<Command>, changes: broadcast::Sender<EnvelopeId>) -> Self {
-        NodeHandle { commands, changes }
+        NodeHandle { commands, changes, looked_at: Arc::default() }
+    }
+
+    fn looked_at(&self) -> std::sync::MutexGuard<'_, LookedAt> {
+        // A panic while holding the lock left nothing half-written: maps only.
+        self.looked_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The verifier's report on the envelope's final PDF, as anyone who is
+    /// sent it would get it (checked once per state of the log, on a
+    /// blocking thread).
+    pub async fn final_report(&self, summary: &Summary) -> Result<Report, NodeError> {
+        let envelope: EnvelopeId = summary.id.parse().map_err(|_| NodeError::invalid("not an envelope id"))?;
+        let key = (envelope, summary.heads.clone());
+        if let Some(report) = self.looked_at().reports.get(&key) {
+            return Ok(report.clone());
+        }
+        let pdf = self.final_pdf(envelope).await?;
+        let report = tokio::task::spawn_blocking(move || verify(&pdf)).await.map_err(|e| NodeError::internal(e.to_string()))?;
+        let mut looked_at = self.looked_at();
+        if looked_at.reports.len() >= LOOKED_AT {
+            looked_at.reports.clear();
+        }
+        looked_at.reports.insert(key, report.clone());
+        Ok(report)
+    }
+
+    /// The pages of a document this node holds (read once per document, on
+    /// a blocking thread).
+    pub async fn document_pages(&self, document: Hash) -> Result<Vec<PageGeometry>, NodeError> {
+        if let Some(pages) = self.looked_at().pages.get(&document) {
+            return Ok(pages.clone());
+        }
+        let pdf = self.blob(document).await?;
+        let pages = tokio::task::spawn_blocking(move || source::inspect(&pdf).map(|info| info.pages))
+            .await
+            .map_err(|e| NodeError::internal(e.to_string()))?
+            .map_err(|e| NodeError::invalid(format!("this PDF cannot be signed: {e}")))?;
+        let mut looked_at = self.looked_at();
+        if looked_at.pages.len() >= LOOKED_AT {
+            looked_at.pages.clear();
+        }
+        looked_at.pages.insert(document, pages.clone());
+        Ok(pages)
     }
 
     /// Envelopes as they change on this node (an act, a peer's entries, a

@@ -145,6 +145,16 @@ impl Notifier {
         }
     }
 
+    /// Whether [`Notifier::observe`] would ask for the final PDF of this
+    /// summary (a completion email not queued yet).
+    pub fn wants_final_pdf(&self, summary: &Summary) -> bool {
+        self.me.is_some()
+            && self.config.completion.notify_me
+            && matches!(summary.status, countersign_shared::state::Status::Completed)
+            && summary.missing_blobs.is_empty()
+            && self.queue.marked_at(&summary.id, summary.stage.name()).is_none()
+    }
+
     /// After a change: tells this node's person, once, that the document is
     /// completed (with `final_pdf`), declined or voided.
     pub fn observe(&self, summary: &Summary, final_pdf: impl FnOnce() -> Option<Vec<u8>>) {

@@ -11,8 +11,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use countersign_shared::model::FieldKind;
 use countersign_shared::render;
-use countersign_shared::source::{self, PageGeometry};
-use countersign_shared::verify::{Verdict, verify};
+use countersign_shared::source::PageGeometry;
+use countersign_shared::verify::Verdict;
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
@@ -53,21 +53,15 @@ async fn render_page(
     errors: &Errors,
     texts: &[(u16, String)],
 ) -> Result<Markup, WebError> {
-    let envelope = envelope_id(&summary.id)?;
     let pages = match summary.missing_blobs.is_empty() {
-        true => match state.node.original(envelope).await {
-            Ok(pdf) => tokio::task::spawn_blocking(move || source::inspect(&pdf).map(|info| info.pages).unwrap_or_default())
-                .await
-                .unwrap_or_default(),
+        true => match summary.document.parse() {
+            Ok(document) => state.node.document_pages(document).await.unwrap_or_default(),
             Err(_) => Vec::new(),
         },
         false => Vec::new(),
     };
     let report = match summary.stage == Stage::Completed {
-        true => match state.node.final_pdf(envelope).await {
-            Ok(pdf) => tokio::task::spawn_blocking(move || verify(&pdf)).await.ok(),
-            Err(_) => None,
-        },
+        true => state.node.final_report(&summary).await.ok(),
         false => None,
     };
     let waiting_for = summary.next.join(", ");

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use countersign_shared::hash::Hash;
 use countersign_shared::model::{FieldKind, Role};
-use countersign_shared::source::{self, ActiveContent, PageGeometry};
+use countersign_shared::source::{ActiveContent, PageGeometry};
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
@@ -202,9 +202,7 @@ pub(super) async fn send(
 /// The uploaded PDF's hash and page geometry.
 pub(super) async fn uploaded(state: &AppState, hash: &str) -> Result<(Hash, Vec<PageGeometry>), ApiError> {
     let hash: Hash = hash.parse().map_err(|_| ApiError::not_found("no such upload"))?;
-    let pdf = state.node.blob(hash).await?;
-    let info = source::inspect(&pdf).map_err(|e| ApiError::invalid(format!("this PDF cannot be signed: {e}")))?;
-    Ok((hash, info.pages))
+    Ok((hash, state.node.document_pages(hash).await?))
 }
 
 pub(super) fn editor_page(hash: Hash, pages: &[PageGeometry], draft: &Draft, errors: &[DraftProblem], notice: Option<&str>) -> Markup {

@@ -14,6 +14,9 @@
 //! - `POST /api/v1/blobs` (raw bytes): stores an image (or an already prepared PDF), answers its hash.
 //! - `POST /api/v1/envelopes`: creates and sends an envelope.
 //! - `GET  /api/v1/envelopes`, `GET /api/v1/envelopes/{id}`: the pipeline, one envelope.
+//!   The latter carries an `ETag`; with `If-None-Match` and `?wait=SECONDS`
+//!   (at most 60) it answers when the envelope has changed, or `304` when the
+//!   wait is over (a long poll: `countersign watch` follows an envelope so).
 //! - `POST /api/v1/join`: joins with an invite link.
 //! - `POST /api/v1/envelopes/{id}/sign`, `.../decline`: acts; `.../remind`: remind who must act.
 //! - `GET  /api/v1/envelopes/{id}/final.pdf`: the final PDF.
@@ -27,7 +30,7 @@ mod local_user;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -41,6 +44,7 @@ use crate::NodeError;
 use crate::api::error::{ApiError, ErrorKind};
 use crate::app::requests::{CreateRequest, SignRequest};
 use crate::documents::PreparedDocument;
+use crate::envelopes::Summary;
 use crate::handle::NodeHandle;
 use crate::web::{self, Sessions};
 
@@ -216,9 +220,48 @@ async fn create(state: State<AppState>, Json(request): Json<CreateRequest>) -> i
     json(state.node.create(request).await).map(|created| (StatusCode::CREATED, created))
 }
 
-async fn status(state: State<AppState>, Path(id): Path<String>) -> impl IntoResponse {
-    let envelope = envelope_id(&id)?;
-    json(state.node.status(envelope).await)
+/// `GET /api/v1/envelopes/{id}`'s query.
+#[derive(Debug, Deserialize)]
+struct StatusQuery {
+    /// Seconds to wait for a change from the state named by `If-None-Match`.
+    wait: Option<u64>,
+}
+
+/// The longest a status request waits for a change.
+const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How often a waiting status request looks again even without news (the
+/// messages' delivery state changes without an event).
+const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+async fn status(State(state): State<AppState>, Path(id): Path<String>, Query(query): Query<StatusQuery>, headers: HeaderMap) -> Response {
+    let answer = async {
+        let envelope = envelope_id(&id)?;
+        let seen = header_str(&headers, header::IF_NONE_MATCH).map(str::to_owned);
+        let wait = std::time::Duration::from_secs(query.wait.unwrap_or(0)).min(LONGEST_WAIT);
+        let deadline = tokio::time::Instant::now() + wait;
+        state.node.status(envelope).await?;
+        loop {
+            let changed = |summary: &Summary| seen.as_deref() != Some(etag(summary).as_str());
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match state.node.wait_for(envelope, left.min(LOOK_AGAIN), changed).await {
+                Ok(summary) => return Ok::<_, ApiError>((StatusCode::OK, [(header::ETAG, etag(&summary))], Json(summary)).into_response()),
+                Err(NodeError::TimedOut(_)) if !left.is_zero() => continue,
+                Err(NodeError::TimedOut(_)) => {
+                    let unchanged = seen.unwrap_or_default();
+                    return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, unchanged)]).into_response());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    answer.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A summary's entity tag: the hash of what the API answers for it.
+fn etag(summary: &Summary) -> String {
+    let json = serde_json::to_vec(summary).unwrap_or_default();
+    format!("\"{}\"", countersign_shared::Hash::of(&json).short())
 }
 
 async fn sign(state: State<AppState>, Path(id): Path<String>, Json(request): Json<SignRequest>) -> impl IntoResponse {

@@ -131,6 +131,15 @@ pub enum Command {
         #[arg(long = "set")]
         values: Vec<String>,
     },
+    /// Follows an envelope: prints its state now and again each time it
+    /// changes, until it is completed (its final PDF ready), declined or voided.
+    Watch {
+        /// The envelope id.
+        envelope: String,
+        /// One JSON summary per line (the `status --json` shape).
+        #[arg(long)]
+        json: bool,
+    },
     /// Declines to sign, with a reason.
     Decline {
         /// The envelope id.
@@ -363,6 +372,23 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Watch { envelope, json } => {
+            let client = Client::connect(data)?;
+            let mut seen: Option<String> = None;
+            loop {
+                let Some((summary, tag)) = client.status_after(&envelope, seen.as_deref(), WATCH_WAIT)? else { continue };
+                if json {
+                    println!("{}", serde_json::to_string(&summary)?);
+                } else {
+                    println!("{}", watch_line(&summary));
+                }
+                std::io::stdout().flush()?;
+                if summary.stage.has_ended() && summary.missing_blobs.is_empty() {
+                    return Ok(());
+                }
+                seen = Some(tag);
+            }
+        }
         Command::Export { envelope, out } => {
             let client = Client::connect(data)?;
             let pdf = client.get_bytes(&format!("/api/v1/envelopes/{envelope}/final.pdf"))?;
@@ -433,6 +459,20 @@ fn wait_for_blobs(client: &Client, envelope: &str) -> anyhow::Result<()> {
 
 fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max { text.to_owned() } else { format!("{}…", text.chars().take(max - 1).collect::<String>()) }
+}
+
+/// How long one long poll of `watch` waits before asking again.
+const WATCH_WAIT: Duration = Duration::from_secs(25);
+
+/// `watch`'s line for one state: when, the stage, and who is waited on.
+fn watch_line(s: &Summary) -> String {
+    let now = countersign_shared::time::utc(crate::clock::now_ms());
+    let stage = match s.stage {
+        Stage::Awaiting => format!("waiting for {}", s.next.join(", ")),
+        other => other.name().to_owned(),
+    };
+    let receiving = if s.missing_blobs.is_empty() { String::new() } else { format!(" · receiving {} file(s)", s.missing_blobs.len()) };
+    format!("{now}  {}: {stage}{}{receiving}", s.title, if s.my_turn { " — your turn" } else { "" })
 }
 
 fn print_summary(s: &Summary) {

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::api::error::ApiError;
 use crate::datadir::DataDir;
+use crate::envelopes::Summary;
 
 /// Largest answer read (a final PDF).
 const MAX_ANSWER: u64 = 512 * 1024 * 1024;
@@ -81,6 +82,25 @@ impl Client {
     /// `GET path` as bytes.
     pub fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
         self.raw_answer(self.agent.get(format!("{}{path}", self.base)).header("Authorization", self.auth()).call())
+    }
+
+    /// The envelope's summary once it differs from the state tagged `seen`
+    /// (at once without `seen`), waiting up to `wait`; `None` when the wait
+    /// is over and nothing changed. Answers the new state's tag with it.
+    pub fn status_after(&self, envelope: &str, seen: Option<&str>, wait: Duration) -> Result<Option<(Summary, String)>, ClientError> {
+        let path = format!("{}/api/v1/envelopes/{envelope}?wait={}", self.base, wait.as_secs());
+        let mut request = self.agent.get(path).header("Authorization", self.auth());
+        if let Some(seen) = seen {
+            request = request.header("If-None-Match", seen);
+        }
+        let result = request.call();
+        if let Ok(response) = &result
+            && response.status() == 304
+        {
+            return Ok(None);
+        }
+        let tag = result.as_ref().ok().and_then(|r| r.headers().get("ETag")).and_then(|t| t.to_str().ok()).unwrap_or_default().to_owned();
+        Ok(Some((self.answer(result)?, tag)))
     }
 
     /// `POST path` with a JSON body.

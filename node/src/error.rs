@@ -24,6 +24,9 @@ pub enum NodeError {
     /// Another node, or something still on its way from one, was not there in time.
     #[error("{0}")]
     Unavailable(String),
+    /// A wait for a change ended before the change came.
+    #[error("{0}")]
+    TimedOut(String),
     /// The request needs what this node was not started with (a test tool).
     #[error("{0}")]
     Forbidden(String),

@@ -120,7 +120,7 @@ impl NodeHandle {
             match tokio::time::timeout_at(deadline, changed).await {
                 Ok(true) => {}
                 Ok(false) => return Err(NodeError::ShuttingDown),
-                Err(_) => return Err(NodeError::unavailable("timed out waiting for the other nodes")),
+                Err(_) => return Err(NodeError::TimedOut("timed out waiting for the other nodes".into())),
             }
         }
     }

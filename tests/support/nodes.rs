@@ -148,18 +148,25 @@ impl Node {
         serde_json::from_str(&run.stdout).with_context(|| format!("`status --json` printed what a Summary is not: {}", run.stdout))
     }
 
-    /// Waits until `check` holds for the envelope's status (or fails after `timeout`).
+    /// Waits until `check` holds for the envelope's status (or fails after
+    /// `timeout`): follows `countersign watch ENVELOPE --json`, which prints
+    /// each new state as the node announces it.
     pub fn wait_for(&self, envelope: &str, timeout: Duration, what: &str, check: impl Fn(&Summary) -> bool) -> Result<Summary> {
         let deadline = Instant::now() + timeout;
         let mut last = None;
         while Instant::now() < deadline {
-            if let Ok(status) = self.status(envelope) {
-                if check(&status) {
-                    return Ok(status);
+            let mut watch = Watch::start(self, envelope)?;
+            while let Some(line) = watch.next_line(deadline) {
+                let summary: Summary =
+                    serde_json::from_str(&line).with_context(|| format!("`watch --json` printed what a Summary is not: {line}"))?;
+                if check(&summary) {
+                    return Ok(summary);
                 }
-                last = Some(status);
+                last = Some(summary);
             }
-            std::thread::sleep(Duration::from_millis(25));
+            // `watch` ended: the envelope ended (and the check may never hold),
+            // or is not on this node yet. Look again shortly.
+            std::thread::sleep(Duration::from_millis(50));
         }
         bail!("{}: timed out waiting for {what}; last status: {last:?}", self.dir.display())
     }
@@ -208,4 +215,46 @@ pub fn send(sender: &Node, pdf: &Path, title: &str) -> Result<(String, String, S
         bail!("expected two invitation links, got {}", run.stdout);
     }
     Ok((envelope, links[0].clone(), links[1].clone()))
+}
+
+/// A running `countersign watch ENVELOPE --json`, its lines read on a thread.
+struct Watch {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Watch {
+    fn start(node: &Node, envelope: &str) -> Result<Watch> {
+        let mut child = Command::new(countersign_bin()?)
+            .arg("--data-dir")
+            .arg(&node.dir)
+            .args(["watch", envelope, "--json"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child.stdout.take().context("watch has no stdout")?;
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Watch { child, lines })
+    }
+
+    /// The next state printed before `deadline`; `None` once `watch` has
+    /// ended or the deadline passed.
+    fn next_line(&mut self, deadline: Instant) -> Option<String> {
+        self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())).ok()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -66,7 +66,7 @@ impl From<NodeError> for ApiError {
             NodeError::Invalid(_) => ErrorKind::Invalid,
             NodeError::NotFound(_) => ErrorKind::NotFound,
             NodeError::Refused(_) => ErrorKind::Refused,
-            NodeError::Unavailable(_) => ErrorKind::Unavailable,
+            NodeError::Unavailable(_) | NodeError::TimedOut(_) => ErrorKind::Unavailable,
             NodeError::Forbidden(_) => ErrorKind::Forbidden,
             NodeError::Internal(_) | NodeError::ShuttingDown => ErrorKind::Internal,
         };

@@ -231,6 +231,11 @@ impl Stage {
             Stage::Voided => "voided",
         }
     }
+
+    /// Whether nothing more will happen: completed, declined or voided.
+    pub fn has_ended(self) -> bool {
+        matches!(self, Stage::Completed | Stage::Declined | Stage::Voided)
+    }
 }
 
 /// The stage and the slots whose turn it is. An envelope everyone

@@ -5,7 +5,8 @@
 //! 3. a node holding 10,000 envelopes: `countersign serve` start-up, `list`,
 //!    resident memory.
 //!
-//! `cargo bench -p countersign-node --bench network`
+//! `cargo bench -p countersign-node --bench network` (all three), or with a
+//! filter: `-- turn`, `-- transfer`, `-- envelopes`.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark stops on a broken fixture
 
@@ -197,10 +198,19 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    // `cargo bench` passes `--bench`; any other argument picks what runs.
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let runs = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     let root = scratch("network");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    runtime.block_on(sign_to_client_ready(&root));
-    runtime.block_on(twenty_megabytes(&root));
-    ten_thousand_envelopes(&root);
+    if runs("turn") {
+        runtime.block_on(sign_to_client_ready(&root));
+    }
+    if runs("transfer") {
+        runtime.block_on(twenty_megabytes(&root));
+    }
+    if runs("envelopes") {
+        ten_thousand_envelopes(&root);
+    }
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -176,10 +176,7 @@ fn contract_request(pdf: &[u8], document: countersign_shared::Hash) -> CreateReq
             label: f.label.clone(),
             kind: f.kind,
             page: f.page,
-            x: f.rect.x,
-            y: f.rect.y,
-            width: f.rect.width,
-            height: f.rect.height,
+            rect: f.rect,
             party: names[usize::from(f.assignee)].clone(),
             required: Some(f.required),
         })

@@ -3,7 +3,7 @@
 //! bulk send both check a draft here and turn it into an envelope's request.
 
 use countersign_shared::hash::Hash;
-use countersign_shared::model::{Contact, FieldKind, Role};
+use countersign_shared::model::{Contact, FieldKind, Rect, Role};
 use countersign_shared::source::PageGeometry;
 use serde::{Deserialize, Serialize};
 
@@ -36,14 +36,9 @@ pub struct FieldDraft {
     pub kind: FieldKind,
     /// Page, from 1.
     pub page: u32,
-    /// Left edge.
-    pub x: f32,
-    /// Bottom edge.
-    pub y: f32,
-    /// Width.
-    pub width: f32,
-    /// Height.
-    pub height: f32,
+    /// Where on the page (`x`, `y`, `width`, `height`, beside the other keys).
+    #[serde(flatten)]
+    pub rect: Rect,
     /// The party's index in `parties`.
     pub party: usize,
     /// What the field asks for ("Address"); empty for the kind and the party's name.
@@ -111,14 +106,12 @@ impl Draft {
                 continue;
             };
             let (width, height) = page.visible_size();
-            let inside = field.x >= -0.5
-                && field.y >= -0.5
-                && field.x + field.width <= width + 0.5
-                && field.y + field.height <= height + 0.5
-                && [field.x, field.y, field.width, field.height].iter().all(|v| v.is_finite());
+            let Rect { x, y, width: w, height: h } = field.rect;
+            let inside =
+                x >= -0.5 && y >= -0.5 && x + w <= width + 0.5 && y + h <= height + 0.5 && [x, y, w, h].iter().all(|v| v.is_finite());
             if !inside {
                 problems.push(DraftProblem::new(key, "This field is partly off the page: drag it onto the page."));
-            } else if field.width < MIN_FIELD || field.height < MIN_FIELD {
+            } else if w < MIN_FIELD || h < MIN_FIELD {
                 problems.push(DraftProblem::new(key, "This field is too small to fill: make it larger."));
             }
             match self.parties.get(field.party) {
@@ -166,10 +159,7 @@ impl Draft {
                     label,
                     kind: field.kind,
                     page: field.page,
-                    x: field.x,
-                    y: field.y,
-                    width: field.width,
-                    height: field.height,
+                    rect: field.rect,
                     party: (field.party + 1).to_string(),
                     required: Some(true),
                 }
@@ -191,7 +181,7 @@ mod tests {
     }
 
     fn field(page: u32, x: f32, y: f32, party: usize) -> FieldDraft {
-        FieldDraft { kind: FieldKind::Signature, page, x, y, width: 150.0, height: 40.0, party, label: String::new() }
+        FieldDraft { kind: FieldKind::Signature, page, rect: Rect { x, y, width: 150.0, height: 40.0 }, party, label: String::new() }
     }
 
     fn keys(draft: &Draft) -> Vec<String> {

@@ -188,7 +188,7 @@ impl FieldKind {
 
 /// A rectangle in PDF points (1/72 inch), as the page is seen: origin at the
 /// lower-left corner of the visible page, after the page's rotation.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Rect {
     /// Left edge.
     pub x: f32,

@@ -47,14 +47,9 @@ pub struct FieldInput {
     pub kind: FieldKind,
     /// Page, from 1.
     pub page: u32,
-    /// Left edge in points.
-    pub x: f32,
-    /// Bottom edge in points.
-    pub y: f32,
-    /// Width in points.
-    pub width: f32,
-    /// Height in points.
-    pub height: f32,
+    /// Where on the page (`x`, `y`, `width`, `height` in points, beside the other keys).
+    #[serde(flatten)]
+    pub rect: Rect,
     /// The party's name (or its position in the party list, from 1).
     pub party: String,
     /// Whether it must be filled (default true).
@@ -74,7 +69,7 @@ impl FieldInput {
             label: self.label.clone(),
             kind: self.kind,
             page: self.page,
-            rect: Rect { x: self.x, y: self.y, width: self.width, height: self.height },
+            rect: self.rect,
             assignee,
             required: self.required.unwrap_or(true),
         })

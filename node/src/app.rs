@@ -55,7 +55,14 @@ pub const DEFAULT_VERIFIER: &str = "https://verify.countersign.app";
 /// The largest blob a node accepts from a peer.
 pub const MAX_BLOB: u64 = 256 * 1024 * 1024;
 const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Retrying a party that cannot be reached: at least every few seconds for
+/// a while (a partition that heals is noticed at once), then every minute.
+const SHORT_BACKOFF: Duration = Duration::from_secs(2);
+const LONG_BACKOFF: Duration = Duration::from_secs(60);
+const SHORT_BACKOFF_FOR: Duration = Duration::from_secs(10 * 60);
+/// Sync rounds in flight with one party at once; more wait their turn (a
+/// node never asks more than the other's request limit takes).
+const ROUNDS_IN_FLIGHT: usize = 16;
 
 /// Chunk requests kept in flight per blob.
 const WINDOW: usize = 8;
@@ -98,6 +105,14 @@ enum Asked {
     Chunk(Hash, u64),
 }
 
+/// When a party that could not be reached is tried again.
+#[derive(Debug, Clone, Copy)]
+struct Backoff {
+    next: Instant,
+    delay: Duration,
+    failing_since: Instant,
+}
+
 /// Ticks (half seconds) between looks for reminders that are due.
 const REMIND_EVERY_TICKS: u64 = 20;
 
@@ -127,7 +142,16 @@ pub struct App {
     addresses: Vec<String>,
     /// Parties' nodes connected now.
     connected: HashSet<PublicKey>,
-    backoff: HashMap<PublicKey, (Instant, Duration)>,
+    backoff: HashMap<PublicKey, Backoff>,
+    /// Sync rounds owed: (party, envelope) pairs not known to agree. Each is
+    /// synced whenever its party is due, until a round ends with nothing
+    /// left to say; a round that failed stays owed.
+    owed: HashSet<(PublicKey, EnvelopeId)>,
+    /// Per party: envelopes whose round waits for one of the
+    /// [`ROUNDS_IN_FLIGHT`] slots (first come, first served).
+    waiting: HashMap<PublicKey, std::collections::VecDeque<EnvelopeId>>,
+    /// Per party: sync rounds in flight.
+    in_flight: HashMap<PublicKey, usize>,
     /// Envelopes that changed lately, with when: re-synced from scratch
     /// every few seconds for a minute (anti-entropy for lost messages).
     active: HashMap<EnvelopeId, Instant>,
@@ -204,6 +228,9 @@ impl App {
             addresses: Vec::new(),
             connected: HashSet::new(),
             backoff: HashMap::new(),
+            owed: HashSet::new(),
+            waiting: HashMap::new(),
+            in_flight: HashMap::new(),
             active: HashMap::new(),
             ticks: 0,
             proofs: HashMap::new(),
@@ -224,6 +251,12 @@ impl App {
         for envelope in self.envelopes.ids() {
             if self.envelopes.party().may_need_sealing(envelope) {
                 self.start_sealing(envelope);
+            }
+            // Until a round says otherwise, every party may lack something.
+            for peer in self.envelopes.peers_of(envelope) {
+                if peer != self.me() {
+                    self.owed.insert((peer, envelope));
+                }
             }
         }
         let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -311,6 +344,13 @@ impl App {
             NetEvent::Disconnected(peer) => {
                 self.connected.remove(&peer);
                 self.sync_states.retain(|(p, _), _| *p != peer);
+                // Whatever changed on either side meanwhile is owed once the
+                // party is back: both sides knock, whichever comes first.
+                for envelope in self.envelopes.ids() {
+                    if self.envelopes.peers_of(envelope).contains(&peer) {
+                        self.owed.insert((peer, envelope));
+                    }
+                }
             }
             NetEvent::Request { from, request, responder } => match request {
                 Request::Sync { envelope, invite, code, message } => {
@@ -320,9 +360,16 @@ impl App {
             },
             NetEvent::Answer { tag, peer, answer } => match (self.asked.remove(&tag), answer) {
                 (None, _) => {}
-                (Some(Asked::Sync(envelope)), Ok(response)) => self.handle_sync_response(peer, envelope, response),
+                (Some(Asked::Sync(envelope)), Ok(response)) => {
+                    self.round_ended(peer);
+                    self.backoff.remove(&peer);
+                    self.handle_sync_response(peer, envelope, response);
+                    self.next_waiting(peer);
+                }
                 (Some(Asked::Sync(envelope)), Err(Unanswered(error))) => {
+                    // Still owed: tried again when the party is due.
                     tracing::debug!(%peer, "sync failed: {error}");
+                    self.round_ended(peer);
                     self.syncing.remove(&(peer, envelope));
                     self.sync_states.remove(&(peer, envelope));
                     self.back_off(peer);
@@ -356,8 +403,32 @@ impl App {
     }
 
     fn back_off(&mut self, peer: PublicKey) {
-        let delay = self.backoff.get(&peer).map_or(Duration::from_secs(1), |(_, d)| (*d * 2).min(MAX_BACKOFF));
-        self.backoff.insert(peer, (Instant::now() + delay, delay));
+        let now = Instant::now();
+        let backoff = match self.backoff.get(&peer) {
+            Some(last) if last.next > now => return, // failures of rounds sent together count once
+            Some(last) => {
+                let cap = if now.duration_since(last.failing_since) < SHORT_BACKOFF_FOR { SHORT_BACKOFF } else { LONG_BACKOFF };
+                let delay = (last.delay * 2).min(cap);
+                Backoff { next: now + delay, delay, failing_since: last.failing_since }
+            }
+            None => Backoff { next: now + Duration::from_millis(500), delay: Duration::from_millis(500), failing_since: now },
+        };
+        self.backoff.insert(peer, backoff);
+    }
+
+    /// One round with `peer` is over (answered or failed): a slot is free.
+    fn round_ended(&mut self, peer: PublicKey) {
+        if let Some(count) = self.in_flight.get_mut(&peer) {
+            *count = count.saturating_sub(1);
+        }
+    }
+
+    /// Starts waiting rounds with `peer` while slots are free.
+    fn next_waiting(&mut self, peer: PublicKey) {
+        while self.in_flight.get(&peer).copied().unwrap_or(0) < ROUNDS_IN_FLIGHT {
+            let Some(envelope) = self.waiting.get_mut(&peer).and_then(std::collections::VecDeque::pop_front) else { return };
+            self.sync_with(peer, envelope);
+        }
     }
 
     /// Retries parties that could not be reached, and joins that did not finish.
@@ -381,13 +452,21 @@ impl App {
                 self.sync_with(peer, envelope);
             }
         }
-        for envelope in self.envelopes.ids() {
-            for peer in self.envelopes.peers_of(envelope) {
-                if !self.connected.contains(&peer) && self.due(&peer, now) {
-                    self.learn_addresses(envelope);
-                    self.sync_with(peer, envelope);
-                }
+        // Every round still owed, with each party that is due (first the
+        // addresses of a party not connected, which may have changed).
+        let owed: Vec<(PublicKey, EnvelopeId)> = self
+            .owed
+            .iter()
+            .copied()
+            .filter(|(peer, envelope)| self.due(peer, now) && !self.syncing.contains_key(&(*peer, *envelope)))
+            .collect();
+        for (peer, envelope) in owed {
+            if !self.connected.contains(&peer) {
+                self.learn_addresses(envelope);
             }
+            self.sync_with(peer, envelope);
+        }
+        for envelope in self.envelopes.ids() {
             if self.fetches.values().all(|f| f.envelope != envelope) {
                 self.fetch_missing(envelope);
             }
@@ -463,7 +542,7 @@ impl App {
     }
 
     fn due(&self, peer: &PublicKey, now: Instant) -> bool {
-        self.backoff.get(peer).is_none_or(|(at, _)| *at <= now)
+        self.backoff.get(peer).is_none_or(|b| b.next <= now)
     }
 }
 

@@ -60,35 +60,51 @@ pub struct Node {
     /// The data dir.
     pub dir: PathBuf,
     child: Option<Child>,
+    /// The network namespace it lives in and its address there (see
+    /// [`crate::lan`]); `None`: this machine's loopback.
+    host: Option<(String, String)>,
 }
 
 impl Node {
     /// A new data dir with an identity.
     pub fn init(name: &str, contact: &str) -> Result<Node> {
+        Node::init_on(name, contact, None)
+    }
+
+    /// A new data dir with an identity, for a node living in a network
+    /// namespace at an address (or on loopback for `None`).
+    pub fn init_on(name: &str, contact: &str, host: Option<(String, String)>) -> Result<Node> {
         let dir = scratch_dir(&name.to_lowercase().replace(' ', "-"))?;
-        let node = Node { dir, child: None };
+        let node = Node { dir, child: None, host };
         let flag = if contact.contains('@') { "--email" } else { "--phone" };
         node.cli(&["init", "--name", name, flag, contact])?.ok()?;
         Ok(node)
     }
 
+    /// `countersign --data-dir DIR`, inside the node's namespace if it has one.
+    fn command(&self) -> Result<Command> {
+        let mut command = match &self.host {
+            Some((namespace, _)) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", namespace]).arg(countersign_bin()?);
+                command
+            }
+            None => Command::new(countersign_bin()?),
+        };
+        command.arg("--data-dir").arg(&self.dir);
+        Ok(command)
+    }
+
     /// Runs `countersign --data-dir DIR args…`.
     pub fn cli(&self, args: &[&str]) -> Result<Run> {
-        let output = Command::new(countersign_bin()?).arg("--data-dir").arg(&self.dir).args(args).stdin(Stdio::null()).output()?;
+        let output = self.command()?.args(args).stdin(Stdio::null()).output()?;
         Ok(output.into())
     }
 
     /// Runs `countersign --data-dir DIR args…` in the background (for a
     /// command that waits, such as `join` while its download is interrupted).
     pub fn cli_in_background(&self, args: &[&str]) -> Result<Child> {
-        let child = Command::new(countersign_bin()?)
-            .arg("--data-dir")
-            .arg(&self.dir)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
+        let child = self.command()?.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
         Ok(child)
     }
 
@@ -101,10 +117,10 @@ impl Node {
     /// the SMS gateway's key are given that way).
     pub fn start_with_env(&mut self, extra: &[&str], env: &[(&str, &str)]) -> Result<()> {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("serve.log"))?;
-        let child = Command::new(countersign_bin()?)
-            .arg("--data-dir")
-            .arg(&self.dir)
-            .args(["serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--test-tools"])
+        let listen = format!("/ip4/{}/tcp/0", self.host.as_ref().map_or("127.0.0.1", |(_, address)| address.as_str()));
+        let child = self
+            .command()?
+            .args(["serve", "--listen", &listen, "--no-mdns", "--test-tools"])
             .args(extra)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
@@ -225,9 +241,8 @@ struct Watch {
 
 impl Watch {
     fn start(node: &Node, envelope: &str) -> Result<Watch> {
-        let mut child = Command::new(countersign_bin()?)
-            .arg("--data-dir")
-            .arg(&node.dir)
+        let mut child = node
+            .command()?
             .args(["watch", envelope, "--json"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

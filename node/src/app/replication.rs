@@ -33,8 +33,16 @@ impl App {
             return;
         }
         let key = (peer, envelope);
+        self.owed.insert(key);
         if let Some(again) = self.syncing.get_mut(&key) {
             *again = true;
+            return;
+        }
+        if self.in_flight.get(&peer).copied().unwrap_or(0) >= ROUNDS_IN_FLIGHT {
+            let waiting = self.waiting.entry(peer).or_default();
+            if !waiting.contains(&envelope) {
+                waiting.push_back(envelope);
+            }
             return;
         }
         let me = self.me();
@@ -43,14 +51,17 @@ impl App {
         let invite = self.joins.get(&envelope).map(|j| (j.invitation.slot, j.invitation.prove(&me))).or(kept);
         let state = self.sync_states.entry(key).or_default();
         let message = self.envelopes.doc_mut(envelope).sync_message(state);
-        // Nothing to say ends the round; only a join in progress knocks anyway.
+        // Nothing to say ends the round (the two agree); only a join in
+        // progress knocks anyway.
         if message.is_none() && !self.joins.contains_key(&envelope) {
+            self.owed.remove(&key);
             return;
         }
         let code = self.joins.get(&envelope).and_then(|j| j.code);
         let request = Request::Sync { envelope, invite, code, message: message.unwrap_or_default() };
         self.ask(peer, request, Asked::Sync(envelope));
         self.syncing.insert(key, false);
+        *self.in_flight.entry(peer).or_default() += 1;
     }
 
     pub(super) fn handle_sync_request(
@@ -170,6 +181,8 @@ impl App {
                 return;
             }
             Response::Unknown | Response::Blob { .. } => {
+                // Nothing more to say to this party until something changes here.
+                self.owed.remove(&(peer, envelope));
                 self.fail_join(
                     envelope,
                     "the inviter's node does not recognise this invitation: it was used, has expired, or the envelope was withdrawn",

@@ -73,7 +73,7 @@ pub fn build(key: &SecretKey, with_mdns: bool) -> anyhow::Result<Swarm<Behaviour
             };
             Behaviour {
                 identify: identify::Behaviour::new(identify::Config::new(IDENTIFY_PROTOCOL.into(), keypair.public())),
-                ping: ping::Behaviour::default(),
+                ping: ping::Behaviour::new(liveness()),
                 mdns: mdns.into(),
                 relay_client,
                 dcutr: dcutr::Behaviour::new(local),
@@ -90,8 +90,20 @@ pub fn build(key: &SecretKey, with_mdns: bool) -> anyhow::Result<Swarm<Behaviour
             }
         })?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .with_connection_timeout(DIAL_TIMEOUT)
         .build();
     Ok(swarm)
+}
+
+/// How long a dial may take (a route that drops packets gives no answer;
+/// the next try must not wait behind this one for long).
+const DIAL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Pings every two seconds; one unanswered for five marks the connection
+/// dead (a partition leaves TCP connections open for minutes), and the
+/// network closes it so that the parties reconnect when the route returns.
+fn liveness() -> ping::Config {
+    ping::Config::new().with_interval(Duration::from_secs(2)).with_timeout(Duration::from_secs(5))
 }
 
 /// A public relay node's behaviours.

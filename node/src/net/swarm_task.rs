@@ -8,7 +8,7 @@ use countersign_shared::keys::PublicKey;
 use futures::StreamExt as _;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{PeerId, Swarm, identify, mdns};
+use libp2p::{PeerId, Swarm, identify, mdns, ping};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -119,6 +119,11 @@ impl SwarmTask {
                 for (peer, address) in found {
                     self.swarm.add_peer_address(peer, address);
                 }
+                None
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event { peer, connection, result: Err(error) })) => {
+                tracing::info!(%peer, "closing a connection that stopped answering: {error}");
+                self.swarm.close_connection(connection);
                 None
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => Self::exchange(event, &mut self.sync_requests, Inbound::Sync),

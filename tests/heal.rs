@@ -5,10 +5,11 @@
 use std::time::{Duration, Instant};
 
 use countersign_node::envelopes::Stage;
+use countersign_scenarios::disk::SmallDisk;
 use countersign_scenarios::lan::Lan;
-use countersign_scenarios::nodes::send;
+use countersign_scenarios::nodes::{Node, send};
 use countersign_scenarios::scratch_dir;
-use countersign_shared::test_utils::{contract_pdf, signature_png, stamp_png};
+use countersign_shared::test_utils::{contract_pdf, large_pdf, signature_png, stamp_png};
 
 /// Longer than a node takes to call a silent connection dead.
 const PARTITION: Duration = Duration::from_secs(20);
@@ -60,4 +61,92 @@ fn a_signature_made_during_a_partition_reaches_everyone_within_seconds_of_the_he
         "after the heal the client saw the signature in {to_client:?}, the sender in {to_sender:?} (at most {AFTER_HEAL:?})"
     );
     Ok(())
+}
+
+#[test]
+fn a_full_disk_is_an_error_the_person_can_read_and_the_node_carries_on_when_space_returns() -> anyhow::Result<()> {
+    const MB: u64 = 1024 * 1024;
+    let pdf = large_pdf(12 * 1024 * 1024);
+    let files = scratch_dir("full-disk-files")?;
+    std::fs::write(files.join("contract.pdf"), &pdf)?;
+    // The director's data dir (and his node's log) on a disk too small for the PDF.
+    let disk = SmallDisk::mount("full-disk", 4 * MB)?;
+    let mut anna = Node::init("Anna Sales", "anna@acme.test")?;
+    let mut dmitri = Node::init_at(disk.path.clone(), "Dmitri Director", "dmitri@acme.test", None)?;
+    anna.start(&[])?;
+    dmitri.start(&[])?;
+    let (envelope, director_link, _) = send(&anna, &files.join("contract.pdf"), "Large contract")?;
+    // The download fills the disk: joining says so (the Join itself is
+    // made), the node keeps answering, and the sender is not blamed (never
+    // cut off).
+    let joined = dmitri.cli(&["join", &director_link])?;
+    assert_ne!(joined.code, 0);
+    assert!(joined.stdout.contains("Joined envelope"), "{}", joined.stdout);
+    assert!(joined.stderr.contains("cannot be stored on this computer: the disk is full"), "{}\n{}", joined.stderr, dmitri.log());
+    let status = dmitri.status(&envelope)?;
+    assert_eq!(status.missing_blobs.len(), 1, "{status:?}");
+    let upload = dmitri.cli(&["send", "--pdf", &files.join("contract.pdf").to_string_lossy(), "--title", "T", "--signer", "A:a@b.test"])?;
+    assert_ne!(upload.code, 0);
+    assert!(upload.stderr.contains("the disk is full"), "{}", upload.stderr);
+    assert!(!anna.log().contains("cutting off") && !dmitri.log().contains("cutting off"), "{}", dmitri.log());
+    let leftovers: Vec<_> = walk(&disk.path).into_iter().filter(|p| p.ends_with(".tmp")).collect();
+    assert!(leftovers.is_empty(), "temporary files left on the full disk: {leftovers:?}");
+
+    // Space returns: the download finishes by itself, byte for byte.
+    disk.resize(64 * MB)?;
+    dmitri.wait_for(&envelope, Duration::from_secs(30), "the PDF once space returned", |s| s.missing_blobs.is_empty())?;
+    let hash = countersign_shared::Hash::of(&pdf).to_string();
+    assert_eq!(std::fs::read(disk.path.join("blobs").join(hash))?, pdf);
+
+    // Full again when the director signs: the signature is refused with the
+    // reason, and not half-made (nobody receives it); with space, it goes through.
+    std::fs::write(files.join("signature.png"), signature_png(1))?;
+    std::fs::write(files.join("stamp.png"), stamp_png())?;
+    let signature = files.join("signature.png").to_string_lossy().into_owned();
+    let stamp = files.join("stamp.png").to_string_lossy().into_owned();
+    let sign = ["sign", envelope.as_str(), "--signature", signature.as_str(), "--stamp", stamp.as_str()];
+    // (The images are stored first, by a signature refused for a field the
+    // director does not have: what fills up below is the act itself.)
+    let no_such_field = [&sign[..], &["--set", "No such field=x"]].concat();
+    assert!(dmitri.cli(&no_such_field)?.stderr.contains("No such field"));
+    let filler = disk.path.join("filler");
+    fill(&filler)?;
+    let refused = dmitri.cli(&sign)?;
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("the disk is full"), "{}", refused.stderr);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(anna.status(&envelope)?.parties[0].signed_at.is_none(), "a signature that was refused must not travel");
+    assert!(dmitri.status(&envelope)?.parties[0].signed_at.is_none(), "nor stay on the director's node");
+    std::fs::remove_file(&filler)?;
+    dmitri.cli(&sign)?.ok()?;
+    anna.wait_for(&envelope, Duration::from_secs(30), "the director's signature", |s| s.parties[0].signed_at.is_some())?;
+    dmitri.stop()?;
+    Ok(())
+}
+
+/// Writes zeros to `path` until the disk is full.
+fn fill(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut file = std::fs::File::create(path)?;
+    let block = vec![0u8; 256 * 1024];
+    loop {
+        if let Err(e) = file.write_all(&block) {
+            anyhow::ensure!(e.kind() == std::io::ErrorKind::StorageFull, "filling the disk: {e}");
+            return Ok(());
+        }
+    }
+}
+
+/// Every file under `dir`, as text paths.
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path.to_string_lossy().into_owned());
+        }
+    }
+    found
 }

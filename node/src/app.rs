@@ -64,6 +64,10 @@ const SHORT_BACKOFF_FOR: Duration = Duration::from_secs(10 * 60);
 /// node never asks more than the other's request limit takes).
 const ROUNDS_IN_FLIGHT: usize = 16;
 
+/// How long downloads wait after this node could not store one (a full
+/// disk) before they are tried again.
+const PAUSE_DOWNLOADS: Duration = Duration::from_secs(5);
+
 /// Chunk requests kept in flight per blob.
 const WINDOW: usize = 8;
 
@@ -85,6 +89,15 @@ struct Fetch {
     tried: HashSet<PublicKey>,
     /// The hash of what is stored so far.
     digest: crate::blobs::Digest,
+}
+
+/// A download stopped by this node's own trouble (a full disk).
+#[derive(Debug)]
+struct Stalled {
+    envelope: EnvelopeId,
+    received: u64,
+    total: u64,
+    problem: String,
 }
 
 #[derive(Debug)]
@@ -138,6 +151,10 @@ pub struct App {
     next_tag: u64,
     joins: HashMap<EnvelopeId, PendingJoin>,
     fetches: HashMap<Hash, Fetch>,
+    /// Set when a download could not be stored here: none starts before then.
+    downloads_paused_until: Option<Instant>,
+    /// Downloads this node could not store, and why (until one is stored).
+    stalled: HashMap<Hash, Stalled>,
     /// Where the network listens (told to the other parties).
     addresses: Vec<String>,
     /// Parties' nodes connected now.
@@ -225,6 +242,8 @@ impl App {
             next_tag: 0,
             joins: HashMap::new(),
             fetches: HashMap::new(),
+            downloads_paused_until: None,
+            stalled: HashMap::new(),
             addresses: Vec::new(),
             connected: HashSet::new(),
             backoff: HashMap::new(),

@@ -440,6 +440,10 @@ fn wait_for_blobs(client: &Client, envelope: &str) -> anyhow::Result<()> {
             bail!("the document has not arrived yet; it keeps downloading while the node runs (see `countersign status {envelope}`)");
         }
         let transfers: Vec<Transfer> = client.get("/api/v1/transfers")?;
+        if let Some(problem) = transfers.iter().filter(|t| t.envelope == envelope).find_map(|t| t.problem.as_deref()) {
+            println!();
+            bail!("the document cannot be stored on this computer: {problem}");
+        }
         let (received, total) =
             transfers.iter().filter(|t| t.envelope == envelope).fold((0u64, 0u64), |(r, t), x| (r + x.received, t + x.total.unwrap_or(0)));
         if total > 0 {

@@ -40,7 +40,7 @@ pub enum DataDirError {
     #[error("another Countersign node is already running on {0}")]
     Locked(String),
     /// A file could not be read or written.
-    #[error("{what} ({path}): {source}")]
+    #[error("{}", io_message(what, path, source))]
     Io {
         /// What was being done.
         what: &'static str,
@@ -86,6 +86,40 @@ pub struct DataDir {
     root: PathBuf,
 }
 
+/// An I/O error for a person: a full disk says so, and what to do.
+fn io_message(what: &str, path: &str, source: &std::io::Error) -> String {
+    match source.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            format!("the disk is full: {what} ({path}); free some space, and the node carries on by itself")
+        }
+        _ => format!("{what} ({path}): {source}"),
+    }
+}
+
+impl DataDirError {
+    /// Whether the disk is full (or the user's quota used up).
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, DataDirError::Io { source, .. }
+            if matches!(source.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded))
+    }
+}
+
+/// Removes the temporary files of writes that did not finish
+/// (`.name.pid.tmp`, see [`write_atomic`]) under `dir`: a crash leaves them.
+fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => remove_leftovers(&entry.path()),
+            Ok(_) if name.starts_with('.') && name.ends_with(".tmp") => {
+                let _ = fs::remove_file(entry.path());
+            }
+            _ => {}
+        }
+    }
+}
+
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> DataDirError + 'a {
     move |source| DataDirError::Io { what, path: path.display().to_string(), source }
 }
@@ -105,7 +139,13 @@ impl DataDir {
         &self.root
     }
 
-    /// A path inside the data dir.
+    /// Removes what writes cut short by a crash left behind (call with the
+    /// lock held, before anything is written).
+    pub fn remove_leftovers(&self) {
+        remove_leftovers(&self.root);
+    }
+
+    /// A file or folder in the data dir.
     pub fn path(&self, name: &str) -> PathBuf {
         self.root.join(name)
     }
@@ -182,11 +222,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8], owner_only: bool) -> Result<(), D
     }
     #[cfg(not(unix))]
     let _ = owner_only;
-    let mut file = options.open(&temp).map_err(io("cannot write", &temp))?;
-    file.write_all(bytes).map_err(io("cannot write", &temp))?;
-    file.sync_all().map_err(io("cannot flush to disk", &temp))?;
-    drop(file);
-    fs::rename(&temp, path).map_err(io("cannot replace", path))?;
+    let written = options.open(&temp).map_err(io("cannot write", &temp)).and_then(|mut file| {
+        file.write_all(bytes).map_err(io("cannot write", &temp))?;
+        file.sync_all().map_err(io("cannot flush to disk", &temp))
+    });
+    if let Err(e) = written.and_then(|()| fs::rename(&temp, path).map_err(io("cannot replace", path))) {
+        // Nothing half-written stays behind (on a full disk it would only fill it more).
+        let _ = fs::remove_file(&temp);
+        return Err(e);
+    }
     if let Ok(dir) = File::open(dir) {
         let _ = dir.sync_all();
     }

@@ -141,7 +141,14 @@ impl Envelopes {
             doc.add_entry(entry).map_err(|e| DataDirError::Damaged(envelope.short(), e.to_string()))?;
         }
         self.party.insert(envelope, entries.iter().cloned());
-        self.save(envelope)
+        if let Err(e) = self.save(envelope) {
+            // Not on disk, so not taken (nor sent to anyone): the act did not
+            // happen, and the person is told why (a full disk, say).
+            self.party.withdraw(envelope, entries.iter().map(RawEntry::id));
+            self.forget_doc(envelope);
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// After a sync: takes the document's entries into the party; returns how many were new.

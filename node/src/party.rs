@@ -510,6 +510,19 @@ impl<B: BlobStore> Party<B> {
         added
     }
 
+    /// Takes back entries this party made that could not be stored; an
+    /// envelope left with none is forgotten.
+    pub fn withdraw(&mut self, envelope: EnvelopeId, ids: impl IntoIterator<Item = EntryId>) {
+        let Some(book) = self.books.get_mut(&envelope) else { return };
+        for id in ids {
+            book.entries.remove(&id);
+        }
+        book.folded = std::cell::OnceCell::new();
+        if book.entries.is_empty() {
+            self.books.remove(&envelope);
+        }
+    }
+
     /// The envelope's state, folded from every entry this party holds.
     pub fn state(&self, envelope: EnvelopeId) -> Result<EnvelopeState, PartyError> {
         self.state_ref(envelope).cloned()

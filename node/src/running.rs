@@ -58,6 +58,7 @@ impl RunningNode {
     /// Opens the data dir (taking its lock) and starts the node.
     pub async fn start(data: &DataDir, options: NodeOptions) -> anyhow::Result<Self> {
         let lock = data.lock()?;
+        data.remove_leftovers();
         let key = data.key()?;
         let envelopes = Envelopes::open(data.clone())?;
         let envelopes_at_start = envelopes.ids().len();
@@ -115,8 +116,18 @@ impl RunningNode {
     pub async fn close(mut self) {
         self.cancel.cancel();
         for task in [&mut self.app_task, &mut self.net_task, &mut self.notify_task] {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+            // (A task already awaited, see `stopped`, is not polled again.)
+            if !task.is_finished() {
+                let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+            }
         }
+    }
+
+    /// Waits until the node stops by itself (its application's task ended
+    /// without being asked to: a bug), so that a program serving it can
+    /// stop too instead of answering "shutting down" forever.
+    pub async fn stopped(&mut self) {
+        let _ = (&mut self.app_task).await;
     }
 
     /// How many envelopes the node loaded at start.

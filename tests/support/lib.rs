@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub mod browser;
 pub mod crafted;
+pub mod disk;
 pub mod lan;
 pub mod mail;
 pub mod nodes;

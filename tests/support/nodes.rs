@@ -74,7 +74,11 @@ impl Node {
     /// A new data dir with an identity, for a node living in a network
     /// namespace at an address (or on loopback for `None`).
     pub fn init_on(name: &str, contact: &str, host: Option<(String, String)>) -> Result<Node> {
-        let dir = scratch_dir(&name.to_lowercase().replace(' ', "-"))?;
+        Node::init_at(scratch_dir(&name.to_lowercase().replace(' ', "-"))?, name, contact, host)
+    }
+
+    /// A new identity in the data dir `dir` (an empty folder: a small disk, say).
+    pub fn init_at(dir: PathBuf, name: &str, contact: &str, host: Option<(String, String)>) -> Result<Node> {
         let node = Node { dir, child: None, host };
         let flag = if contact.contains('@') { "--email" } else { "--phone" };
         node.cli(&["init", "--name", name, flag, contact])?.ok()?;

@@ -138,7 +138,10 @@ fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
 
 /// Runs the service until ctrl-c.
 fn serve(config: Config) -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new("warn,countersign_verifier=info")).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn,countersign_verifier=info"))
+        .log_internal_errors(false)
+        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let trusted = config.trusted()?;
     runtime.block_on(async {

@@ -104,16 +104,21 @@ impl App {
                 let _ = reply.send(found);
             }
             Command::Transfers { reply } => {
-                let transfers = self
-                    .fetches
-                    .iter()
-                    .map(|(hash, f)| Transfer {
-                        envelope: f.envelope.to_string(),
-                        hash: hash.to_string(),
-                        received: f.received,
-                        total: f.total,
-                    })
-                    .collect();
+                let running = self.fetches.iter().map(|(hash, f)| Transfer {
+                    envelope: f.envelope.to_string(),
+                    hash: hash.to_string(),
+                    received: f.received,
+                    total: f.total,
+                    problem: None,
+                });
+                let stalled = self.stalled.iter().filter(|(hash, _)| !self.fetches.contains_key(hash)).map(|(hash, stalled)| Transfer {
+                    envelope: stalled.envelope.to_string(),
+                    hash: hash.to_string(),
+                    received: stalled.received,
+                    total: Some(stalled.total),
+                    problem: Some(stalled.problem.clone()),
+                });
+                let transfers = running.chain(stalled).collect();
                 let _ = reply.send(Ok(transfers));
             }
             Command::ImportRaw { envelope, bytes, reply } => {

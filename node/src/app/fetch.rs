@@ -4,6 +4,9 @@ use super::*;
 
 impl App {
     pub(super) fn fetch_missing(&mut self, envelope: EnvelopeId) {
+        if self.downloads_paused_until.is_some_and(|until| Instant::now() < until) {
+            return;
+        }
         for hash in self.envelopes.missing_blobs(envelope) {
             if self.fetches.contains_key(&hash) {
                 continue;
@@ -107,18 +110,31 @@ impl App {
         let disk = self.envelopes.disk().clone();
         while let Some(chunk) = fetch.ahead.remove(&fetch.received) {
             match disk.write_chunk(&hash, total, fetch.received, &chunk, &mut fetch.digest) {
-                Ok(ChunkOutcome::Stored(held)) => fetch.received = held,
+                Ok(ChunkOutcome::Stored(held)) => {
+                    fetch.received = held;
+                    self.stalled.remove(&hash);
+                }
                 Ok(ChunkOutcome::Complete) => {
                     self.fetches.remove(&hash);
+                    self.stalled.remove(&hash);
                     tracing::info!("received blob {} for envelope {}", hash.short(), envelope.short());
                     self.start_sealing(envelope);
                     self.notice(envelope);
                     return;
                 }
-                Err(e) => {
-                    tracing::warn!(%peer, "cutting off a peer that sent a bad blob: {e}");
+                Err(crate::datadir::DataDirError::Damaged(..)) => {
+                    tracing::warn!(%peer, "cutting off a peer that sent a blob that does not match its hash");
                     self.fetches.remove(&hash);
                     self.net.disconnect(peer);
+                    return;
+                }
+                Err(e) => {
+                    // This node's own trouble (a full disk): the peer is not to blame.
+                    tracing::error!("cannot store the download of {} for envelope {}: {e}", hash.short(), envelope.short());
+                    let stalled = Stalled { envelope, received: fetch.received, total, problem: e.to_string() };
+                    self.stalled.insert(hash, stalled);
+                    self.fetches.remove(&hash);
+                    self.downloads_paused_until = Some(Instant::now() + PAUSE_DOWNLOADS);
                     return;
                 }
             }

@@ -125,4 +125,8 @@ pub struct Transfer {
     pub received: u64,
     /// Its size, once known.
     pub total: Option<u64>,
+    /// Why it stopped, when this node cannot store it (a full disk); it
+    /// resumes by itself.
+    #[serde(default)]
+    pub problem: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! `countersign serve` and `countersign relay`: run a node (or a relay) until
 //! ctrl-c or SIGTERM.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
@@ -43,11 +44,19 @@ pub async fn serve(data: DataDir, options: NodeOptions, open_browser: bool) -> a
     }
     println!("Press ctrl-c to stop.");
 
-    shutdown_signal().await;
+    let mut node = node;
+    let failed = tokio::select! {
+        () = shutdown_signal() => false,
+        () = node.stopped() => true,
+    };
     server.abort();
     node.close().await;
     let _ = std::fs::remove_file(data.path("api.json"));
-    println!("Stopped.");
+    if failed {
+        anyhow::bail!("the node stopped by itself; its log above says why");
+    }
+    // Printing may fail (a full disk under a redirected output): no panic.
+    let _ = writeln!(std::io::stdout(), "Stopped.");
     Ok(())
 }
 

@@ -150,3 +150,56 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     found
 }
+
+#[test]
+fn a_void_racing_the_last_signature_loses_on_every_node_and_the_final_pdf_stands() -> anyhow::Result<()> {
+    let lan = Lan::new(3)?;
+    let mut anna = lan.node(0, "Anna Sales", "anna@acme.test")?;
+    let mut dmitri = lan.node(1, "Dmitri Director", "dmitri@acme.test")?;
+    let mut carl = lan.node(2, "Carl Client", "+15550100")?;
+    for node in [&mut anna, &mut dmitri, &mut carl] {
+        node.start(&[])?;
+    }
+    let files = scratch_dir("race-files")?;
+    let (pdf, signature, stamp) = (files.join("contract.pdf"), files.join("signature.png"), files.join("stamp.png"));
+    std::fs::write(&pdf, contract_pdf(1))?;
+    std::fs::write(&signature, signature_png(1))?;
+    std::fs::write(&stamp, stamp_png())?;
+    let (envelope, director_link, client_link) = send(&anna, &pdf, "Consulting agreement")?;
+    dmitri.cli(&["join", &director_link])?.ok()?;
+    carl.cli(&["join", &client_link])?.ok()?;
+    let (signature, stamp) = (signature.to_string_lossy().into_owned(), stamp.to_string_lossy().into_owned());
+    dmitri.cli(&["sign", &envelope, "--signature", &signature, "--stamp", &stamp])?.ok()?;
+    let clients_turn = |s: &countersign_node::envelopes::Summary| s.my_turn;
+    carl.wait_for(&envelope, Duration::from_secs(30), "the client's turn", clients_turn)?;
+    anna.wait_for(&envelope, Duration::from_secs(30), "the director's signature", |s| s.parties[0].signed_at.is_some())?;
+
+    // The client signs behind a partition (his node completes the envelope
+    // and makes the final PDF) while the sender, who cannot know, voids it.
+    lan.cut(2)?;
+    let client_values = ["--set", "Client name=Carl Client", "--set", "Client address=1 Main St"];
+    carl.cli(&[&["sign", envelope.as_str(), "--signature", signature.as_str()][..], &client_values[..]].concat())?.ok()?;
+    let completed = |s: &countersign_node::envelopes::Summary| s.stage == Stage::Completed;
+    carl.wait_for(&envelope, Duration::from_secs(30), "the client's own final PDF", completed)?;
+    anna.cli(&["void", &envelope, "--reason", "the price changed"])?.ok()?;
+    assert_eq!(anna.status(&envelope)?.stage, Stage::Voided);
+    lan.heal(2)?;
+
+    // After the heal every node agrees: completed, the void kept as too late,
+    // and one final PDF, byte for byte, that the verifier calls valid.
+    let mut finals = Vec::new();
+    for node in [&anna, &dmitri, &carl] {
+        let summary = node.wait_for(&envelope, Duration::from_secs(30), "completion after the heal", |s| {
+            s.stage == Stage::Completed && s.timeline.iter().any(|t| t.what.contains("voided"))
+        })?;
+        let void = summary.timeline.iter().find(|t| t.what.contains("voided")).map(|t| t.what.clone()).unwrap_or_default();
+        assert!(void.contains("too late"), "{void}");
+        let out = scratch_dir("race-final")?.join("final.pdf");
+        node.cli(&["export", &envelope, "--out", &out.to_string_lossy()])?.ok()?;
+        finals.push(std::fs::read(out)?);
+    }
+    assert!(finals.windows(2).all(|pair| pair[0] == pair[1]), "every node holds the same final PDF");
+    let report = countersign_shared::verify::verify(&finals[0]);
+    assert_eq!(report.verdict, countersign_shared::verify::Verdict::Valid, "{:?}", report.reasons);
+    Ok(())
+}

@@ -162,7 +162,8 @@ async fn a_peer_serving_a_blob_that_does_not_match_its_hash_is_cut_off_and_nothi
     // `join` waits for the PDF, which never comes right: run it in the background.
     let mut joiner = dmitri.cli_in_background(&["join", &link])?;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !(dmitri.log().contains("sent a blob that does not match its hash") && dmitri.log().contains("offered a 1099511627776-byte blob")) {
+    while !(dmitri.log().contains("sent a blob that does not match its hash") && dmitri.log().contains("offered a 1099511627776-byte blob"))
+    {
         assert!(std::time::Instant::now() < deadline, "the liar was not cut off: {}", dmitri.log());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

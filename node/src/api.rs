@@ -18,7 +18,8 @@
 //!   (at most 60) it answers when the envelope has changed, or `304` when the
 //!   wait is over (a long poll: `countersign watch` follows an envelope so).
 //! - `POST /api/v1/join`: joins with an invite link.
-//! - `POST /api/v1/envelopes/{id}/sign`, `.../decline`: acts; `.../remind`: remind who must act.
+//! - `POST /api/v1/envelopes/{id}/sign`, `.../decline`, `.../void` (the sender
+//!   withdraws it; decline and void take `{"reason": …}`): acts; `.../remind`: remind who must act.
 //! - `GET  /api/v1/envelopes/{id}/final.pdf`: the final PDF.
 //! - `GET  /api/v1/transfers`: blobs arriving, with progress.
 //! - `POST /api/v1/login`: a one-time sign-in link for the web app.
@@ -82,7 +83,7 @@ pub fn parse_code(text: &str) -> Result<u32, ApiError> {
     digits.parse().map_err(|_| ApiError::invalid("the code is the 6 digits of the text message"))
 }
 
-/// `POST .../decline`.
+/// `POST .../decline` and `.../void`: why.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeclineRequest {
     /// Why.
@@ -112,6 +113,7 @@ pub fn app(node: NodeHandle, token: String, port: u16, sessions: Arc<Sessions>) 
         .route("/api/v1/envelopes/{id}", get(status))
         .route("/api/v1/envelopes/{id}/sign", post(sign))
         .route("/api/v1/envelopes/{id}/decline", post(decline))
+        .route("/api/v1/envelopes/{id}/void", post(void))
         .route("/api/v1/envelopes/{id}/remind", post(remind))
         .route("/api/v1/envelopes/{id}/final.pdf", get(export))
         .route("/api/v1/envelopes/{id}/raw", post(import_raw))
@@ -272,6 +274,11 @@ async fn sign(state: State<AppState>, Path(id): Path<String>, Json(request): Jso
 async fn decline(state: State<AppState>, Path(id): Path<String>, Json(request): Json<DeclineRequest>) -> impl IntoResponse {
     let envelope = envelope_id(&id)?;
     json(state.node.decline(envelope, request.reason).await)
+}
+
+async fn void(state: State<AppState>, Path(id): Path<String>, Json(request): Json<DeclineRequest>) -> impl IntoResponse {
+    let envelope = envelope_id(&id)?;
+    json(state.node.void(envelope, request.reason).await)
 }
 
 async fn remind(state: State<AppState>, Path(id): Path<String>) -> impl IntoResponse {

@@ -148,6 +148,15 @@ pub enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Withdraws an envelope you sent, with a reason everyone sees (not once
+    /// everyone has signed).
+    Void {
+        /// The envelope id.
+        envelope: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
     /// Reminds whoever must act now (by email or SMS, as notify.toml says).
     Remind {
         /// The envelope id.
@@ -331,6 +340,12 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
             let client = Client::connect(data)?;
             let _: String = client.post(&format!("/api/v1/envelopes/{envelope}/decline"), &DeclineRequest { reason })?;
             println!("Declined.");
+            Ok(())
+        }
+        Command::Void { envelope, reason } => {
+            let client = Client::connect(data)?;
+            let _: String = client.post(&format!("/api/v1/envelopes/{envelope}/void"), &DeclineRequest { reason })?;
+            println!("Voided: nobody can sign it any more.");
             Ok(())
         }
         Command::Remind { envelope } => {

@@ -345,21 +345,35 @@ impl EnvelopeState {
     }
 
     /// Where the envelope stands (P6: a function of the valid entries only).
+    ///
+    /// One rule for a void (or decline) racing the last signature, the same
+    /// everywhere: once every signer has signed, the envelope is completed.
+    /// No signature can build on a void or decline, so one that is in the
+    /// log alongside every signature was made concurrently with the last
+    /// of them; it stays in the log, shown as too late
+    /// ([`EnvelopeState::late_end`]), and the final PDF, built from the
+    /// signatures and what they build on, never contains it.
     pub fn status(&self) -> Status {
-        if let Some(terminal) = &self.terminal {
-            return terminal.clone();
-        }
         let order = self.terms.signing_order();
         let unsigned: Vec<Slot> = order.iter().copied().filter(|s| !self.signs.contains_key(s)).collect();
         let Some(first) = unsigned.first() else {
             return Status::Completed;
         };
+        if let Some(terminal) = &self.terminal {
+            return terminal.clone();
+        }
         if !self.invited {
             return Status::Draft;
         }
         let turn = self.terms.party(*first).map_or(0, |p| p.order);
         let slots = unsigned.into_iter().filter(|s| self.terms.party(*s).is_some_and(|p| p.order == turn)).collect();
         Status::Awaiting { slots }
+    }
+
+    /// A void or decline that came too late: made concurrently with the
+    /// last signature of an envelope that is completed (see [`Self::status`]).
+    pub fn late_end(&self) -> Option<&Status> {
+        self.terminal.as_ref().filter(|_| matches!(self.status(), Status::Completed))
     }
 
     /// The valid entries a signing step builds on: the `Sign` of each slot in

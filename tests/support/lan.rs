@@ -32,7 +32,9 @@ impl Lan {
         if String::from_utf8_lossy(&id.stdout).trim() != "0" {
             bail!("the fault tests make network namespaces and need root (CI runs as root)");
         }
-        let prefix = format!("cs{}", std::process::id() % 100_000);
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let lan_number = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let prefix = format!("cs{}n{lan_number}", std::process::id() % 100_000);
         let lan = Lan { prefix, hosts };
         let bridge = lan.bridge();
         run(&["ip", "netns", "add", &bridge])?;

@@ -377,10 +377,14 @@ fn fields(state: &EnvelopeState, me: PublicKey) -> Vec<FieldSummary> {
         .collect()
 }
 
+/// The log's valid entries in the log's own order (an entry after what it
+/// builds on), not by the times their authors claim: a clock behind cannot
+/// put a signature before the one it follows.
 fn timeline(state: &EnvelopeState, me: PublicKey) -> Vec<TimelineItem> {
     let terms = state.terms();
     let party_name = |slot: Slot| terms.party(slot).map_or_else(|| format!("party {slot}"), |p| p.name.clone());
-    let mut items: Vec<(u64, TimelineItem)> = state
+    let too_late = if state.late_end().is_some() { " (too late: everyone had signed; the envelope stays completed)" } else { "" };
+    state
         .valid()
         .iter()
         .map(|valid| {
@@ -392,21 +396,18 @@ fn timeline(state: &EnvelopeState, me: PublicKey) -> Vec<TimelineItem> {
                 Act::Sign { .. } => "signed".into(),
                 Act::Seal { .. } => "added the PDF signature of their step".into(),
                 Act::Confirm { slot, .. } => format!("confirmed the phone of {} by a code", party_name(*slot)),
-                Act::Decline { reason, .. } => format!("declined: “{reason}”"),
-                Act::Void { reason } => format!("voided the envelope: “{reason}”"),
+                Act::Decline { reason, .. } => format!("declined: “{reason}”{too_late}"),
+                Act::Void { reason } => format!("voided the envelope: “{reason}”{too_late}"),
             };
             let who = name_of(state, entry.author, me);
-            let item = TimelineItem {
+            TimelineItem {
                 at: time::utc(entry.claimed_time),
                 who: if who == "you" { "You".into() } else { who },
                 what,
                 entry: valid.id().short(),
-            };
-            (entry.claimed_time, item)
+            }
         })
-        .collect();
-    items.sort_by_key(|(at, _)| *at);
-    items.into_iter().map(|(_, item)| item).collect()
+        .collect()
 }
 
 #[cfg(test)]

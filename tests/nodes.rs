@@ -91,6 +91,10 @@ fn three_nodes_sign_in_order_and_export_identical_verified_pdfs() -> anyhow::Res
     for node in [&anna, &dmitri, &carl] {
         node.wait_for(&envelope, WAIT, "both parties joined", |s| s.parties.iter().all(|p| p.joined))?;
     }
+    // The sender is no party, yet everyone sees her name (her own signed card), not a key.
+    let seen = carl.status(&envelope)?;
+    assert_eq!(seen.creator, "Anna Sales", "{seen:?}");
+    assert_eq!((seen.timeline[0].who.as_str(), seen.timeline[0].what.starts_with("created")), ("Anna Sales", true));
 
     // The client's node refuses to sign first, with the P3 reason.
     let signature = path(&files.signature);
@@ -277,6 +281,19 @@ fn bad_cli_input_gets_a_clear_message_and_a_non_zero_exit() -> anyhow::Result<()
     let unknown = mallory.cli(&["status", &envelope])?;
     assert!(unknown.stderr.contains("has no envelope"), "{}", unknown.stderr);
     assert_eq!(std::fs::read_dir(mallory.dir.join("blobs"))?.filter(|e| e.as_ref().is_ok_and(|e| e.path().is_file())).count(), 0);
+
+    // A field the signer does not have is named with the ones they do; a final
+    // PDF asked for too early says who is awaited, in words.
+    let wrong_field = dmitri.cli(&["sign", &envelope, "--set", "Client name=Dmitri"])?;
+    assert!(
+        wrong_field
+            .stderr
+            .contains("there is no field 'Client name' for you to fill (yours: 'Company signature', 'Company stamp', 'Date')"),
+        "{}",
+        wrong_field.stderr
+    );
+    let early = anna.cli(&["export", &envelope, "--out", &path(&scratch_dir("early")?.join("final.pdf"))])?;
+    assert!(early.stderr.contains("not complete yet: waiting for Dmitri Director to sign"), "{}", early.stderr);
 
     let qr_files = std::fs::read_dir(anna.dir.join("qr"))?.count();
     assert_eq!(qr_files, 4, "a PNG and an SVG QR code per invitation");

@@ -9,7 +9,8 @@
 //!   api.json        the local API's port and token (owner-only), written by `serve`
 //!   envelopes/      one Automerge document per envelope: <envelope-id>.automerge
 //!   blobs/          PDFs and images by BLAKE3 hash; partial/ holds transfers in progress
-//!   index.json      a summary of every envelope, for fast start-up and `list`
+//!   verified.bin    ids of entries whose signatures were checked (start-up skips them)
+//!   notify/, outbox/, templates/, codes/   messages, templates, one-time codes
 //! ```
 
 use std::fs::{self, File, OpenOptions};

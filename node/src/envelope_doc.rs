@@ -3,18 +3,29 @@
 //! The signed entries live at the document's root as `entry:<id>` → bytes, so
 //! merging two copies is a union and can never conflict. Beside them each node
 //! writes its own addresses as `peer:<key>` → text (unsigned hints for
-//! reaching it, never part of the final PDF). Every value read back is
-//! checked: an entry whose bytes do not hash to its key is ignored.
+//! reaching it, never part of the final PDF) and its person's name as
+//! `name:<key>` → a name card signed by that key (so that the sender, who is
+//! not a party, is named, and nobody can rename anyone). Every value read
+//! back is checked: an entry whose bytes do not hash to its key, or a card
+//! whose signature does not verify, is ignored.
 
 use automerge::sync::{self, SyncDoc as _};
 use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, ReadDoc as _, ScalarValue, Value};
 use countersign_shared::hash::Hash;
-use countersign_shared::keys::PublicKey;
+use countersign_shared::keys::{PublicKey, Signature};
 use countersign_shared::log::RawEntry;
 
 const ENTRY_PREFIX: &str = "entry:";
 const PEER_PREFIX: &str = "peer:";
+const NAME_PREFIX: &str = "name:";
+/// The longest name a card may give (longer cards are ignored).
+const MAX_NAME: usize = 200;
+
+/// What a name card's signature covers.
+pub fn name_message(name: &str) -> Vec<u8> {
+    [b"countersign/name-card/1\n".as_slice(), name.as_bytes()].concat()
+}
 
 /// Why a peer's sync message was not applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,6 +104,36 @@ impl EnvelopeDoc {
         Ok(())
     }
 
+    /// Writes `key`'s name card: its person's name and `signature`, `key`'s
+    /// signature over [`name_message`] (if the document does not hold that
+    /// name already).
+    pub fn set_name(&mut self, key: &PublicKey, name: &str, signature: &Signature) -> Result<(), automerge::AutomergeError> {
+        if self.name_of(key).as_deref() == Some(name) {
+            return Ok(());
+        }
+        let card = format!("{} {name}", hex(signature.as_bytes()));
+        self.doc.put(automerge::ROOT, format!("{NAME_PREFIX}{key}"), card)?;
+        Ok(())
+    }
+
+    /// The names keys give themselves, each checked against its card's signature.
+    pub fn names(&self) -> Vec<(PublicKey, String)> {
+        self.doc
+            .map_range(automerge::ROOT, NAME_PREFIX.to_owned()..)
+            .take_while(|item| item.key.starts_with(NAME_PREFIX))
+            .filter_map(|item| {
+                let key: PublicKey = item.key[NAME_PREFIX.len()..].parse().ok()?;
+                let card = item.value.into_value().into_string().ok()?;
+                Some((key, checked_name(&key, &card)?))
+            })
+            .collect()
+    }
+
+    fn name_of(&self, key: &PublicKey) -> Option<String> {
+        let card = self.doc.get(automerge::ROOT, format!("{NAME_PREFIX}{key}").as_str()).ok()??.0.into_string().ok()?;
+        checked_name(key, &card)
+    }
+
     /// Where each key says it can be reached.
     pub fn addresses(&self) -> Vec<(PublicKey, Vec<String>)> {
         self.doc
@@ -151,7 +192,23 @@ fn made_by_automerge(bloom: &sync::BloomFilter) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use countersign_shared::keys::SecretKey;
     use countersign_shared::test_utils::Scenario;
+
+    #[test]
+    fn a_name_card_counts_only_when_its_own_key_signed_it() {
+        let (anna, mallory) = (SecretKey::from_seed([1; 32]), SecretKey::from_seed([2; 32]));
+        let mut doc = EnvelopeDoc::new();
+        doc.set_name(&anna.public(), "Anna Sales", &anna.sign(&name_message("Anna Sales"))).unwrap();
+        assert_eq!(doc.names(), [(anna.public(), "Anna Sales".to_owned())]);
+        // Another key cannot rename her, nor give itself a name it did not sign.
+        doc.set_name(&anna.public(), "Mallory", &mallory.sign(&name_message("Mallory"))).unwrap();
+        doc.set_name(&mallory.public(), "Anna Sales", &mallory.sign(&name_message("Someone else"))).unwrap();
+        assert!(doc.names().is_empty(), "{:?}", doc.names());
+        doc.set_name(&anna.public(), "Anna Sales", &anna.sign(&name_message("Anna Sales"))).unwrap();
+        let loaded = EnvelopeDoc::load(&doc.save()).unwrap();
+        assert_eq!(loaded.names(), [(anna.public(), "Anna Sales".to_owned())]);
+    }
 
     #[test]
     fn two_copies_merge_by_sync_into_the_union_of_entries() {
@@ -208,4 +265,17 @@ mod tests {
             assert!(doc.sync_message(&mut state).is_some());
         }
     }
+}
+
+/// The name on a card (`<signature hex> <name>`), if `key` signed it.
+fn checked_name(key: &PublicKey, card: &str) -> Option<String> {
+    let (signature, name) = card.split_once(' ')?;
+    let bytes: [u8; 64] =
+        (0..64).map(|i| u8::from_str_radix(signature.get(2 * i..2 * i + 2)?, 16).ok()).collect::<Option<Vec<u8>>>()?.try_into().ok()?;
+    let valid = name.chars().count() <= MAX_NAME && !name.trim().is_empty();
+    (valid && key.verify(&name_message(name), &Signature::from_bytes(bytes)).is_ok()).then(|| name.to_owned())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -36,6 +36,9 @@ pub struct Envelopes {
     settled: std::cell::RefCell<std::collections::HashMap<EnvelopeId, usize>>,
     /// Envelopes whose sealing failed for good, with how many valid entries they had then.
     seal_failed: std::cell::RefCell<std::collections::HashMap<EnvelopeId, usize>>,
+    /// The names keys give themselves in each envelope (checked name cards:
+    /// how a sender who is not a party is named).
+    names: std::collections::HashMap<EnvelopeId, Vec<(PublicKey, String)>>,
 }
 
 /// The file listing entry ids whose signatures this node verified (32 bytes
@@ -62,6 +65,7 @@ impl Envelopes {
         let ids = cache.chunks_exact(32).filter_map(|c| <[u8; 32]>::try_from(c).ok().map(EntryId::from_bytes));
         party.trust_verified(ids);
         let docs = BTreeMap::new();
+        let mut names = std::collections::HashMap::new();
         let dir = data.path("envelopes");
         fs::create_dir_all(&dir).map_err(|source| DataDirError::Io { what: "cannot open", path: dir.display().to_string(), source })?;
         let listing =
@@ -77,13 +81,14 @@ impl Envelopes {
             match EnvelopeDoc::load(&bytes) {
                 Ok(doc) => {
                     party.insert(id, doc.entries());
+                    names.insert(id, doc.names());
                 }
                 // One damaged file must not keep the node (and every other
                 // envelope) from starting; the file stays for a person to restore.
                 Err(e) => tracing::warn!("skipping {}: it is damaged ({e})", path.display()),
             }
         }
-        Ok(Envelopes { data, party, docs, disk, settled: Default::default(), seal_failed: Default::default() })
+        Ok(Envelopes { data, party, docs, disk, settled: Default::default(), seal_failed: Default::default(), names })
     }
 
     /// This node's key.
@@ -125,6 +130,16 @@ impl Envelopes {
             .or_insert_with(|| std::fs::read(&path).ok().and_then(|bytes| EnvelopeDoc::load(&bytes).ok()).unwrap_or_default())
     }
 
+    fn note_names(&mut self, envelope: EnvelopeId) {
+        if let Some(doc) = self.docs.get(&envelope) {
+            self.names.insert(envelope, doc.names());
+        }
+    }
+
+    fn names_in(&self, envelope: EnvelopeId) -> &[(PublicKey, String)] {
+        self.names.get(&envelope).map_or(&[], Vec::as_slice)
+    }
+
     /// Drops the in-memory copy of a document (it is reloaded from disk on next use).
     pub fn forget_doc(&mut self, envelope: EnvelopeId) {
         self.docs.remove(&envelope);
@@ -136,11 +151,14 @@ impl Envelopes {
 
     /// Records entries made here into the envelope's document and saves it.
     pub fn record(&mut self, envelope: EnvelopeId, entries: &[RawEntry]) -> Result<(), PartyError> {
+        let (me, (name, card)) = (self.public_key(), self.party.name_card());
         let doc = self.doc_mut(envelope);
+        doc.set_name(&me, &name, &card).map_err(|e| DataDirError::Damaged(envelope.short(), e.to_string()))?;
         for entry in entries {
             doc.add_entry(entry).map_err(|e| DataDirError::Damaged(envelope.short(), e.to_string()))?;
         }
         self.party.insert(envelope, entries.iter().cloned());
+        self.note_names(envelope);
         if let Err(e) = self.save(envelope) {
             // Not on disk, so not taken (nor sent to anyone): the act did not
             // happen, and the person is told why (a full disk, say).
@@ -155,6 +173,7 @@ impl Envelopes {
     pub fn absorb(&mut self, envelope: EnvelopeId) -> Result<usize, PartyError> {
         let Some(doc) = self.docs.get(&envelope) else { return Ok(0) };
         let added = self.party.insert(envelope, doc.entries());
+        self.note_names(envelope);
         self.save(envelope)?;
         Ok(added)
     }
@@ -284,7 +303,7 @@ impl Envelopes {
     /// The pipeline line `list` shows.
     pub fn list_item(&self, envelope: EnvelopeId) -> Option<ListItem> {
         let state = self.party.state_ref(envelope).ok()?;
-        Some(view::list_item(state, self.public_key()))
+        Some(view::list_item(state, self.public_key(), self.names_in(envelope)))
     }
 
     /// The summary `status` and the document page show.
@@ -297,7 +316,7 @@ impl Envelopes {
             false => Vec::new(),
         };
         let missing = self.missing_blobs(envelope).iter().map(Hash::short).collect();
-        Some(view::summary(state, self.public_key(), open_invites, missing))
+        Some(view::summary(state, self.public_key(), self.names_in(envelope), open_invites, missing))
     }
 
     /// Keeps the invitation links this node made for an envelope (owner-only:

@@ -56,8 +56,13 @@ pub enum PartyError {
     #[error("this invitation expired on {0}; ask the sender for a new one")]
     InviteExpired(String),
     /// A value names a field the signer does not have.
-    #[error("there is no field '{0}' for you to fill")]
-    UnknownField(String),
+    #[error("there is no field '{label}' for you to fill (yours: {yours})")]
+    UnknownField {
+        /// The label given.
+        label: String,
+        /// The signer's fields, by label.
+        yours: String,
+    },
     /// A signature or stamp image cannot be used.
     #[error(transparent)]
     Image(#[from] RenderError),
@@ -303,6 +308,12 @@ impl<B: BlobStore> Party<B> {
         &self.name
     }
 
+    /// This party's name card: its name and its key's signature over it
+    /// (see [`crate::envelope_doc::name_message`]).
+    pub fn name_card(&self) -> (String, countersign_shared::keys::Signature) {
+        (self.name.clone(), self.key.sign(&crate::envelope_doc::name_message(&self.name)))
+    }
+
     /// The public key.
     pub fn public_key(&self) -> PublicKey {
         self.key.public()
@@ -427,11 +438,10 @@ impl<B: BlobStore> Party<B> {
             source::inspect(&source)?;
         }
         let index_of = |label: &str| {
-            terms
-                .fields_of(slot)
-                .find(|(_, f)| f.label == label)
-                .map(|(i, _)| i as u16)
-                .ok_or_else(|| PartyError::UnknownField(label.to_owned()))
+            terms.fields_of(slot).find(|(_, f)| f.label == label).map(|(i, _)| i as u16).ok_or_else(|| PartyError::UnknownField {
+                label: label.to_owned(),
+                yours: terms.fields_of(slot).map(|(_, f)| format!("'{}'", f.label)).collect::<Vec<_>>().join(", "),
+            })
         };
         let mut values: BTreeMap<u16, Value> = BTreeMap::new();
         let mut new_blobs = Vec::new();
@@ -549,7 +559,20 @@ impl<B: BlobStore> Party<B> {
     fn completed_state(&self, envelope: EnvelopeId) -> Result<EnvelopeState, PartyError> {
         let state = self.state(envelope)?;
         if state.status() != Status::Completed {
-            return Err(PartyError::NotComplete(format!("{:?}", state.status())));
+            let why = match state.status() {
+                Status::Draft => "nobody has joined yet".to_owned(),
+                Status::Awaiting { slots } => {
+                    let names: Vec<&str> = slots.iter().filter_map(|s| state.terms().party(*s)).map(|p| p.name.as_str()).collect();
+                    format!("waiting for {} to sign", names.join(" and "))
+                }
+                Status::Declined { slot, reason } => {
+                    let name = state.terms().party(slot).map_or("a party", |p| p.name.as_str());
+                    format!("{name} declined to sign: “{reason}”")
+                }
+                Status::Voided { reason } => format!("the sender voided it: “{reason}”"),
+                Status::Completed => "it is complete".to_owned(),
+            };
+            return Err(PartyError::NotComplete(why));
         }
         if let Some(slot) = state.unsealed().first() {
             let name = state.terms().party(*slot).map_or("a signer", |p| p.name.as_str());

@@ -267,20 +267,22 @@ fn reading_order(state: &EnvelopeState) -> Vec<Slot> {
 }
 
 /// The name people know a key by in this envelope.
-fn name_of(state: &EnvelopeState, key: PublicKey, me: PublicKey) -> String {
+/// What to call `key`: "you", the party it is bound to, the name its own
+/// card gives (a sender who is not a party), or its fingerprint.
+fn name_of(state: &EnvelopeState, key: PublicKey, me: PublicKey, names: &[(PublicKey, String)]) -> String {
     if key == me {
         return "you".into();
     }
     let terms = state.terms();
-    (0..terms.parties.len())
-        .filter_map(|s| Slot::try_from(s).ok())
-        .find(|s| state.binding(*s) == Some(key))
-        .and_then(|s| terms.party(s))
-        .map_or_else(|| format!("key {}", key.fingerprint()), |p| p.name.clone())
+    let party = (0..terms.parties.len()).filter_map(|s| Slot::try_from(s).ok()).find(|s| state.binding(*s) == Some(key));
+    if let Some(party) = party.and_then(|s| terms.party(s)) {
+        return party.name.clone();
+    }
+    names.iter().find(|(k, _)| *k == key).map_or_else(|| format!("key {}", key.fingerprint()), |(_, name)| name.clone())
 }
 
 /// The pipeline line of `state`, seen by the node whose key is `me`.
-pub(crate) fn list_item(state: &EnvelopeState, me: PublicKey) -> ListItem {
+pub(crate) fn list_item(state: &EnvelopeState, me: PublicKey, names: &[(PublicKey, String)]) -> ListItem {
     let terms = state.terms();
     let (stage, next) = stage_of(state);
     let order = terms.signing_order();
@@ -293,7 +295,7 @@ pub(crate) fn list_item(state: &EnvelopeState, me: PublicKey) -> ListItem {
         my_turn: my_turn(state, &next, me),
         signed: (order.iter().filter(|s| state.signature(**s).is_some()).count(), order.len()),
         parties: reading_order(state).iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
-        creator: name_of(state, state.creator(), me),
+        creator: name_of(state, state.creator(), me, names),
         created_at: time::utc(state.created_at()),
         stage_since_ms: state.valid().iter().map(|v| v.entry().claimed_time).max().unwrap_or_default(),
     }
@@ -302,7 +304,13 @@ pub(crate) fn list_item(state: &EnvelopeState, me: PublicKey) -> ListItem {
 /// The summary of `state` for the node whose key is `me`; `open_invites`
 /// are the creator's unused invitation links, `missing_blobs` what has not
 /// arrived yet.
-pub(crate) fn summary(state: &EnvelopeState, me: PublicKey, open_invites: Vec<InviteOut>, missing_blobs: Vec<String>) -> Summary {
+pub(crate) fn summary(
+    state: &EnvelopeState,
+    me: PublicKey,
+    names: &[(PublicKey, String)],
+    open_invites: Vec<InviteOut>,
+    missing_blobs: Vec<String>,
+) -> Summary {
     let terms = state.terms();
     let status = state.status();
     let (stage, next_slots) = stage_of(state);
@@ -334,11 +342,11 @@ pub(crate) fn summary(state: &EnvelopeState, me: PublicKey, open_invites: Vec<In
         parties,
         created_at: time::utc(state.created_at()),
         created_by_me: state.creator() == me,
-        creator: name_of(state, state.creator(), me),
+        creator: name_of(state, state.creator(), me, names),
         document: terms.document.hash.to_string(),
         verifier_url: terms.verifier_url.clone(),
         fields: fields(state, me),
-        timeline: timeline(state, me),
+        timeline: timeline(state, me, names),
         open_invites,
         rejected: state.rejected().iter().map(|r| format!("{} entry {}: {}", r.act, r.id.short(), r.reason)).collect(),
         missing_blobs,
@@ -380,7 +388,7 @@ fn fields(state: &EnvelopeState, me: PublicKey) -> Vec<FieldSummary> {
 /// The log's valid entries in the log's own order (an entry after what it
 /// builds on), not by the times their authors claim: a clock behind cannot
 /// put a signature before the one it follows.
-fn timeline(state: &EnvelopeState, me: PublicKey) -> Vec<TimelineItem> {
+fn timeline(state: &EnvelopeState, me: PublicKey, names: &[(PublicKey, String)]) -> Vec<TimelineItem> {
     let terms = state.terms();
     let party_name = |slot: Slot| terms.party(slot).map_or_else(|| format!("party {slot}"), |p| p.name.clone());
     let too_late = if state.late_end().is_some() { " (too late: everyone had signed; the envelope stays completed)" } else { "" };
@@ -399,7 +407,7 @@ fn timeline(state: &EnvelopeState, me: PublicKey) -> Vec<TimelineItem> {
                 Act::Decline { reason, .. } => format!("declined: “{reason}”{too_late}"),
                 Act::Void { reason } => format!("voided the envelope: “{reason}”{too_late}"),
             };
-            let who = name_of(state, entry.author, me);
+            let who = name_of(state, entry.author, me, names);
             TimelineItem {
                 at: time::utc(entry.claimed_time),
                 who: if who == "you" { "You".into() } else { who },

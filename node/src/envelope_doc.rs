@@ -189,6 +189,19 @@ fn made_by_automerge(bloom: &sync::BloomFilter) -> bool {
     }
 }
 
+/// The name on a card (`<signature hex> <name>`), if `key` signed it.
+fn checked_name(key: &PublicKey, card: &str) -> Option<String> {
+    let (signature, name) = card.split_once(' ')?;
+    let bytes: [u8; 64] =
+        (0..64).map(|i| u8::from_str_radix(signature.get(2 * i..2 * i + 2)?, 16).ok()).collect::<Option<Vec<u8>>>()?.try_into().ok()?;
+    let valid = name.chars().count() <= MAX_NAME && !name.trim().is_empty();
+    (valid && key.verify(&name_message(name), &Signature::from_bytes(bytes)).is_ok()).then(|| name.to_owned())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,17 +278,4 @@ mod tests {
             assert!(doc.sync_message(&mut state).is_some());
         }
     }
-}
-
-/// The name on a card (`<signature hex> <name>`), if `key` signed it.
-fn checked_name(key: &PublicKey, card: &str) -> Option<String> {
-    let (signature, name) = card.split_once(' ')?;
-    let bytes: [u8; 64] =
-        (0..64).map(|i| u8::from_str_radix(signature.get(2 * i..2 * i + 2)?, 16).ok()).collect::<Option<Vec<u8>>>()?.try_into().ok()?;
-    let valid = name.chars().count() <= MAX_NAME && !name.trim().is_empty();
-    (valid && key.verify(&name_message(name), &Signature::from_bytes(bytes)).is_ok()).then(|| name.to_owned())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

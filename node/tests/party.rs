@@ -90,7 +90,7 @@ fn a_refused_act_stores_nothing() {
     let broken = SignInput { images: vec![("Company signature".into(), b"\x89PNG\r\n\x1a\nbroken".to_vec())], ..director_input() };
     assert!(matches!(deal.dmitri.sign(e, &broken), Err(PartyError::Image(_))));
     let unknown = SignInput { texts: vec![("Client address".into(), "not mine".into())], ..director_input() };
-    assert!(matches!(deal.dmitri.sign(e, &unknown), Err(PartyError::UnknownField(label)) if label == "Client address"));
+    assert!(matches!(deal.dmitri.sign(e, &unknown), Err(PartyError::UnknownField { label, .. }) if label == "Client address"));
     let no_stamp = SignInput { images: vec![("Company signature".into(), signature_png(1))], texts: vec![] };
     assert!(matches!(deal.dmitri.sign(e, &no_stamp), Err(PartyError::Refused(Rejection::StampMissing(_)))));
     assert_eq!(deal.dmitri.state(e).expect("state").status(), Status::Awaiting { slots: vec![0] });

@@ -338,3 +338,91 @@ fn a_manager_added_as_viewer_sees_the_envelope_in_their_pipeline_but_cannot_sign
     assert_ne!(refused.code, 0, "a viewer cannot sign");
     Ok(())
 }
+
+#[test]
+fn damaged_files_are_named_with_what_to_do_and_never_make_a_node_somebody_else() -> anyhow::Result<()> {
+    let mut anna = Node::init("Anna Sales", "anna@acme.test")?;
+    let key = anna.dir.join("key");
+    let good = std::fs::read(&key)?;
+    let mut flipped = good.clone();
+    flipped[7] ^= 0x10;
+    std::fs::write(&key, &flipped)?;
+    let refused = anna.cli(&["serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])?;
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("does not match this node's identity"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("restore the data dir from a backup"), "{}", refused.stderr);
+
+    std::fs::write(&key, &good)?;
+    anna.start(&[])?;
+    std::fs::write(anna.dir.join("api.json"), b"{\"port\": 4")?;
+    let damaged = anna.cli(&["list"])?;
+    assert_ne!(damaged.code, 0);
+    assert!(damaged.stderr.contains("api.json") && damaged.stderr.contains("damaged"), "{}", damaged.stderr);
+    assert!(damaged.stderr.contains("start it again"), "{}", damaged.stderr);
+    Ok(())
+}
+
+#[test]
+fn a_pdf_damaged_on_disk_is_fetched_again_and_the_envelope_completes() -> anyhow::Result<()> {
+    let (anna, dmitri, mut carl, envelope, files) = joined(&contract_pdf(1))?;
+    carl.wait_for(&envelope, WAIT, "the document", |s| s.missing_blobs.is_empty() && s.parties[1].joined)?;
+    director_signs(&dmitri, &envelope, &files)?;
+    carl.wait_for(&envelope, WAIT, "the client's turn", stage_is(Stage::Awaiting, "Carl Client"))?;
+
+    // A bit of the client's stored PDF flips while his node is off.
+    carl.stop()?;
+    let stored = carl.dir.join("blobs").join(countersign_shared::Hash::of(&contract_pdf(1)).to_string());
+    let mut bytes = std::fs::read(&stored)?;
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&stored, &bytes)?;
+    carl.start(&[])?;
+
+    // He signs; his node notices, fetches the PDF again, and every node ends
+    // with the same final PDF, which verifies.
+    carl.cli(&client_sign_args(&envelope, &path(&files.signature)))?.ok()?;
+    let mut finals = Vec::new();
+    for node in [&anna, &dmitri, &carl] {
+        node.wait_for(&envelope, WAIT, "completion", |s| s.stage == Stage::Completed && s.missing_blobs.is_empty())?;
+        let out = scratch_dir("repaired")?.join("final.pdf");
+        node.cli(&["export", &envelope, "--out", &path(&out)])?.ok()?;
+        finals.push(std::fs::read(out)?);
+    }
+    assert!(finals.windows(2).all(|pair| pair[0] == pair[1]));
+    assert_eq!(verify(&finals[0]).verdict, Verdict::Valid);
+    assert_eq!(std::fs::read(&stored)?, contract_pdf(1), "the damaged copy was replaced by a whole one");
+    assert!(carl.log().contains("is damaged on disk"), "{}", carl.log());
+    Ok(())
+}
+
+#[test]
+fn a_damaged_envelope_document_is_fetched_again_from_the_other_parties() -> anyhow::Result<()> {
+    let (mut anna, dmitri, mut carl, envelope, files) = joined(&contract_pdf(1))?;
+    for node in [&anna, &dmitri, &carl] {
+        node.wait_for(&envelope, WAIT, "both parties joined", |s| s.parties.iter().all(|p| p.joined) && s.missing_blobs.is_empty())?;
+    }
+    director_signs(&dmitri, &envelope, &files)?;
+    carl.wait_for(&envelope, WAIT, "the client's turn", stage_is(Stage::Awaiting, "Carl Client"))?;
+    anna.wait_for(&envelope, WAIT, "the director's signature", |s| s.parties[0].signed_at.is_some())?;
+
+    // The client's copy is cut in half and the sender's emptied, each while its node is off.
+    let document = |node: &Node| node.dir.join("envelopes").join(format!("{envelope}.automerge"));
+    carl.stop()?;
+    let bytes = std::fs::read(document(&carl))?;
+    std::fs::write(document(&carl), &bytes[..bytes.len() / 2])?;
+    anna.stop()?;
+    std::fs::write(document(&anna), b"")?;
+    carl.start(&[])?;
+    anna.start(&[])?;
+
+    // Each gets the whole envelope back from the others, and says what happened.
+    carl.wait_for(&envelope, WAIT, "the envelope back, the client's turn", stage_is(Stage::Awaiting, "Carl Client"))?;
+    anna.wait_for(&envelope, WAIT, "the envelope back", |s| s.parties[0].signed_at.is_some())?;
+    for node in [&anna, &carl] {
+        assert!(node.log().contains("is damaged") && node.log().contains("fetching it again"), "{}", node.log());
+        assert!(node.dir.join("envelopes").join(format!("{envelope}.automerge.damaged")).exists());
+    }
+    carl.cli(&client_sign_args(&envelope, &path(&files.signature)))?.ok()?;
+    anna.wait_for(&envelope, WAIT, "completion", |s| s.stage == Stage::Completed)?;
+    Ok(())
+}

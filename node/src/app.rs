@@ -278,6 +278,13 @@ impl App {
                 }
             }
         }
+        // Documents found damaged: fetched again from their parties.
+        for repair in self.envelopes.take_repairs() {
+            for (peer, addresses) in repair.parties {
+                self.net.add_addresses(peer, &addresses);
+                self.sync_with(peer, repair.envelope);
+            }
+        }
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
             tokio::select! {

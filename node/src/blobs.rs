@@ -50,10 +50,16 @@ impl BlobStore for MemoryBlobs {
 #[derive(Debug, Clone, Default)]
 pub struct Digest(Option<blake3::Hasher>);
 
-/// Blobs in a data dir's `blobs/` folder.
+/// Blobs in a data dir's `blobs/` folder. A blob is checked against its
+/// hash each time it is read whole for use, and before it is first served
+/// in a run of the node: a damaged one (a flipped bit on disk) is removed,
+/// reported, and so missing again, fetched anew from the other parties like
+/// any missing blob.
 #[derive(Debug, Clone)]
 pub struct DiskBlobs {
     dir: PathBuf,
+    /// Blobs found whole in this run.
+    checked: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<Hash>>>,
 }
 
 /// How a chunk arriving for a partial blob was taken.
@@ -74,7 +80,20 @@ impl DiskBlobs {
     pub fn new(dir: PathBuf) -> Result<Self, DataDirError> {
         let partial = dir.join("partial");
         fs::create_dir_all(&partial).map_err(|e| io_error("cannot create the blob folder", &partial, e))?;
-        Ok(DiskBlobs { dir })
+        Ok(DiskBlobs { dir, checked: Default::default() })
+    }
+
+    /// Whether `bytes`, read as blob `hash`, are whole; a damaged blob is
+    /// removed (so that it counts as missing and is fetched again).
+    fn whole(&self, hash: &Hash, bytes: &[u8]) -> bool {
+        let mut checked = self.checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if Hash::of(bytes) == *hash {
+            checked.insert(*hash);
+            return true;
+        }
+        tracing::warn!("blob {} is damaged on disk (its bytes no longer match its hash): removed, to be fetched again", hash.short());
+        let _ = fs::remove_file(self.path(hash));
+        false
     }
 
     fn path(&self, hash: &Hash) -> PathBuf {
@@ -92,6 +111,11 @@ impl DiskBlobs {
 
     /// Up to `max` bytes of a complete blob from `offset`, with its total size.
     pub fn read_chunk(&self, hash: &Hash, offset: u64, max: usize) -> Option<(u64, Vec<u8>)> {
+        // A damaged copy is never passed on (the peer would reject it).
+        let known_whole = self.checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(hash);
+        if !known_whole && !self.whole(hash, &fs::read(self.path(hash)).ok()?) {
+            return None;
+        }
         let mut file = fs::File::open(self.path(hash)).ok()?;
         let total = file.metadata().ok()?.len();
         if offset > total {
@@ -162,7 +186,8 @@ impl DiskBlobs {
 
 impl BlobStore for DiskBlobs {
     fn get(&self, hash: &Hash) -> Option<Vec<u8>> {
-        fs::read(self.path(hash)).ok()
+        let bytes = fs::read(self.path(hash)).ok()?;
+        self.whole(hash, &bytes).then_some(bytes)
     }
 
     fn has(&self, hash: &Hash) -> bool {

@@ -20,6 +20,9 @@ pub enum ClientError {
     /// No node runs on the data dir.
     #[error("no Countersign node is running on {0}; start it with `countersign --data-dir {0} serve`")]
     NotRunning(String),
+    /// The file that says where the node listens is damaged.
+    #[error("{0}")]
+    Damaged(String),
     /// The node answered with an error.
     #[error("{0}")]
     Api(ApiError),
@@ -41,7 +44,8 @@ impl Client {
     /// Connects to the node running on `data`.
     pub fn connect(data: &DataDir) -> Result<Self, ClientError> {
         let dir = data.root().display().to_string();
-        let info = data.api_info().ok_or_else(|| ClientError::NotRunning(dir.clone()))?;
+        let info =
+            data.read_api_info().map_err(|e| ClientError::Damaged(e.to_string()))?.ok_or_else(|| ClientError::NotRunning(dir.clone()))?;
         let config = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(120))).build();
         let client = Client { agent: config.into(), base: format!("http://127.0.0.1:{}", info.port), token: info.token, dir };
         Ok(client)

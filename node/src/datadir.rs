@@ -5,6 +5,7 @@
 //! <data-dir>/
 //!   lock            held by the running node (one process per data dir)
 //!   key             the ed25519 secret seed (owner-only)
+//!   identity        the key's public half (hex): a damaged key is caught, not used
 //!   profile.toml    the person's name and contact
 //!   api.json        the local API's port and token (owner-only), written by `serve`
 //!   envelopes/      one Automerge document per envelope: <envelope-id>.automerge
@@ -20,6 +21,9 @@ use std::path::{Path, PathBuf};
 use countersign_shared::keys::SecretKey;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+/// The file holding the key's public half.
+const IDENTITY: &str = "identity";
 
 /// The environment variable that overrides the default data dir.
 pub const DATA_DIR_ENV: &str = "COUNTERSIGN_DATA_DIR";
@@ -162,6 +166,7 @@ impl DataDir {
             fs::create_dir_all(&path).map_err(io("cannot create the data dir", &path))?;
         }
         write_atomic(&key_path, &seed, true)?;
+        write_atomic(&self.path(IDENTITY), SecretKey::from_seed(seed).public().to_string().as_bytes(), false)?;
         let text = toml::to_string(profile).map_err(|e| DataDirError::Damaged("profile".into(), e.to_string()))?;
         write_atomic(&self.path("profile.toml"), text.as_bytes(), false)?;
         Ok(SecretKey::from_seed(seed))
@@ -175,7 +180,28 @@ impl DataDir {
         }
         let bytes = fs::read(&path).map_err(io("cannot read the key", &path))?;
         let seed: [u8; 32] = bytes.try_into().map_err(|_| DataDirError::Damaged(path.display().to_string(), "not a 32-byte key".into()))?;
-        Ok(SecretKey::from_seed(seed))
+        let key = SecretKey::from_seed(seed);
+        // Any 32 bytes are a key: a damaged file would make the node somebody
+        // else without a word. The public half written at `init` says who it is.
+        let identity = self.path(IDENTITY);
+        match fs::read_to_string(&identity) {
+            Ok(text) if text.trim() == key.public().to_string() => {}
+            Ok(_) => {
+                return Err(DataDirError::Damaged(
+                    path.display().to_string(),
+                    format!(
+                        "it does not match this node's identity in {}: one of the two files was damaged; restore the data dir from a backup (the node will not start as somebody else)",
+                        identity.display()
+                    ),
+                ));
+            }
+            // A data dir from before `identity` existed: it is written now.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                write_atomic(&identity, key.public().to_string().as_bytes(), false)?;
+            }
+            Err(e) => return Err(io("cannot read the identity", &identity)(e)),
+        }
+        Ok(key)
     }
 
     /// The profile.
@@ -195,10 +221,26 @@ impl DataDir {
         }
     }
 
-    /// Where the running node's API is.
+    /// Where the running node's API is (`None` also for a damaged file).
     pub fn api_info(&self) -> Option<ApiInfo> {
-        let text = fs::read_to_string(self.path("api.json")).ok()?;
-        serde_json::from_str(&text).ok()
+        self.read_api_info().ok().flatten()
+    }
+
+    /// Where the running node's API is: `None` when no node has written it,
+    /// an error that says so when the file is damaged.
+    pub fn read_api_info(&self) -> Result<Option<ApiInfo>, DataDirError> {
+        let path = self.path("api.json");
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("cannot read", &path)(e)),
+        };
+        serde_json::from_str(&text).map(Some).map_err(|e| {
+            DataDirError::Damaged(
+                path.display().to_string(),
+                format!("{e}; if the node is running, stop it and start it again (`serve` writes the file anew)"),
+            )
+        })
     }
 
     /// Records the running node's API (owner-only file).

@@ -39,6 +39,22 @@ pub struct Envelopes {
     /// The names keys give themselves in each envelope (checked name cards:
     /// how a sender who is not a party is named).
     names: std::collections::HashMap<EnvelopeId, Vec<(PublicKey, String)>>,
+    /// The other parties last written beside each document (see [`Repair`]).
+    parties_kept: std::collections::HashMap<EnvelopeId, Vec<PublicKey>>,
+    /// Documents found damaged at start, to fetch again from their parties.
+    repairs: Vec<Repair>,
+}
+
+/// An envelope whose document was found damaged at start: whom to fetch it
+/// from again. Beside each document the node keeps its other parties and
+/// their addresses (`<id>.parties`), so a party that lost its copy asks
+/// them for it by envelope id, as the bound party it is (no invitation).
+#[derive(Debug, Clone)]
+pub struct Repair {
+    /// The envelope.
+    pub envelope: EnvelopeId,
+    /// Its other parties, with where they were last reached.
+    pub parties: Vec<(PublicKey, Vec<String>)>,
 }
 
 /// The file listing entry ids whose signatures this node verified (32 bytes
@@ -66,6 +82,7 @@ impl Envelopes {
         party.trust_verified(ids);
         let docs = BTreeMap::new();
         let mut names = std::collections::HashMap::new();
+        let mut repairs = Vec::new();
         let dir = data.path("envelopes");
         fs::create_dir_all(&dir).map_err(|source| DataDirError::Io { what: "cannot open", path: dir.display().to_string(), source })?;
         let listing =
@@ -79,16 +96,40 @@ impl Envelopes {
             let bytes =
                 fs::read(&path).map_err(|source| DataDirError::Io { what: "cannot read", path: path.display().to_string(), source })?;
             match EnvelopeDoc::load(&bytes) {
-                Ok(doc) => {
+                Ok(doc) if !doc.entries().is_empty() => {
                     party.insert(id, doc.entries());
                     names.insert(id, doc.names());
                 }
                 // One damaged file must not keep the node (and every other
-                // envelope) from starting; the file stays for a person to restore.
-                Err(e) => tracing::warn!("skipping {}: it is damaged ({e})", path.display()),
+                // envelope) from starting: it is set aside (for a person to
+                // look at) and the document fetched again from the parties.
+                damaged => {
+                    let why = damaged.err().map_or_else(|| "it holds no entry".to_owned(), |e| e.to_string());
+                    let aside = path.with_extension("automerge.damaged");
+                    let _ = fs::rename(&path, &aside);
+                    let parties = read_parties(&dir, id);
+                    tracing::warn!(
+                        "the document of envelope {} is damaged ({why}); kept as {}, fetching it again from {} part{}",
+                        id.short(),
+                        aside.display(),
+                        parties.len(),
+                        if parties.len() == 1 { "y" } else { "ies" }
+                    );
+                    repairs.push(Repair { envelope: id, parties });
+                }
             }
         }
-        Ok(Envelopes { data, party, docs, disk, settled: Default::default(), seal_failed: Default::default(), names })
+        Ok(Envelopes {
+            data,
+            party,
+            docs,
+            disk,
+            settled: Default::default(),
+            seal_failed: Default::default(),
+            names,
+            parties_kept: Default::default(),
+            repairs,
+        })
     }
 
     /// This node's key.
@@ -128,6 +169,35 @@ impl Envelopes {
         self.docs
             .entry(envelope)
             .or_insert_with(|| std::fs::read(&path).ok().and_then(|bytes| EnvelopeDoc::load(&bytes).ok()).unwrap_or_default())
+    }
+
+    /// Documents found damaged at start (each returned once).
+    pub fn take_repairs(&mut self) -> Vec<Repair> {
+        std::mem::take(&mut self.repairs)
+    }
+
+    /// Writes the envelope's other parties and their addresses beside its
+    /// document when they changed (what a repair needs).
+    fn keep_parties(&mut self, envelope: EnvelopeId) {
+        let peers = self.peers_of(envelope);
+        if peers.is_empty() || self.parties_kept.get(&envelope) == Some(&peers) {
+            return;
+        }
+        let addresses = self.docs.get(&envelope).map(EnvelopeDoc::addresses).unwrap_or_default();
+        let kept: Vec<(String, Vec<String>)> = peers
+            .iter()
+            .map(|key| (key.to_string(), addresses.iter().find(|(k, _)| k == key).map(|(_, a)| a.clone()).unwrap_or_default()))
+            .collect();
+        let path = self.data.path("envelopes").join(format!("{envelope}.parties"));
+        let written = serde_json::to_vec(&kept)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| write_atomic(&path, &bytes, false).map_err(|e| e.to_string()));
+        match written {
+            Ok(()) => {
+                self.parties_kept.insert(envelope, peers);
+            }
+            Err(e) => tracing::warn!("cannot keep the parties of envelope {}: {e}", envelope.short()),
+        }
     }
 
     fn note_names(&mut self, envelope: EnvelopeId) {
@@ -232,6 +302,7 @@ impl Envelopes {
         if let Some(doc) = self.docs.get_mut(&envelope) {
             write_atomic(&path, &doc.save(), false)?;
         }
+        self.keep_parties(envelope);
         self.persist_verified();
         Ok(())
     }
@@ -334,4 +405,11 @@ impl Envelopes {
     fn invites_path(&self, envelope: EnvelopeId) -> std::path::PathBuf {
         self.data.path("envelopes").join(format!("{envelope}.invites.json"))
     }
+}
+
+/// The parties kept beside an envelope's document (see [`Repair`]).
+fn read_parties(dir: &std::path::Path, envelope: EnvelopeId) -> Vec<(PublicKey, Vec<String>)> {
+    let bytes = fs::read(dir.join(format!("{envelope}.parties"))).unwrap_or_default();
+    let kept: Vec<(String, Vec<String>)> = serde_json::from_slice(&bytes).unwrap_or_default();
+    kept.into_iter().filter_map(|(key, addresses)| Some((key.parse().ok()?, addresses))).collect()
 }

@@ -203,3 +203,31 @@ fn a_void_racing_the_last_signature_loses_on_every_node_and_the_final_pdf_stands
     assert_eq!(report.verdict, countersign_shared::verify::Verdict::Valid, "{:?}", report.reasons);
     Ok(())
 }
+
+#[test]
+fn a_node_whose_clock_is_a_year_behind_is_told_and_cannot_date_an_act_before_what_it_follows() -> anyhow::Result<()> {
+    let mut anna = Node::init("Anna Sales", "anna@acme.test")?;
+    let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
+    let mut carl = Node::init("Carl Client", "+15550100")?;
+    carl.set_clock("-400d");
+    for node in [&mut anna, &mut dmitri, &mut carl] {
+        node.start(&[])?;
+    }
+    let files = scratch_dir("clock-files")?;
+    std::fs::write(files.join("contract.pdf"), contract_pdf(1))?;
+    let (envelope, director_link, client_link) = send(&anna, &files.join("contract.pdf"), "Consulting agreement")?;
+    dmitri.cli(&["join", &director_link])?.ok()?;
+
+    // The client's computer dates his acceptance a year before the invitation:
+    // refused, with what to do; and his node says its clock looks behind.
+    let refused = carl.cli(&["join", &client_link])?;
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("this computer's clock says") && refused.stderr.contains("set the clock right"), "{}", refused.stderr);
+    let info = carl.cli(&["info"])?.ok()?;
+    assert!(info.stdout.contains("warning: this computer's clock seems to be behind"), "{}\n{}", info.stdout, carl.log());
+    assert!(info.stdout.contains("399 days ahead"), "{}", info.stdout);
+    // Nobody else took anything from him, and the envelope waits as before.
+    let status = anna.status(&envelope)?;
+    assert!(!status.parties[1].joined, "{status:?}");
+    Ok(())
+}

@@ -326,6 +326,7 @@ mod tests {
                         fingerprint: String::new(),
                         name: "Anna".into(),
                         addresses: vec![],
+                        clock_warning: None,
                     };
                     let _ = reply.send(Ok(info));
                 }

@@ -151,6 +151,8 @@ pub struct App {
     next_tag: u64,
     joins: HashMap<EnvelopeId, PendingJoin>,
     fetches: HashMap<Hash, Fetch>,
+    /// Set when a peer's act is dated ahead of this computer's clock.
+    clock_warning: Option<String>,
     /// Set when a download could not be stored here: none starts before then.
     downloads_paused_until: Option<Instant>,
     /// Downloads this node could not store, and why (until one is stored).
@@ -243,6 +245,7 @@ impl App {
             joins: HashMap::new(),
             fetches: HashMap::new(),
             downloads_paused_until: None,
+            clock_warning: None,
             stalled: HashMap::new(),
             addresses: Vec::new(),
             connected: HashSet::new(),

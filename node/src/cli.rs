@@ -306,6 +306,9 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
             for address in &info.addresses {
                 println!("listening {address}");
             }
+            if let Some(warning) = &info.clock_warning {
+                println!("warning: {warning}");
+            }
             Ok(())
         }
         Command::Join { link, code } => {

@@ -71,7 +71,7 @@ impl From<PartyError> for NodeError {
         let message = error.to_string();
         match error {
             E::UnknownEnvelope(_) => NodeError::NotFound(message),
-            E::Refused(_) | E::NotAParty | E::InviteExpired(_) | E::NotComplete(_) => NodeError::Refused(message),
+            E::Refused(_) | E::NotAParty | E::InviteExpired(_) | E::NotComplete(_) | E::ClockBehind { .. } => NodeError::Refused(message),
             E::Store(_) | E::Fold(_) => NodeError::Internal(message),
             _ => NodeError::Invalid(message),
         }

@@ -34,6 +34,14 @@ pub const DEFAULT_INVITE_TTL_MS: u64 = 14 * 24 * 3600 * 1000;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum PartyError {
+    /// This computer's clock is behind the envelope's last act.
+    #[error("this computer's clock says {now}, before the envelope's last act ({latest}): set the clock right, then try again")]
+    ClockBehind {
+        /// What the clock says (UTC).
+        now: String,
+        /// The envelope's latest claimed time (UTC).
+        latest: String,
+    },
     /// The PDF cannot be used.
     #[error(transparent)]
     Pdf(#[from] PdfError),
@@ -660,7 +668,12 @@ impl<B: BlobStore> Party<B> {
         let after = fold_with_verified(envelope, book.entries.values().cloned(), &self.verified.borrow())?;
         if let Some(rejected) = after.rejected().iter().find(|r| r.id == id) {
             book.entries.remove(&id);
-            return Err(PartyError::Refused(rejected.reason.clone()));
+            return Err(match &rejected.reason {
+                Rejection::BeforeItsParents { claimed, parents } => {
+                    PartyError::ClockBehind { now: claimed.clone(), latest: parents.clone() }
+                }
+                other => PartyError::Refused(other.clone()),
+            });
         }
         let _ = book.folded.set(after.clone());
         self.note_verified(&after);

@@ -157,7 +157,7 @@ pub fn fold_until(
         terminal: None,
         invited: false,
     };
-    state.knowledge.insert(create_id, Knowledge::default());
+    state.knowledge.insert(create_id, Knowledge::default().at(state.created_at));
     state.valid.push(ValidEntry::new(create));
 
     // Kahn's algorithm: an entry is ready once every parent present has been judged.
@@ -268,7 +268,7 @@ impl EnvelopeState {
             }
             Act::Create(_) => {}
         }
-        self.knowledge.insert(id, ancestors.with(&entry.act, grant));
+        self.knowledge.insert(id, ancestors.with(&entry.act, grant).at(entry.claimed_time));
         self.valid.push(ValidEntry::new(raw));
     }
 
@@ -368,6 +368,11 @@ impl EnvelopeState {
         let turn = self.terms.party(*first).map_or(0, |p| p.order);
         let slots = unsigned.into_iter().filter(|s| self.terms.party(*s).is_some_and(|p| p.order == turn)).collect();
         Status::Awaiting { slots }
+    }
+
+    /// The latest time any valid entry claims (Unix ms).
+    pub fn latest_time(&self) -> u64 {
+        self.valid.iter().map(|v| v.entry().claimed_time).max().unwrap_or(self.created_at)
     }
 
     /// A void or decline that came too late: made concurrently with the

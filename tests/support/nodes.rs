@@ -23,6 +23,15 @@ pub fn countersign_bin() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// Debian's libfaketime (package faketime, which `scripts/test` installs).
+fn libfaketime() -> Result<PathBuf> {
+    let found = ["/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    found.context("libfaketime is missing: install Debian's faketime (scripts/test does)")
+}
+
 /// What a CLI call printed and how it ended.
 #[derive(Debug)]
 pub struct Run {
@@ -63,6 +72,8 @@ pub struct Node {
     /// The network namespace it lives in and its address there (see
     /// [`crate::lan`]); `None`: this machine's loopback.
     host: Option<(String, String)>,
+    /// A clock offset for libfaketime (`-400d`), set with [`Node::set_clock`].
+    clock: Option<String>,
 }
 
 impl Node {
@@ -79,23 +90,33 @@ impl Node {
 
     /// A new identity in the data dir `dir` (an empty folder: a small disk, say).
     pub fn init_at(dir: PathBuf, name: &str, contact: &str, host: Option<(String, String)>) -> Result<Node> {
-        let node = Node { dir, child: None, host };
+        let node = Node { dir, child: None, host, clock: None };
         let flag = if contact.contains('@') { "--email" } else { "--phone" };
         node.cli(&["init", "--name", name, flag, contact])?.ok()?;
         Ok(node)
     }
 
-    /// `countersign --data-dir DIR`, inside the node's namespace if it has one.
+    /// Runs this node's processes (`serve` and the CLI) with a clock off by
+    /// `offset` (libfaketime's syntax: `-400d`, `+2h`); timers are left alone.
+    pub fn set_clock(&mut self, offset: &str) {
+        self.clock = Some(offset.to_owned());
+    }
+
+    /// `countersign --data-dir DIR`, inside the node's namespace if it has
+    /// one, under its fake clock if it has one.
     fn command(&self) -> Result<Command> {
-        let mut command = match &self.host {
-            Some((namespace, _)) => {
-                let mut command = Command::new("ip");
-                command.args(["netns", "exec", namespace]).arg(countersign_bin()?);
-                command
-            }
-            None => Command::new(countersign_bin()?),
-        };
-        command.arg("--data-dir").arg(&self.dir);
+        let mut program: Vec<std::ffi::OsString> = Vec::new();
+        if let Some((namespace, _)) = &self.host {
+            program.extend(["ip", "netns", "exec", namespace.as_str()].map(Into::into));
+        }
+        program.push(countersign_bin()?.into());
+        let mut command = Command::new(&program[0]);
+        command.args(&program[1..]).arg("--data-dir").arg(&self.dir);
+        if let Some(offset) = &self.clock {
+            // libfaketime preloaded into the node itself (the `faketime`
+            // program would run it as a child, under another process id).
+            command.env("LD_PRELOAD", libfaketime()?).env("FAKETIME", offset).env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+        }
         Ok(command)
     }
 

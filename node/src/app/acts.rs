@@ -14,6 +14,7 @@ impl App {
                     fingerprint: me.fingerprint(),
                     name: self.envelopes.party().name().to_owned(),
                     addresses: self.addresses.clone(),
+                    clock_warning: self.clock_warning.clone(),
                 };
                 let _ = reply.send(Ok(info));
             }

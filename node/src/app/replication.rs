@@ -97,7 +97,10 @@ impl App {
         self.net.respond(responder, Response::Sync(reply));
         match self.envelopes.absorb(envelope) {
             Ok(0) => {}
-            Ok(_) => self.changed(envelope, Some(peer)),
+            Ok(_) => {
+                self.check_clock(envelope, peer);
+                self.changed(envelope, Some(peer));
+            }
             Err(e) => tracing::error!("cannot save envelope {}: {e}", envelope.short()),
         }
     }
@@ -204,6 +207,9 @@ impl App {
                 0
             }
         };
+        if added > 0 {
+            self.check_clock(envelope, peer);
+        }
         self.complete_join(envelope);
         if added > 0 {
             self.changed(envelope, Some(peer));
@@ -211,6 +217,29 @@ impl App {
         self.sync_with(peer, envelope);
         // The peer now knows what we know (e.g. our Join): blobs it refused may come now.
         self.fetch_missing(envelope);
+    }
+
+    /// After a party's entries arrived: an act dated ahead of this computer's
+    /// clock (beyond what clocks differ by) means this clock is probably
+    /// behind, and acts it dates may be refused; the person is told.
+    fn check_clock(&mut self, envelope: EnvelopeId, peer: PublicKey) {
+        let Some(latest) = self.envelopes.party().state_ref(envelope).ok().map(countersign_shared::state::EnvelopeState::latest_time)
+        else {
+            return;
+        };
+        let now = now_ms();
+        if latest > now.saturating_add(countersign_shared::log::rules::CLOCK_TOLERANCE_MS) {
+            let minutes = (latest - now) / 60_000;
+            let ahead = if minutes >= 2 * 24 * 60 { format!("{} days", minutes / (24 * 60)) } else { format!("{minutes} minutes") };
+            let warning = format!(
+                "this computer's clock seems to be behind: an act of another party is dated {}, {ahead} ahead of it; set the clock right, or acts you make may be refused",
+                countersign_shared::time::utc(latest)
+            );
+            if self.clock_warning.as_deref() != Some(warning.as_str()) {
+                tracing::warn!(%peer, "{warning}");
+            }
+            self.clock_warning = Some(warning);
+        }
     }
 
     pub(super) fn complete_join(&mut self, envelope: EnvelopeId) {

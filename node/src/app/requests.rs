@@ -21,6 +21,10 @@ pub struct NodeInfo {
     pub name: String,
     /// Where it listens.
     pub addresses: Vec<String>,
+    /// Set when the other parties' acts are dated ahead of this computer's
+    /// clock: it is probably behind (acts dated by it may be refused).
+    #[serde(default)]
+    pub clock_warning: Option<String>,
 }
 
 /// A party as the sender describes it.

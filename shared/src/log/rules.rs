@@ -1,5 +1,9 @@
 //! Who may append what, and when: the rules P2–P5 of the design.
 //!
+//! Claimed times are the authors' own; one rule holds them to the log's
+//! order: an entry may not claim a time more than [`CLOCK_TOLERANCE_MS`]
+//! before an act it builds on.
+//!
 //! [`check`] judges one entry against what its ancestors establish
 //! ([`Knowledge`]) and against the envelope so far ([`Ledger`]). Every
 //! rejection has a typed [`Rejection`] whose message says what was wrong.
@@ -14,6 +18,10 @@ use crate::keys::PublicKey;
 use crate::log::{Act, MAX_IMAGE_BYTES, RawEntry, Value, join_message};
 use crate::model::{Contact, FieldKind, MAX_TEXT, Slot, Terms};
 use crate::pades::certificate;
+
+/// How far an entry's claimed time may lie before its ancestors' (clocks
+/// of different machines differ by this much without anything being wrong).
+pub const CLOCK_TOLERANCE_MS: u64 = 10 * 60 * 1000;
 
 /// Why an entry was kept out of the envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Error, Serialize)]
@@ -105,6 +113,14 @@ pub enum Rejection {
     /// P5: the envelope was declined or voided before this entry.
     #[error("the envelope was already {0}")]
     AfterTerminal(&'static str),
+    /// The entry claims a time before an act it builds on.
+    #[error("the entry claims to be made at {claimed}, before an act it builds on ({parents}): its author's clock is wrong")]
+    BeforeItsParents {
+        /// Its claimed time (UTC).
+        claimed: String,
+        /// The latest time its ancestors claim (UTC).
+        parents: String,
+    },
     /// Voiding a completed envelope.
     #[error("the envelope is complete and can no longer be voided")]
     AlreadyComplete,
@@ -186,6 +202,8 @@ pub struct Knowledge {
     pub grants: Grants,
     /// Whether a `Decline` or `Void` is an ancestor, and which.
     pub terminal: Option<&'static str>,
+    /// The latest time an ancestor claims (Unix ms).
+    pub latest: u64,
 }
 
 impl Knowledge {
@@ -198,7 +216,14 @@ impl Knowledge {
             invited: self.invited | other.invited,
             grants: self.grants.union(other.grants),
             terminal: self.terminal.or(other.terminal),
+            latest: self.latest.max(other.latest),
         }
+    }
+
+    /// Adds the time a valid entry itself claims.
+    pub fn at(mut self, claimed_time: u64) -> Knowledge {
+        self.latest = self.latest.max(claimed_time);
+        self
     }
 
     /// Adds what a valid entry itself establishes; `grant` is the number a
@@ -291,6 +316,11 @@ pub fn check(raw: &RawEntry, envelope: Envelope<'_>, known: Knowledge, ledger: &
     }
     if !signature_checked && !raw.signature_verifies() {
         return Err(Rejection::BadSignature);
+    }
+    // An act cannot come before what it builds on: a claimed time that does
+    // (beyond clocks that differ a little) is a clock set wrong, or a lie.
+    if entry.claimed_time.saturating_add(CLOCK_TOLERANCE_MS) < known.latest {
+        return Err(Rejection::BeforeItsParents { claimed: crate::time::utc(entry.claimed_time), parents: crate::time::utc(known.latest) });
     }
     let terms = envelope.terms;
     let party = |slot: Slot| terms.party(slot).ok_or(Rejection::UnknownSlot(slot));

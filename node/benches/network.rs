@@ -3,10 +3,12 @@
 //! 2. sending a 20 MB PDF to a newly joined party, against a plain loopback
 //!    TCP copy of the same bytes written to a file and synced, in the same run;
 //! 3. a node holding 10,000 envelopes: `countersign serve` start-up, `list`,
-//!    resident memory.
+//!    resident memory;
+//! 4. catch-up: a client's node off while the director signs 200 (then
+//!    2,000) envelopes; from its restart until every one shows its turn.
 //!
 //! `cargo bench -p countersign-node --bench network` (all three), or with a
-//! filter: `-- turn`, `-- transfer`, `-- envelopes`.
+//! filter: `-- turn`, `-- transfer`, `-- envelopes`, `-- catch-up`.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark stops on a broken fixture
 
@@ -33,7 +35,7 @@ async fn node(root: &std::path::Path, name: &str) -> RunningNode {
     RunningNode::start(&data, NodeOptions::default()).await.unwrap()
 }
 
-fn request(document: countersign_shared::Hash, title: &str) -> CreateRequest {
+fn request(document: countersign_shared::Hash, title: impl Into<String>) -> CreateRequest {
     CreateRequest {
         title: title.into(),
         document,
@@ -61,7 +63,7 @@ async fn sign_to_client_ready(root: &std::path::Path) {
     let mut samples = Vec::new();
     for round in 0..21 {
         let document = anna.put_blob(pdf.clone()).await.unwrap();
-        let created = anna.create(request(document, &format!("Contract {round}"))).await.unwrap();
+        let created = anna.create(request(document, format!("Contract {round}"))).await.unwrap();
         let envelope: EnvelopeId = created.envelope.parse().unwrap();
         dmitri.join(created.invites[0].link.clone(), None).await.unwrap();
         carl.join(created.invites[1].link.clone(), None).await.unwrap();
@@ -130,7 +132,7 @@ async fn twenty_megabytes(root: &std::path::Path) {
     for run in 0..5 {
         let dmitri = node(root, &format!("dmitri-large-{run}")).await;
         let document = anna.put_blob(pdf.clone()).await.unwrap();
-        let created = anna.create(request(document, &format!("Large {run}"))).await.unwrap();
+        let created = anna.create(request(document, format!("Large {run}"))).await.unwrap();
         let envelope: EnvelopeId = created.envelope.parse().unwrap();
         let started = Instant::now();
         dmitri.join(created.invites[0].link.clone(), None).await.unwrap();
@@ -194,6 +196,42 @@ fn ten_thousand_envelopes(root: &std::path::Path) {
     );
 }
 
+async fn catch_up(root: &std::path::Path, count: usize) -> Duration {
+    let (anna, dmitri) = (node(root, &format!("anna-{count}")).await, node(root, &format!("dmitri-{count}")).await);
+    let carl_data = DataDir::resolve(Some(root.join(format!("carl-{count}")))).unwrap();
+    carl_data.init(&Profile { name: "Carl".into(), contact: None }, random_secret()).unwrap();
+    let carl = RunningNode::start(&carl_data, NodeOptions::default()).await.unwrap();
+    let document = anna.put_blob(contract_pdf(1)).await.unwrap();
+    let mut envelopes = Vec::with_capacity(count);
+    for n in 0..count {
+        let created = anna.create(request(document, format!("Contract {n}"))).await.unwrap();
+        dmitri.join(created.invites[0].link.clone(), None).await.unwrap();
+        carl.join(created.invites[1].link.clone(), None).await.unwrap();
+        envelopes.push(created.envelope.parse::<EnvelopeId>().unwrap());
+    }
+    let ready = |s: &countersign_node::envelopes::Summary| s.parties.iter().all(|p| p.joined) && s.missing_blobs.is_empty();
+    for envelope in &envelopes {
+        dmitri.wait_for(*envelope, WAIT, ready).await.unwrap();
+        carl.wait_for(*envelope, WAIT, ready).await.unwrap();
+    }
+    carl.close().await;
+    let signature = dmitri.put_blob(signature_png(1)).await.unwrap();
+    let stamp = dmitri.put_blob(stamp_png()).await.unwrap();
+    for envelope in &envelopes {
+        dmitri.sign(*envelope, SignRequest { signature: Some(signature), stamp: Some(stamp), texts: vec![] }).await.unwrap();
+    }
+    let started = Instant::now();
+    let carl = RunningNode::start(&carl_data, NodeOptions::default()).await.unwrap();
+    for envelope in &envelopes {
+        carl.wait_for(*envelope, Duration::from_secs(600), |s| s.my_turn).await.unwrap();
+    }
+    let took = started.elapsed();
+    for node in [anna, dmitri, carl] {
+        node.close().await;
+    }
+    took
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -211,6 +249,15 @@ fn main() {
     }
     if runs("envelopes") {
         ten_thousand_envelopes(&root);
+    }
+    if runs("catch-up") {
+        for count in [200, 2_000] {
+            let took = runtime.block_on(catch_up(&root, count));
+            println!(
+                "catch-up: {count} envelopes signed while the client's node was off are its turn {:.2} s after its restart",
+                took.as_secs_f64()
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -367,7 +367,7 @@ impl<B: BlobStore> Party<B> {
 
     /// Joins with an invitation. The envelope must have arrived (a packet from the inviter).
     pub fn join(&mut self, invitation: &Invitation) -> Result<RawEntry, PartyError> {
-        if now_ms() > invitation.expires_at {
+        if now_ms() > invitation.expires_at.saturating_add(countersign_shared::log::rules::CLOCK_TOLERANCE_MS) {
             return Err(PartyError::InviteExpired(time::utc(invitation.expires_at)));
         }
         let state = self.state(invitation.envelope)?;
@@ -632,7 +632,9 @@ impl<B: BlobStore> Party<B> {
         let message = countersign_shared::log::join_message(&state.envelope(), slot, key);
         state.valid().iter().any(|entry| match &entry.entry().act {
             Act::Invite { slot: s, invite_key, expires_at } => {
-                *s == slot && *expires_at >= now_ms() && invite_key.verify(&message, proof).is_ok()
+                *s == slot
+                    && expires_at.saturating_add(countersign_shared::log::rules::CLOCK_TOLERANCE_MS) >= now_ms()
+                    && invite_key.verify(&message, proof).is_ok()
             }
             _ => false,
         })

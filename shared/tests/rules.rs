@@ -226,11 +226,61 @@ fn a_join_after_the_invite_expired() {
         envelope: Some(s.envelope),
         parents: s.state().heads(),
         author: key.public(),
-        claimed_time: invitation.expires_at + 1,
+        claimed_time: invitation.expires_at + countersign_shared::log::rules::CLOCK_TOLERANCE_MS + 1,
         act: Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&key.public()), certificates },
     }
     .sign(&key);
     assert_rejected(&s, &join, Rejection::InviteExpired);
+}
+
+#[test]
+fn a_join_just_past_the_expiry_by_a_clock_a_little_ahead_is_taken() {
+    let pdf = contract_pdf(1);
+    let terms = contract_terms(&pdf);
+    let s = Scenario::invited(pdf, terms);
+    let (invitation, invite) = s.invites[&CLIENT].clone();
+    let key = party_key(CLIENT);
+    let certificates = s.certificate(CLIENT, Issuer::Itself(&key));
+    let join = countersign_shared::log::Entry {
+        envelope: Some(s.envelope),
+        parents: s.state().heads(),
+        author: key.public(),
+        claimed_time: invitation.expires_at + 60_000,
+        act: Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&key.public()), certificates },
+    }
+    .sign(&key);
+    assert_eq!(judge(&s, &join).1, None, "a minute past the expiry is within what clocks differ by");
+}
+
+#[test]
+fn an_act_dated_before_what_it_builds_on() {
+    let pdf = contract_pdf(1);
+    let terms = contract_terms(&pdf);
+    let s = Scenario::invited(pdf, terms);
+    let (invitation, invite) = s.invites[&CLIENT].clone();
+    let key = party_key(CLIENT);
+    let certificates = s.certificate(CLIENT, Issuer::Itself(&key));
+    let latest = s.state().latest_time();
+    let join = |claimed_time: u64| {
+        countersign_shared::log::Entry {
+            envelope: Some(s.envelope),
+            parents: s.state().heads(),
+            author: key.public(),
+            claimed_time,
+            act: Act::Join {
+                slot: CLIENT,
+                invite: invite.id(),
+                proof: invitation.prove(&key.public()),
+                certificates: certificates.clone(),
+            },
+        }
+        .sign(&key)
+    };
+    // A clock a little behind is fine; a year behind is not.
+    assert_eq!(judge(&s, &join(latest - 60_000)).1, None);
+    let a_year_before = latest - 365 * 24 * 3600 * 1000;
+    let rejected = judge(&s, &join(a_year_before)).1;
+    assert!(matches!(rejected, Some(Rejection::BeforeItsParents { .. })), "{rejected:?}");
 }
 
 #[test]

@@ -199,7 +199,7 @@ impl App {
                 return;
             }
         };
-        if now_ms() > invitation.expires_at {
+        if now_ms() > invitation.expires_at.saturating_add(countersign_shared::log::rules::CLOCK_TOLERANCE_MS) {
             let when = countersign_shared::time::utc(invitation.expires_at);
             let _ = reply.send(Err(NodeError::refused(format!("this invitation expired on {when}; ask the sender for a new one"))));
             return;

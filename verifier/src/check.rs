@@ -25,8 +25,13 @@ pub fn exit_code(report: &Report) -> u8 {
     }
 }
 
-/// The report as a person reads it in a terminal.
-pub fn plain_text(report: &Report) -> String {
+/// How far ahead of this computer's clock a claimed time must be to be
+/// called wrong (beyond time zones and clocks a little off).
+const FUTURE_BY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// The report as a person reads it in a terminal (`now_ms`: this computer's
+/// clock, to flag a signing time claimed in the future).
+pub fn plain_text(report: &Report, now_ms: u64) -> String {
     let mut out = String::new();
     let verdict = match report.verdict {
         Verdict::Valid => "VALID",
@@ -55,7 +60,9 @@ pub fn plain_text(report: &Report) -> String {
         let _ = writeln!(out, "  {}. {} ({}), {}", party.position, party.name, party.role.label(), party.contact);
         match (&party.fingerprint, &party.claimed_time) {
             (Some(fingerprint), Some(time)) => {
-                let _ = writeln!(out, "     signed {time} (claimed by the signer), key {fingerprint}");
+                let future = party.claimed_time_ms.is_some_and(|at| at > now_ms.saturating_add(FUTURE_BY_MS));
+                let flag = if future { " — a time in the future: the signer's clock was wrong" } else { "" };
+                let _ = writeln!(out, "     signed {time} (claimed by the signer){flag}, key {fingerprint}");
             }
             (Some(fingerprint), None) => {
                 let _ = writeln!(out, "     joined with key {fingerprint}, has not signed");

@@ -112,7 +112,7 @@ fn main() -> ExitCode {
                     }
                 }
             } else {
-                plain_text(&report)
+                plain_text(&report, now_ms())
             };
             // A reader that stops early (`| head -1`) closes the pipe: that is
             // not an error, and the exit code still says the verdict.
@@ -161,4 +161,10 @@ fn serve(config: Config) -> anyhow::Result<()> {
             .await?;
         Ok(())
     })
+}
+
+/// This computer's clock, in Unix ms (a report flags signing times claimed
+/// far ahead of it).
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

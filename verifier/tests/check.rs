@@ -126,3 +126,16 @@ fn a_trusted_ca_vouches_for_its_signers_only() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("does not hold PEM certificates"));
 }
+
+#[test]
+fn a_signing_time_claimed_in_the_future_is_flagged() {
+    let pdf = Scenario::signed_contract().render();
+    let report = countersign_verifier::check::check_bytes(&pdf, &countersign_shared::verify::TrustedRoots::none());
+    let signed_at = report.parties.iter().filter_map(|p| p.claimed_time_ms).max().expect("signing times");
+    let flag = "a time in the future: the signer's clock was wrong";
+    // Read a day or more before the signers' clocks said, every signature is flagged; read after, none.
+    let early = countersign_verifier::check::plain_text(&report, signed_at - 2 * 24 * 3600 * 1000);
+    assert_eq!(early.matches(flag).count(), report.parties.len(), "{early}");
+    let later = countersign_verifier::check::plain_text(&report, signed_at + 1000);
+    assert!(!later.contains(flag), "{later}");
+}

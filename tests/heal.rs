@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use countersign_node::envelopes::Stage;
+use countersign_scenarios::browser::Browser;
 use countersign_scenarios::disk::SmallDisk;
 use countersign_scenarios::lan::Lan;
 use countersign_scenarios::nodes::{Node, send};
@@ -85,6 +86,15 @@ fn a_full_disk_is_an_error_the_person_can_read_and_the_node_carries_on_when_spac
     assert!(joined.stderr.contains("cannot be stored on this computer: the disk is full"), "{}\n{}", joined.stderr, dmitri.log());
     let status = dmitri.status(&envelope)?;
     assert_eq!(status.missing_blobs.len(), 1, "{status:?}");
+    // The web app's document page says it too, instead of "still arriving".
+    let browser = Browser::start(1280, 900)?;
+    let link = dmitri.app_link()?;
+    browser.go(&link)?;
+    let origin = link.split("/app/").next().unwrap_or_default().to_owned();
+    browser.go(&format!("{origin}/app/e/{envelope}"))?;
+    browser.wait_for_text("The document cannot be stored on this computer: the disk is full")?;
+    browser.screenshot("full-disk-document-page")?;
+    drop(browser);
     let upload = dmitri.cli(&["send", "--pdf", &files.join("contract.pdf").to_string_lossy(), "--title", "T", "--signer", "A:a@b.test"])?;
     assert_ne!(upload.code, 0);
     assert!(upload.stderr.contains("the disk is full"), "{}", upload.stderr);

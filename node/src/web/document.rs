@@ -60,6 +60,11 @@ async fn render_page(
         },
         false => Vec::new(),
     };
+    // A file this node cannot store (a full disk) is said so, not "arriving".
+    let storage_problem = match summary.missing_blobs.is_empty() {
+        true => None,
+        false => state.node.transfers().await.unwrap_or_default().into_iter().filter(|t| t.envelope == summary.id).find_map(|t| t.problem),
+    };
     let report = match summary.stage == Stage::Completed {
         true => state.node.final_report(&summary).await.ok(),
         false => None,
@@ -103,7 +108,9 @@ async fn render_page(
                 } }
             }
         }
-        @if !summary.missing_blobs.is_empty() {
+        @if let Some(problem) = &storage_problem {
+            p.notice.bad role="alert" { "The document cannot be stored on this computer: " (problem) }
+        } @else if !summary.missing_blobs.is_empty() {
             p.notice role="status" data-arriving { "Still arriving from the other nodes: " (summary.missing_blobs.len()) " file(s). This page reloads by itself when they are here." }
         }
         @if summary.my_turn && summary.missing_blobs.is_empty() {

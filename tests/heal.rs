@@ -236,6 +236,12 @@ fn a_node_whose_clock_is_a_year_behind_is_told_and_cannot_date_an_act_before_wha
     let info = carl.cli(&["info"])?.ok()?;
     assert!(info.stdout.contains("warning: this computer's clock seems to be behind"), "{}\n{}", info.stdout, carl.log());
     assert!(info.stdout.contains("399 days ahead"), "{}", info.stdout);
+    // The web app's pipeline, where the person looks, says so too.
+    let browser = Browser::start(390, 844)?;
+    browser.go(&carl.app_link()?)?;
+    browser.wait_for_text("This computer's clock seems to be behind")?;
+    browser.screenshot("clock-behind-pipeline-phone")?;
+    drop(browser);
     // Nobody else took anything from him, and the envelope waits as before.
     let status = anna.status(&envelope)?;
     assert!(!status.parties[1].joined, "{status:?}");

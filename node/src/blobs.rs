@@ -83,6 +83,11 @@ impl DiskBlobs {
         Ok(DiskBlobs { dir, checked: Default::default() })
     }
 
+    /// Notes a blob this run wrote after hashing it.
+    fn mark_whole(&self, hash: &Hash) {
+        self.checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(*hash);
+    }
+
     /// Whether `bytes`, read as blob `hash`, are whole; a damaged blob is
     /// removed (so that it counts as missing and is fetched again).
     fn whole(&self, hash: &Hash, bytes: &[u8]) -> bool {
@@ -180,6 +185,7 @@ impl DiskBlobs {
         if let Ok(dir) = fs::File::open(&self.dir) {
             let _ = dir.sync_all();
         }
+        self.mark_whole(hash);
         Ok(ChunkOutcome::Complete)
     }
 }
@@ -198,6 +204,8 @@ impl BlobStore for DiskBlobs {
         let hash = Hash::of(bytes);
         if !self.has(&hash) {
             write_atomic(&self.path(&hash), bytes, false)?;
+            // Just hashed and written: served without reading it back.
+            self.mark_whole(&hash);
         }
         Ok(hash)
     }

@@ -97,7 +97,14 @@ pub(super) async fn page(State(state): State<AppState>, Query(filter): Query<Fil
     let undelivered = state.node.undelivered().await.unwrap_or_default();
     let board = board_markup(&list, &filter);
     let failing = undelivered.iter().filter(|m| m.attempts > 0).count();
+    let clock_warning = state.node.info().await.ok().and_then(|info| info.clock_warning).map(|warning| {
+        let mut letters = warning.chars();
+        letters.next().map(|first| first.to_uppercase().chain(letters).collect::<String>()).unwrap_or_default()
+    });
     let body = html! {
+        @if let Some(warning) = &clock_warning {
+            p.notice.bad role="alert" { "⚠ " (warning) }
+        }
         @if failing > 0 {
             p.notice.bad role="status" {
                 strong { (failing) " message(s) not delivered yet" }

@@ -35,12 +35,12 @@ pub const DEFAULT_INVITE_TTL_MS: u64 = 14 * 24 * 3600 * 1000;
 #[non_exhaustive]
 pub enum PartyError {
     /// This computer's clock is behind the envelope's last act.
-    #[error("this computer's clock says {now}, before the envelope's last act ({latest}): set the clock right, then try again")]
+    #[error("this computer's clock says {now}, before the envelope was created ({created}): set the clock right, then try again")]
     ClockBehind {
         /// What the clock says (UTC).
         now: String,
-        /// The envelope's latest claimed time (UTC).
-        latest: String,
+        /// When the envelope's creator says it was made (UTC).
+        created: String,
     },
     /// The PDF cannot be used.
     #[error(transparent)]
@@ -661,8 +661,16 @@ impl<B: BlobStore> Party<B> {
     /// node will, and keeps it only if it is valid.
     fn append(&mut self, envelope: EnvelopeId, act: Act) -> Result<RawEntry, PartyError> {
         let state = self.state(envelope)?;
-        let entry = Entry { envelope: Some(envelope), parents: state.heads(), author: self.public_key(), claimed_time: now_ms(), act }
-            .sign(&self.key);
+        let now = now_ms();
+        // A clock behind the envelope's creation dates acts nonsensically
+        // (the log would flag them): this node does not make them. (Only the
+        // creator's date counts: another party's entry dated in the future
+        // must not stop anyone from acting.)
+        if now.saturating_add(countersign_shared::log::rules::CLOCK_TOLERANCE_MS) < state.created_at() {
+            return Err(PartyError::ClockBehind { now: time::utc(now), created: time::utc(state.created_at()) });
+        }
+        let entry =
+            Entry { envelope: Some(envelope), parents: state.heads(), author: self.public_key(), claimed_time: now, act }.sign(&self.key);
         let id = entry.id();
         let book = self.books.entry(envelope).or_default();
         book.entries.insert(id, entry.clone());
@@ -670,12 +678,7 @@ impl<B: BlobStore> Party<B> {
         let after = fold_with_verified(envelope, book.entries.values().cloned(), &self.verified.borrow())?;
         if let Some(rejected) = after.rejected().iter().find(|r| r.id == id) {
             book.entries.remove(&id);
-            return Err(match &rejected.reason {
-                Rejection::BeforeItsParents { claimed, parents } => {
-                    PartyError::ClockBehind { now: claimed.clone(), latest: parents.clone() }
-                }
-                other => PartyError::Refused(other.clone()),
-            });
+            return Err(PartyError::Refused(rejected.reason.clone()));
         }
         let _ = book.folded.set(after.clone());
         self.note_verified(&after);

@@ -98,6 +98,8 @@ pub struct EnvelopeState {
     /// Slots whose `Join` has among its ancestors a `Confirm` of its key.
     phone_confirmed: BTreeSet<Slot>,
     terminal: Option<Status>,
+    /// Valid entries dated before an act they build on (beyond the clock tolerance).
+    backdated: BTreeSet<EntryId>,
     invited: bool,
 }
 
@@ -155,6 +157,7 @@ pub fn fold_until(
         certificates: BTreeMap::new(),
         phone_confirmed: BTreeSet::new(),
         terminal: None,
+        backdated: BTreeSet::new(),
         invited: false,
     };
     state.knowledge.insert(create_id, Knowledge::default().at(state.created_at));
@@ -268,6 +271,11 @@ impl EnvelopeState {
             }
             Act::Create(_) => {}
         }
+        // A claimed time before what the entry builds on is a clock set
+        // wrong (or a lie): flagged, never a reason to reject (see `rules`).
+        if entry.claimed_time.saturating_add(rules::CLOCK_TOLERANCE_MS) < ancestors.latest {
+            self.backdated.insert(id);
+        }
         self.knowledge.insert(id, ancestors.with(&entry.act, grant).at(entry.claimed_time));
         self.valid.push(ValidEntry::new(raw));
     }
@@ -368,6 +376,12 @@ impl EnvelopeState {
         let turn = self.terms.party(*first).map_or(0, |p| p.order);
         let slots = unsigned.into_iter().filter(|s| self.terms.party(*s).is_some_and(|p| p.order == turn)).collect();
         Status::Awaiting { slots }
+    }
+
+    /// Whether a valid entry claims a time before an act it builds on
+    /// (beyond the clock tolerance): its author's clock was wrong.
+    pub fn backdated(&self, entry: &EntryId) -> bool {
+        self.backdated.contains(entry)
     }
 
     /// The latest time any valid entry claims (Unix ms).

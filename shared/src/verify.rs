@@ -130,6 +130,9 @@ pub struct PartyReport {
     pub claimed_time: Option<String>,
     /// The same time in Unix ms.
     pub claimed_time_ms: Option<u64>,
+    /// The signature claims a time before an act it builds on: the
+    /// signer's clock was wrong (the time means nothing; the order does).
+    pub claimed_time_backdated: bool,
     /// Their `Sign` entry id.
     pub entry: Option<String>,
     /// The values they gave.
@@ -587,6 +590,7 @@ impl Report {
                 signed: record.is_some(),
                 claimed_time: record.map(|r| utc(r.claimed_time)),
                 claimed_time_ms: record.map(|r| r.claimed_time),
+                claimed_time_backdated: record.is_some_and(|r| state.backdated(&r.entry)),
                 entry: record.map(|r| r.entry.to_string()),
                 values,
                 identity: identity(state, slot, trusted),

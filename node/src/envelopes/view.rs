@@ -408,6 +408,11 @@ fn timeline(state: &EnvelopeState, me: PublicKey, names: &[(PublicKey, String)])
                 Act::Void { reason } => format!("voided the envelope: “{reason}”{too_late}"),
             };
             let who = name_of(state, entry.author, me, names);
+            let what = if state.backdated(&valid.id()) {
+                format!("{what} (dated before what it follows: the author's clock was wrong)")
+            } else {
+                what
+            };
             TimelineItem {
                 at: time::utc(entry.claimed_time),
                 who: if who == "you" { "You".into() } else { who },

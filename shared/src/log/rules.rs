@@ -1,8 +1,10 @@
 //! Who may append what, and when: the rules P2–P5 of the design.
 //!
-//! Claimed times are the authors' own; one rule holds them to the log's
-//! order: an entry may not claim a time more than [`CLOCK_TOLERANCE_MS`]
-//! before an act it builds on.
+//! Claimed times are the authors' own claims and never make an entry
+//! invalid (a rule that did would let one entry dated in the future block
+//! every honest act after it); an entry dated more than
+//! [`CLOCK_TOLERANCE_MS`] before an act it builds on is *flagged* by the
+//! fold ([`crate::state::EnvelopeState::backdated`]) and in every report.
 //!
 //! [`check`] judges one entry against what its ancestors establish
 //! ([`Knowledge`]) and against the envelope so far ([`Ledger`]). Every
@@ -19,8 +21,9 @@ use crate::log::{Act, MAX_IMAGE_BYTES, RawEntry, Value, join_message};
 use crate::model::{Contact, FieldKind, MAX_TEXT, Slot, Terms};
 use crate::pades::certificate;
 
-/// How far an entry's claimed time may lie before its ancestors' (clocks
-/// of different machines differ by this much without anything being wrong).
+/// How far an entry's claimed time may lie before its ancestors' before it
+/// is flagged, and how long an invitation lasts past its expiry (clocks of
+/// different machines differ by this much without anything being wrong).
 pub const CLOCK_TOLERANCE_MS: u64 = 10 * 60 * 1000;
 
 /// Why an entry was kept out of the envelope.
@@ -113,14 +116,6 @@ pub enum Rejection {
     /// P5: the envelope was declined or voided before this entry.
     #[error("the envelope was already {0}")]
     AfterTerminal(&'static str),
-    /// The entry claims a time before an act it builds on.
-    #[error("the entry claims to be made at {claimed}, before an act it builds on ({parents}): its author's clock is wrong")]
-    BeforeItsParents {
-        /// Its claimed time (UTC).
-        claimed: String,
-        /// The latest time its ancestors claim (UTC).
-        parents: String,
-    },
     /// Voiding a completed envelope.
     #[error("the envelope is complete and can no longer be voided")]
     AlreadyComplete,
@@ -316,11 +311,6 @@ pub fn check(raw: &RawEntry, envelope: Envelope<'_>, known: Knowledge, ledger: &
     }
     if !signature_checked && !raw.signature_verifies() {
         return Err(Rejection::BadSignature);
-    }
-    // An act cannot come before what it builds on: a claimed time that does
-    // (beyond clocks that differ a little) is a clock set wrong, or a lie.
-    if entry.claimed_time.saturating_add(CLOCK_TOLERANCE_MS) < known.latest {
-        return Err(Rejection::BeforeItsParents { claimed: crate::time::utc(entry.claimed_time), parents: crate::time::utc(known.latest) });
     }
     let terms = envelope.terms;
     let party = |slot: Slot| terms.party(slot).ok_or(Rejection::UnknownSlot(slot));

@@ -18,6 +18,7 @@ pub(super) fn document() -> Value {
             "signed": {"type": "boolean"},
             "claimed_time": {"type": ["string", "null"], "description": "as claimed by the signer, UTC"},
             "claimed_time_ms": {"type": ["integer", "null"]},
+            "claimed_time_backdated": {"type": "boolean", "description": "the signature claims a time before what it follows: the signer's clock was wrong"},
             "entry": {"type": ["string", "null"], "description": "id of the party's Sign entry"},
             "values": {"type": "array", "items": {"type": "object", "properties": {
                 "label": {"type": "string"}, "kind": {"type": "string"}, "page": {"type": "integer"}, "value": {"type": "string"}}}},

@@ -151,6 +151,9 @@ pub struct App {
     next_tag: u64,
     joins: HashMap<EnvelopeId, PendingJoin>,
     fetches: HashMap<Hash, Fetch>,
+    /// Envelopes whose entries from peers arrived but could not be saved (a
+    /// full disk): saved again on each tick, and acted on once they are.
+    unsaved: HashSet<EnvelopeId>,
     /// Set when a peer's act is dated ahead of this computer's clock.
     clock_warning: Option<String>,
     /// Set when a download could not be stored here: none starts before then.
@@ -246,6 +249,7 @@ impl App {
             fetches: HashMap::new(),
             downloads_paused_until: None,
             clock_warning: None,
+            unsaved: HashSet::new(),
             stalled: HashMap::new(),
             addresses: Vec::new(),
             connected: HashSet::new(),
@@ -463,6 +467,13 @@ impl App {
     /// Retries parties that could not be reached, and joins that did not finish.
     fn retry(&mut self) {
         self.envelopes.persist_verified();
+        let unsaved: Vec<EnvelopeId> = self.unsaved.iter().copied().collect();
+        for envelope in unsaved {
+            if self.envelopes.save(envelope).is_ok() {
+                self.unsaved.remove(&envelope);
+                self.changed(envelope, None);
+            }
+        }
         let now = Instant::now();
         self.ticks += 1;
         if self.ticks.is_multiple_of(4) {

@@ -60,6 +60,8 @@ pub struct DiskBlobs {
     dir: PathBuf,
     /// Blobs found whole in this run.
     checked: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<Hash>>>,
+    /// How many damaged blobs this run removed (so that what was complete is looked at again).
+    removed: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// How a chunk arriving for a partial blob was taken.
@@ -80,7 +82,12 @@ impl DiskBlobs {
     pub fn new(dir: PathBuf) -> Result<Self, DataDirError> {
         let partial = dir.join("partial");
         fs::create_dir_all(&partial).map_err(|e| io_error("cannot create the blob folder", &partial, e))?;
-        Ok(DiskBlobs { dir, checked: Default::default() })
+        Ok(DiskBlobs { dir, checked: Default::default(), removed: Default::default() })
+    }
+
+    /// How many damaged blobs this run removed so far.
+    pub fn removed(&self) -> u64 {
+        self.removed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Notes a blob this run wrote after hashing it.
@@ -98,6 +105,7 @@ impl DiskBlobs {
         }
         tracing::warn!("blob {} is damaged on disk (its bytes no longer match its hash): removed, to be fetched again", hash.short());
         let _ = fs::remove_file(self.path(hash));
+        self.removed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         false
     }
 

@@ -109,18 +109,23 @@ impl DataDirError {
     }
 }
 
-/// Removes the temporary files of writes that did not finish
-/// (`.name.pid.tmp`, see [`write_atomic`]) under `dir`: a crash leaves them.
+/// The folders of a data dir that [`write_atomic`] writes into.
+const WRITTEN_FOLDERS: [&str; 11] =
+    ["", "envelopes", "blobs", "templates", "codes", "outbox", "notify", "notify/events", "notify/pending", "notify/sent", "notify/failed"];
+
+/// Removes the temporary files of writes that did not finish in `dir`
+/// (exactly [`write_atomic`]'s `.<name>.<pid>.tmp`): a crash leaves them.
 fn remove_leftovers(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        match entry.file_type() {
-            Ok(kind) if kind.is_dir() => remove_leftovers(&entry.path()),
-            Ok(_) if name.starts_with('.') && name.ends_with(".tmp") => {
-                let _ = fs::remove_file(entry.path());
-            }
-            _ => {}
+        let ours = name
+            .strip_prefix('.')
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|rest| rest.rsplit_once('.'))
+            .is_some_and(|(file, pid)| !file.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+        if ours && entry.file_type().is_ok_and(|kind| kind.is_file()) {
+            let _ = fs::remove_file(entry.path());
         }
     }
 }
@@ -147,7 +152,9 @@ impl DataDir {
     /// Removes what writes cut short by a crash left behind (call with the
     /// lock held, before anything is written).
     pub fn remove_leftovers(&self) {
-        remove_leftovers(&self.root);
+        for folder in WRITTEN_FOLDERS {
+            remove_leftovers(&self.path(folder));
+        }
     }
 
     /// A file or folder in the data dir.

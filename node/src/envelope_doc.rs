@@ -129,7 +129,8 @@ impl EnvelopeDoc {
             .collect()
     }
 
-    fn name_of(&self, key: &PublicKey) -> Option<String> {
+    /// The name `key`'s own card gives, if it verifies.
+    pub fn name_of(&self, key: &PublicKey) -> Option<String> {
         let card = self.doc.get(automerge::ROOT, format!("{NAME_PREFIX}{key}").as_str()).ok()??.0.into_string().ok()?;
         checked_name(key, &card)
     }

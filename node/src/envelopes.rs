@@ -33,7 +33,7 @@ pub struct Envelopes {
     disk: DiskBlobs,
     /// Envelopes whose blobs were all here, with how many valid entries they
     /// had then (a new entry may name new images).
-    settled: std::cell::RefCell<std::collections::HashMap<EnvelopeId, usize>>,
+    settled: std::cell::RefCell<std::collections::HashMap<EnvelopeId, (usize, u64)>>,
     /// Envelopes whose sealing failed for good, with how many valid entries they had then.
     seal_failed: std::cell::RefCell<std::collections::HashMap<EnvelopeId, usize>>,
     /// The names keys give themselves in each envelope (checked name cards:
@@ -89,6 +89,15 @@ impl Envelopes {
             fs::read_dir(&dir).map_err(|source| DataDirError::Io { what: "cannot list", path: dir.display().to_string(), source })?;
         for file in listing.flatten() {
             let path = file.path();
+            // A document set aside as damaged and not fetched again yet
+            // (the node stopped first): its repair is still due.
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if let Some(id) = name.strip_suffix(".automerge.damaged").and_then(|s| s.parse::<EnvelopeId>().ok()) {
+                if !dir.join(format!("{id}.automerge")).exists() {
+                    repairs.push(Repair { envelope: id, parties: read_parties(&dir, id) });
+                }
+                continue;
+            }
             let Some(id) = path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<EnvelopeId>().ok()) else { continue };
             if path.extension().is_none_or(|e| e != "automerge") {
                 continue;
@@ -98,7 +107,11 @@ impl Envelopes {
             match EnvelopeDoc::load(&bytes) {
                 Ok(doc) if !doc.entries().is_empty() => {
                     party.insert(id, doc.entries());
-                    names.insert(id, doc.names());
+                    // The cards of the entries' authors only (see `note_names`).
+                    let mut authors: Vec<PublicKey> = doc.entries().iter().map(|e| e.entry().author).collect();
+                    authors.sort();
+                    authors.dedup();
+                    names.insert(id, authors.into_iter().filter_map(|key| Some((key, doc.name_of(&key)?))).collect::<Vec<_>>());
                 }
                 // One damaged file must not keep the node (and every other
                 // envelope) from starting: it is set aside (for a person to
@@ -200,9 +213,16 @@ impl Envelopes {
         }
     }
 
+    /// Reads the name cards of the envelope's creator and bound parties
+    /// (only theirs: a party that wrote cards for a thousand keys of its own
+    /// costs nothing).
     fn note_names(&mut self, envelope: EnvelopeId) {
+        let Ok(state) = self.party.state_ref(envelope) else { return };
+        let mut keys = vec![state.creator()];
+        keys.extend((0..state.terms().parties.len()).filter_map(|s| Slot::try_from(s).ok()).filter_map(|s| state.binding(s)));
         if let Some(doc) = self.docs.get(&envelope) {
-            self.names.insert(envelope, doc.names());
+            let names = keys.into_iter().filter_map(|key| Some((key, doc.name_of(&key)?))).collect();
+            self.names.insert(envelope, names);
         }
     }
 
@@ -360,7 +380,8 @@ impl Envelopes {
     /// Blobs the envelope needs that are not here yet.
     pub fn missing_blobs(&self, envelope: EnvelopeId) -> Vec<Hash> {
         let Ok(state) = self.party.state_ref(envelope) else { return vec![] };
-        let entries = state.valid().len();
+        // Settled until the log grows or a damaged blob is removed.
+        let entries = (state.valid().len(), self.disk.removed());
         if self.settled.borrow().get(&envelope) == Some(&entries) {
             return vec![];
         }

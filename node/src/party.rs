@@ -31,6 +31,10 @@ use crate::datadir::DataDirError;
 pub const DEFAULT_INVITE_TTL_MS: u64 = 14 * 24 * 3600 * 1000;
 
 /// Why a party's act failed. Nothing is stored when an act fails.
+/// How far this computer's clock may be behind an envelope's creation
+/// before the node refuses to date an act with it.
+const CLOCK_BEHIND_REFUSED_MS: u64 = 24 * 60 * 60 * 1000;
+
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum PartyError {
@@ -662,11 +666,12 @@ impl<B: BlobStore> Party<B> {
     fn append(&mut self, envelope: EnvelopeId, act: Act) -> Result<RawEntry, PartyError> {
         let state = self.state(envelope)?;
         let now = now_ms();
-        // A clock behind the envelope's creation dates acts nonsensically
-        // (the log would flag them): this node does not make them. (Only the
-        // creator's date counts: another party's entry dated in the future
-        // must not stop anyone from acting.)
-        if now.saturating_add(countersign_shared::log::rules::CLOCK_TOLERANCE_MS) < state.created_at() {
+        // A clock more than a day behind the envelope's creation dates acts
+        // nonsensically (the log would flag them): this node does not make
+        // them. (Only the creator's date counts, with a day's slack: another
+        // party's entry dated in the future, or a creator's clock hours
+        // ahead, must not stop anyone from acting.)
+        if now.saturating_add(CLOCK_BEHIND_REFUSED_MS) < state.created_at() {
             return Err(PartyError::ClockBehind { now: time::utc(now), created: time::utc(state.created_at()) });
         }
         let entry =

@@ -98,6 +98,8 @@ pub struct EnvelopeState {
     /// Slots whose `Join` has among its ancestors a `Confirm` of its key.
     phone_confirmed: BTreeSet<Slot>,
     terminal: Option<Status>,
+    /// When the entry that set `terminal` claims to be made (Unix ms).
+    terminal_at: u64,
     /// Valid entries dated before an act they build on (beyond the clock tolerance).
     backdated: BTreeSet<EntryId>,
     invited: bool,
@@ -157,6 +159,7 @@ pub fn fold_until(
         certificates: BTreeMap::new(),
         phone_confirmed: BTreeSet::new(),
         terminal: None,
+        terminal_at: 0,
         backdated: BTreeSet::new(),
         invited: false,
     };
@@ -264,10 +267,14 @@ impl EnvelopeState {
                 self.signs.insert(*slot, record);
             }
             Act::Decline { slot, reason } => {
-                self.terminal.get_or_insert(Status::Declined { slot: *slot, reason: reason.clone() });
+                if self.terminal.is_none() {
+                    self.terminal = Some(Status::Declined { slot: *slot, reason: reason.clone() });
+                    self.terminal_at = entry.claimed_time;
+                }
             }
             Act::Void { reason } => {
                 self.terminal = Some(Status::Voided { reason: reason.clone() });
+                self.terminal_at = entry.claimed_time;
             }
             Act::Create(_) => {}
         }
@@ -355,17 +362,24 @@ impl EnvelopeState {
     /// Where the envelope stands (P6: a function of the valid entries only).
     ///
     /// One rule for a void (or decline) racing the last signature, the same
-    /// everywhere: once every signer has signed, the envelope is completed.
-    /// No signature can build on a void or decline, so one that is in the
-    /// log alongside every signature was made concurrently with the last
-    /// of them; it stays in the log, shown as too late
+    /// everywhere: no signature can build on a void or decline, so one that
+    /// is in the log beside every signature was made concurrently with the
+    /// last of them. If that last signature claims a time no later than the
+    /// void (give or take the clock tolerance), the envelope is completed:
+    /// the void stays in the log, shown as too late
     /// ([`EnvelopeState::late_end`]), and the final PDF, built from the
-    /// signatures and what they build on, never contains it.
+    /// signatures and what they build on, never contains it. A signature
+    /// dated later than the void (one that left the void out of its parents
+    /// on purpose, long after) does not undo it: the envelope stays voided.
     pub fn status(&self) -> Status {
         let order = self.terms.signing_order();
         let unsigned: Vec<Slot> = order.iter().copied().filter(|s| !self.signs.contains_key(s)).collect();
         let Some(first) = unsigned.first() else {
-            return Status::Completed;
+            let last_signature = self.signs.values().map(|s| s.claimed_time).max().unwrap_or(0);
+            return match &self.terminal {
+                Some(terminal) if last_signature > self.terminal_at.saturating_add(rules::CLOCK_TOLERANCE_MS) => terminal.clone(),
+                _ => Status::Completed,
+            };
         };
         if let Some(terminal) = &self.terminal {
             return terminal.clone();

@@ -130,8 +130,8 @@ pub struct PartyReport {
     pub claimed_time: Option<String>,
     /// The same time in Unix ms.
     pub claimed_time_ms: Option<u64>,
-    /// The signature claims a time before an act it builds on: the
-    /// signer's clock was wrong (the time means nothing; the order does).
+    /// The signature claims a time before an act it builds on: the signer's
+    /// clock, or that act's author's, was wrong (the order is what holds).
     pub claimed_time_backdated: bool,
     /// Their `Sign` entry id.
     pub entry: Option<String>,

@@ -184,6 +184,35 @@ fn only_the_creator_voids_and_not_after_completion() {
     assert_rejected(&done, &void, Rejection::AlreadyComplete);
 }
 
+/// A void and the client's last signature made concurrently (neither
+/// builds on the other), the signature `later_by` minutes after the void.
+fn void_racing_the_last_signature(later_by: u64) -> EnvelopeState {
+    let mut s = Scenario::contract();
+    s.director_signs();
+    let parents = s.state().heads();
+    let void = s.entry(&creator(), parents.clone(), Act::Void { reason: "the price changed".into() });
+    for _ in 1..later_by {
+        s.tick();
+    }
+    let values = s.client_values();
+    let sign = s.entry(&party_key(CLIENT), parents, Act::Sign { slot: CLIENT, values });
+    let mut entries = s.entries.clone();
+    entries.extend([void, sign]);
+    fold(s.envelope, entries).expect("the envelope folds")
+}
+
+#[test]
+fn a_void_racing_the_last_signature() {
+    // Made at about the same time: completion wins, the void is kept as too late.
+    let raced = void_racing_the_last_signature(1);
+    assert_eq!(raced.status(), Status::Completed);
+    assert!(matches!(raced.late_end(), Some(Status::Voided { .. })));
+    // A signature that leaves the void out of its parents long after cannot undo it.
+    let after = void_racing_the_last_signature(30);
+    assert!(matches!(after.status(), Status::Voided { .. }), "{:?}", after.status());
+    assert!(after.late_end().is_none());
+}
+
 #[test]
 fn a_join_with_a_wrong_invite_secret() {
     let pdf = contract_pdf(1);

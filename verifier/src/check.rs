@@ -63,7 +63,7 @@ pub fn plain_text(report: &Report, now_ms: u64) -> String {
                 let future = party.claimed_time_ms.is_some_and(|at| at > now_ms.saturating_add(FUTURE_BY_MS));
                 let flag = match (future, party.claimed_time_backdated) {
                     (true, _) => " — a time in the future: the signer's clock was wrong",
-                    (false, true) => " — a time before what the signature follows: the signer's clock was wrong",
+                    (false, true) => " — a time before what the signature follows: this signer's clock, or an earlier one's, was wrong",
                     (false, false) => "",
                 };
                 let _ = writeln!(out, "     signed {time} (claimed by the signer){flag}, key {fingerprint}");

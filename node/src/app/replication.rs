@@ -101,7 +101,10 @@ impl App {
                 self.check_clock(envelope, peer);
                 self.changed(envelope, Some(peer));
             }
-            Err(e) => tracing::error!("cannot save envelope {}: {e}", envelope.short()),
+            Err(e) => {
+                tracing::error!("cannot save envelope {}: {e}", envelope.short());
+                self.unsaved.insert(envelope);
+            }
         }
     }
 
@@ -204,6 +207,7 @@ impl App {
             Ok(added) => added,
             Err(e) => {
                 tracing::error!("cannot save envelope {}: {e}", envelope.short());
+                self.unsaved.insert(envelope);
                 0
             }
         };

@@ -409,7 +409,7 @@ fn timeline(state: &EnvelopeState, me: PublicKey, names: &[(PublicKey, String)])
             };
             let who = name_of(state, entry.author, me, names);
             let what = if state.backdated(&valid.id()) {
-                format!("{what} (dated before what it follows: the author's clock was wrong)")
+                format!("{what} (dated before what it follows: this author's clock, or an earlier one's, was wrong)")
             } else {
                 what
             };

@@ -102,6 +102,9 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(3);
 /// Pings every two seconds; one unanswered for five marks the connection
 /// dead (a partition leaves TCP connections open for minutes), and the
 /// network closes it so that the parties reconnect when the route returns.
+/// (Ten seconds was tried: the heal then took over five seconds to notice.
+/// On a very slow uplink a pong may queue behind a transfer's chunks and
+/// the connection be reopened; a known trade-off.)
 fn liveness() -> ping::Config {
     ping::Config::new().with_interval(Duration::from_secs(2)).with_timeout(Duration::from_secs(5))
 }

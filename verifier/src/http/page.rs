@@ -64,7 +64,7 @@ async function check(file) {
       html += '<div class="party"><strong>' + p.position + '. ' + esc(p.name) + '</strong> — ' + esc(p.role.replace('_', ' ')) + ', ' + esc(contact) +
         '<dl><dt>Signed</dt><dd>' + (p.signed ? esc(p.claimed_time) + ' (time claimed by the signer)' +
           (p.claimed_time_ms > Date.now() + 86400000 ? ' — <strong>a time in the future: the signer’s clock was wrong</strong>' :
-           p.claimed_time_backdated ? ' — <strong>a time before what the signature follows: the signer’s clock was wrong</strong>' : '') : 'not signed') + '</dd>' +
+           p.claimed_time_backdated ? ' — <strong>a time before what the signature follows: this signer’s clock, or an earlier one’s, was wrong</strong>' : '') : 'not signed') + '</dd>' +
         '<dt>Key</dt><dd class="mono">' + esc(p.fingerprint || '—') + '</dd>';
       if (p.identity) {
         html += '<dt>Identity</dt><dd class="identity">' + (p.identity.trusted && p.identity.level === 'certificate' ? '<strong>Vouched for</strong>: ' : '') +

@@ -247,3 +247,39 @@ fn a_node_whose_clock_is_a_year_behind_is_told_and_cannot_date_an_act_before_wha
     assert!(!status.parties[1].joined, "{status:?}");
     Ok(())
 }
+
+#[test]
+fn a_node_killed_again_and_again_loses_no_act_it_acknowledged() -> anyhow::Result<()> {
+    let mut anna = Node::init("Anna Sales", "anna@acme.test")?;
+    let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
+    anna.start(&[])?;
+    dmitri.start(&[])?;
+    let files = scratch_dir("kill-files")?;
+    let (pdf, signature, stamp) = (files.join("c.pdf"), files.join("s.png"), files.join("t.png"));
+    std::fs::write(&pdf, contract_pdf(1))?;
+    std::fs::write(&signature, signature_png(1))?;
+    std::fs::write(&stamp, stamp_png())?;
+    let (signature, stamp) = (signature.to_string_lossy().into_owned(), stamp.to_string_lossy().into_owned());
+    for round in 0..6u64 {
+        let (envelope, director_link, _) = send(&anna, &pdf, &format!("Contract {round}"))?;
+        // Each acknowledged act is followed by a kill -9 a few milliseconds later
+        // (a different moment each round); after the restart it is still there.
+        dmitri.cli(&["join", &director_link])?.ok()?;
+        std::thread::sleep(Duration::from_millis(round * 7));
+        dmitri.kill()?;
+        dmitri.start(&[])?;
+        assert!(dmitri.status(&envelope)?.parties[0].is_me, "round {round}: the join was lost");
+        dmitri.cli(&["sign", &envelope, "--signature", &signature, "--stamp", &stamp])?.ok()?;
+        std::thread::sleep(Duration::from_millis(round * 5));
+        dmitri.kill()?;
+        dmitri.start(&[])?;
+        let signed = dmitri.status(&envelope)?;
+        assert!(signed.parties[0].signed_at.is_some(), "round {round}: the signature was lost: {signed:?}");
+        // Nothing is damaged, and the step is sealed and reaches the sender.
+        anna.wait_for(&envelope, Duration::from_secs(30), "the director's sealed signature", |s| {
+            s.parties[0].signed_at.is_some() && s.timeline.iter().any(|t| t.what.contains("PDF signature"))
+        })?;
+    }
+    assert!(!dmitri.log().contains("is damaged"), "{}", dmitri.log());
+    Ok(())
+}

@@ -17,8 +17,9 @@ const PARTITION: Duration = Duration::from_secs(20);
 /// The most a change may take to reach everyone after the route returns.
 const AFTER_HEAL: Duration = Duration::from_secs(5);
 
-#[test]
-fn a_signature_made_during_a_partition_reaches_everyone_within_seconds_of_the_heal() -> anyhow::Result<()> {
+/// Sender, director and client, each on its own host of a LAN, with the
+/// contract sent and both parties joined; and the director's images' paths.
+fn three_on_a_lan() -> anyhow::Result<(Lan, [Node; 3], String, [String; 2])> {
     let lan = Lan::new(3)?;
     let mut anna = lan.node(0, "Anna Sales", "anna@acme.test")?;
     let mut dmitri = lan.node(1, "Dmitri Director", "dmitri@acme.test")?;
@@ -26,7 +27,7 @@ fn a_signature_made_during_a_partition_reaches_everyone_within_seconds_of_the_he
     for node in [&mut anna, &mut dmitri, &mut carl] {
         node.start(&[])?;
     }
-    let files = scratch_dir("heal-files")?;
+    let files = scratch_dir("lan-files")?;
     let (pdf, signature, stamp) = (files.join("contract.pdf"), files.join("signature.png"), files.join("stamp.png"));
     std::fs::write(&pdf, contract_pdf(1))?;
     std::fs::write(&signature, signature_png(1))?;
@@ -38,11 +39,18 @@ fn a_signature_made_during_a_partition_reaches_everyone_within_seconds_of_the_he
     for node in [&anna, &dmitri, &carl] {
         node.wait_for(&envelope, Duration::from_secs(30), "both parties joined", settled)?;
     }
+    let images = [signature, stamp].map(|p| p.to_string_lossy().into_owned());
+    Ok((lan, [anna, dmitri, carl], envelope, images))
+}
+
+#[test]
+fn a_signature_made_during_a_partition_reaches_everyone_within_seconds_of_the_heal() -> anyhow::Result<()> {
+    let (lan, [anna, dmitri, carl], envelope, [signature, stamp]) = three_on_a_lan()?;
 
     // The director's machine loses its route; he signs meanwhile.
     lan.cut(1)?;
     let cut_at = Instant::now();
-    let sign = ["sign", &envelope, "--signature", &signature.to_string_lossy(), "--stamp", &stamp.to_string_lossy()];
+    let sign = ["sign", envelope.as_str(), "--signature", signature.as_str(), "--stamp", stamp.as_str()];
     dmitri.cli(&sign)?.ok()?;
     std::thread::sleep(PARTITION.saturating_sub(cut_at.elapsed()));
     let unseen = carl.status(&envelope)?;
@@ -163,22 +171,7 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn a_void_racing_the_last_signature_loses_on_every_node_and_the_final_pdf_stands() -> anyhow::Result<()> {
-    let lan = Lan::new(3)?;
-    let mut anna = lan.node(0, "Anna Sales", "anna@acme.test")?;
-    let mut dmitri = lan.node(1, "Dmitri Director", "dmitri@acme.test")?;
-    let mut carl = lan.node(2, "Carl Client", "+15550100")?;
-    for node in [&mut anna, &mut dmitri, &mut carl] {
-        node.start(&[])?;
-    }
-    let files = scratch_dir("race-files")?;
-    let (pdf, signature, stamp) = (files.join("contract.pdf"), files.join("signature.png"), files.join("stamp.png"));
-    std::fs::write(&pdf, contract_pdf(1))?;
-    std::fs::write(&signature, signature_png(1))?;
-    std::fs::write(&stamp, stamp_png())?;
-    let (envelope, director_link, client_link) = send(&anna, &pdf, "Consulting agreement")?;
-    dmitri.cli(&["join", &director_link])?.ok()?;
-    carl.cli(&["join", &client_link])?.ok()?;
-    let (signature, stamp) = (signature.to_string_lossy().into_owned(), stamp.to_string_lossy().into_owned());
+    let (lan, [anna, dmitri, carl], envelope, [signature, stamp]) = three_on_a_lan()?;
     dmitri.cli(&["sign", &envelope, "--signature", &signature, "--stamp", &stamp])?.ok()?;
     let clients_turn = |s: &countersign_node::envelopes::Summary| s.my_turn;
     carl.wait_for(&envelope, Duration::from_secs(30), "the client's turn", clients_turn)?;

@@ -243,8 +243,9 @@ fn a_reused_invite() {
     assert_rejected(&s, &join, Rejection::InviteAlreadyUsed);
 }
 
-#[test]
-fn a_join_after_the_invite_expired() {
+/// The client invited to the one-page contract, and its `Join` claimed at
+/// a time `at` picks from the invitation's expiry and the log's latest time.
+fn client_join_dated(at: impl Fn(u64, u64) -> u64) -> (Scenario, RawEntry) {
     let pdf = contract_pdf(1);
     let terms = contract_terms(&pdf);
     let s = Scenario::invited(pdf, terms);
@@ -255,66 +256,38 @@ fn a_join_after_the_invite_expired() {
         envelope: Some(s.envelope),
         parents: s.state().heads(),
         author: key.public(),
-        claimed_time: invitation.expires_at + countersign_shared::log::rules::CLOCK_TOLERANCE_MS + 1,
+        claimed_time: at(invitation.expires_at, s.state().latest_time()),
         act: Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&key.public()), certificates },
     }
     .sign(&key);
+    (s, join)
+}
+
+#[test]
+fn a_join_after_the_invite_expired() {
+    let (s, join) = client_join_dated(|expires, _| expires + countersign_shared::log::rules::CLOCK_TOLERANCE_MS + 1);
     assert_rejected(&s, &join, Rejection::InviteExpired);
 }
 
 #[test]
 fn a_join_just_past_the_expiry_by_a_clock_a_little_ahead_is_taken() {
-    let pdf = contract_pdf(1);
-    let terms = contract_terms(&pdf);
-    let s = Scenario::invited(pdf, terms);
-    let (invitation, invite) = s.invites[&CLIENT].clone();
-    let key = party_key(CLIENT);
-    let certificates = s.certificate(CLIENT, Issuer::Itself(&key));
-    let join = countersign_shared::log::Entry {
-        envelope: Some(s.envelope),
-        parents: s.state().heads(),
-        author: key.public(),
-        claimed_time: invitation.expires_at + 60_000,
-        act: Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&key.public()), certificates },
-    }
-    .sign(&key);
+    let (s, join) = client_join_dated(|expires, _| expires + 60_000);
     assert_eq!(judge(&s, &join).1, None, "a minute past the expiry is within what clocks differ by");
 }
 
 #[test]
 fn an_act_dated_before_what_it_builds_on() {
-    let pdf = contract_pdf(1);
-    let terms = contract_terms(&pdf);
-    let s = Scenario::invited(pdf, terms);
-    let (invitation, invite) = s.invites[&CLIENT].clone();
-    let key = party_key(CLIENT);
-    let certificates = s.certificate(CLIENT, Issuer::Itself(&key));
-    let latest = s.state().latest_time();
-    let join = |claimed_time: u64| {
-        countersign_shared::log::Entry {
-            envelope: Some(s.envelope),
-            parents: s.state().heads(),
-            author: key.public(),
-            claimed_time,
-            act: Act::Join {
-                slot: CLIENT,
-                invite: invite.id(),
-                proof: invitation.prove(&key.public()),
-                certificates: certificates.clone(),
-            },
-        }
-        .sign(&key)
-    };
     // A clock a little behind is nothing; a year behind is flagged, never
     // rejected: a rule that rejected would let one entry dated in the future
     // stop every honest act that builds on it.
-    let (state, rejected) = judge(&s, &join(latest - 60_000));
+    let (s, join) = client_join_dated(|_, latest| latest - 60_000);
+    let (state, rejected) = judge(&s, &join);
     assert_eq!(rejected, None);
-    assert!(!state.backdated(&join(latest - 60_000).id()));
-    let a_year_before = join(latest - 365 * 24 * 3600 * 1000);
-    let (state, rejected) = judge(&s, &a_year_before);
+    assert!(!state.backdated(&join.id()));
+    let (s, join) = client_join_dated(|_, latest| latest - 365 * 24 * 3600 * 1000);
+    let (state, rejected) = judge(&s, &join);
     assert_eq!(rejected, None);
-    assert!(state.backdated(&a_year_before.id()));
+    assert!(state.backdated(&join.id()));
 }
 
 #[test]

@@ -166,13 +166,10 @@ pub fn fold_until(
     state.knowledge.insert(create_id, Knowledge::default().at(state.created_at));
     state.valid.push(ValidEntry::new(create));
 
-    // Kahn's algorithm: an entry is ready once every parent present has been
-    // judged. Among entries ready together, the one more of the log builds
-    // on goes first (then the smaller id): when two compete for one place
-    // (a signer's second, different `Sign`), what the other parties built on
-    // stands, and an id ground out to sort first cannot undo it.
+    // Kahn's algorithm: an entry is ready once every parent present has been judged.
     let mut waiting_on: BTreeMap<EntryId, usize> = BTreeMap::new();
     let mut children: BTreeMap<EntryId, Vec<EntryId>> = BTreeMap::new();
+    let mut ready: BTreeSet<EntryId> = BTreeSet::new();
     for (id, raw) in &by_id {
         let parents: BTreeSet<&EntryId> = raw.entry().parents.iter().collect();
         let pending = parents.iter().filter(|p| by_id.contains_key(p)).count();
@@ -180,14 +177,13 @@ pub fn fold_until(
             children.entry(**parent).or_default().push(*id);
         }
         waiting_on.insert(*id, pending);
+        if pending == 0 {
+            ready.insert(*id);
+        }
     }
-    let heights = heights(&waiting_on, &children);
-    let height = |id: &EntryId| std::cmp::Reverse(heights.get(id).copied().unwrap_or(0));
-    let mut ready: BTreeSet<(std::cmp::Reverse<u32>, EntryId)> =
-        waiting_on.iter().filter(|(_, pending)| **pending == 0).map(|(id, _)| (height(id), *id)).collect();
     let mut rejected_ids: BTreeSet<EntryId> = BTreeSet::new();
     let mut judged = 0usize;
-    while let Some((_, id)) = ready.pop_first() {
+    while let Some(id) = ready.pop_first() {
         judged += 1;
         if judged.is_multiple_of(256) && stop() {
             return Err(FoldError::Interrupted);
@@ -204,7 +200,7 @@ pub fn fold_until(
             if let Some(count) = waiting_on.get_mut(&child) {
                 *count -= 1;
                 if *count == 0 {
-                    ready.insert((height(&child), child));
+                    ready.insert(child);
                 }
             }
         }
@@ -214,32 +210,6 @@ pub fn fold_until(
         state.rejected.push(RejectedEntry { id, act: raw.entry().act.name(), reason: Rejection::MissingParent(id.short()) });
     }
     Ok(state)
-}
-
-/// How long a chain of entries builds on each entry (1 for an entry nothing
-/// builds on), from the parent counts and children of a log: a topological
-/// order, walked backwards. Linear in the log.
-fn heights(waiting_on: &BTreeMap<EntryId, usize>, children: &BTreeMap<EntryId, Vec<EntryId>>) -> BTreeMap<EntryId, u32> {
-    let mut pending = waiting_on.clone();
-    let mut order: Vec<EntryId> = pending.iter().filter(|(_, n)| **n == 0).map(|(id, _)| *id).collect();
-    let mut next = 0;
-    while let Some(id) = order.get(next).copied() {
-        next += 1;
-        for child in children.get(&id).into_iter().flatten() {
-            if let Some(count) = pending.get_mut(child) {
-                *count -= 1;
-                if *count == 0 {
-                    order.push(*child);
-                }
-            }
-        }
-    }
-    let mut heights: BTreeMap<EntryId, u32> = BTreeMap::new();
-    for id in order.iter().rev() {
-        let below = children.get(id).into_iter().flatten().filter_map(|c| heights.get(c)).max().copied().unwrap_or(0);
-        heights.insert(*id, below.saturating_add(1));
-    }
-    heights
 }
 
 impl EnvelopeState {

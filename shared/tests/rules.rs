@@ -214,35 +214,6 @@ fn a_void_racing_the_last_signature() {
 }
 
 #[test]
-fn a_signers_second_signature_cannot_undo_what_the_others_built_on() {
-    let mut s = Scenario::contract();
-    let original = s.director_signs();
-    s.client_signs();
-    assert_eq!(s.state().status(), Status::Completed);
-    // The director signs again, on the same parents, other values, and an id
-    // ground out to sort before the original's.
-    let parents = original.entry().parents.clone();
-    let values = s.director_values();
-    let second = (0..64)
-        .map(|n| {
-            let entry = countersign_shared::log::Entry {
-                envelope: Some(s.envelope),
-                parents: parents.clone(),
-                author: party_key(DIRECTOR).public(),
-                claimed_time: original.entry().claimed_time + n,
-                act: Act::Sign { slot: DIRECTOR, values: values.clone() },
-            };
-            entry.sign(&party_key(DIRECTOR))
-        })
-        .find(|entry| entry.id() < original.id())
-        .expect("one in 64 sorts first");
-    let (state, rejected) = judge(&s, &second);
-    assert_eq!(rejected, Some(Rejection::AlreadySigned(DIRECTOR)));
-    assert_eq!(state.status(), Status::Completed, "the completed envelope stands");
-    assert!(state.valid().iter().any(|v| v.id() == original.id()));
-}
-
-#[test]
 fn a_join_with_a_wrong_invite_secret() {
     let pdf = contract_pdf(1);
     let terms = contract_terms(&pdf);

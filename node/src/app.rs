@@ -191,6 +191,9 @@ pub struct App {
     /// Envelopes whose step this node is rendering for its PDF signature,
     /// on a blocking thread.
     sealing: HashSet<EnvelopeId>,
+    /// Envelopes that changed while their step was being rendered (a render
+    /// that failed for want of what then arrived is started again).
+    seal_again: HashSet<EnvelopeId>,
     /// Completed envelopes whose final PDF is being rendered for the email
     /// that tells this node's person.
     completing: HashSet<EnvelopeId>,
@@ -264,6 +267,7 @@ impl App {
             codes,
             changes,
             sealing: HashSet::new(),
+            seal_again: HashSet::new(),
             completing: HashSet::new(),
             done_tx,
             done,
@@ -318,6 +322,9 @@ impl App {
     /// milliseconds, some tens for a large document: not on this task).
     pub(super) fn start_sealing(&mut self, envelope: EnvelopeId) {
         if self.sealing.contains(&envelope) {
+            // Something changed while a render is under way (an image that
+            // arrived, say): look again when it is back.
+            self.seal_again.insert(envelope);
             return;
         }
         let Some(job) = self.envelopes.seal_job(envelope) else { return };
@@ -343,8 +350,11 @@ impl App {
         message: Result<Vec<u8>, crate::party::PartyError>,
     ) {
         self.sealing.remove(&envelope);
+        let look_again = self.seal_again.remove(&envelope);
         if self.envelopes.seal_with(envelope, slot, message) {
             self.changed(envelope, None);
+        } else if look_again {
+            self.start_sealing(envelope);
         }
     }
 

@@ -98,9 +98,9 @@ impl DiskBlobs {
     /// Whether `bytes`, read as blob `hash`, are whole; a damaged blob is
     /// removed (so that it counts as missing and is fetched again).
     fn whole(&self, hash: &Hash, bytes: &[u8]) -> bool {
-        let mut checked = self.checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Hashed outside the lock: other reads need not wait for a large blob.
         if Hash::of(bytes) == *hash {
-            checked.insert(*hash);
+            self.mark_whole(hash);
             return true;
         }
         tracing::warn!("blob {} is damaged on disk (its bytes no longer match its hash): removed, to be fetched again", hash.short());

@@ -111,7 +111,7 @@ impl Envelopes {
                     let mut authors: Vec<PublicKey> = doc.entries().iter().map(|e| e.entry().author).collect();
                     authors.sort();
                     authors.dedup();
-                    names.insert(id, authors.into_iter().filter_map(|key| Some((key, doc.name_of(&key)?))).collect::<Vec<_>>());
+                    names.insert(id, doc.names_of(authors));
                 }
                 // One damaged file must not keep the node (and every other
                 // envelope) from starting: it is set aside (for a person to
@@ -221,8 +221,7 @@ impl Envelopes {
         let mut keys = vec![state.creator()];
         keys.extend((0..state.terms().parties.len()).filter_map(|s| Slot::try_from(s).ok()).filter_map(|s| state.binding(s)));
         if let Some(doc) = self.docs.get(&envelope) {
-            let names = keys.into_iter().filter_map(|key| Some((key, doc.name_of(&key)?))).collect();
-            self.names.insert(envelope, names);
+            self.names.insert(envelope, doc.names_of(keys));
         }
     }
 

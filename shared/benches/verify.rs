@@ -4,14 +4,15 @@
 //! needs: the aim is at most 1.5 times that), from the corpus's Google Docs
 //! PDF and from the 2-page contract; preparing a source; what a signer's node
 //! does to seal its step; checking a log of 1,000 entries, and a log built to
-//! be slow (a chain of invitations and joins with wrong proofs).
+//! be slow (a chain of invitations and joins with wrong proofs), and one
+//! where a signer signs 10,000 times more.
 //!
 //! `cargo bench -p countersign-shared --features test-utils`
 
 use countersign_shared::hash::Hash;
 use countersign_shared::render::render;
 use countersign_shared::state::fold;
-use countersign_shared::test_utils::{Scenario, contract_terms, hostile_log, large_pdf, long_log, prepared};
+use countersign_shared::test_utils::{Scenario, contract_terms, equivocating_log, hostile_log, large_pdf, long_log, prepared};
 use countersign_shared::verify::{Verdict, verify};
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -107,6 +108,18 @@ fn hostile_log_fold(c: &mut Criterion) {
     group.finish();
 }
 
+/// A completed contract and 10,000 second signatures by the director beside
+/// the first: each is settled (the first, which the client built on, stands).
+fn equivocating_log_fold(c: &mut Criterion) {
+    let (envelope, entries) = equivocating_log(10_000);
+    let state = fold(envelope, entries.clone()).expect("folds");
+    assert_eq!(state.rejected().len(), 10_000);
+    let mut group = c.benchmark_group("fold_equivocating_log");
+    group.sample_size(10);
+    group.bench_function("10000_second_signatures", |b| b.iter(|| fold(envelope, entries.clone())));
+    group.finish();
+}
+
 /// The floor for the fold above: 1,000 strict ed25519 verifications.
 fn thousand_signatures(c: &mut Criterion) {
     let key = countersign_shared::test_utils::key(3);
@@ -129,6 +142,7 @@ criterion_group!(
     sealing_a_step,
     thousand_entry_log,
     hostile_log_fold,
+    equivocating_log_fold,
     thousand_signatures
 );
 criterion_main!(benches);

@@ -418,6 +418,11 @@ impl ValidEntry {
     pub fn raw(&self) -> &RawEntry {
         &self.0
     }
+
+    /// The raw form, owned.
+    pub fn into_raw(self) -> RawEntry {
+        self.0
+    }
 }
 
 #[cfg(test)]

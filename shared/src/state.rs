@@ -4,7 +4,11 @@
 //! [`EnvelopeState`]: entries are judged in a canonical topological order
 //! (parents first, ties broken by entry id), so neither arrival order nor
 //! duplicates change the outcome. Invalid entries never change state; they are
-//! listed in [`EnvelopeState::rejected`] with their reason.
+//! listed in [`EnvelopeState::rejected`] with their reason. A party's second
+//! join, signature or seal made beside the first is settled before the fold
+//! ([`conflicts`]): the one another party built on stands, whatever the ids.
+
+mod conflicts;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -145,6 +149,40 @@ pub fn fold_until(
     }
     terms.validate().map_err(FoldError::InvalidCreate)?;
 
+    let no_losers = BTreeMap::new();
+    let (state, set_aside) = fold_once(envelope, create, by_id, verified, &no_losers, stop)?;
+    if !state.rejected.iter().any(|r| r.reason.is_second_claim()) {
+        return Ok(state);
+    }
+    // A party claimed one thing twice: settle which claim stands, then fold again.
+    // The rules check an entry's signature before anything its act claims,
+    // so every valid entry and every second claim was verified already.
+    let mut checked = verified.clone();
+    checked.extend(state.valid.iter().map(ValidEntry::id));
+    checked.extend(state.rejected.iter().filter(|r| r.reason.is_second_claim()).map(|r| r.id));
+    let creator = state.creator;
+    let mut by_id: BTreeMap<EntryId, RawEntry> =
+        state.valid.into_iter().map(ValidEntry::into_raw).chain(set_aside).map(|raw| (raw.id(), raw)).collect();
+    let create = by_id.remove(&create_id).ok_or_else(|| FoldError::MissingCreate(envelope.short()))?;
+    let conflicts = conflicts::settle(&envelope, &creator, &by_id, &checked);
+    let (state, _) = fold_once(envelope, create, by_id, &conflicts.verified, &conflicts.losers, stop)?;
+    Ok(state)
+}
+
+/// One fold of the entries after `create` (checked by the caller), with
+/// `losers` rejected up front; returns the state and the rejected entries.
+fn fold_once(
+    envelope: EnvelopeId,
+    create: RawEntry,
+    mut by_id: BTreeMap<EntryId, RawEntry>,
+    verified: &HashSet<EntryId>,
+    losers: &BTreeMap<EntryId, Rejection>,
+    stop: &dyn Fn() -> bool,
+) -> Result<(EnvelopeState, Vec<RawEntry>), FoldError> {
+    let Act::Create(terms) = &create.entry().act else {
+        return Err(FoldError::InvalidCreate("the first entry is not a Create".into()));
+    };
+    let create_id = create.id();
     let mut state = EnvelopeState {
         envelope,
         terms: terms.clone(),
@@ -182,6 +220,7 @@ pub fn fold_until(
         }
     }
     let mut rejected_ids: BTreeSet<EntryId> = BTreeSet::new();
+    let mut set_aside = Vec::new();
     let mut judged = 0usize;
     while let Some(id) = ready.pop_first() {
         judged += 1;
@@ -189,11 +228,16 @@ pub fn fold_until(
             return Err(FoldError::Interrupted);
         }
         let Some(raw) = by_id.remove(&id) else { continue };
-        match state.judge(&raw, &rejected_ids, verified.contains(&id)) {
+        let verdict = match losers.get(&id) {
+            Some(reason) => Err(reason.clone()),
+            None => state.judge(&raw, &rejected_ids, verified.contains(&id)),
+        };
+        match verdict {
             Ok(known) => state.admit(raw, known),
             Err(reason) => {
                 rejected_ids.insert(id);
                 state.rejected.push(RejectedEntry { id, act: raw.entry().act.name(), reason });
+                set_aside.push(raw);
             }
         }
         for child in children.remove(&id).unwrap_or_default() {
@@ -208,8 +252,9 @@ pub fn fold_until(
     // Hash links make cycles impossible, so nothing is left; stay total anyway.
     for (id, raw) in by_id {
         state.rejected.push(RejectedEntry { id, act: raw.entry().act.name(), reason: Rejection::MissingParent(id.short()) });
+        set_aside.push(raw);
     }
-    Ok(state)
+    Ok((state, set_aside))
 }
 
 impl EnvelopeState {

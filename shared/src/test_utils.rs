@@ -490,3 +490,22 @@ pub fn hostile_log(invites: usize, joins: usize) -> (EnvelopeId, Vec<RawEntry>) 
     }
     (envelope, entries)
 }
+
+/// A completed contract, then `seconds` more signatures by the director,
+/// each made beside the first on its parents: what a signer who wants to
+/// take their signature back can add, and every one must be settled.
+pub fn equivocating_log(seconds: usize) -> (EnvelopeId, Vec<RawEntry>) {
+    let mut scenario = Scenario::contract();
+    let first = scenario.director_signs();
+    scenario.client_signs();
+    let values = scenario.director_values();
+    for n in 0..seconds as u64 {
+        let entry = Entry {
+            claimed_time: first.entry().claimed_time + 1 + n,
+            act: Act::Sign { slot: DIRECTOR, values: values.clone() },
+            ..first.entry().clone()
+        };
+        scenario.entries.push(entry.sign(&party_key(DIRECTOR)));
+    }
+    (scenario.envelope, scenario.entries)
+}

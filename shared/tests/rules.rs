@@ -213,6 +213,117 @@ fn a_void_racing_the_last_signature() {
     assert!(after.late_end().is_none());
 }
 
+/// Signs `entry` again and again, a millisecond later each time, until its
+/// id sorts before `rival`'s: what an author can do to any act.
+fn ground_to_sort_before(entry: countersign_shared::log::Entry, key: &countersign_shared::SecretKey, rival: &RawEntry) -> RawEntry {
+    (0..256)
+        .map(|n| countersign_shared::log::Entry { claimed_time: entry.claimed_time + n, ..entry.clone() }.sign(key))
+        .find(|raw| raw.id() < rival.id())
+        .expect("one in 256 sorts first")
+}
+
+/// Asserts that `second`, made beside `kept`, is rejected as a conflicting
+/// `act` and leaves the state and the order of the valid entries as they were.
+fn assert_second_claim_changes_nothing(s: &Scenario, kept: &RawEntry, second: &RawEntry, slot: u8, act: &str) {
+    let before = s.state();
+    let (after, reason) = judge(s, second);
+    assert!(
+        matches!(&reason, Some(Rejection::Conflicting { slot: s, act: a, kept: k }) if *s == slot && *a == act && *k == kept.id().short()),
+        "{reason:?}"
+    );
+    assert_eq!(after.status(), before.status(), "what the others built on stands");
+    let ids = |s: &EnvelopeState| s.valid().iter().map(|v| v.id()).collect::<Vec<EntryId>>();
+    assert_eq!(ids(&after), ids(&before), "the valid entries keep their order: the seals are made over it");
+}
+
+#[test]
+fn a_signers_second_signature_cannot_undo_what_the_others_built_on() {
+    let mut s = Scenario::contract();
+    let original = s.director_signs();
+    s.client_signs();
+    assert_eq!(s.state().status(), Status::Completed);
+    // Long after, the director signs again on the same parents, with other
+    // values and an id ground to sort before the original's.
+    let values = vec![(0, s.image(signature_png(9))), (1, s.image(stamp_png())), (2, Value::Text("2026-12-31".into()))];
+    let second =
+        countersign_shared::log::Entry { act: Act::Sign { slot: DIRECTOR, values }, claimed_time: s.tick(), ..original.entry().clone() };
+    let second = ground_to_sort_before(second, &party_key(DIRECTOR), &original);
+    assert_second_claim_changes_nothing(&s, &original, &second, DIRECTOR, "signature");
+    // The final PDF is still made, from the original signature.
+    let mut with_second = s.clone();
+    with_second.entries.push(second);
+    assert_eq!(with_second.render(), s.render());
+}
+
+#[test]
+fn a_clients_second_join_with_a_new_key_cannot_undo_their_signature() {
+    let mut s = Scenario::contract();
+    let original = s.entries.iter().find(|e| matches!(e.entry().act, Act::Join { slot: CLIENT, .. })).cloned().expect("the client joined");
+    s.director_signs();
+    s.client_signs();
+    // The client still holds the invitation's secret: it proves a join for any key.
+    let (invitation, invite) = s.invites[&CLIENT].clone();
+    let new_key = key(67);
+    let terms = s.terms();
+    let party = terms.party(CLIENT).expect("the client is a party");
+    let certificates = issue(&new_key.public(), &party.name, &party.contact, Issuer::Itself(&new_key), T0).expect("a certificate");
+    let second = countersign_shared::log::Entry {
+        author: new_key.public(),
+        act: Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&new_key.public()), certificates },
+        ..original.entry().clone()
+    };
+    let second = ground_to_sort_before(second, &new_key, &original);
+    assert_second_claim_changes_nothing(&s, &original, &second, CLIENT, "join");
+    // Nor can they make it look answered by joining once more on top of it:
+    // every key they hold speaks for the same slot.
+    let third_key = key(68);
+    let certificates = issue(&third_key.public(), &party.name, &party.contact, Issuer::Itself(&third_key), T0).expect("a certificate");
+    let act = Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&third_key.public()), certificates };
+    let third = s.entry(&third_key, vec![second.id()], act);
+    s.entries.push(second.clone());
+    let (state, _) = judge(&s, &third);
+    assert_eq!(state.status(), Status::Completed);
+    assert_eq!(state.binding(CLIENT), Some(party_key(CLIENT).public()));
+}
+
+#[test]
+fn a_signers_second_seal_cannot_break_the_final_pdf() {
+    let mut s = Scenario::contract();
+    s.director_signs();
+    let original = s.entries.last().cloned().expect("the director's seal");
+    s.client_signs();
+    let forged = countersign_shared::log::Entry {
+        act: Act::Seal { slot: DIRECTOR, value: party_key(DIRECTOR).sign(b"not the step") },
+        ..original.entry().clone()
+    };
+    let second = ground_to_sort_before(forged, &party_key(DIRECTOR), &original);
+    assert_second_claim_changes_nothing(&s, &original, &second, DIRECTOR, "seal");
+}
+
+#[test]
+fn before_anyone_builds_on_either_of_two_signatures_the_smaller_id_stands_in_any_order() {
+    let mut s = Scenario::contract();
+    let first = s.director_signs_without_seal();
+    let values = vec![(0, s.image(signature_png(9))), (1, s.image(stamp_png())), (2, Value::Text("2026-12-31".into()))];
+    let second = countersign_shared::log::Entry { act: Act::Sign { slot: DIRECTOR, values }, ..first.entry().clone() };
+    let second = ground_to_sort_before(second, &party_key(DIRECTOR), &first);
+    let (state, reason) = judge(&s, &second);
+    assert_eq!(reason, None, "nobody answered either yet: the smaller id stands");
+    assert_eq!(state.signature(DIRECTOR).map(|r| r.entry), Some(second.id()));
+    let mut reversed = s.entries.clone();
+    reversed.push(second.clone());
+    reversed.reverse();
+    let again = fold(s.envelope, reversed).expect("folds");
+    assert_eq!(again.signature(DIRECTOR).map(|r| r.entry), Some(second.id()), "the order of arrival changes nothing");
+    // Once the client answers the first, the first stands.
+    s.seal(DIRECTOR);
+    s.client_signs();
+    let (state, reason) = judge(&s, &second);
+    assert!(matches!(reason, Some(Rejection::Conflicting { .. })), "{reason:?}");
+    assert_eq!(state.status(), Status::Completed);
+    assert_eq!(state.signature(DIRECTOR).map(|r| r.entry), Some(first.id()));
+}
+
 #[test]
 fn a_join_with_a_wrong_invite_secret() {
     let pdf = contract_pdf(1);

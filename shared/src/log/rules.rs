@@ -113,6 +113,19 @@ pub enum Rejection {
         /// Who had not signed yet.
         waiting_for: String,
     },
+    /// A second join, signature or seal of one party made beside the first:
+    /// the one another party built on stands (see [`crate::state`]).
+    #[error(
+        "party {slot} made a second {act} beside {kept}, which stands: another party built on it, or neither was built on and its id is the smaller"
+    )]
+    Conflicting {
+        /// The party.
+        slot: Slot,
+        /// What was claimed twice: "join", "signature" or "seal".
+        act: &'static str,
+        /// The entry kept.
+        kept: String,
+    },
     /// P5: the envelope was declined or voided before this entry.
     #[error("the envelope was already {0}")]
     AfterTerminal(&'static str),
@@ -142,6 +155,22 @@ pub enum Rejection {
         /// What is wrong.
         problem: String,
     },
+}
+
+impl Rejection {
+    /// Whether the entry claims what another entry of its party already
+    /// claimed (a slot, an invitation, a signature, a seal): a rejection that
+    /// depends on which of the two the fold judged first.
+    pub fn is_second_claim(&self) -> bool {
+        matches!(
+            self,
+            Rejection::AlreadySigned(_)
+                | Rejection::AlreadySealed(_)
+                | Rejection::SlotAlreadyBound(_)
+                | Rejection::InviteAlreadyUsed
+                | Rejection::KeyAlreadyBound(_)
+        )
+    }
 }
 
 /// Most invitations and phone confirmations (grants) one envelope may hold.
@@ -309,6 +338,7 @@ pub fn check(raw: &RawEntry, envelope: Envelope<'_>, known: Knowledge, ledger: &
     if entry.parents.is_empty() {
         return Err(Rejection::NoParents);
     }
+    // Before anything the act claims: the fold counts on it (see `Rejection::is_second_claim`).
     if !signature_checked && !raw.signature_verifies() {
         return Err(Rejection::BadSignature);
     }

@@ -107,6 +107,8 @@ pub struct EnvelopeState {
     /// Valid entries dated before an act they build on (beyond the clock tolerance).
     backdated: BTreeSet<EntryId>,
     invited: bool,
+    /// Whether this fold lets a second claim in (see [`Rejection::is_second_claim`]).
+    second_claims_allowed: bool,
 }
 
 /// Folds `entries` into the state of envelope `envelope`, verifying every signature.
@@ -149,36 +151,65 @@ pub fn fold_until(
     }
     terms.validate().map_err(FoldError::InvalidCreate)?;
 
+    let none = HashSet::new();
     let no_losers = BTreeMap::new();
-    let (state, set_aside) = fold_once(envelope, create, by_id, verified, &no_losers, stop)?;
-    if !state.rejected.iter().any(|r| r.reason.is_second_claim()) {
-        return Ok(state);
+    let strict = Rules { second_claims_allowed: false, losers: &no_losers };
+    let first = fold_once(envelope, create, by_id, Checked { caller: verified, here: &none }, strict, stop)?;
+    if !first.state.rejected.iter().any(|r| r.reason.is_second_claim()) {
+        return Ok(first.state);
     }
-    // A party claimed one thing twice: settle which claim stands, then fold again.
-    // The rules check an entry's signature before anything its act claims,
-    // so every valid entry and every second claim was verified already.
-    let mut checked = verified.clone();
-    checked.extend(state.valid.iter().map(ValidEntry::id));
-    checked.extend(state.rejected.iter().filter(|r| r.reason.is_second_claim()).map(|r| r.id));
-    let creator = state.creator;
+    // A party claimed one thing twice: learn which claims could stand, settle
+    // which one does, then fold again with the others rejected up front.
+    let Folded { state, set_aside, verified: mut checked } = first;
     let mut by_id: BTreeMap<EntryId, RawEntry> =
         state.valid.into_iter().map(ValidEntry::into_raw).chain(set_aside).map(|raw| (raw.id(), raw)).collect();
     let create = by_id.remove(&create_id).ok_or_else(|| FoldError::MissingCreate(envelope.short()))?;
-    let conflicts = conflicts::settle(&envelope, &creator, &by_id, &checked);
-    let (state, _) = fold_once(envelope, create, by_id, &conflicts.verified, &conflicts.losers, stop)?;
-    Ok(state)
+    let lenient = Rules { second_claims_allowed: true, losers: &no_losers };
+    let possible = fold_once(envelope, create.clone(), by_id.clone(), Checked { caller: verified, here: &checked }, lenient, stop)?;
+    checked.extend(possible.verified);
+    let losers = conflicts::settle(&possible.state, &by_id);
+    let settled = Rules { second_claims_allowed: false, losers: &losers };
+    Ok(fold_once(envelope, create, by_id, Checked { caller: verified, here: &checked }, settled, stop)?.state)
 }
 
-/// One fold of the entries after `create` (checked by the caller), with
-/// `losers` rejected up front; returns the state and the rejected entries.
+/// Signatures known to verify: the caller's and those this fold checked.
+#[derive(Clone, Copy)]
+struct Checked<'a> {
+    caller: &'a HashSet<EntryId>,
+    here: &'a HashSet<EntryId>,
+}
+
+impl Checked<'_> {
+    fn contains(&self, id: &EntryId) -> bool {
+        self.caller.contains(id) || self.here.contains(id)
+    }
+}
+
+/// How one fold judges: whether second claims are allowed, and the entries
+/// rejected up front.
+#[derive(Clone, Copy)]
+struct Rules<'a> {
+    second_claims_allowed: bool,
+    losers: &'a BTreeMap<EntryId, Rejection>,
+}
+
+/// What one fold gives: the state, the entries it rejected, and the ids
+/// whose signatures it verified.
+struct Folded {
+    state: EnvelopeState,
+    set_aside: Vec<RawEntry>,
+    verified: HashSet<EntryId>,
+}
+
+/// One fold of the entries after `create` (checked by the caller).
 fn fold_once(
     envelope: EnvelopeId,
     create: RawEntry,
     mut by_id: BTreeMap<EntryId, RawEntry>,
-    verified: &HashSet<EntryId>,
-    losers: &BTreeMap<EntryId, Rejection>,
+    checked: Checked<'_>,
+    rules: Rules<'_>,
     stop: &dyn Fn() -> bool,
-) -> Result<(EnvelopeState, Vec<RawEntry>), FoldError> {
+) -> Result<Folded, FoldError> {
     let Act::Create(terms) = &create.entry().act else {
         return Err(FoldError::InvalidCreate("the first entry is not a Create".into()));
     };
@@ -200,6 +231,7 @@ fn fold_once(
         terminal_at: 0,
         backdated: BTreeSet::new(),
         invited: false,
+        second_claims_allowed: rules.second_claims_allowed,
     };
     state.knowledge.insert(create_id, Knowledge::default().at(state.created_at));
     state.valid.push(ValidEntry::new(create));
@@ -221,6 +253,7 @@ fn fold_once(
     }
     let mut rejected_ids: BTreeSet<EntryId> = BTreeSet::new();
     let mut set_aside = Vec::new();
+    let mut verified = HashSet::new();
     let mut judged = 0usize;
     while let Some(id) = ready.pop_first() {
         judged += 1;
@@ -228,10 +261,13 @@ fn fold_once(
             return Err(FoldError::Interrupted);
         }
         let Some(raw) = by_id.remove(&id) else { continue };
-        let verdict = match losers.get(&id) {
+        let verdict = match rules.losers.get(&id) {
             Some(reason) => Err(reason.clone()),
-            None => state.judge(&raw, &rejected_ids, verified.contains(&id)),
+            None => state.judge(&raw, &rejected_ids, checked.contains(&id)),
         };
+        if verdict.as_ref().map_or_else(Rejection::after_signature, |_| true) {
+            verified.insert(id);
+        }
         match verdict {
             Ok(known) => state.admit(raw, known),
             Err(reason) => {
@@ -254,7 +290,7 @@ fn fold_once(
         state.rejected.push(RejectedEntry { id, act: raw.entry().act.name(), reason: Rejection::MissingParent(id.short()) });
         set_aside.push(raw);
     }
-    Ok((state, set_aside))
+    Ok(Folded { state, set_aside, verified })
 }
 
 impl EnvelopeState {
@@ -271,7 +307,8 @@ impl EnvelopeState {
                 None => return Err(Rejection::MissingParent(parent.short())),
             }
         }
-        let context = Envelope { id: &self.envelope, terms: &self.terms, creator: &self.creator };
+        let context =
+            Envelope { id: &self.envelope, terms: &self.terms, creator: &self.creator, second_claims_allowed: self.second_claims_allowed };
         rules::check(raw, context, known, &self.ledger, signature_checked)?;
         Ok(known)
     }
@@ -292,6 +329,10 @@ impl EnvelopeState {
             Act::Confirm { slot, key } => {
                 grant = Some(self.ledger.grants.len());
                 self.ledger.grants.push(Grant::Confirm { slot: *slot, key: *key });
+            }
+            Act::Join { slot, .. } if self.ledger.bindings.contains_key(slot) => {
+                // A second join, judged only while second claims are allowed.
+                self.ledger.also_bound.insert((*slot, entry.author));
             }
             Act::Join { slot, invite, certificates, .. } => {
                 self.ledger.bindings.insert(*slot, (entry.author, id));
@@ -416,12 +457,16 @@ impl EnvelopeState {
     /// signatures and what they build on, never contains it. A signature
     /// dated later than the void (one that left the void out of its parents
     /// on purpose, long after) does not undo it: the envelope stays voided.
+    /// A decline by a party who also signed never ends a completed envelope,
+    /// whatever time it claims.
     pub fn status(&self) -> Status {
         let order = self.terms.signing_order();
         let unsigned: Vec<Slot> = order.iter().copied().filter(|s| !self.signs.contains_key(s)).collect();
         let Some(first) = unsigned.first() else {
             let last_signature = self.signs.values().map(|s| s.claimed_time).max().unwrap_or(0);
             return match &self.terminal {
+                // A signer's decline made beside their own signature, which the others answered, ends nothing.
+                Some(Status::Declined { slot, .. }) if self.signs.contains_key(slot) => Status::Completed,
                 Some(terminal) if last_signature > self.terminal_at.saturating_add(rules::CLOCK_TOLERANCE_MS) => terminal.clone(),
                 _ => Status::Completed,
             };

@@ -324,6 +324,148 @@ fn before_anyone_builds_on_either_of_two_signatures_the_smaller_id_stands_in_any
     assert_eq!(state.signature(DIRECTOR).map(|r| r.entry), Some(first.id()));
 }
 
+/// A Join proven with an invitation of another envelope by the same
+/// creator is no party here, so it cannot answer a second claim.
+#[test]
+fn a_key_joined_through_another_envelopes_invitation_answers_nothing() {
+    use countersign_shared::hash::EnvelopeId;
+    use countersign_shared::invite::Invitation;
+    use countersign_shared::log::Entry;
+    let mut s = Scenario::contract();
+    let original = s.director_signs();
+    s.client_signs();
+    assert_eq!(s.state().status(), Status::Completed);
+    // Elsewhere the same creator invited the director to another envelope, as its party 1.
+    let pdf2 = contract_pdf(1);
+    let create2 =
+        Entry { envelope: None, parents: vec![], author: creator().public(), claimed_time: T0, act: Act::Create(contract_terms(&pdf2)) }
+            .sign(&creator());
+    let other = EnvelopeId::from(create2.id());
+    let link = Invitation {
+        envelope: other,
+        slot: CLIENT,
+        secret: [77; 32],
+        expires_at: T0 + 86_400_000,
+        inviter: creator().public(),
+        addresses: vec![],
+    };
+    let invite2 = Entry {
+        envelope: Some(other),
+        parents: vec![create2.id()],
+        author: creator().public(),
+        claimed_time: T0 + 1,
+        act: Act::Invite { slot: CLIENT, invite_key: link.invite_key(), expires_at: link.expires_at },
+    }
+    .sign(&creator());
+    // The director signs again beside the original, id ground to sort first...
+    let values = vec![(0, s.image(signature_png(9))), (1, s.image(stamp_png())), (2, Value::Text("2026-12-31".into()))];
+    let second = Entry { act: Act::Sign { slot: DIRECTOR, values }, claimed_time: s.tick(), ..original.entry().clone() };
+    let second = ground_to_sort_before(second, &party_key(DIRECTOR), &original);
+    // ...and "answers" it with a fresh key joined here through the other envelope's invitation.
+    let sock = key(77);
+    let proof = Invitation { envelope: s.envelope, ..link.clone() }.prove(&sock.public());
+    let answer = s.entry(&sock, vec![second.id()], Act::Join { slot: CLIENT, invite: invite2.id(), proof, certificates: vec![] });
+    s.entries.push(invite2);
+    s.entries.push(answer);
+    assert_eq!(s.state().status(), Status::Completed);
+    assert_second_claim_changes_nothing(&s, &original, &second, DIRECTOR, "signature");
+}
+
+/// Only claims that could stand compete: a Join with a good proof but no
+/// certificate, id ground to sort first, does not push out the client's
+/// Join when something else starts the settling.
+#[test]
+fn a_join_the_fold_rejects_cannot_push_out_a_valid_one() {
+    let mut s = Scenario::contract();
+    let original = s.entries.iter().find(|e| matches!(e.entry().act, Act::Join { slot: CLIENT, .. })).cloned().expect("the client joined");
+    let (invitation, invite) = s.invites[&CLIENT].clone();
+    let intruder = key(78);
+    let bad = countersign_shared::log::Entry {
+        author: intruder.public(),
+        act: Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&intruder.public()), certificates: vec![] },
+        ..original.entry().clone()
+    };
+    let bad = ground_to_sort_before(bad, &intruder, &original);
+    s.entries.push(bad.clone());
+    assert_eq!(s.state().binding(CLIENT), Some(party_key(CLIENT).public()), "alone, the bad join changes nothing");
+    // Any second claim anywhere starts the settling: a Join on top of the client's.
+    let other = key(79);
+    let act = Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&other.public()), certificates: vec![] };
+    let trigger = s.entry(&other, vec![original.id()], act);
+    let (state, _) = judge(&s, &trigger);
+    let reason = state.rejected().iter().find(|r| r.id == original.id()).map(|r| r.reason.clone());
+    assert_eq!(reason, None, "the client's join was pushed out by a join the fold rejects");
+    assert_eq!(state.binding(CLIENT), Some(party_key(CLIENT).public()));
+}
+
+/// Nobody answers the last party's Join when it joins after the others
+/// acted; a second Join by whoever holds the link, made after completion,
+/// still loses: the first is further along (its Sign and Seal are below it).
+#[test]
+fn someone_holding_the_last_partys_link_cannot_undo_it_by_joining_again() {
+    let pdf = contract_pdf(1);
+    let terms = contract_terms(&pdf);
+    let mut s = Scenario::invited(pdf, terms);
+    s.join(DIRECTOR);
+    s.director_signs();
+    let original = s.join(CLIENT);
+    s.client_signs();
+    assert_eq!(s.state().status(), Status::Completed);
+    let (invitation, invite) = s.invites[&CLIENT].clone();
+    let intruder = key(80);
+    let party = s.terms().party(CLIENT).cloned().expect("the client");
+    let certificates = issue(&intruder.public(), &party.name, &party.contact, Issuer::Itself(&intruder), T0).expect("a certificate");
+    let second = countersign_shared::log::Entry {
+        author: intruder.public(),
+        act: Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&intruder.public()), certificates },
+        ..original.entry().clone()
+    };
+    let second = ground_to_sort_before(second, &intruder, &original);
+    let (state, _) = judge(&s, &second);
+    assert_eq!(state.status(), Status::Completed, "a completed envelope was undone by a link holder");
+}
+
+/// The creator holds every invitation; a key of its own joined beside the
+/// client's and answered by the creator does not undo a completed envelope.
+#[test]
+fn the_creator_cannot_undo_a_completed_envelope_with_a_key_of_its_own() {
+    let mut s = Scenario::signed_contract();
+    assert_eq!(s.state().status(), Status::Completed);
+    let original = s.entries.iter().find(|e| matches!(e.entry().act, Act::Join { slot: CLIENT, .. })).cloned().expect("the client joined");
+    let (invitation, invite) = s.invites[&CLIENT].clone();
+    let puppet = key(81);
+    let party = s.terms().party(CLIENT).cloned().expect("the client");
+    let certificates = issue(&puppet.public(), &party.name, &party.contact, Issuer::Itself(&puppet), T0).expect("a certificate");
+    let second = countersign_shared::log::Entry {
+        author: puppet.public(),
+        act: Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&puppet.public()), certificates },
+        ..original.entry().clone()
+    };
+    let second = ground_to_sort_before(second, &puppet, &original);
+    let ack = s.entry(&creator(), vec![second.id()], Act::Confirm { slot: CLIENT, key: puppet.public() });
+    s.entries.push(ack);
+    let (state, _) = judge(&s, &second);
+    assert_eq!(state.status(), Status::Completed, "the creator undid a completed envelope");
+    assert_eq!(state.binding(CLIENT), Some(party_key(CLIENT).public()));
+}
+
+#[test]
+fn a_signers_backdated_decline_beside_their_own_signature_does_not_undo_completion() {
+    let mut s = Scenario::contract();
+    let signed = s.director_signs();
+    s.client_signs();
+    let decline = countersign_shared::log::Entry {
+        claimed_time: T0 - 86_400_000,
+        act: Act::Decline { slot: DIRECTOR, reason: "I changed my mind".into() },
+        ..signed.entry().clone()
+    }
+    .sign(&party_key(DIRECTOR));
+    let (state, reason) = judge(&s, &decline);
+    assert_eq!(reason, None, "a decline beside the signature is a valid entry");
+    assert_eq!(state.status(), Status::Completed);
+    assert!(matches!(state.late_end(), Some(Status::Declined { .. })), "shown as too late");
+}
+
 #[test]
 fn a_join_with_a_wrong_invite_secret() {
     let pdf = contract_pdf(1);
@@ -348,7 +490,8 @@ fn a_reused_invite() {
     let (invitation, invite) = s.invites[&CLIENT].clone();
     let stranger = key(66);
     let parents = s.state().heads();
-    let certificates = s.certificate(CLIENT, Issuer::Itself(&party_key(CLIENT)));
+    let party = s.terms().party(CLIENT).cloned().expect("the client");
+    let certificates = issue(&stranger.public(), &party.name, &party.contact, Issuer::Itself(&stranger), T0).expect("a certificate");
     let proof = invitation.prove(&stranger.public());
     let join = s.entry(&stranger, parents, Act::Join { slot: CLIENT, invite: invite.id(), proof, certificates });
     assert_rejected(&s, &join, Rejection::InviteAlreadyUsed);

@@ -158,9 +158,25 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// Whether the rules reached this reason only after the entry's
+    /// signature verified (every reason but what is checked before it).
+    pub fn after_signature(&self) -> bool {
+        !matches!(
+            self,
+            Rejection::BadSignature
+                | Rejection::WrongEnvelope(_)
+                | Rejection::ExtraCreate
+                | Rejection::NoParents
+                | Rejection::MissingParent(_)
+                | Rejection::RejectedParent(_)
+                | Rejection::Conflicting { .. }
+        )
+    }
+
     /// Whether the entry claims what another entry of its party already
     /// claimed (a slot, an invitation, a signature, a seal): a rejection that
-    /// depends on which of the two the fold judged first.
+    /// depends on which of the two the fold judged first. The rules check
+    /// these last, so such an entry passed every other rule.
     pub fn is_second_claim(&self) -> bool {
         matches!(
             self,
@@ -310,6 +326,9 @@ pub struct Ledger {
     pub signed: BTreeMap<Slot, EntryId>,
     /// Slots that sealed their signing step, with their `Seal` entry.
     pub sealed: BTreeMap<Slot, EntryId>,
+    /// Keys that joined a slot beside the key in `bindings` (only while
+    /// second claims are allowed).
+    pub also_bound: std::collections::BTreeSet<(Slot, PublicKey)>,
 }
 
 /// The fixed context of one envelope.
@@ -321,6 +340,10 @@ pub struct Envelope<'a> {
     pub terms: &'a Terms,
     /// Its creator.
     pub creator: &'a PublicKey,
+    /// Whether an entry may claim what a concurrent entry already claimed
+    /// (see [`Rejection::is_second_claim`]): only while settling such
+    /// claims, to learn which of them could stand.
+    pub second_claims_allowed: bool,
 }
 
 /// Judges one entry that is not the envelope's `Create`, in time that does
@@ -353,11 +376,11 @@ pub fn check(raw: &RawEntry, envelope: Envelope<'_>, known: Knowledge, ledger: &
             }
             party(*slot)?;
             not_terminal()?;
-            if ledger.bindings.contains_key(slot) {
-                return Err(Rejection::SlotAlreadyBound(*slot));
-            }
             if ledger.grants.len() >= MAX_GRANTS {
                 return Err(Rejection::TooManyGrants);
+            }
+            if !envelope.second_claims_allowed && ledger.bindings.contains_key(slot) {
+                return Err(Rejection::SlotAlreadyBound(*slot));
             }
             Ok(())
         }
@@ -393,6 +416,17 @@ pub fn check(raw: &RawEntry, envelope: Envelope<'_>, known: Knowledge, ledger: &
             if entry.claimed_time > expires_at.saturating_add(CLOCK_TOLERANCE_MS) {
                 return Err(Rejection::InviteExpired);
             }
+            let certified = certificate::check_chain(certificates, &entry.author).map_err(|e| Rejection::BadCertificate(e.to_string()))?;
+            let name = terms.party(*slot).map_or("", |p| p.name.as_str());
+            if certified.subject != name {
+                return Err(Rejection::BadCertificate(format!(
+                    "it certifies '{}', but the party is '{name}' in this envelope",
+                    certified.subject
+                )));
+            }
+            if envelope.second_claims_allowed {
+                return Ok(());
+            }
             if ledger.used_invites.contains_key(invite) {
                 return Err(Rejection::InviteAlreadyUsed);
             }
@@ -401,14 +435,6 @@ pub fn check(raw: &RawEntry, envelope: Envelope<'_>, known: Knowledge, ledger: &
             }
             if let Some((other, _)) = ledger.bindings.iter().find(|(_, (key, _))| *key == entry.author) {
                 return Err(Rejection::KeyAlreadyBound(*other));
-            }
-            let certified = certificate::check_chain(certificates, &entry.author).map_err(|e| Rejection::BadCertificate(e.to_string()))?;
-            let name = terms.party(*slot).map_or("", |p| p.name.as_str());
-            if certified.subject != name {
-                return Err(Rejection::BadCertificate(format!(
-                    "it certifies '{}', but the party is '{name}' in this envelope",
-                    certified.subject
-                )));
             }
             Ok(())
         }
@@ -427,10 +453,14 @@ pub fn check(raw: &RawEntry, envelope: Envelope<'_>, known: Knowledge, ledger: &
             if known.signed & bit(*slot) == 0 {
                 return Err(Rejection::SealWithoutSign(*slot));
             }
-            if ledger.sealed.contains_key(slot) {
+            if known.sealed & bit(*slot) != 0 {
                 return Err(Rejection::AlreadySealed(*slot));
             }
-            check_seal_order(*slot, terms, known)
+            check_seal_order(*slot, terms, known)?;
+            if !envelope.second_claims_allowed && ledger.sealed.contains_key(slot) {
+                return Err(Rejection::AlreadySealed(*slot));
+            }
+            Ok(())
         }
         Act::Sign { slot, values } => {
             let signer = party(*slot)?;
@@ -439,11 +469,15 @@ pub fn check(raw: &RawEntry, envelope: Envelope<'_>, known: Knowledge, ledger: &
             }
             check_bound(*slot, &entry.author, known, ledger)?;
             not_terminal()?;
-            if ledger.signed.contains_key(slot) {
+            if known.signed & bit(*slot) != 0 {
                 return Err(Rejection::AlreadySigned(*slot));
             }
             check_order(*slot, terms, known)?;
-            check_values(*slot, values, terms)
+            check_values(*slot, values, terms)?;
+            if !envelope.second_claims_allowed && ledger.signed.contains_key(slot) {
+                return Err(Rejection::AlreadySigned(*slot));
+            }
+            Ok(())
         }
         Act::Decline { slot, reason } => {
             party(*slot)?;
@@ -469,10 +503,11 @@ pub fn check(raw: &RawEntry, envelope: Envelope<'_>, known: Knowledge, ledger: &
 }
 
 fn check_bound(slot: Slot, author: &PublicKey, known: Knowledge, ledger: &Ledger) -> Result<(), Rejection> {
-    match ledger.bindings.get(&slot) {
-        Some((key, _)) if key == author && known.bound & bit(slot) != 0 => Ok(()),
-        _ => Err(Rejection::NotBound(slot)),
-    }
+    let bound_here = match ledger.bindings.get(&slot) {
+        Some((key, _)) => key == author || ledger.also_bound.contains(&(slot, *author)),
+        None => false,
+    };
+    if bound_here && known.bound & bit(slot) != 0 { Ok(()) } else { Err(Rejection::NotBound(slot)) }
 }
 
 /// P3: every signing party of a lower order signed among the ancestors.

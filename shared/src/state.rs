@@ -101,9 +101,9 @@ pub struct EnvelopeState {
     certificates: BTreeMap<Slot, Vec<Vec<u8>>>,
     /// Slots whose `Join` has among its ancestors a `Confirm` of its key.
     phone_confirmed: BTreeSet<Slot>,
-    terminal: Option<Status>,
-    /// When the entry that set `terminal` claims to be made (Unix ms).
-    terminal_at: u64,
+    /// Every valid `Decline` and `Void`, as the status it sets and the time
+    /// it claims (Unix ms), in the order judged.
+    ends: Vec<(Status, u64)>,
     /// Valid entries dated before an act they build on (beyond the clock tolerance).
     backdated: BTreeSet<EntryId>,
     invited: bool,
@@ -154,34 +154,55 @@ pub fn fold_until(
     let none = HashSet::new();
     let no_losers = BTreeMap::new();
     let strict = Rules { second_claims_allowed: false, losers: &no_losers };
-    let first = fold_once(envelope, create, by_id, Checked { caller: verified, here: &none }, strict, stop)?;
+    let first = fold_once(envelope, create, by_id, Checked { caller: verified, good: &none, bad: &none }, strict, stop)?;
     if !first.state.rejected.iter().any(|r| r.reason.is_second_claim()) {
         return Ok(first.state);
     }
     // A party claimed one thing twice: learn which claims could stand, settle
-    // which one does, then fold again with the others rejected up front.
-    let Folded { state, set_aside, verified: mut checked } = first;
+    // which one does, and fold again with the others rejected up front.
+    let Folded { state, set_aside, mut good, mut bad } = first;
     let mut by_id: BTreeMap<EntryId, RawEntry> =
         state.valid.into_iter().map(ValidEntry::into_raw).chain(set_aside).map(|raw| (raw.id(), raw)).collect();
     let create = by_id.remove(&create_id).ok_or_else(|| FoldError::MissingCreate(envelope.short()))?;
     let lenient = Rules { second_claims_allowed: true, losers: &no_losers };
-    let possible = fold_once(envelope, create.clone(), by_id.clone(), Checked { caller: verified, here: &checked }, lenient, stop)?;
-    checked.extend(possible.verified);
-    let losers = conflicts::settle(&possible.state, &by_id);
-    let settled = Rules { second_claims_allowed: false, losers: &losers };
-    Ok(fold_once(envelope, create, by_id, Checked { caller: verified, here: &checked }, settled, stop)?.state)
+    let possible = fold_once(envelope, create.clone(), by_id.clone(), Checked { caller: verified, good: &good, bad: &bad }, lenient, stop)?;
+    good.extend(possible.good);
+    bad.extend(possible.bad);
+    // A kept claim may still fall (an entry it builds on lost elsewhere):
+    // it then competes no more, and its rivals are settled again.
+    let mut fallen = HashSet::new();
+    let mut round = 0;
+    loop {
+        round += 1;
+        let settled = conflicts::settle(&possible.state, &by_id, &fallen);
+        let rules = Rules { second_claims_allowed: false, losers: &settled.losers };
+        let folded = fold_once(envelope, create.clone(), by_id.clone(), Checked { caller: verified, good: &good, bad: &bad }, rules, stop)?;
+        let rejected: HashSet<EntryId> = folded.state.rejected.iter().map(|r| r.id).collect();
+        let newly_fallen: Vec<EntryId> = settled.kept.into_iter().filter(|id| rejected.contains(id)).collect();
+        if newly_fallen.is_empty() || round == MAX_SETTLING_ROUNDS {
+            return Ok(folded.state);
+        }
+        fallen.extend(newly_fallen);
+    }
 }
 
-/// Signatures known to verify: the caller's and those this fold checked.
+/// Most times the claims are settled again after a kept one fell (each
+/// round takes at least one claim out; a log that needs more is made to
+/// waste time, and keeps the last round's outcome, the same everywhere).
+const MAX_SETTLING_ROUNDS: usize = 8;
+
+/// Signatures already checked: those the caller verified, and those an
+/// earlier fold of this call found good or bad.
 #[derive(Clone, Copy)]
 struct Checked<'a> {
     caller: &'a HashSet<EntryId>,
-    here: &'a HashSet<EntryId>,
+    good: &'a HashSet<EntryId>,
+    bad: &'a HashSet<EntryId>,
 }
 
 impl Checked<'_> {
-    fn contains(&self, id: &EntryId) -> bool {
-        self.caller.contains(id) || self.here.contains(id)
+    fn good(&self, id: &EntryId) -> bool {
+        self.caller.contains(id) || self.good.contains(id)
     }
 }
 
@@ -194,11 +215,12 @@ struct Rules<'a> {
 }
 
 /// What one fold gives: the state, the entries it rejected, and the ids
-/// whose signatures it verified.
+/// whose signatures it found good or bad.
 struct Folded {
     state: EnvelopeState,
     set_aside: Vec<RawEntry>,
-    verified: HashSet<EntryId>,
+    good: HashSet<EntryId>,
+    bad: HashSet<EntryId>,
 }
 
 /// One fold of the entries after `create` (checked by the caller).
@@ -227,8 +249,7 @@ fn fold_once(
         seals: BTreeMap::new(),
         certificates: BTreeMap::new(),
         phone_confirmed: BTreeSet::new(),
-        terminal: None,
-        terminal_at: 0,
+        ends: Vec::new(),
         backdated: BTreeSet::new(),
         invited: false,
         second_claims_allowed: rules.second_claims_allowed,
@@ -253,7 +274,7 @@ fn fold_once(
     }
     let mut rejected_ids: BTreeSet<EntryId> = BTreeSet::new();
     let mut set_aside = Vec::new();
-    let mut verified = HashSet::new();
+    let (mut good, mut bad) = (HashSet::new(), HashSet::new());
     let mut judged = 0usize;
     while let Some(id) = ready.pop_first() {
         judged += 1;
@@ -263,11 +284,14 @@ fn fold_once(
         let Some(raw) = by_id.remove(&id) else { continue };
         let verdict = match rules.losers.get(&id) {
             Some(reason) => Err(reason.clone()),
-            None => state.judge(&raw, &rejected_ids, checked.contains(&id)),
+            None if checked.bad.contains(&id) => Err(Rejection::BadSignature),
+            None => state.judge(&raw, &rejected_ids, checked.good(&id)),
         };
-        if verdict.as_ref().map_or_else(Rejection::after_signature, |_| true) {
-            verified.insert(id);
-        }
+        match &verdict {
+            Err(Rejection::BadSignature) => bad.insert(id),
+            Err(reason) if !reason.after_signature() => false,
+            _ => good.insert(id),
+        };
         match verdict {
             Ok(known) => state.admit(raw, known),
             Err(reason) => {
@@ -290,7 +314,7 @@ fn fold_once(
         state.rejected.push(RejectedEntry { id, act: raw.entry().act.name(), reason: Rejection::MissingParent(id.short()) });
         set_aside.push(raw);
     }
-    Ok(Folded { state, set_aside, verified })
+    Ok(Folded { state, set_aside, good, bad })
 }
 
 impl EnvelopeState {
@@ -353,14 +377,10 @@ impl EnvelopeState {
                 self.signs.insert(*slot, record);
             }
             Act::Decline { slot, reason } => {
-                if self.terminal.is_none() {
-                    self.terminal = Some(Status::Declined { slot: *slot, reason: reason.clone() });
-                    self.terminal_at = entry.claimed_time;
-                }
+                self.ends.push((Status::Declined { slot: *slot, reason: reason.clone() }, entry.claimed_time));
             }
             Act::Void { reason } => {
-                self.terminal = Some(Status::Voided { reason: reason.clone() });
-                self.terminal_at = entry.claimed_time;
+                self.ends.push((Status::Voided { reason: reason.clone() }, entry.claimed_time));
             }
             Act::Create(_) => {}
         }
@@ -464,15 +484,13 @@ impl EnvelopeState {
         let unsigned: Vec<Slot> = order.iter().copied().filter(|s| !self.signs.contains_key(s)).collect();
         let Some(first) = unsigned.first() else {
             let last_signature = self.signs.values().map(|s| s.claimed_time).max().unwrap_or(0);
-            return match &self.terminal {
-                // A signer's decline made beside their own signature, which the others answered, ends nothing.
-                Some(Status::Declined { slot, .. }) if self.signs.contains_key(slot) => Status::Completed,
-                Some(terminal) if last_signature > self.terminal_at.saturating_add(rules::CLOCK_TOLERANCE_MS) => terminal.clone(),
+            return match self.end(true) {
+                Some((end, at)) if last_signature > at.saturating_add(rules::CLOCK_TOLERANCE_MS) => end.clone(),
                 _ => Status::Completed,
             };
         };
-        if let Some(terminal) = &self.terminal {
-            return terminal.clone();
+        if let Some((end, _)) = self.end(false) {
+            return end.clone();
         }
         if !self.invited {
             return Status::Draft;
@@ -480,6 +498,17 @@ impl EnvelopeState {
         let turn = self.terms.party(*first).map_or(0, |p| p.order);
         let slots = unsigned.into_iter().filter(|s| self.terms.party(*s).is_some_and(|p| p.order == turn)).collect();
         Status::Awaiting { slots }
+    }
+
+    /// What ends the envelope, if anything: the last `Void`, else the first
+    /// `Decline`; with `skip_signers`, a decline by a party who also signed
+    /// (made beside their own signature, which the others answered) does not count.
+    fn end(&self, skip_signers: bool) -> Option<(&Status, u64)> {
+        let counts =
+            |end: &&(Status, u64)| !(skip_signers && matches!(&end.0, Status::Declined { slot, .. } if self.signs.contains_key(slot)));
+        let void = self.ends.iter().rev().filter(|end| matches!(end.0, Status::Voided { .. })).find(counts);
+        let decline = || self.ends.iter().filter(counts).find(|end| matches!(end.0, Status::Declined { .. }));
+        void.or_else(decline).map(|(end, at)| (end, *at))
     }
 
     /// Whether a valid entry claims a time before an act it builds on
@@ -496,7 +525,7 @@ impl EnvelopeState {
     /// A void or decline that came too late: made concurrently with the
     /// last signature of an envelope that is completed (see [`Self::status`]).
     pub fn late_end(&self) -> Option<&Status> {
-        self.terminal.as_ref().filter(|_| matches!(self.status(), Status::Completed))
+        self.end(false).map(|(end, _)| end).filter(|_| matches!(self.status(), Status::Completed))
     }
 
     /// The valid entries a signing step builds on: the `Sign` of each slot in

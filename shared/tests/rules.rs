@@ -466,6 +466,131 @@ fn a_signers_backdated_decline_beside_their_own_signature_does_not_undo_completi
     assert!(matches!(state.late_end(), Some(Status::Declined { .. })), "shown as too late");
 }
 
+/// The standard contract plus a second client, Clara (slot 2), who signs in
+/// parallel with Carl (both order 2) and fills no field.
+fn parallel_clients() -> Scenario {
+    use countersign_shared::model::{Contact, Party, Role};
+    let pdf = contract_pdf(1);
+    let mut terms = contract_terms(&pdf);
+    terms.parties.push(Party {
+        name: "Clara Cosigner".into(),
+        role: Role::Client,
+        contact: Contact::Email("clara@client.test".into()),
+        order: 2,
+        stamp_required: false,
+    });
+    Scenario::joined(pdf, terms)
+}
+
+const CLARA: u8 = 2;
+
+fn bogus_seal(s: &mut Scenario, slot: u8, parent: &RawEntry) -> RawEntry {
+    let value = party_key(slot).sign(b"a step");
+    s.entry(&party_key(slot), vec![parent.id()], Act::Seal { slot, value })
+}
+
+/// Parallel signers shown different branches: the director's second
+/// signature, answered by Clara, ties with the first, answered by Carl, and
+/// wins by id; Carl's signature falls with the first, and he signs again
+/// (his old, sealed signature no longer competes: it fell).
+#[test]
+fn a_party_whose_signature_fell_with_someone_elses_second_claim_signs_again() {
+    let mut s = parallel_clients();
+    // The director signs and seals; Carl signs on it and seals.
+    let s1 = s.director_signs_without_seal();
+    let p1 = bogus_seal(&mut s, DIRECTOR, &s1);
+    s.entries.push(p1.clone());
+    let values = s.client_values();
+    let sb = s.entry(&party_key(CLIENT), vec![p1.id()], Act::Sign { slot: CLIENT, values });
+    s.entries.push(sb.clone());
+    let pb = bogus_seal(&mut s, CLIENT, &sb);
+    s.entries.push(pb.clone());
+    assert_eq!(s.state().signature(CLIENT).map(|r| r.entry), Some(sb.id()));
+    // The director signs again beside S1 (id ground), seals it, and shows only
+    // that branch to Clara, who signs on it: one answer each side.
+    let values2 = vec![(0, s.image(signature_png(9))), (1, s.image(stamp_png())), (2, Value::Text("2026-12-31".into()))];
+    let s2 =
+        countersign_shared::log::Entry { act: Act::Sign { slot: DIRECTOR, values: values2 }, claimed_time: s.tick(), ..s1.entry().clone() };
+    let s2 = ground_to_sort_before(s2, &party_key(DIRECTOR), &s1);
+    let p2 = bogus_seal(&mut s, DIRECTOR, &s2);
+    let sc = s.entry(&party_key(CLARA), vec![p2.id()], Act::Sign { slot: CLARA, values: vec![] });
+    s.entries.extend([s2.clone(), p2, sc]);
+    let state = s.state();
+    // (a) Carl answered S1 before S2 existed, yet S2 stands: a tie broken by the director's ground id.
+    assert_eq!(state.signature(DIRECTOR).map(|r| r.entry), Some(s2.id()), "S2 won the tie by id");
+    assert_eq!(state.signature(CLIENT), None, "Carl's signature went out with S1");
+    // (b) Carl signs again on what he now sees. His new Sign is rejected as
+    // conflicting with his old one, which is itself rejected: locked for good.
+    let values = s.client_values();
+    let again = s.append(&party_key(CLIENT), Act::Sign { slot: CLIENT, values });
+    let state = s.state();
+    let reason = |id: EntryId| state.rejected().iter().find(|r| r.id == id).map(|r| r.reason.clone());
+    assert_eq!(reason(again.id()), None, "Carl signs again: his fallen signature no longer competes");
+    assert_eq!(state.signature(CLIENT).map(|r| r.entry), Some(again.id()));
+}
+
+/// A viewer declined, and the last signer signed long after, leaving the
+/// decline out of its parents: the decline stands, and a decline of the
+/// signer's own (ignored beside their signature), id ground to be judged
+/// first, does not hide it.
+#[test]
+fn a_signers_own_decline_does_not_hide_a_viewers() {
+    use countersign_shared::model::{Contact, Party, Role};
+    let pdf = contract_pdf(1);
+    let mut terms = contract_terms(&pdf);
+    terms.parties.push(Party {
+        name: "Vera Viewer".into(),
+        role: Role::Viewer,
+        contact: Contact::Email("vera@acme.test".into()),
+        order: 3,
+        stamp_required: false,
+    });
+    let mut s = Scenario::joined(pdf, terms);
+    s.director_signs();
+    let heads = s.state().heads();
+    let dv = s.append(&party_key(2), Act::Decline { slot: 2, reason: "the manager says no".into() });
+    for _ in 0..20 {
+        s.tick();
+    }
+    let values = s.client_values();
+    let sb = s.entry(&party_key(CLIENT), heads.clone(), Act::Sign { slot: CLIENT, values });
+    s.entries.push(sb.clone());
+    assert!(matches!(s.state().status(), Status::Declined { slot: 2, .. }), "{:?}", s.state().status());
+    let mask = countersign_shared::log::Entry {
+        parents: heads,
+        author: party_key(CLIENT).public(),
+        act: Act::Decline { slot: CLIENT, reason: "mask".into() },
+        ..sb.entry().clone()
+    };
+    let mask = ground_to_sort_before(mask, &party_key(CLIENT), &dv);
+    let (state, _) = judge(&s, &mask);
+    assert!(matches!(state.status(), Status::Declined { slot: 2, .. }), "the viewer's decline was undone: {:?}", state.status());
+}
+
+/// A party's second join, which the rules reject, does not count as an
+/// answer to the entry it builds on.
+#[test]
+fn a_rejected_second_join_answers_nothing() {
+    let mut s = Scenario::contract();
+    let s1 = s.director_signs_without_seal();
+    let p1 = bogus_seal(&mut s, DIRECTOR, &s1);
+    let values2 = vec![(0, s.image(signature_png(9))), (1, s.image(stamp_png())), (2, Value::Text("2026-12-31".into()))];
+    let s2 = countersign_shared::log::Entry { act: Act::Sign { slot: DIRECTOR, values: values2 }, ..s1.entry().clone() };
+    let s2 = ground_to_sort_before(s2, &party_key(DIRECTOR), &s1);
+    let p2 = bogus_seal(&mut s, DIRECTOR, &s2);
+    s.entries.extend([p1.clone(), s2.clone(), p2]);
+    assert_eq!(s.state().signature(DIRECTOR).map(|r| r.entry), Some(s2.id()));
+    let (invitation, invite) = s.invites[&CLIENT].clone();
+    let k = key(91);
+    let party = s.terms().party(CLIENT).cloned().unwrap();
+    let certificates = issue(&k.public(), &party.name, &party.contact, Issuer::Itself(&k), T0).unwrap();
+    let join =
+        s.entry(&k, vec![p1.id()], Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&k.public()), certificates });
+    let (state, reason) = judge(&s, &join);
+    assert!(reason.is_some(), "the join itself is rejected: {reason:?}");
+    assert_eq!(state.signature(DIRECTOR).map(|r| r.entry), Some(s2.id()), "a rejected entry decided which signature stands");
+}
+
 #[test]
 fn a_join_with_a_wrong_invite_secret() {
     let pdf = contract_pdf(1);

@@ -11,29 +11,38 @@
 //! rejected up front ([`Rejection::Conflicting`]).
 //!
 //! Only claims that could stand compete: those valid in a fold that lets
-//! second claims in (every other rule applied). Of each set of concurrent
+//! second claims in (every other rule applied). Joins are settled first,
+//! then signatures and seals of the keys kept. Of each set of concurrent
 //! claims of one thing, the one kept is, in this order:
 //!
 //! 1. the one more parties answered: the creator, and each other slot whose
-//!    key (joined in that fold) made an entry below it. The claim's own slot
-//!    and author do not count, so someone holding only the slot's invitation
+//!    key made an entry below it (for joins, keys whose join has no rival;
+//!    for signatures and seals, the keys kept). The claim's own slot and
+//!    author never count, so someone holding only the slot's invitation
 //!    cannot answer their own claim;
 //! 2. the one further along: its slot's `Sign` and `Seal` below it;
 //! 3. the one with the smaller id.
+//!
+//! A kept claim the rules then reject (an entry it builds on lost
+//! elsewhere) competes no more, and its set is settled again, so a party
+//! whose signature fell with someone else's second claim can sign again.
 //!
 //! What others answered therefore stands against a claim made later beside
 //! it. Two limits remain (see `docs/design.md`): nobody answers the last
 //! signer's acts, so whoever holds the last party's invitation, or key, can
 //! make a second set that ties and wins by id; and the creator, who holds
-//! every invitation, can make keys that answer for any slot.
+//! every invitation, can make keys that answer for any slot. A party who
+//! shows different branches to parallel signers gets one answer on each
+//! side: the tie goes by id, and the other signer signs again.
 //!
 //! Rejecting entries up front never moves the others: the order of the
 //! entries that stay valid is the fold's usual one, so a verifier folding
 //! only the entries a final PDF carries finds the order the node sealed.
-//! Cost: nothing unless a fold met a second claim; then two more folds and
-//! a few passes linear in the log, each signature verified once.
+//! Cost: nothing unless a fold met a second claim; then a fold that lets
+//! them in, one fold per round of settling (at most eight), and a few
+//! passes linear in the log; each signature is verified once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::hash::EntryId;
 use crate::keys::PublicKey;
@@ -96,22 +105,80 @@ impl Below {
     }
 }
 
+/// The claims settled: the losers, and the claims kept over a rival.
+#[derive(Debug, Default)]
+pub(super) struct Settled {
+    /// Claims that lost to another claim of the same thing.
+    pub losers: BTreeMap<EntryId, Rejection>,
+    /// Claims kept over at least one rival.
+    pub kept: Vec<EntryId>,
+}
+
 /// Settles each set of concurrent claims: `possible` is the fold of the
-/// envelope's entries that let second claims in. Returns the losers.
-pub(super) fn settle(possible: &EnvelopeState, entries: &BTreeMap<EntryId, RawEntry>) -> BTreeMap<EntryId, Rejection> {
+/// envelope's entries that let second claims in; `fallen` are claims kept
+/// before that the rules then rejected (they compete no more).
+pub(super) fn settle(possible: &EnvelopeState, entries: &BTreeMap<EntryId, RawEntry>, fallen: &HashSet<EntryId>) -> Settled {
     let valid = possible.valid();
+    let claims = |wanted: &dyn Fn(Claim) -> bool| -> Vec<(Claim, Slot, EntryId)> {
+        valid
+            .iter()
+            .filter(|v| !fallen.contains(&v.id()))
+            .filter_map(|v| Claim::of(&v.entry().act).filter(|(claim, _)| wanted(*claim)).map(|(claim, slot)| (claim, slot, v.id())))
+            .collect()
+    };
+    let author = |id: &EntryId| entries.get(id).map(|raw| raw.entry().author);
+    let mut settling = Settling { possible, settled: Settled::default() };
+
+    // Joins first, answered by the creator and by keys whose join has no rival.
+    let joins = claims(&|claim| claim == Claim::Join);
+    let sets = settling.concurrent(&joins);
+    let sole: Vec<EntryId> = sets.values().filter(|set| set.len() == 1).map(|set| set[0].2).collect();
+    let under_joins = what_lies_below(possible, &speakers(possible, sole.iter().filter_map(|id| Some((*id, author(id)?)))));
+    let kept_joins = settling.keep_one_of_each(sets, &|id, slot| rank(&under_joins, id, slot));
+
+    // Then signatures and seals of the keys kept, answered by those keys.
+    let bound: BTreeMap<Slot, (PublicKey, EntryId)> = kept_joins
+        .into_iter()
+        .chain(sole)
+        .filter_map(|id| match (entries.get(&id)?.entry().act.clone(), author(&id)?) {
+            (Act::Join { slot, .. }, key) => Some((slot, (key, id))),
+            _ => None,
+        })
+        .collect();
+    let acts: Vec<(Claim, Slot, EntryId)> = claims(&|claim| claim != Claim::Join)
+        .into_iter()
+        .filter(|(_, slot, id)| bound.get(slot).map(|(key, _)| Some(*key)) == Some(author(id)))
+        .collect();
+    let joined = bound.values().map(|(key, id)| (*id, *key));
+    let under_acts = what_lies_below(possible, &speakers(possible, joined));
+    let sets = settling.concurrent(&acts);
+    settling.keep_one_of_each(sets, &|id, slot| rank(&under_acts, id, slot));
+    settling.settled
+}
+
+/// Whom each key speaks for: the creator, and the keys of `joins` (join entry, key).
+fn speakers(possible: &EnvelopeState, joins: impl Iterator<Item = (EntryId, PublicKey)>) -> HashMap<PublicKey, Parties> {
     let mut speaks_for: HashMap<PublicKey, Parties> = HashMap::from([(possible.creator(), CREATOR)]);
-    for entry in valid.iter().map(|v| v.entry()) {
-        if let Act::Join { slot, .. } = entry.act {
-            *speaks_for.entry(entry.author).or_default() |= Parties::from(rules::bit(slot));
+    for (id, key) in joins {
+        if let Some(Act::Join { slot, .. }) = possible.entry(&id).map(|v| &v.entry().act) {
+            *speaks_for.entry(key).or_default() |= Parties::from(rules::bit(*slot));
         }
     }
+    speaks_for
+}
+
+/// For each entry, what lies below it among the entries that could stand,
+/// counting as parties only the keys in `speaks_for`.
+fn what_lies_below(possible: &EnvelopeState, speaks_for: &HashMap<PublicKey, Parties>) -> HashMap<EntryId, (Below, Parties)> {
     // Children after parents in `valid`: walking it backwards sums up what lies below.
     let mut below: HashMap<EntryId, Below> = HashMap::new();
-    for v in valid.iter().rev() {
+    let mut own: HashMap<EntryId, Parties> = HashMap::new();
+    for v in possible.valid().iter().rev() {
         let entry = v.entry();
         let mut here = below.get(&v.id()).copied().unwrap_or_default();
-        here.parties |= speaks_for.get(&entry.author).copied().unwrap_or(0);
+        let author = speaks_for.get(&entry.author).copied().unwrap_or(0);
+        own.insert(v.id(), author);
+        here.parties |= author;
         match entry.act {
             Act::Sign { slot, .. } => here.signed |= rules::bit(slot),
             Act::Seal { slot, .. } => here.sealed |= rules::bit(slot),
@@ -121,57 +188,35 @@ pub(super) fn settle(possible: &EnvelopeState, entries: &BTreeMap<EntryId, RawEn
             below.entry(*parent).or_default().union(here);
         }
     }
-    let rank = |id: &EntryId, slot: Slot| {
-        let under = below.get(id).copied().unwrap_or_default();
-        let author = entries.get(id).map(|raw| raw.entry().author);
-        let own = Parties::from(rules::bit(slot)) | author.and_then(|a| speaks_for.get(&a).copied()).unwrap_or(0);
-        let answered = (under.parties & !own).count_ones();
-        let along = (under.signed & rules::bit(slot)).count_ones() + (under.sealed & rules::bit(slot)).count_ones();
-        (std::cmp::Reverse(answered), std::cmp::Reverse(along), *id)
-    };
+    below.into_iter().map(|(id, under)| (id, (under, own.get(&id).copied().unwrap_or(0)))).collect()
+}
 
-    let mut settling = Settling { possible, losers: BTreeMap::new() };
-    let joins: Vec<(Claim, Slot, EntryId)> = valid
-        .iter()
-        .filter_map(|v| match v.entry().act {
-            Act::Join { slot, .. } => Some((Claim::Join, slot, v.id())),
-            _ => None,
-        })
-        .collect();
-    let kept_joins = settling.keep_one_of_each(&joins, &rank);
-    let bound: BTreeMap<Slot, PublicKey> = kept_joins
-        .iter()
-        .filter_map(|id| entries.get(id))
-        .filter_map(|raw| match raw.entry().act {
-            Act::Join { slot, .. } => Some((slot, raw.entry().author)),
-            _ => None,
-        })
-        .collect();
-    let acts: Vec<(Claim, Slot, EntryId)> = valid
-        .iter()
-        .filter_map(|v| match Claim::of(&v.entry().act) {
-            Some((claim @ (Claim::Sign | Claim::Seal), slot)) if bound.get(&slot) == Some(&v.entry().author) => Some((claim, slot, v.id())),
-            _ => None,
-        })
-        .collect();
-    settling.keep_one_of_each(&acts, &rank);
-    settling.losers
+/// How a claim ranks (smaller is kept): more parties answered it (its own
+/// slot and author aside), then further along, then the smaller id.
+fn rank(below: &HashMap<EntryId, (Below, Parties)>, id: &EntryId, slot: Slot) -> Rank {
+    let (under, author) = below.get(id).copied().unwrap_or_default();
+    let own = Parties::from(rules::bit(slot)) | author;
+    let answered = (under.parties & !own).count_ones();
+    let along = (under.signed & rules::bit(slot)).count_ones() + (under.sealed & rules::bit(slot)).count_ones();
+    (std::cmp::Reverse(answered), std::cmp::Reverse(along), *id)
 }
 
 struct Settling<'a> {
     possible: &'a EnvelopeState,
-    losers: BTreeMap<EntryId, Rejection>,
+    settled: Settled,
 }
 
 /// How a claim ranks: smaller is kept.
 type Rank = (std::cmp::Reverse<u32>, std::cmp::Reverse<u32>, EntryId);
 
+/// Concurrent claims of one thing, by group.
+type Sets = BTreeMap<usize, Vec<(Claim, Slot, EntryId)>>;
+
 impl Settling<'_> {
-    /// Among `claims` (kind, slot, entry), keeps the best ranked of each set
-    /// of concurrent claims of one thing; the others become losers. A claim
-    /// below another claim of the same thing is left to the fold's rules (it
-    /// was made knowing the first). Returns the kept ones.
-    fn keep_one_of_each(&mut self, claims: &[(Claim, Slot, EntryId)], rank: &dyn Fn(&EntryId, Slot) -> Rank) -> Vec<EntryId> {
+    /// Groups `claims` (kind, slot, entry) into sets of concurrent claims of
+    /// one thing. A claim below another claim of the same thing is left to
+    /// the fold's rules (it was made knowing the first).
+    fn concurrent(&self, claims: &[(Claim, Slot, EntryId)]) -> Sets {
         let group = |claim: Claim, slot: Slot| (claim as usize) * MAX_PARTIES + usize::from(slot);
         let member: HashMap<EntryId, usize> = claims
             .iter()
@@ -179,7 +224,7 @@ impl Settling<'_> {
             .map(|(claim, slot, id)| (*id, group(*claim, *slot)))
             .collect();
         let above = self.claims_above(&member);
-        let mut sets: BTreeMap<usize, Vec<(Claim, Slot, EntryId)>> = BTreeMap::new();
+        let mut sets = Sets::new();
         for (claim, slot, id) in claims {
             let Some(index) = member.get(id) else { continue };
             if above.get(id).is_some_and(|bits| bits & (1u128 << index) != 0) {
@@ -187,14 +232,21 @@ impl Settling<'_> {
             }
             sets.entry(*index).or_default().push((*claim, *slot, *id));
         }
+        sets
+    }
+
+    /// Keeps the best ranked claim of each set; the others become losers.
+    /// Returns the claims kept over a rival.
+    fn keep_one_of_each(&mut self, sets: Sets, rank: &dyn Fn(&EntryId, Slot) -> Rank) -> Vec<EntryId> {
         let mut kept = Vec::new();
-        for set in sets.values() {
+        for set in sets.values().filter(|set| set.len() > 1) {
             let Some(&(claim, slot, winner)) = set.iter().min_by_key(|(_, slot, id)| rank(id, *slot)) else { continue };
             kept.push(winner);
             for (_, _, id) in set.iter().filter(|(_, _, id)| *id != winner) {
-                self.losers.insert(*id, Rejection::Conflicting { slot, act: claim.name(), kept: winner.short() });
+                self.settled.losers.insert(*id, Rejection::Conflicting { slot, act: claim.name(), kept: winner.short() });
             }
         }
+        self.settled.kept.extend(kept.iter().copied());
         kept
     }
 

@@ -1,7 +1,7 @@
 //! Peers that do not play by the rules, as raw libp2p peers speaking the
 //! wire protocols directly: a stranger gets nothing, and a liar serving a
-//! blob that does not match its hash (or is oversized) is cut off with
-//! nothing stored.
+//! blob that does not match its hash (or offering another length than the
+//! log names) is cut off with nothing stored.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a test fails by panicking
 
@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use countersign_node::envelope_doc::EnvelopeDoc;
 use countersign_node::net::behaviour::{BehaviourEvent, build};
+use countersign_node::net::blob_stream::{BLOB_STREAM_PROTOCOL, BlobAsk, BlobStream};
 use countersign_node::net::protocol::{Request, Response};
 use countersign_scenarios::nodes::{Node, send};
 use countersign_scenarios::scratch_dir;
@@ -26,32 +27,18 @@ fn listening_address(node: &Node) -> Multiaddr {
     line.trim().parse().expect("a multiaddr")
 }
 
-/// Sends one request on `protocol` and waits for the answer.
-async fn ask(
-    swarm: &mut Swarm<countersign_node::net::behaviour::Behaviour>,
-    peer: libp2p::PeerId,
-    request: Request,
-    blob: bool,
-) -> Response {
-    let id = if blob {
-        swarm.behaviour_mut().blobs.send_request(&peer, request)
-    } else {
-        swarm.behaviour_mut().sync.send_request(&peer, request)
-    };
+/// Sends one sync request and waits for the answer.
+async fn ask(swarm: &mut Swarm<countersign_node::net::behaviour::Behaviour>, peer: libp2p::PeerId, request: Request) -> Response {
+    let id = swarm.behaviour_mut().sync.send_request(&peer, request);
     loop {
         match tokio::time::timeout(Duration::from_secs(20), swarm.select_next_some()).await.expect("an answer in time") {
             SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
                 message: Message::Response { request_id, response },
                 ..
-            }))
-            | SwarmEvent::Behaviour(BehaviourEvent::Blobs(request_response::Event::Message {
-                message: Message::Response { request_id, response },
-                ..
             })) if request_id == id => {
                 return response;
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::OutboundFailure { error, .. }))
-            | SwarmEvent::Behaviour(BehaviourEvent::Blobs(request_response::Event::OutboundFailure { error, .. })) => {
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::OutboundFailure { error, .. })) => {
                 panic!("request failed: {error}")
             }
             _ => {}
@@ -79,23 +66,28 @@ async fn a_stranger_learns_nothing_not_even_that_the_envelope_exists() -> anyhow
     let hello = EnvelopeDoc::new().sync_message(&mut state).unwrap_or_default();
 
     let asks = [
-        (Request::Sync { envelope, invite: None, code: None, message: hello.clone() }, false),
-        (
-            Request::Sync {
-                envelope,
-                invite: Some((1, stranger.sign(b"not the invite secret"))),
-                code: Some(123_456),
-                message: hello.clone(),
-            },
-            false,
-        ),
-        (Request::Sync { envelope: EnvelopeId::from_bytes([7; 32]), invite: None, code: None, message: hello.clone() }, false),
-        (Request::Blob { envelope, hash: Hash::of(&pdf), offset: 0 }, true),
+        Request::Sync { envelope, invite: None, code: None, message: hello.clone() },
+        Request::Sync { envelope, invite: Some((1, stranger.sign(b"not the invite secret"))), code: Some(123_456), message: hello.clone() },
+        Request::Sync { envelope: EnvelopeId::from_bytes([7; 32]), invite: None, code: None, message: hello.clone() },
     ];
-    for (request, blob) in asks {
-        let answer = ask(&mut swarm, anna_peer, request.clone(), blob).await;
+    for request in asks {
+        let answer = ask(&mut swarm, anna_peer, request.clone()).await;
         assert_eq!(answer, Response::Unknown, "{request:?} must get nothing");
     }
+    // Nor the PDF, asked for on a blob stream.
+    let mut control = swarm.behaviour().streams.new_control();
+    let driver = tokio::spawn(async move {
+        loop {
+            swarm.select_next_some().await;
+        }
+    });
+    let mut stream = BlobStream::new(control.open_stream(anna_peer, BLOB_STREAM_PROTOCOL).await?);
+    stream.ask(&BlobAsk { envelope, hash: Hash::of(&pdf), offset: 0 }).await?;
+    let answer = tokio::time::timeout(Duration::from_secs(20), stream.read_answer()).await?;
+    assert_eq!(answer?, None, "the PDF must not be served to a stranger");
+    let mut rest = [0u8; 16];
+    assert_eq!(stream.read(&mut rest).await?, 0, "and nothing follows");
+    driver.abort();
     let status = anna.status(&envelope.to_string())?;
     assert!(status.rejected.is_empty());
     Ok(())
@@ -127,34 +119,41 @@ async fn a_peer_serving_a_blob_that_does_not_match_its_hash_is_cut_off_and_nothi
     invitation.addresses = vec![address.to_string()];
     let link = invitation.to_link();
     let size = pdf.len() as u64;
+    let mut blob_streams = liar.behaviour().streams.new_control().accept(BLOB_STREAM_PROTOCOL)?;
     let liar_task = tokio::spawn(async move {
         let mut state = automerge::sync::State::new();
         let mut blob_answers = 0;
         loop {
-            match liar.select_next_some().await {
-                SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
-                    message: Message::Request { request: Request::Sync { message, .. }, channel, .. },
-                    ..
-                })) => {
-                    if !message.is_empty() {
-                        let _ = doc.receive_sync(&mut state, &message);
+            tokio::select! {
+                event = liar.select_next_some() => {
+                    if let SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                        message: Message::Request { request: Request::Sync { message, .. }, channel, .. },
+                        ..
+                    })) = event {
+                        if !message.is_empty() {
+                            let _ = doc.receive_sync(&mut state, &message);
+                        }
+                        let reply = doc.sync_message(&mut state);
+                        let _ = liar.behaviour_mut().sync.send_response(channel, Response::Sync(reply));
                     }
-                    let reply = doc.sync_message(&mut state);
-                    let _ = liar.behaviour_mut().sync.send_response(channel, Response::Sync(reply));
                 }
-                SwarmEvent::Behaviour(BehaviourEvent::Blobs(request_response::Event::Message {
-                    message: Message::Request { channel, .. },
-                    ..
-                })) => {
+                Some((_, stream)) = blob_streams.next() => {
+                    // First the right length and forged bytes, then a length the log does not name.
                     blob_answers += 1;
-                    let answer = if blob_answers == 1 {
-                        Response::Blob { total: size, chunk: vec![b'%'; size as usize] }
-                    } else {
-                        Response::Blob { total: 1 << 40, chunk: vec![0; 16] }
-                    };
-                    let _ = liar.behaviour_mut().blobs.send_response(channel, answer);
+                    let first = blob_answers == 1;
+                    tokio::spawn(async move {
+                        let mut stream = BlobStream::new(stream);
+                        let _ = stream.read_ask().await;
+                        if first {
+                            let _ = stream.answer(Some(size)).await;
+                            let _ = stream.write_all(&vec![b'%'; size as usize]).await;
+                        } else {
+                            let _ = stream.answer(Some(1 << 40)).await;
+                            let _ = stream.write_all(&[0; 16]).await;
+                        }
+                        let _ = stream.close().await;
+                    });
                 }
-                _ => {}
             }
         }
     });
@@ -208,9 +207,9 @@ async fn an_invitation_opens_only_the_senders_node() -> anyhow::Result<()> {
     let hello = EnvelopeDoc::new().sync_message(&mut state).unwrap_or_default();
     let request = Request::Sync { envelope, invite: Some(proof), code: None, message: hello };
 
-    let at_dmitri = ask(&mut swarm, dmitri_peer, request.clone(), false).await;
+    let at_dmitri = ask(&mut swarm, dmitri_peer, request.clone()).await;
     assert_eq!(at_dmitri, Response::Unknown, "a party's node does not let an invitation holder in");
-    let at_anna = ask(&mut swarm, anna_peer, request, false).await;
+    let at_anna = ask(&mut swarm, anna_peer, request).await;
     assert!(matches!(at_anna, Response::Sync(_)), "the sender's node does: {at_anna:?}");
     Ok(())
 }

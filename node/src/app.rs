@@ -7,7 +7,7 @@
 //! application runs an Automerge sync round with every other party of it; when
 //! a party connects, every envelope shared with it is synced; parties that
 //! cannot be reached are retried with backoff. Blobs an envelope needs are
-//! fetched chunk by chunk from a party that has them and checked by hash.
+//! fetched in one stream each from a party that has them and checked by hash.
 //!
 //! # Layout
 //! - this file: the task's state, its inputs, retries and re-syncs;
@@ -34,12 +34,12 @@ use tokio_util::sync::CancellationToken;
 use crate::NodeError;
 use crate::app::command::{Command, Reply};
 use crate::app::requests::{CreateRequest, Created, InviteOut, NodeInfo, SignRequest, Transfer};
-use crate::blobs::{BlobStore as _, ChunkOutcome};
+use crate::blobs::BlobStore as _;
 use crate::clock::now_ms;
 use crate::codes::{Codes, Gate};
 use crate::envelopes::Envelopes;
 use crate::fields::default_fields;
-use crate::net::protocol::{CHUNK, CodeAnswer, Request, Response};
+use crate::net::protocol::{CodeAnswer, Request, Response};
 use crate::net::{NetEvent, Network, Responder, Tag, Unanswered};
 use crate::notify::Notifier;
 use crate::party::SignInput;
@@ -68,27 +68,18 @@ const ROUNDS_IN_FLIGHT: usize = 16;
 /// disk) before they are tried again.
 const PAUSE_DOWNLOADS: Duration = Duration::from_secs(5);
 
-/// Chunk requests kept in flight per blob.
-const WINDOW: usize = 8;
-
+/// A blob being downloaded (by a task of its own; see `fetch`).
 #[derive(Debug)]
 struct Fetch {
     envelope: EnvelopeId,
-    total: Option<u64>,
-    /// Bytes stored so far (in order).
-    received: u64,
-    /// The next offset to request.
-    next: u64,
-    /// Requests in flight.
-    in_flight: usize,
-    /// Chunks that arrived ahead of their turn.
-    ahead: std::collections::BTreeMap<u64, Vec<u8>>,
+    /// The length the log names.
+    total: u64,
+    /// Bytes stored so far, as the download task goes.
+    received: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The party being asked.
     source: Option<PublicKey>,
     /// Parties asked that did not have it.
     tried: HashSet<PublicKey>,
-    /// The hash of what is stored so far.
-    digest: crate::blobs::Digest,
 }
 
 /// A download stopped by this node's own trouble (a full disk).
@@ -114,8 +105,6 @@ struct PendingJoin {
 enum Asked {
     /// A sync round of an envelope.
     Sync(EnvelopeId),
-    /// A chunk of a blob, from an offset.
-    Chunk(Hash, u64),
 }
 
 /// When a party that could not be reached is tried again.
@@ -209,6 +198,10 @@ enum Done {
     Sealed { envelope: EnvelopeId, slot: countersign_shared::model::Slot, message: Result<Vec<u8>, crate::party::PartyError> },
     /// A final PDF rendered for the completion email (`None`: it cannot be made).
     Completed { envelope: EnvelopeId, pdf: Option<Vec<u8>> },
+    /// A download from a party ended.
+    Downloaded { hash: Hash, peer: PublicKey, outcome: fetch::Downloaded },
+    /// A party's node asked for a blob on a stream it opened.
+    BlobAsked { from: PublicKey, ask: crate::net::blob_stream::BlobAsk, stream: crate::net::blob_stream::BlobStream },
 }
 
 /// What the application's parts are: the network it talks through, the
@@ -311,6 +304,8 @@ impl App {
                 Some(done) = self.done.recv() => match done {
                     Done::Sealed { envelope, slot, message } => self.finish_sealing(envelope, slot, message),
                     Done::Completed { envelope, pdf } => self.finish_completing(envelope, pdf),
+                    Done::Downloaded { hash, peer, outcome } => self.finish_download(hash, peer, outcome),
+                    Done::BlobAsked { from, ask, stream } => self.serve(from, ask, stream),
                 },
                 _ = tick.tick() => self.retry(),
             }
@@ -399,8 +394,8 @@ impl App {
                 Request::Sync { envelope, invite, code, message } => {
                     self.handle_sync_request(from, envelope, invite, code, &message, responder)
                 }
-                Request::Blob { envelope, hash, offset } => self.handle_blob_request(from, envelope, hash, offset, responder),
             },
+            NetEvent::BlobStream { from, stream } => self.blob_stream_opened(from, stream),
             NetEvent::Answer { tag, peer, answer } => match (self.asked.remove(&tag), answer) {
                 (None, _) => {}
                 (Some(Asked::Sync(envelope)), Ok(response)) => {
@@ -416,13 +411,6 @@ impl App {
                     self.syncing.remove(&(peer, envelope));
                     self.sync_states.remove(&(peer, envelope));
                     self.back_off(peer);
-                }
-                (Some(Asked::Chunk(hash, offset)), Ok(response)) => self.handle_blob_response(peer, hash, offset, response),
-                (Some(Asked::Chunk(hash, _)), Err(_)) => {
-                    if let Some(fetch) = self.fetches.get_mut(&hash) {
-                        fetch.tried.insert(peer);
-                    }
-                    self.ask_next_source(hash);
                 }
             },
         }

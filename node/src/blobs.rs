@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
-use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use countersign_shared::hash::Hash;
@@ -122,22 +122,18 @@ impl DiskBlobs {
         fs::metadata(self.path(hash)).ok().map(|m| m.len())
     }
 
-    /// Up to `max` bytes of a complete blob from `offset`, with its total size.
-    pub fn read_chunk(&self, hash: &Hash, offset: u64, max: usize) -> Option<(u64, Vec<u8>)> {
-        // A damaged copy is never passed on (the peer would reject it).
+    /// A complete blob opened to be served, with its length; checked
+    /// whole first if this run has not yet (a damaged copy is removed, never
+    /// passed on). Reads and hashes the whole blob then: call it off the
+    /// application's task.
+    pub fn open_whole(&self, hash: &Hash) -> Option<(fs::File, u64)> {
         let known_whole = self.checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(hash);
         if !known_whole && !self.whole(hash, &fs::read(self.path(hash)).ok()?) {
             return None;
         }
-        let mut file = fs::File::open(self.path(hash)).ok()?;
+        let file = fs::File::open(self.path(hash)).ok()?;
         let total = file.metadata().ok()?.len();
-        if offset > total {
-            return None;
-        }
-        file.seek(SeekFrom::Start(offset)).ok()?;
-        let mut chunk = Vec::with_capacity(max.min((total - offset) as usize));
-        file.take(max as u64).read_to_end(&mut chunk).ok()?;
-        Some((total, chunk))
+        Some((file, total))
     }
 
     /// How many bytes of a partial blob are held (where to resume).
@@ -244,7 +240,11 @@ mod tests {
         assert_eq!(blobs.write_chunk(&hash, 10_000, 4000, &bytes[4000..7000], &mut resumed).unwrap(), ChunkOutcome::Stored(7000));
         assert_eq!(blobs.write_chunk(&hash, 10_000, 7000, &bytes[7000..], &mut resumed).unwrap(), ChunkOutcome::Complete);
         assert_eq!(blobs.get(&hash).unwrap(), bytes);
-        assert_eq!(blobs.read_chunk(&hash, 9_000, 5_000).unwrap(), (10_000, bytes[9_000..].to_vec()));
+        let (mut file, total) = blobs.open_whole(&hash).unwrap();
+        assert_eq!(total, 10_000);
+        let mut served = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut served).unwrap();
+        assert_eq!(served, bytes);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! - [`party`]: a party's acts on its envelopes (create, join, sign, decline),
 //!   checked against the shared rules before anything is stored.
 //! - [`datadir`]: the data dir: lock, key, profile, atomic writes.
-//! - [`blobs`]: blobs by hash on disk, chunked and resumable.
+//! - [`blobs`]: blobs by hash on disk, stored as they arrive and resumable.
 //! - [`documents`]: a person's PDF prepared into an envelope's document.
 //! - [`drafts`]: a document being prepared, checked and turned into an envelope.
 //! - [`envelope_doc`]: one Automerge document per envelope.

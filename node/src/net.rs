@@ -10,10 +10,12 @@
 //!
 //! # Layout
 //! - [`behaviour`]: the libp2p behaviours and key ↔ peer id mapping.
-//! - [`protocol`]: `/countersign/sync/4` and `/countersign/blob/1`.
+//! - [`protocol`] speaks `/countersign/sync/4`, requests and answers.
+//! - [`blob_stream`] speaks `/countersign/blob/2`, a blob in one stream.
 //! - `swarm_task`: the task that owns the swarm.
 
 pub mod behaviour;
+pub mod blob_stream;
 pub mod protocol;
 mod swarm_task;
 
@@ -23,7 +25,8 @@ use libp2p::{Multiaddr, Swarm};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::net::behaviour::Behaviour;
+use crate::net::behaviour::{Behaviour, peer_id};
+use crate::net::blob_stream::{BLOB_STREAM_PROTOCOL, BlobStream};
 use crate::net::protocol::{Request, Response};
 
 /// The application's name for one of its requests; the answer comes back
@@ -39,7 +42,6 @@ pub struct Responder(Inbound);
 #[derive(Debug)]
 enum Inbound {
     Sync(ResponseChannel<Response>),
-    Blob(ResponseChannel<Response>),
 }
 
 /// Why a request got no answer.
@@ -73,6 +75,13 @@ pub enum NetEvent {
         /// The answer.
         answer: Result<Response, Unanswered>,
     },
+    /// A party's node opened a blob stream (it says what it wants first).
+    BlobStream {
+        /// Who opened it.
+        from: PublicKey,
+        /// The stream.
+        stream: BlobStream,
+    },
 }
 
 /// How the network runs.
@@ -97,6 +106,17 @@ enum NetCommand {
 pub struct Network {
     commands: mpsc::UnboundedSender<NetCommand>,
     peer_id: String,
+    streams: Streams,
+}
+
+/// Opens streams of their own (libp2p's control has no `Debug`).
+#[derive(Clone)]
+struct Streams(libp2p_stream::Control);
+
+impl std::fmt::Debug for Streams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Streams")
+    }
 }
 
 /// How many events may wait for the application before the swarm waits.
@@ -112,8 +132,23 @@ impl Network {
         let (commands, inbox) = mpsc::unbounded_channel();
         let (events, outbox) = mpsc::channel(EVENTS_WAITING);
         let peer_id = swarm.local_peer_id().to_string();
+        let mut control = swarm.behaviour().streams.new_control();
+        match control.accept(BLOB_STREAM_PROTOCOL) {
+            Ok(incoming) => {
+                tokio::spawn(pass_on_blob_streams(incoming, events.clone(), cancel.clone()));
+            }
+            Err(e) => tracing::error!("cannot take blob streams: {e}"),
+        }
         let task = tokio::spawn(swarm_task::SwarmTask::new(swarm, options, inbox, events).run(cancel));
-        (Network { commands, peer_id }, outbox, task)
+        (Network { commands, peer_id, streams: Streams(control) }, outbox, task)
+    }
+
+    /// Opens a blob stream to `to`'s node (dialling it if need be).
+    pub async fn open_blob_stream(&self, to: PublicKey) -> Result<BlobStream, Unanswered> {
+        let peer = peer_id(&to).ok_or_else(|| Unanswered("not a peer's key".into()))?;
+        let mut control = self.streams.0.clone();
+        let stream = control.open_stream(peer, BLOB_STREAM_PROTOCOL).await.map_err(|e| Unanswered(e.to_string()))?;
+        Ok(BlobStream::new(stream))
     }
 
     /// This node's libp2p peer id.
@@ -148,5 +183,24 @@ impl Network {
     fn command(&self, command: NetCommand) {
         // A closed inbox means the node is stopping: nothing is left to send.
         let _ = self.commands.send(command);
+    }
+}
+
+/// Hands the blob streams peers open to the application, until `cancel`.
+async fn pass_on_blob_streams(mut incoming: libp2p_stream::IncomingStreams, events: mpsc::Sender<NetEvent>, cancel: CancellationToken) {
+    use futures::StreamExt as _;
+    loop {
+        let (peer, stream) = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return,
+            next = incoming.next() => match next {
+                Some(opened) => opened,
+                None => return,
+            },
+        };
+        let Some(from) = behaviour::party_key(&peer) else { continue };
+        if events.send(NetEvent::BlobStream { from, stream: BlobStream::new(stream) }).await.is_err() {
+            return;
+        }
     }
 }

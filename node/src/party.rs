@@ -623,6 +623,20 @@ impl<B: BlobStore> Party<B> {
         hashes
     }
 
+    /// The length the log gives a blob it needs (the document's, or an image's).
+    pub fn blob_len(&self, state: &EnvelopeState, hash: &Hash) -> Option<u64> {
+        let document = &state.terms().document;
+        if document.hash == *hash {
+            return Some(document.len);
+        }
+        state.terms().signing_order().into_iter().filter_map(|slot| state.signature(slot)).flat_map(|r| r.values.iter()).find_map(
+            |(_, value)| match value {
+                Value::Image { hash: image, len, .. } if image == hash => Some(*len),
+                _ => None,
+            },
+        )
+    }
+
     /// Whether `key` may see the envelope: its creator or a bound party.
     pub fn is_party(&self, state: &EnvelopeState, key: &PublicKey) -> bool {
         state.creator() == *key || (0..state.terms().parties.len()).any(|s| Slot::try_from(s).is_ok_and(|s| state.binding(s) == Some(*key)))

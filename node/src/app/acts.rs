@@ -108,8 +108,8 @@ impl App {
                 let running = self.fetches.iter().map(|(hash, f)| Transfer {
                     envelope: f.envelope.to_string(),
                     hash: hash.to_string(),
-                    received: f.received,
-                    total: f.total,
+                    received: f.received.load(std::sync::atomic::Ordering::Relaxed),
+                    total: Some(f.total),
                     problem: None,
                 });
                 let stalled = self.stalled.iter().filter(|(hash, _)| !self.fetches.contains_key(hash)).map(|(hash, stalled)| Transfer {

@@ -1,6 +1,38 @@
-//! Fetching the blobs an envelope needs, chunk by chunk, and serving them to parties.
+//! Fetching the blobs an envelope needs, and serving them to its parties:
+//! one stream per blob ([`crate::net::blob_stream`]), read and written by a
+//! task of its own; the outcome comes back to the application's task.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::blobs::{ChunkOutcome, Digest, DiskBlobs};
+use crate::datadir::DataDirError;
+use crate::net::blob_stream::{BlobAsk, BlobStream};
+use tokio::sync::mpsc;
 
 use super::*;
+
+/// How long opening a stream, an answer, or the next bytes may take.
+const STALL: Duration = Duration::from_secs(30);
+/// Bytes read from the stream before they go to be stored.
+const PART: usize = 1024 * 1024;
+/// Parts read ahead of the writer.
+const PARTS_AHEAD: usize = 4;
+
+/// How a download from one party ended.
+#[derive(Debug)]
+pub(super) enum Downloaded {
+    /// Stored whole, its hash checked.
+    Complete,
+    /// The party did not answer, or does not have it (for us).
+    NotThere(String),
+    /// The party offered a length other than the one the log names.
+    WrongLength(u64),
+    /// The bytes did not match the hash (the partial copy was discarded).
+    Damaged,
+    /// This node could not store it (a full disk): not the party's fault.
+    NotStored(String),
+}
 
 impl App {
     pub(super) fn fetch_missing(&mut self, envelope: EnvelopeId) {
@@ -11,72 +43,105 @@ impl App {
             if self.fetches.contains_key(&hash) {
                 continue;
             }
-            let offset = self.envelopes.disk().partial_len(&hash);
-            let fetch = Fetch {
-                envelope,
-                total: None,
-                received: offset,
-                next: offset,
-                in_flight: 0,
-                ahead: Default::default(),
-                source: None,
-                tried: HashSet::new(),
-                digest: Default::default(),
-            };
-            self.fetches.insert(hash, fetch);
+            // The log names each blob's length: a peer that offers another is lying.
+            let party = self.envelopes.party();
+            let Some(total) = party.state_ref(envelope).ok().and_then(|state| party.blob_len(state, &hash)) else { continue };
+            if total > MAX_BLOB {
+                tracing::warn!("blob {} of envelope {} is {total} bytes, more than a node takes", hash.short(), envelope.short());
+                continue;
+            }
+            let received = Arc::new(AtomicU64::new(self.envelopes.disk().partial_len(&hash)));
+            self.fetches.insert(hash, Fetch { envelope, total, received, source: None, tried: HashSet::new() });
             self.ask_next_source(hash);
         }
     }
 
-    /// Asks a connected party that has not been asked yet for a blob; gives up
-    /// (until the next retry) when none is left.
+    /// Downloads a blob from a connected party that has not been asked yet;
+    /// gives up (until the next retry) when none is left.
     pub(super) fn ask_next_source(&mut self, hash: Hash) {
         let Some(fetch) = self.fetches.get(&hash) else { return };
-        let (envelope, offset) = (fetch.envelope, fetch.received);
+        let envelope = fetch.envelope;
         let source = self.envelopes.peers_of(envelope).into_iter().find(|p| self.connected.contains(p) && !fetch.tried.contains(p));
-        match source {
-            Some(peer) => {
-                if let Some(fetch) = self.fetches.get_mut(&hash) {
-                    fetch.source = Some(peer);
-                    fetch.next = offset;
-                    fetch.in_flight = 0;
-                    fetch.ahead.clear();
-                }
-                self.fill_window(hash);
-            }
-            None => {
-                self.fetches.remove(&hash);
-            }
-        }
-    }
-
-    /// Keeps up to [`WINDOW`] chunk requests in flight (one until the size is known).
-    pub(super) fn fill_window(&mut self, hash: Hash) {
-        loop {
-            let Some(fetch) = self.fetches.get_mut(&hash) else { return };
-            let Some(peer) = fetch.source else { return };
-            let limit = if fetch.total.is_some() { WINDOW } else { 1 };
-            if fetch.in_flight >= limit || fetch.total.is_some_and(|t| fetch.next >= t) {
-                return;
-            }
-            let (envelope, offset) = (fetch.envelope, fetch.next);
-            fetch.next += CHUNK as u64;
-            fetch.in_flight += 1;
-            self.request_chunk(peer, envelope, hash, offset);
-        }
-    }
-
-    pub(super) fn request_chunk(&mut self, peer: PublicKey, envelope: EnvelopeId, hash: Hash, offset: u64) {
-        self.ask(peer, Request::Blob { envelope, hash, offset }, Asked::Chunk(hash, offset));
-    }
-
-    pub(super) fn handle_blob_request(&mut self, peer: PublicKey, envelope: EnvelopeId, hash: Hash, offset: u64, responder: Responder) {
-        let chunk = self.may_fetch(&peer, envelope, &hash).then(|| self.envelopes.disk().read_chunk(&hash, offset, CHUNK)).flatten();
-        let response = match chunk {
-            Some((total, chunk)) => Response::Blob { total, chunk },
-            None => Response::Unknown,
+        let Some(peer) = source else {
+            self.fetches.remove(&hash);
+            return;
         };
-        self.net.respond(responder, response);
+        let Some(fetch) = self.fetches.get_mut(&hash) else { return };
+        fetch.source = Some(peer);
+        let (net, disk, done) = (self.net.clone(), self.envelopes.disk().clone(), self.done_tx.clone());
+        let (total, received) = (fetch.total, fetch.received.clone());
+        tokio::spawn(async move {
+            let outcome = download(&net, disk, peer, BlobAsk { envelope, hash, offset: 0 }, total, received).await;
+            let _ = done.send(Done::Downloaded { hash, peer, outcome }).await;
+        });
+    }
+
+    /// Acts on how a download ended: done, or the next party, or a pause.
+    pub(super) fn finish_download(&mut self, hash: Hash, peer: PublicKey, outcome: Downloaded) {
+        let Some(fetch) = self.fetches.get_mut(&hash) else { return };
+        let envelope = fetch.envelope;
+        match outcome {
+            Downloaded::Complete => {
+                self.fetches.remove(&hash);
+                self.stalled.remove(&hash);
+                tracing::info!("received blob {} for envelope {}", hash.short(), envelope.short());
+                self.start_sealing(envelope);
+                self.notice(envelope);
+            }
+            Downloaded::NotThere(why) => {
+                tracing::debug!(%peer, "no blob {} from this party: {why}", hash.short());
+                fetch.tried.insert(peer);
+                self.ask_next_source(hash);
+            }
+            Downloaded::WrongLength(offered) => {
+                tracing::warn!(%peer, "cutting off a peer that offered a {offered}-byte blob, not the {} bytes the log names", fetch.total);
+                fetch.tried.insert(peer);
+                self.net.disconnect(peer);
+                self.ask_next_source(hash);
+            }
+            Downloaded::Damaged => {
+                tracing::warn!(%peer, "cutting off a peer that sent a blob that does not match its hash");
+                fetch.tried.insert(peer);
+                self.net.disconnect(peer);
+                self.ask_next_source(hash);
+            }
+            Downloaded::NotStored(problem) => {
+                // This node's own trouble (a full disk): the peer is not to blame.
+                tracing::error!("cannot store the download of {} for envelope {}: {problem}", hash.short(), envelope.short());
+                let received = fetch.received.load(Ordering::Relaxed);
+                self.stalled.insert(hash, Stalled { envelope, received, total: fetch.total, problem });
+                self.fetches.remove(&hash);
+                self.downloads_paused_until = Some(Instant::now() + PAUSE_DOWNLOADS);
+            }
+        }
+    }
+
+    /// A party's node opened a blob stream: what it asks for is read off this
+    /// task, then [`Self::serve`] decides.
+    pub(super) fn blob_stream_opened(&mut self, from: PublicKey, mut stream: BlobStream) {
+        let done = self.done_tx.clone();
+        tokio::spawn(async move {
+            if let Ok(Ok(ask)) = tokio::time::timeout(STALL, stream.read_ask()).await {
+                let _ = done.send(Done::BlobAsked { from, ask, stream }).await;
+            }
+        });
+    }
+
+    /// Serves a blob to a party of an envelope that names it; anyone else
+    /// hears that it is not here.
+    pub(super) fn serve(&mut self, from: PublicKey, ask: BlobAsk, mut stream: BlobStream) {
+        let allowed = self.may_fetch(&from, ask.envelope, &ask.hash);
+        let disk = self.envelopes.disk().clone();
+        tokio::spawn(async move {
+            let opened = if allowed { tokio::task::spawn_blocking(move || disk.open_whole(&ask.hash)).await.ok().flatten() } else { None };
+            let result = match opened {
+                Some((file, total)) if ask.offset <= total => send_blob(&mut stream, file, total, ask.offset).await,
+                _ => stream.answer(None).await,
+            };
+            if let Err(e) = result {
+                tracing::debug!(peer = %from, "serving blob {} stopped: {e}", ask.hash.short());
+            }
+        });
     }
 
     /// A blob goes only to a party of an envelope that names it.
@@ -85,61 +150,93 @@ impl App {
         let Ok(state) = party.state_ref(envelope) else { return false };
         party.is_party(state, key) && party.needed_blobs(state).contains(hash)
     }
+}
 
-    pub(super) fn handle_blob_response(&mut self, peer: PublicKey, hash: Hash, offset: u64, response: Response) {
-        let Some(fetch) = self.fetches.get_mut(&hash) else { return };
-        let envelope = fetch.envelope;
-        let (total, chunk) = match response {
-            Response::Blob { total, chunk } if total <= MAX_BLOB && !chunk.is_empty() => (total, chunk),
-            Response::Blob { total, .. } if total > MAX_BLOB => {
-                tracing::warn!(%peer, "cutting off a peer that offered a {total}-byte blob");
-                self.fetches.remove(&hash);
-                self.net.disconnect(peer);
-                return;
-            }
-            _ => {
-                fetch.tried.insert(peer);
-                self.ask_next_source(hash);
-                return;
-            }
-        };
-        fetch.total = Some(total);
-        fetch.in_flight = fetch.in_flight.saturating_sub(1);
-        fetch.ahead.insert(offset, chunk);
-        // Store every chunk whose turn has come, in order.
-        let disk = self.envelopes.disk().clone();
-        while let Some(chunk) = fetch.ahead.remove(&fetch.received) {
-            match disk.write_chunk(&hash, total, fetch.received, &chunk, &mut fetch.digest) {
-                Ok(ChunkOutcome::Stored(held)) => {
-                    fetch.received = held;
-                    self.stalled.remove(&hash);
+/// Downloads `ask.hash` from `peer`, resuming what is held; a writer on
+/// a blocking thread stores and hashes each part while the next arrives.
+/// `received` follows the bytes held.
+async fn download(net: &Network, disk: DiskBlobs, peer: PublicKey, ask: BlobAsk, total: u64, received: Arc<AtomicU64>) -> Downloaded {
+    let start = disk.partial_len(&ask.hash);
+    let ask = BlobAsk { offset: start, ..ask };
+    let mut stream = match tokio::time::timeout(STALL, net.open_blob_stream(peer)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(Unanswered(why))) => return Downloaded::NotThere(why),
+        Err(_) => return Downloaded::NotThere("no stream in time".into()),
+    };
+    if let Err(e) = stream.ask(&ask).await {
+        return Downloaded::NotThere(e.to_string());
+    }
+    match tokio::time::timeout(STALL, stream.read_answer()).await {
+        Ok(Ok(Some(offered))) if offered == total => {}
+        Ok(Ok(Some(offered))) => return Downloaded::WrongLength(offered),
+        Ok(Ok(None)) => return Downloaded::NotThere("not here".into()),
+        Ok(Err(e)) => return Downloaded::NotThere(e.to_string()),
+        Err(_) => return Downloaded::NotThere("no answer in time".into()),
+    }
+    let (parts, mut to_store) = mpsc::channel::<Vec<u8>>(PARTS_AHEAD);
+    let writer = tokio::task::spawn_blocking(move || {
+        let mut digest = Digest::default();
+        let mut at = start;
+        while let Some(part) = to_store.blocking_recv() {
+            let expected = at + part.len() as u64;
+            match disk.write_chunk(&ask.hash, total, at, &part, &mut digest) {
+                Ok(ChunkOutcome::Stored(held)) if held == expected => {
+                    at = held;
+                    received.store(held, Ordering::Relaxed);
                 }
-                Ok(ChunkOutcome::Complete) => {
-                    self.fetches.remove(&hash);
-                    self.stalled.remove(&hash);
-                    tracing::info!("received blob {} for envelope {}", hash.short(), envelope.short());
-                    self.start_sealing(envelope);
-                    self.notice(envelope);
-                    return;
-                }
-                Err(crate::datadir::DataDirError::Damaged(..)) => {
-                    tracing::warn!(%peer, "cutting off a peer that sent a blob that does not match its hash");
-                    self.fetches.remove(&hash);
-                    self.net.disconnect(peer);
-                    return;
-                }
-                Err(e) => {
-                    // This node's own trouble (a full disk): the peer is not to blame.
-                    tracing::error!("cannot store the download of {} for envelope {}: {e}", hash.short(), envelope.short());
-                    let stalled = Stalled { envelope, received: fetch.received, total, problem: e.to_string() };
-                    self.stalled.insert(hash, stalled);
-                    self.fetches.remove(&hash);
-                    self.downloads_paused_until = Some(Instant::now() + PAUSE_DOWNLOADS);
-                    return;
-                }
+                // Another download of the same blob moved the partial copy: start over later.
+                Ok(ChunkOutcome::Stored(held)) => return Downloaded::NotThere(format!("the partial copy holds {held} bytes, not {at}")),
+                Ok(ChunkOutcome::Complete) => return Downloaded::Complete,
+                Err(DataDirError::Damaged(..)) => return Downloaded::Damaged,
+                Err(e) => return Downloaded::NotStored(e.to_string()),
             }
         }
-        fetch.ahead.retain(|at, _| *at > fetch.received);
-        self.fill_window(hash);
+        Downloaded::NotThere(format!("the download stopped at {at} of {total} bytes"))
+    });
+    let mut at = start;
+    let stopped = loop {
+        if at >= total {
+            break None;
+        }
+        let want = usize::try_from(total - at).unwrap_or(PART).min(PART);
+        let mut part = vec![0u8; want];
+        let mut filled = 0;
+        while filled < want {
+            match tokio::time::timeout(STALL, stream.read(&mut part[filled..])).await {
+                Ok(Ok(0)) => break,
+                Ok(Ok(n)) => filled += n,
+                Ok(Err(_)) | Err(_) => break,
+            }
+        }
+        if filled < want {
+            break Some(format!("the bytes stopped coming at {} of {total}", at + filled as u64));
+        }
+        at += want as u64;
+        // The writer gave up (its outcome says why).
+        if parts.send(part).await.is_err() {
+            break None;
+        }
+    };
+    drop(parts);
+    match (writer.await, stopped) {
+        (Ok(Downloaded::NotThere(_)), Some(why)) => Downloaded::NotThere(why),
+        (Ok(outcome), _) => outcome,
+        (Err(_), _) => Downloaded::NotStored("storing the download failed".into()),
+    }
+}
+
+/// Sends a blob's length and its bytes from `offset`.
+async fn send_blob(stream: &mut BlobStream, file: std::fs::File, total: u64, offset: u64) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+    let mut file = tokio::fs::File::from_std(file);
+    file.seek(std::io::SeekFrom::Start(offset)).await?;
+    stream.answer(Some(total)).await?;
+    let mut buffer = vec![0u8; PART];
+    loop {
+        let n = file.read(&mut buffer).await?;
+        if n == 0 {
+            return stream.close().await;
+        }
+        stream.write_all(&buffer[..n]).await?;
     }
 }

@@ -8,7 +8,7 @@ use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{PeerId, Swarm, dcutr, identify, identity, mdns, noise, ping, relay, request_response, tcp, yamux};
 
-use crate::net::protocol::{BLOB_PROTOCOL, Codec, SYNC_PROTOCOL};
+use crate::net::protocol::{Codec, SYNC_PROTOCOL};
 
 /// Identify's protocol name for Countersign nodes.
 pub const IDENTIFY_PROTOCOL: &str = "/countersign/id/1";
@@ -29,8 +29,8 @@ pub struct Behaviour {
     pub dcutr: dcutr::Behaviour,
     /// `/countersign/sync/4`.
     pub sync: request_response::Behaviour<Codec>,
-    /// `/countersign/blob/1`.
-    pub blobs: request_response::Behaviour<Codec>,
+    /// Streams of their own: `/countersign/blob/2`.
+    pub streams: libp2p_stream::Behaviour,
 }
 
 /// The libp2p keypair of a party key.
@@ -82,11 +82,7 @@ pub fn build(key: &SecretKey, with_mdns: bool) -> anyhow::Result<Swarm<Behaviour
                     [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
                     request_config.clone(),
                 ),
-                blobs: request_response::Behaviour::with_codec(
-                    Codec,
-                    [(BLOB_PROTOCOL, request_response::ProtocolSupport::Full)],
-                    request_config.clone(),
-                ),
+                streams: libp2p_stream::Behaviour::new(),
             }
         })?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
@@ -103,7 +99,7 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(3);
 /// dead (a partition leaves TCP connections open for minutes), and the
 /// network closes it so that the parties reconnect when the route returns.
 /// (Ten seconds was tried: the heal then took over five seconds to notice.
-/// On a very slow uplink a pong may queue behind a transfer's chunks and
+/// On a very slow uplink a pong may queue behind a transfer's bytes and
 /// the connection be reopened; a known trade-off.)
 fn liveness() -> ping::Config {
     ping::Config::new().with_interval(Duration::from_secs(2)).with_timeout(Duration::from_secs(5))

@@ -1,4 +1,5 @@
-//! The wire protocols between nodes, both request/response over libp2p streams.
+//! The request/response protocol between nodes (blobs travel in streams of
+//! their own: [`super::blob_stream`]).
 //!
 //! - `/countersign/sync/4`: Automerge sync for one envelope. The request
 //!   carries the envelope id, optionally an invite proof (for a party that has
@@ -7,20 +8,18 @@
 //!   carries the peer's next sync message, or says a code is needed. A peer
 //!   that may not see the envelope gets `Unknown`, exactly as if it did not
 //!   exist.
-//! - `/countersign/blob/1`: a blob by hash, in chunks: the request names the
-//!   envelope (for access control), the hash and an offset; the response
-//!   carries the total size and up to [`CHUNK`] bytes.
 //!
 //! Every frame is a `u32` length and a body in the canonical encoding; reads
 //! are capped ([`MAX_FRAME`]) before anything is allocated. Sync version 2
 //! added the one-time code and its answer; version 3 carries entries of format
 //! 2 (certificates in `Join`, the `Seal` act), which older nodes cannot read;
-//! version 4 entries of format 3 (the `Confirm` act); blob version 1 is the first.
+//! version 4 entries of format 3 (the `Confirm` act). Blobs went in chunks
+//! over `/countersign/blob/1` before `/countersign/blob/2`.
 
 use std::io;
 
 use countersign_shared::encoding::{DecodeError, Reader, Writer};
-use countersign_shared::hash::{EnvelopeId, Hash};
+use countersign_shared::hash::EnvelopeId;
 use countersign_shared::keys::Signature;
 use countersign_shared::model::Slot;
 use futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
@@ -28,10 +27,6 @@ use libp2p::StreamProtocol;
 
 /// Automerge sync per envelope.
 pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/countersign/sync/4");
-/// Blobs by hash, chunked.
-pub const BLOB_PROTOCOL: StreamProtocol = StreamProtocol::new("/countersign/blob/1");
-/// Bytes of a blob per response.
-pub const CHUNK: usize = 1024 * 1024;
 /// Largest frame read from a peer.
 pub const MAX_FRAME: usize = 8 * 1024 * 1024;
 
@@ -49,15 +44,6 @@ pub enum Request {
         /// The Automerge sync message (may be empty).
         message: Vec<u8>,
     },
-    /// A chunk of a blob.
-    Blob {
-        /// The envelope that names the blob.
-        envelope: EnvelopeId,
-        /// The blob.
-        hash: Hash,
-        /// Where to start.
-        offset: u64,
-    },
 }
 
 /// An answer.
@@ -65,14 +51,7 @@ pub enum Request {
 pub enum Response {
     /// The next sync message, if the peer has one.
     Sync(Option<Vec<u8>>),
-    /// A chunk of a blob of `total` bytes.
-    Blob {
-        /// The blob's size.
-        total: u64,
-        /// The bytes from the requested offset.
-        chunk: Vec<u8>,
-    },
-    /// Nothing to say: no such envelope or blob, or not for this peer.
+    /// Nothing to say: no such envelope, or not for this peer.
     Unknown,
     /// The invitation is good, but the party must first give the one-time
     /// code texted to their phone.
@@ -109,9 +88,6 @@ impl Request {
                 };
                 w.bytes(message);
             }
-            Request::Blob { envelope, hash, offset } => {
-                w.u8(2).fixed(envelope.as_bytes()).fixed(hash.as_bytes()).u64(*offset);
-            }
         }
         w.finish()
     }
@@ -134,11 +110,6 @@ impl Request {
                 };
                 Request::Sync { envelope, invite, code, message: r.bytes(MAX_FRAME, "sync message")?.to_vec() }
             }
-            2 => Request::Blob {
-                envelope: EnvelopeId::from_bytes(r.array("envelope")?),
-                hash: Hash::from_bytes(r.array("hash")?),
-                offset: r.u64("offset")?,
-            },
             tag => return Err(DecodeError::UnknownTag { what: "request", tag }),
         };
         r.finish()?;
@@ -153,7 +124,6 @@ impl Response {
         match self {
             Response::Sync(None) => w.u8(1).u8(0),
             Response::Sync(Some(message)) => w.u8(1).u8(1).bytes(message),
-            Response::Blob { total, chunk } => w.u8(2).u64(*total).bytes(chunk),
             Response::Unknown => w.u8(3),
             Response::CodeNeeded(answer) => match answer {
                 CodeAnswer::Sent => w.u8(4).u8(0),
@@ -174,7 +144,6 @@ impl Response {
                 1 => Response::Sync(Some(r.bytes(MAX_FRAME, "sync message")?.to_vec())),
                 tag => return Err(DecodeError::UnknownTag { what: "sync response", tag }),
             },
-            2 => Response::Blob { total: r.u64("total")?, chunk: r.bytes(CHUNK, "chunk")?.to_vec() },
             3 => Response::Unknown,
             4 => Response::CodeNeeded(match r.u8("code answer")? {
                 0 => CodeAnswer::Sent,
@@ -256,15 +225,13 @@ mod tests {
                 message: vec![3, 4],
             },
             Request::Sync { envelope: EnvelopeId::from_bytes([1; 32]), invite: None, code: None, message: vec![] },
-            Request::Blob { envelope: EnvelopeId::from_bytes([1; 32]), hash: Hash::of(b"x"), offset: 7 },
         ];
         for request in requests {
             assert_eq!(Request::decode(&request.encode()).unwrap(), request);
         }
-        for response in
-            [Response::Sync(None), Response::Sync(Some(vec![9])), Response::Blob { total: 3, chunk: vec![1, 2, 3] }, Response::Unknown]
-                .into_iter()
-                .chain([CodeAnswer::Sent, CodeAnswer::Wrong(3), CodeAnswer::Expired, CodeAnswer::Locked].map(Response::CodeNeeded))
+        for response in [Response::Sync(None), Response::Sync(Some(vec![9])), Response::Unknown]
+            .into_iter()
+            .chain([CodeAnswer::Sent, CodeAnswer::Wrong(3), CodeAnswer::Expired, CodeAnswer::Locked].map(Response::CodeNeeded))
         {
             assert_eq!(Response::decode(&response.encode()).unwrap(), response);
         }
@@ -287,7 +254,7 @@ mod tests {
             assert!(codec.read_request(&SYNC_PROTOCOL, &mut futures::io::Cursor::new(garbage)).await.is_err());
             let mut short = 100u32.to_be_bytes().to_vec();
             short.extend_from_slice(b"only a few bytes");
-            assert!(codec.read_response(&BLOB_PROTOCOL, &mut futures::io::Cursor::new(short)).await.is_err());
+            assert!(codec.read_response(&SYNC_PROTOCOL, &mut futures::io::Cursor::new(short)).await.is_err());
         });
     }
 }

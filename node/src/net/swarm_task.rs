@@ -23,7 +23,6 @@ pub(super) struct SwarmTask {
     events: mpsc::Sender<NetEvent>,
     /// Requests out, by protocol (each behaviour numbers its own).
     sync_requests: HashMap<OutboundRequestId, (Tag, PublicKey)>,
-    blob_requests: HashMap<OutboundRequestId, (Tag, PublicKey)>,
     /// Whether this node already listens through its relay.
     relayed: bool,
 }
@@ -35,7 +34,7 @@ impl SwarmTask {
         commands: mpsc::UnboundedReceiver<NetCommand>,
         events: mpsc::Sender<NetEvent>,
     ) -> Self {
-        SwarmTask { swarm, options, commands, events, sync_requests: HashMap::new(), blob_requests: HashMap::new(), relayed: false }
+        SwarmTask { swarm, options, commands, events, sync_requests: HashMap::new(), relayed: false }
     }
 
     /// Runs until `cancel` is cancelled or the application goes away.
@@ -63,23 +62,13 @@ impl SwarmTask {
                 let Some(peer) = peer_id(&to) else {
                     return Some(NetEvent::Answer { tag, peer: to, answer: Err(Unanswered("not a peer's key".into())) });
                 };
-                match request {
-                    Request::Sync { .. } => {
-                        let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
-                        self.sync_requests.insert(id, (tag, to));
-                    }
-                    Request::Blob { .. } => {
-                        let id = self.swarm.behaviour_mut().blobs.send_request(&peer, request);
-                        self.blob_requests.insert(id, (tag, to));
-                    }
-                }
+                let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+                self.sync_requests.insert(id, (tag, to));
             }
             NetCommand::Respond { responder: Responder(inbound), response } => {
                 // A peer that went away meanwhile gets nothing: no error.
-                let _ = match inbound {
-                    Inbound::Sync(channel) => self.swarm.behaviour_mut().sync.send_response(channel, response),
-                    Inbound::Blob(channel) => self.swarm.behaviour_mut().blobs.send_response(channel, response),
-                };
+                let Inbound::Sync(channel) = inbound;
+                let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
             }
             NetCommand::AddAddresses { of, addresses } => {
                 if let Some(peer) = peer_id(&of) {
@@ -127,7 +116,6 @@ impl SwarmTask {
                 None
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => Self::exchange(event, &mut self.sync_requests, Inbound::Sync),
-            SwarmEvent::Behaviour(BehaviourEvent::Blobs(event)) => Self::exchange(event, &mut self.blob_requests, Inbound::Blob),
             _ => None,
         }
     }

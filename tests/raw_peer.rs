@@ -213,3 +213,75 @@ async fn an_invitation_opens_only_the_senders_node() -> anyhow::Result<()> {
     assert!(matches!(at_anna, Response::Sync(_)), "the sender's node does: {at_anna:?}");
     Ok(())
 }
+
+/// A party that opens many blob streams at once is served a few at a time:
+/// the rest hear "not here" and ask again later (each served blob holds a
+/// buffer; a party may not make its sender hold hundreds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_party_asking_for_many_blob_streams_at_once_is_served_a_few_at_a_time() -> anyhow::Result<()> {
+    let dir = scratch_dir("many-streams")?;
+    // Large enough that a stream nobody reads holds its server back.
+    std::fs::write(dir.join("contract.pdf"), countersign_shared::test_utils::large_pdf(2 * 1024 * 1024))?;
+    let mut anna = Node::init("Anna Sales", "anna@acme.test")?;
+    let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
+    anna.start(&[])?;
+    dmitri.start(&[])?;
+    let (envelope, director_link, _) = send(&anna, &dir.join("contract.pdf"), "Large terms")?;
+    dmitri.cli(&["join", &director_link])?.ok()?;
+    dmitri.stop()?;
+    let envelope: EnvelopeId = envelope.parse()?;
+    let document = std::fs::read_dir(dmitri.dir.join("blobs"))?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<Hash>().ok())
+        .next()
+        .expect("the director's node holds the PDF");
+
+    // Dmitri's key, in a raw peer that asks twelve streams at once and reads none.
+    let dmitri_key = SecretKey::from_seed(std::fs::read(dmitri.dir.join("key"))?.try_into().unwrap());
+    let anna_key = SecretKey::from_seed(std::fs::read(anna.dir.join("key"))?.try_into().unwrap());
+    let anna_peer = countersign_node::net::behaviour::peer_id(&anna_key.public()).unwrap();
+    let mut swarm = build(&dmitri_key, false)?;
+    swarm.add_peer_address(anna_peer, listening_address(&anna));
+    let control = swarm.behaviour().streams.new_control();
+    let driver = tokio::spawn(async move {
+        loop {
+            swarm.select_next_some().await;
+        }
+    });
+    let mut asks = Vec::new();
+    for _ in 0..12 {
+        let mut control = control.clone();
+        asks.push(tokio::spawn(async move {
+            let mut stream = BlobStream::new(control.open_stream(anna_peer, BLOB_STREAM_PROTOCOL).await?);
+            stream.ask(&BlobAsk { envelope, hash: document, offset: 0 }).await?;
+            let answer = tokio::time::timeout(Duration::from_secs(20), stream.read_answer()).await??;
+            anyhow::Ok((answer, stream))
+        }));
+    }
+    let mut served = 0;
+    let mut refused = 0;
+    let mut open = Vec::new();
+    for ask in asks {
+        let (answer, stream) = ask.await??;
+        match answer {
+            Some(_) => served += 1,
+            None => refused += 1,
+        }
+        open.push(stream);
+    }
+    assert_eq!((served, refused), (8, 4), "eight served at once, the rest told to come back");
+    // Once the streams are read (or dropped), the next ask is served again.
+    drop(open);
+    let mut control = control.clone();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut stream = BlobStream::new(control.open_stream(anna_peer, BLOB_STREAM_PROTOCOL).await?);
+        stream.ask(&BlobAsk { envelope, hash: document, offset: 0 }).await?;
+        if stream.read_answer().await?.is_some() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the sender never served again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    driver.abort();
+    Ok(())
+}

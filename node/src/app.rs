@@ -186,6 +186,10 @@ pub struct App {
     /// Completed envelopes whose final PDF is being rendered for the email
     /// that tells this node's person.
     completing: HashSet<EnvelopeId>,
+    /// Blobs being served (see [`fetch::SERVING_AT_ONCE`]).
+    serving: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Blob streams whose ask is being read (see [`fetch::ASKS_AT_ONCE`]).
+    asks_read: std::sync::Arc<tokio::sync::Semaphore>,
     /// Work done on blocking threads comes back here.
     done_tx: mpsc::Sender<Done>,
     done: mpsc::Receiver<Done>,
@@ -262,6 +266,8 @@ impl App {
             sealing: HashSet::new(),
             seal_again: HashSet::new(),
             completing: HashSet::new(),
+            serving: std::sync::Arc::new(tokio::sync::Semaphore::new(fetch::SERVING_AT_ONCE)),
+            asks_read: std::sync::Arc::new(tokio::sync::Semaphore::new(fetch::ASKS_AT_ONCE)),
             done_tx,
             done,
         }
@@ -509,6 +515,7 @@ impl App {
                 self.fetch_missing(envelope);
             }
         }
+        self.start_waiting_downloads();
     }
 
     /// Automatic reminders for envelopes this node sent that wait on someone.

@@ -18,6 +18,13 @@ const STALL: Duration = Duration::from_secs(30);
 const PART: usize = 1024 * 1024;
 /// Parts read ahead of the writer.
 const PARTS_AHEAD: usize = 4;
+/// Downloads running at once (each holds up to five parts); the others wait.
+const DOWNLOADS_AT_ONCE: usize = 8;
+/// Blobs served at once; a party asking beyond that hears "not here" and
+/// asks again (or another party) a moment later.
+pub(super) const SERVING_AT_ONCE: usize = 8;
+/// Streams whose ask is still being read; more are dropped unread.
+pub(super) const ASKS_AT_ONCE: usize = 64;
 
 /// How a download from one party ended.
 #[derive(Debug)]
@@ -57,8 +64,15 @@ impl App {
     }
 
     /// Downloads a blob from a connected party that has not been asked yet;
-    /// gives up (until the next retry) when none is left.
+    /// gives up (until the next retry) when none is left. Waits (as a fetch
+    /// with no source) while [`DOWNLOADS_AT_ONCE`] downloads run.
     pub(super) fn ask_next_source(&mut self, hash: Hash) {
+        if let Some(fetch) = self.fetches.get_mut(&hash) {
+            fetch.source = None;
+        }
+        if self.fetches.values().filter(|f| f.source.is_some()).count() >= DOWNLOADS_AT_ONCE {
+            return;
+        }
         let Some(fetch) = self.fetches.get(&hash) else { return };
         let envelope = fetch.envelope;
         let source = self.envelopes.peers_of(envelope).into_iter().find(|p| self.connected.contains(p) && !fetch.tried.contains(p));
@@ -76,8 +90,21 @@ impl App {
         });
     }
 
+    /// Starts downloads that wait for a turn, while there is room.
+    pub(super) fn start_waiting_downloads(&mut self) {
+        let waiting: Vec<Hash> = self.fetches.iter().filter(|(_, f)| f.source.is_none()).map(|(hash, _)| *hash).collect();
+        for hash in waiting {
+            self.ask_next_source(hash);
+        }
+    }
+
     /// Acts on how a download ended: done, or the next party, or a pause.
     pub(super) fn finish_download(&mut self, hash: Hash, peer: PublicKey, outcome: Downloaded) {
+        self.settle_download(hash, peer, outcome);
+        self.start_waiting_downloads();
+    }
+
+    fn settle_download(&mut self, hash: Hash, peer: PublicKey, outcome: Downloaded) {
         let Some(fetch) = self.fetches.get_mut(&hash) else { return };
         let envelope = fetch.envelope;
         match outcome {
@@ -119,9 +146,15 @@ impl App {
     /// A party's node opened a blob stream: what it asks for is read off this
     /// task, then [`Self::serve`] decides.
     pub(super) fn blob_stream_opened(&mut self, from: PublicKey, mut stream: BlobStream) {
+        let Ok(reading) = self.asks_read.clone().try_acquire_owned() else {
+            tracing::debug!(peer = %from, "too many blob streams at once: one dropped unread");
+            return;
+        };
         let done = self.done_tx.clone();
         tokio::spawn(async move {
-            if let Ok(Ok(ask)) = tokio::time::timeout(STALL, stream.read_ask()).await {
+            let ask = tokio::time::timeout(STALL, stream.read_ask()).await;
+            drop(reading);
+            if let Ok(Ok(ask)) = ask {
                 let _ = done.send(Done::BlobAsked { from, ask, stream }).await;
             }
         });
@@ -130,10 +163,14 @@ impl App {
     /// Serves a blob to a party of an envelope that names it; anyone else
     /// hears that it is not here.
     pub(super) fn serve(&mut self, from: PublicKey, ask: BlobAsk, mut stream: BlobStream) {
-        let allowed = self.may_fetch(&from, ask.envelope, &ask.hash);
+        // A permit for each blob served, held until its last byte is sent.
+        let permit = self.may_fetch(&from, ask.envelope, &ask.hash).then(|| self.serving.clone().try_acquire_owned().ok()).flatten();
         let disk = self.envelopes.disk().clone();
         tokio::spawn(async move {
-            let opened = if allowed { tokio::task::spawn_blocking(move || disk.open_whole(&ask.hash)).await.ok().flatten() } else { None };
+            let opened = match permit {
+                Some(_) => tokio::task::spawn_blocking(move || disk.open_whole(&ask.hash)).await.ok().flatten(),
+                None => None,
+            };
             let result = match opened {
                 Some((file, total)) if ask.offset <= total => send_blob(&mut stream, file, total, ask.offset).await,
                 _ => stream.answer(None).await,
@@ -141,6 +178,7 @@ impl App {
             if let Err(e) = result {
                 tracing::debug!(peer = %from, "serving blob {} stopped: {e}", ask.hash.short());
             }
+            drop(permit);
         });
     }
 

@@ -82,11 +82,12 @@ async fn a_stranger_learns_nothing_not_even_that_the_envelope_exists() -> anyhow
         }
     });
     let mut stream = BlobStream::new(control.open_stream(anna_peer, BLOB_STREAM_PROTOCOL).await?);
-    stream.ask(&BlobAsk { envelope, hash: Hash::of(&pdf), offset: 0 }).await?;
+    // The stream is dropped unread, or answered "not here": never the PDF.
+    let _ = stream.ask(&BlobAsk { envelope, hash: Hash::of(&pdf), offset: 0 }).await;
     let answer = tokio::time::timeout(Duration::from_secs(20), stream.read_answer()).await?;
-    assert_eq!(answer?, None, "the PDF must not be served to a stranger");
+    assert!(!matches!(answer, Ok(Some(_))), "the PDF must not be served to a stranger: {answer:?}");
     let mut rest = [0u8; 16];
-    assert_eq!(stream.read(&mut rest).await?, 0, "and nothing follows");
+    assert!(!matches!(stream.read(&mut rest).await, Ok(n) if n > 0), "and nothing follows");
     driver.abort();
     let status = anna.status(&envelope.to_string())?;
     assert!(status.rejected.is_empty());
@@ -215,8 +216,9 @@ async fn an_invitation_opens_only_the_senders_node() -> anyhow::Result<()> {
 }
 
 /// A party that opens many blob streams at once is served a few at a time:
-/// the rest hear "not here" and ask again later (each served blob holds a
-/// buffer; a party may not make its sender hold hundreds).
+/// the rest hear "not here" (or are dropped unread) and ask again later
+/// (each served blob holds a buffer and a file; one party may not make its
+/// sender hold hundreds, or keep the others waiting).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_party_asking_for_many_blob_streams_at_once_is_served_a_few_at_a_time() -> anyhow::Result<()> {
     let dir = scratch_dir("many-streams")?;
@@ -247,28 +249,26 @@ async fn a_party_asking_for_many_blob_streams_at_once_is_served_a_few_at_a_time(
             swarm.select_next_some().await;
         }
     });
-    let mut asks = Vec::new();
-    for _ in 0..12 {
-        let mut control = control.clone();
-        asks.push(tokio::spawn(async move {
-            let mut stream = BlobStream::new(control.open_stream(anna_peer, BLOB_STREAM_PROTOCOL).await?);
-            stream.ask(&BlobAsk { envelope, hash: document, offset: 0 }).await?;
-            let answer = tokio::time::timeout(Duration::from_secs(20), stream.read_answer()).await??;
-            anyhow::Ok((answer, stream))
-        }));
-    }
-    let mut served = 0;
-    let mut refused = 0;
+    // One stream after another, none of them read: the first four are
+    // served (and hold their place), every later one is turned away.
+    let ask_one = |mut control: libp2p_stream::Control| async move {
+        let mut stream = BlobStream::new(control.open_stream(anna_peer, BLOB_STREAM_PROTOCOL).await?);
+        stream.ask(&BlobAsk { envelope, hash: document, offset: 0 }).await?;
+        let answer = tokio::time::timeout(Duration::from_secs(20), stream.read_answer()).await??;
+        anyhow::Ok((answer, stream))
+    };
     let mut open = Vec::new();
-    for ask in asks {
-        let (answer, stream) = ask.await??;
-        match answer {
-            Some(_) => served += 1,
-            None => refused += 1,
+    let mut answers = Vec::new();
+    for _ in 0..8 {
+        match ask_one(control.clone()).await {
+            Ok((answer, stream)) => {
+                answers.push(answer.is_some());
+                open.push(stream);
+            }
+            Err(_) => answers.push(false),
         }
-        open.push(stream);
     }
-    assert_eq!((served, refused), (8, 4), "eight served at once, the rest told to come back");
+    assert_eq!(answers, [true, true, true, true, false, false, false, false], "four served to one party at once, then no more");
     // Once the streams are read (or dropped), the next ask is served again.
     drop(open);
     let mut control = control.clone();

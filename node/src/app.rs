@@ -190,6 +190,12 @@ pub struct App {
     serving: std::sync::Arc<tokio::sync::Semaphore>,
     /// Blob streams whose ask is being read (see [`fetch::ASKS_AT_ONCE`]).
     asks_read: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Per party: blob streams whose ask is being read.
+    asking: HashMap<PublicKey, usize>,
+    /// Per party: blobs being served to it.
+    serving_to: HashMap<PublicKey, usize>,
+    /// The parties of every envelope held here (`None`: gather again).
+    parties: Option<HashSet<PublicKey>>,
     /// Work done on blocking threads comes back here.
     done_tx: mpsc::Sender<Done>,
     done: mpsc::Receiver<Done>,
@@ -204,8 +210,16 @@ enum Done {
     Completed { envelope: EnvelopeId, pdf: Option<Vec<u8>> },
     /// A download from a party ended.
     Downloaded { hash: Hash, peer: PublicKey, outcome: fetch::Downloaded },
-    /// A party's node asked for a blob on a stream it opened.
-    BlobAsked { from: PublicKey, ask: crate::net::blob_stream::BlobAsk, stream: crate::net::blob_stream::BlobStream },
+    /// A party's node opened a blob stream and said what it wants (`None`:
+    /// it did not, in time); `reading` is the permit its reading held.
+    BlobAsked {
+        from: PublicKey,
+        ask: Option<crate::net::blob_stream::BlobAsk>,
+        stream: crate::net::blob_stream::BlobStream,
+        reading: tokio::sync::OwnedSemaphorePermit,
+    },
+    /// A blob served to a party is done.
+    Served { to: PublicKey },
 }
 
 /// What the application's parts are: the network it talks through, the
@@ -268,6 +282,9 @@ impl App {
             completing: HashSet::new(),
             serving: std::sync::Arc::new(tokio::sync::Semaphore::new(fetch::SERVING_AT_ONCE)),
             asks_read: std::sync::Arc::new(tokio::sync::Semaphore::new(fetch::ASKS_AT_ONCE)),
+            asking: HashMap::new(),
+            serving_to: HashMap::new(),
+            parties: None,
             done_tx,
             done,
         }
@@ -311,7 +328,11 @@ impl App {
                     Done::Sealed { envelope, slot, message } => self.finish_sealing(envelope, slot, message),
                     Done::Completed { envelope, pdf } => self.finish_completing(envelope, pdf),
                     Done::Downloaded { hash, peer, outcome } => self.finish_download(hash, peer, outcome),
-                    Done::BlobAsked { from, ask, stream } => self.serve(from, ask, stream),
+                    Done::BlobAsked { from, ask, stream, reading } => {
+                        drop(reading);
+                        self.serve(from, ask, stream);
+                    }
+                    Done::Served { to } => self.served(to),
                 },
                 _ = tick.tick() => self.retry(),
             }
@@ -539,6 +560,7 @@ impl App {
     pub(super) fn notice(&mut self, envelope: EnvelopeId) {
         // Called on every change (nobody listening is no error).
         let _ = self.changes.send(envelope);
+        self.parties = None;
         // Only an ended envelope is worth a summary.
         // A completed envelope's final PDF exists once the last step is sealed.
         let ended = self.envelopes.party().state_ref(envelope).is_ok_and(|state| match state.status() {

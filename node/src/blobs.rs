@@ -98,8 +98,22 @@ impl DiskBlobs {
     /// Whether `bytes`, read as blob `hash`, are whole; a damaged blob is
     /// removed (so that it counts as missing and is fetched again).
     fn whole(&self, hash: &Hash, bytes: &[u8]) -> bool {
+        self.judge_whole(hash, Hash::of(bytes))
+    }
+
+    /// [`Self::whole`] for a blob read from its file a piece at a time.
+    fn file_whole(&self, hash: &Hash) -> bool {
+        let mut hasher = blake3::Hasher::new();
+        let Ok(file) = fs::File::open(self.path(hash)) else { return false };
+        if hasher.update_reader(file).is_err() {
+            return false;
+        }
+        self.judge_whole(hash, Hash::from_bytes(*hasher.finalize().as_bytes()))
+    }
+
+    fn judge_whole(&self, hash: &Hash, found: Hash) -> bool {
         // Hashed outside the lock: other reads need not wait for a large blob.
-        if Hash::of(bytes) == *hash {
+        if found == *hash {
             self.mark_whole(hash);
             return true;
         }
@@ -128,7 +142,7 @@ impl DiskBlobs {
     /// application's task.
     pub fn open_whole(&self, hash: &Hash) -> Option<(fs::File, u64)> {
         let known_whole = self.checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(hash);
-        if !known_whole && !self.whole(hash, &fs::read(self.path(hash)).ok()?) {
+        if !known_whole && !self.file_whole(hash) {
             return None;
         }
         let file = fs::File::open(self.path(hash)).ok()?;
@@ -163,7 +177,8 @@ impl DiskBlobs {
             None => {
                 let mut hasher = blake3::Hasher::new();
                 if held > 0 {
-                    hasher.update(&fs::read(&path).map_err(|e| io_error("cannot read a download", &path, e))?);
+                    let file = fs::File::open(&path).map_err(|e| io_error("cannot read a download", &path, e))?;
+                    hasher.update_reader(file).map_err(|e| io_error("cannot read a download", &path, e))?;
                 }
                 digest.0.insert(hasher)
             }
@@ -245,6 +260,23 @@ mod tests {
         let mut served = Vec::new();
         std::io::Read::read_to_end(&mut file, &mut served).unwrap();
         assert_eq!(served, bytes);
+    }
+
+    #[test]
+    fn a_partial_copy_that_holds_every_byte_is_finished_without_more() {
+        // A crash (or a full disk) between the last byte and the rename.
+        let blobs = store("all-held");
+        let bytes = b"every byte of the contract".to_vec();
+        let hash = Hash::of(&bytes);
+        let total = bytes.len() as u64;
+        assert_eq!(blobs.write_chunk(&hash, total + 1, 0, &bytes, &mut Digest::default()).unwrap(), ChunkOutcome::Stored(total));
+        assert_eq!(blobs.write_chunk(&hash, total, total, &[], &mut Digest::default()).unwrap(), ChunkOutcome::Complete);
+        assert_eq!(blobs.get(&hash).unwrap(), bytes);
+        // More bytes than the log names: discarded, to be fetched again.
+        let other = Hash::of(b"x");
+        assert_eq!(blobs.write_chunk(&other, 100, 0, b"too long!", &mut Digest::default()).unwrap(), ChunkOutcome::Stored(9));
+        assert!(blobs.write_chunk(&other, 1, 9, &[], &mut Digest::default()).is_err());
+        assert_eq!(blobs.partial_len(&other), 0);
     }
 
     #[test]

@@ -12,19 +12,26 @@ use tokio::sync::mpsc;
 
 use super::*;
 
-/// How long opening a stream, an answer, or the next bytes may take.
+/// How long opening a stream or an answer may take.
 const STALL: Duration = Duration::from_secs(30);
+/// How long one part (1 MiB) may take to arrive, or to be sent: slower
+/// than about 17 KB/s, the other side is stalling (or too slow to wait for).
+const PART_TIME: Duration = Duration::from_secs(60);
+/// How long a peer may take to say what it asks for (72 bytes).
+const ASK_TIME: Duration = Duration::from_secs(5);
 /// Bytes read from the stream before they go to be stored.
 const PART: usize = 1024 * 1024;
 /// Parts read ahead of the writer.
 const PARTS_AHEAD: usize = 4;
 /// Downloads running at once (each holds up to five parts); the others wait.
 const DOWNLOADS_AT_ONCE: usize = 8;
-/// Blobs served at once; a party asking beyond that hears "not here" and
-/// asks again (or another party) a moment later.
+/// Blobs served at once, and to one party at once; a party asking beyond
+/// that hears "not here" and asks again (or another party) a moment later.
 pub(super) const SERVING_AT_ONCE: usize = 8;
-/// Streams whose ask is still being read; more are dropped unread.
+const SERVING_ONE_PARTY: usize = 4;
+/// Streams whose ask is still being read, and per party; more are dropped unread.
 pub(super) const ASKS_AT_ONCE: usize = 64;
+const ASKS_ONE_PARTY: usize = 8;
 
 /// How a download from one party ended.
 #[derive(Debug)]
@@ -35,8 +42,9 @@ pub(super) enum Downloaded {
     NotThere(String),
     /// The party offered a length other than the one the log names.
     WrongLength(u64),
-    /// The bytes did not match the hash (the partial copy was discarded).
-    Damaged,
+    /// The bytes did not match the hash (the partial copy was discarded);
+    /// `all_from_this_party` unless the download resumed bytes held before.
+    Damaged { all_from_this_party: bool },
     /// This node could not store it (a full disk): not the party's fault.
     NotStored(String),
 }
@@ -70,7 +78,8 @@ impl App {
         if let Some(fetch) = self.fetches.get_mut(&hash) {
             fetch.source = None;
         }
-        if self.fetches.values().filter(|f| f.source.is_some()).count() >= DOWNLOADS_AT_ONCE {
+        let paused = self.downloads_paused_until.is_some_and(|until| Instant::now() < until);
+        if paused || self.fetches.values().filter(|f| f.source.is_some()).count() >= DOWNLOADS_AT_ONCE {
             return;
         }
         let Some(fetch) = self.fetches.get(&hash) else { return };
@@ -121,15 +130,24 @@ impl App {
                 self.ask_next_source(hash);
             }
             Downloaded::WrongLength(offered) => {
-                tracing::warn!(%peer, "cutting off a peer that offered a {offered}-byte blob, not the {} bytes the log names", fetch.total);
+                // Another envelope's log may name this hash with another
+                // length (its author lied): the peer is not cut off for it.
+                tracing::warn!(%peer, "a peer offered a {offered}-byte blob, not the {} bytes the log names: asking another", fetch.total);
                 fetch.tried.insert(peer);
-                self.net.disconnect(peer);
                 self.ask_next_source(hash);
             }
-            Downloaded::Damaged => {
+            Downloaded::Damaged { all_from_this_party: true } => {
                 tracing::warn!(%peer, "cutting off a peer that sent a blob that does not match its hash");
                 fetch.tried.insert(peer);
                 self.net.disconnect(peer);
+                fetch_again(fetch);
+                self.ask_next_source(hash);
+            }
+            Downloaded::Damaged { all_from_this_party: false } => {
+                // Bytes held before (another party's, or a crash's) may be the
+                // bad ones: nobody is blamed, the whole blob is fetched again.
+                tracing::warn!("blob {} did not match its hash after a resumed download: fetching it again whole", hash.short());
+                fetch_again(fetch);
                 self.ask_next_source(hash);
             }
             Downloaded::NotStored(problem) => {
@@ -146,27 +164,43 @@ impl App {
     /// A party's node opened a blob stream: what it asks for is read off this
     /// task, then [`Self::serve`] decides.
     pub(super) fn blob_stream_opened(&mut self, from: PublicKey, mut stream: BlobStream) {
+        // Only a party of an envelope held here may ask for anything.
+        let asking = self.asking.get(&from).copied().unwrap_or(0);
+        if asking >= ASKS_ONE_PARTY || !self.is_a_party(&from) {
+            return;
+        }
         let Ok(reading) = self.asks_read.clone().try_acquire_owned() else {
             tracing::debug!(peer = %from, "too many blob streams at once: one dropped unread");
             return;
         };
+        self.asking.insert(from, asking + 1);
         let done = self.done_tx.clone();
         tokio::spawn(async move {
-            let ask = tokio::time::timeout(STALL, stream.read_ask()).await;
-            drop(reading);
-            if let Ok(Ok(ask)) = ask {
-                let _ = done.send(Done::BlobAsked { from, ask, stream }).await;
-            }
+            let ask = tokio::time::timeout(ASK_TIME, stream.read_ask()).await.ok().and_then(Result::ok);
+            let _ = done.send(Done::BlobAsked { from, ask, stream, reading }).await;
         });
     }
 
     /// Serves a blob to a party of an envelope that names it; anyone else
     /// hears that it is not here.
-    pub(super) fn serve(&mut self, from: PublicKey, ask: BlobAsk, mut stream: BlobStream) {
+    pub(super) fn serve(&mut self, from: PublicKey, ask: Option<BlobAsk>, mut stream: BlobStream) {
+        if let Some(count) = self.asking.get_mut(&from) {
+            *count = count.saturating_sub(1);
+        }
+        self.asking.retain(|_, count| *count > 0);
+        let Some(ask) = ask else { return };
         // A permit for each blob served, held until its last byte is sent.
-        let permit = self.may_fetch(&from, ask.envelope, &ask.hash).then(|| self.serving.clone().try_acquire_owned().ok()).flatten();
+        let serving_them = self.serving_to.get(&from).copied().unwrap_or(0);
+        let permit = (serving_them < SERVING_ONE_PARTY && self.may_fetch(&from, ask.envelope, &ask.hash))
+            .then(|| self.serving.clone().try_acquire_owned().ok())
+            .flatten();
+        if permit.is_some() {
+            self.serving_to.insert(from, serving_them + 1);
+        }
         let disk = self.envelopes.disk().clone();
+        let done = self.done_tx.clone();
         tokio::spawn(async move {
+            let served = permit.is_some();
             let opened = match permit {
                 Some(_) => tokio::task::spawn_blocking(move || disk.open_whole(&ask.hash)).await.ok().flatten(),
                 None => None,
@@ -179,7 +213,28 @@ impl App {
                 tracing::debug!(peer = %from, "serving blob {} stopped: {e}", ask.hash.short());
             }
             drop(permit);
+            if served {
+                let _ = done.send(Done::Served { to: from }).await;
+            }
         });
+    }
+
+    /// A blob served to `to` is done (sent, or given up).
+    pub(super) fn served(&mut self, to: PublicKey) {
+        if let Some(count) = self.serving_to.get_mut(&to) {
+            *count = count.saturating_sub(1);
+        }
+        self.serving_to.retain(|_, count| *count > 0);
+    }
+
+    /// Whether `key` is a party of any envelope held here (the set is
+    /// gathered again after any envelope changes).
+    fn is_a_party(&mut self, key: &PublicKey) -> bool {
+        if self.parties.is_none() {
+            let envelopes = &self.envelopes;
+            self.parties = Some(envelopes.ids().into_iter().flat_map(|e| envelopes.peers_of(e)).collect());
+        }
+        self.parties.as_ref().is_some_and(|parties| parties.contains(key))
     }
 
     /// A blob goes only to a party of an envelope that names it.
@@ -195,6 +250,18 @@ impl App {
 /// `received` follows the bytes held.
 async fn download(net: &Network, disk: DiskBlobs, peer: PublicKey, ask: BlobAsk, total: u64, received: Arc<AtomicU64>) -> Downloaded {
     let start = disk.partial_len(&ask.hash);
+    if start >= total {
+        // All held already (a crash, or a full disk, before the blob was
+        // moved into place) or more than the log names: decided here.
+        let store = disk.clone();
+        let checked = tokio::task::spawn_blocking(move || store.write_chunk(&ask.hash, total, start, &[], &mut Digest::default())).await;
+        return match checked {
+            Ok(Ok(ChunkOutcome::Complete)) => Downloaded::Complete,
+            Ok(Err(DataDirError::Damaged(..))) => Downloaded::Damaged { all_from_this_party: false },
+            Ok(Err(e)) => Downloaded::NotStored(e.to_string()),
+            Ok(Ok(ChunkOutcome::Stored(_))) | Err(_) => Downloaded::NotStored("the partial copy could not be checked".into()),
+        };
+    }
     let ask = BlobAsk { offset: start, ..ask };
     let mut stream = match tokio::time::timeout(STALL, net.open_blob_stream(peer)).await {
         Ok(Ok(stream)) => stream,
@@ -225,7 +292,7 @@ async fn download(net: &Network, disk: DiskBlobs, peer: PublicKey, ask: BlobAsk,
                 // Another download of the same blob moved the partial copy: start over later.
                 Ok(ChunkOutcome::Stored(held)) => return Downloaded::NotThere(format!("the partial copy holds {held} bytes, not {at}")),
                 Ok(ChunkOutcome::Complete) => return Downloaded::Complete,
-                Err(DataDirError::Damaged(..)) => return Downloaded::Damaged,
+                Err(DataDirError::Damaged(..)) => return Downloaded::Damaged { all_from_this_party: start == 0 },
                 Err(e) => return Downloaded::NotStored(e.to_string()),
             }
         }
@@ -239,13 +306,16 @@ async fn download(net: &Network, disk: DiskBlobs, peer: PublicKey, ask: BlobAsk,
         let want = usize::try_from(total - at).unwrap_or(PART).min(PART);
         let mut part = vec![0u8; want];
         let mut filled = 0;
-        while filled < want {
-            match tokio::time::timeout(STALL, stream.read(&mut part[filled..])).await {
-                Ok(Ok(0)) => break,
-                Ok(Ok(n)) => filled += n,
-                Ok(Err(_)) | Err(_) => break,
+        // A whole part in time, not just some bytes: a trickle ends the download.
+        let _ = tokio::time::timeout(PART_TIME, async {
+            while filled < want {
+                match stream.read(&mut part[filled..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => filled += n,
+                }
             }
-        }
+        })
+        .await;
         if filled < want {
             break Some(format!("the bytes stopped coming at {} of {total}", at + filled as u64));
         }
@@ -275,6 +345,13 @@ async fn send_blob(stream: &mut BlobStream, file: std::fs::File, total: u64, off
         if n == 0 {
             return stream.close().await;
         }
-        stream.write_all(&buffer[..n]).await?;
+        // An asker that stops reading lets the part go nowhere: it is dropped.
+        let sent = tokio::time::timeout(PART_TIME, stream.write_all(&buffer[..n])).await;
+        sent.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "the asker stopped reading"))??;
     }
+}
+
+/// Starts a fetch over from nothing (its partial copy was discarded).
+fn fetch_again(fetch: &mut Fetch) {
+    fetch.received.store(0, Ordering::Relaxed);
 }

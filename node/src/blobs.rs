@@ -150,6 +150,14 @@ impl DiskBlobs {
         Some((file, total))
     }
 
+    /// Writes what a partial blob holds to the disk now (while the rest
+    /// arrives), so that completing it has little left to flush.
+    pub fn flush_partial(&self, hash: &Hash) {
+        if let Ok(file) = fs::File::open(self.partial_path(hash)) {
+            let _ = file.sync_data();
+        }
+    }
+
     /// How many bytes of a partial blob are held (where to resume).
     pub fn partial_len(&self, hash: &Hash) -> u64 {
         fs::metadata(self.partial_path(hash)).map_or(0, |m| m.len())

@@ -23,6 +23,9 @@ const ASK_TIME: Duration = Duration::from_secs(5);
 const PART: usize = 1024 * 1024;
 /// Parts read ahead of the writer.
 const PARTS_AHEAD: usize = 4;
+/// Bytes stored between flushes to the disk while a download runs (the
+/// disk writes while the network reads; the last flush has little left).
+const FLUSH_EVERY: u64 = 4 * 1024 * 1024;
 /// Downloads running at once (each holds up to five parts); the others wait.
 const DOWNLOADS_AT_ONCE: usize = 8;
 /// Blobs served at once, and to one party at once; a party asking beyond
@@ -282,12 +285,17 @@ async fn download(net: &Network, disk: DiskBlobs, peer: PublicKey, ask: BlobAsk,
     let writer = tokio::task::spawn_blocking(move || {
         let mut digest = Digest::default();
         let mut at = start;
+        let mut flushed = start;
         while let Some(part) = to_store.blocking_recv() {
             let expected = at + part.len() as u64;
             match disk.write_chunk(&ask.hash, total, at, &part, &mut digest) {
                 Ok(ChunkOutcome::Stored(held)) if held == expected => {
                     at = held;
                     received.store(held, Ordering::Relaxed);
+                    if held - flushed >= FLUSH_EVERY {
+                        disk.flush_partial(&ask.hash);
+                        flushed = held;
+                    }
                 }
                 // Another download of the same blob moved the partial copy: start over later.
                 Ok(ChunkOutcome::Stored(held)) => return Downloaded::NotThere(format!("the partial copy holds {held} bytes, not {at}")),

@@ -59,16 +59,15 @@ fn converge(with_traffic: bool) -> Duration {
                     .output()
                     .unwrap()
             };
+            // The invitations' QR codes go to the sender's folder, not the working directory.
+            let qr_dir = anna_dir.join("qr").to_string_lossy().into_owned();
             let mut n = 0;
             while busy.load(Ordering::Relaxed) {
                 n += 1;
                 let large = large.to_string_lossy().into_owned();
                 let title = format!("Large {n}");
-                let out = run(
-                    &anna_ns,
-                    &anna_dir,
-                    &["send", "--pdf", &large, "--title", &title, "--signer", "D:d@acme.test", "--client", "Carl:+15550100"],
-                );
+                let send = ["send", "--pdf", &large, "--title", &title, "--signer", "D:d@acme.test", "--client", "Carl:+15550100"];
+                let out = run(&anna_ns, &anna_dir, &[&send[..], &["--qr-dir", &qr_dir]].concat());
                 let text = String::from_utf8_lossy(&out.stdout).into_owned();
                 if let Some(link) = text.split_whitespace().filter(|w| w.starts_with("countersign://join/")).nth(1) {
                     run(&carl_ns, &carl_dir, &["join", link]);

@@ -61,7 +61,7 @@ impl App {
             if self.fetches.contains_key(&hash) {
                 continue;
             }
-            // The log names each blob's length: a peer that offers another is lying.
+            // The log names each blob's length: a peer that offers another is not believed.
             let party = self.envelopes.party();
             let Some(total) = party.state_ref(envelope).ok().and_then(|state| party.blob_len(state, &hash)) else { continue };
             if total > MAX_BLOB {

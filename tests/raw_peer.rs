@@ -27,6 +27,21 @@ fn listening_address(node: &Node) -> Multiaddr {
     line.trim().parse().expect("a multiaddr")
 }
 
+/// The secret key in a node's data dir.
+fn key_of(node: &Node) -> anyhow::Result<SecretKey> {
+    let seed: [u8; 32] = std::fs::read(node.dir.join("key"))?.try_into().map_err(|_| anyhow::anyhow!("a key is 32 bytes"))?;
+    Ok(SecretKey::from_seed(seed))
+}
+
+/// Drives a raw peer's swarm in the background (streams need it polled).
+fn drive(mut swarm: Swarm<countersign_node::net::behaviour::Behaviour>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            swarm.select_next_some().await;
+        }
+    })
+}
+
 /// Sends one sync request and waits for the answer.
 async fn ask(swarm: &mut Swarm<countersign_node::net::behaviour::Behaviour>, peer: libp2p::PeerId, request: Request) -> Response {
     let id = swarm.behaviour_mut().sync.send_request(&peer, request);
@@ -56,7 +71,7 @@ async fn a_stranger_learns_nothing_not_even_that_the_envelope_exists() -> anyhow
     let (envelope, _, _) = send(&anna, &dir.join("contract.pdf"), "Confidential terms")?;
     let envelope: EnvelopeId = envelope.parse()?;
     let address = listening_address(&anna);
-    let anna_key = SecretKey::from_seed(std::fs::read(anna.dir.join("key"))?.try_into().unwrap());
+    let anna_key = key_of(&anna)?;
     let anna_peer = countersign_node::net::behaviour::peer_id(&anna_key.public()).unwrap();
 
     let stranger = SecretKey::from_seed(countersign_node::party::random_secret());
@@ -76,11 +91,7 @@ async fn a_stranger_learns_nothing_not_even_that_the_envelope_exists() -> anyhow
     }
     // Nor the PDF, asked for on a blob stream.
     let mut control = swarm.behaviour().streams.new_control();
-    let driver = tokio::spawn(async move {
-        loop {
-            swarm.select_next_some().await;
-        }
-    });
+    let driver = drive(swarm);
     let mut stream = BlobStream::new(control.open_stream(anna_peer, BLOB_STREAM_PROTOCOL).await?);
     // The stream is dropped unread, or answered "not here": never the PDF.
     let _ = stream.ask(&BlobAsk { envelope, hash: Hash::of(&pdf), offset: 0 }).await;
@@ -107,7 +118,7 @@ async fn a_peer_serving_a_blob_that_does_not_match_its_hash_is_cut_off_and_nothi
     anna.stop()?;
 
     // The liar holds Anna's key and her copy of the envelope, and lies about the PDF.
-    let anna_key = SecretKey::from_seed(std::fs::read(anna.dir.join("key"))?.try_into().unwrap());
+    let anna_key = key_of(&anna)?;
     let mut doc = EnvelopeDoc::load(&std::fs::read(anna.dir.join("envelopes").join(format!("{envelope}.automerge")))?)?;
     let mut liar = build(&anna_key, false)?;
     liar.listen_on("/ip4/127.0.0.1/tcp/0".parse()?)?;
@@ -192,10 +203,8 @@ async fn an_invitation_opens_only_the_senders_node() -> anyhow::Result<()> {
     let (envelope, director_link, client_link) = send(&anna, &dir.join("contract.pdf"), "Confidential terms")?;
     dmitri.cli(&["join", &director_link])?.ok()?;
     let envelope: EnvelopeId = envelope.parse()?;
-    let peer_of = |node: &Node| -> anyhow::Result<libp2p::PeerId> {
-        let key = SecretKey::from_seed(std::fs::read(node.dir.join("key"))?.try_into().unwrap());
-        Ok(countersign_node::net::behaviour::peer_id(&key.public()).unwrap())
-    };
+    let peer_of =
+        |node: &Node| -> anyhow::Result<libp2p::PeerId> { Ok(countersign_node::net::behaviour::peer_id(&key_of(node)?.public()).unwrap()) };
     let (anna_peer, dmitri_peer) = (peer_of(&anna)?, peer_of(&dmitri)?);
 
     let holder = SecretKey::from_seed(countersign_node::party::random_secret());
@@ -238,17 +247,13 @@ async fn a_party_asking_for_many_blob_streams_at_once_is_served_a_few_at_a_time(
         .expect("the director's node holds the PDF");
 
     // Dmitri's key, in a raw peer that asks twelve streams at once and reads none.
-    let dmitri_key = SecretKey::from_seed(std::fs::read(dmitri.dir.join("key"))?.try_into().unwrap());
-    let anna_key = SecretKey::from_seed(std::fs::read(anna.dir.join("key"))?.try_into().unwrap());
+    let dmitri_key = key_of(&dmitri)?;
+    let anna_key = key_of(&anna)?;
     let anna_peer = countersign_node::net::behaviour::peer_id(&anna_key.public()).unwrap();
     let mut swarm = build(&dmitri_key, false)?;
     swarm.add_peer_address(anna_peer, listening_address(&anna));
     let control = swarm.behaviour().streams.new_control();
-    let driver = tokio::spawn(async move {
-        loop {
-            swarm.select_next_some().await;
-        }
-    });
+    let driver = drive(swarm);
     // One stream after another, none of them read: the first four are
     // served (and hold their place), every later one is turned away.
     let ask_one = |mut control: libp2p_stream::Control| async move {

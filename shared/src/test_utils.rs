@@ -329,12 +329,26 @@ impl Scenario {
 
     /// The certificate chain of the party at `slot`, issued by `issuer`.
     pub fn certificate(&self, slot: Slot, issuer: Issuer<'_>) -> Vec<Vec<u8>> {
+        self.certificate_of(&party_key(slot).public(), slot, issuer)
+    }
+
+    /// A certificate chain naming the party at `slot` for any `key`.
+    pub fn certificate_of(&self, key: &crate::keys::PublicKey, slot: Slot, issuer: Issuer<'_>) -> Vec<Vec<u8>> {
         let terms = self.terms();
         let Some(party) = terms.party(slot) else { panic!("no party {slot}") };
-        match issue(&party_key(slot).public(), &party.name, &party.contact, issuer, T0) {
+        match issue(key, &party.name, &party.contact, issuer, T0) {
             Ok(chain) => chain,
             Err(e) => panic!("cannot issue a certificate: {e}"),
         }
+    }
+
+    /// A `Join` of `slot` by `key` with the slot's invitation (whoever holds
+    /// the link can make one) and a certificate of its own, on `parents`
+    /// (not kept).
+    pub fn join_by(&mut self, key: &SecretKey, slot: Slot, parents: Vec<crate::hash::EntryId>) -> RawEntry {
+        let (invitation, invite) = self.invites[&slot].clone();
+        let certificates = self.certificate_of(&key.public(), slot, Issuer::Itself(key));
+        self.entry(key, parents, Act::Join { slot, invite: invite.id(), proof: invitation.prove(&key.public()), certificates })
     }
 
     /// The envelope's terms.
@@ -367,6 +381,11 @@ impl Scenario {
     /// The values the standard director gives: signature, stamp, date.
     pub fn director_values(&mut self) -> Vec<(u16, Value)> {
         vec![(0, self.image(signature_png(1))), (1, self.image(stamp_png())), (2, Value::Text("2026-11-28".into()))]
+    }
+
+    /// Other values the director could give: another signature and date.
+    pub fn other_director_values(&mut self) -> Vec<(u16, Value)> {
+        vec![(0, self.image(signature_png(9))), (1, self.image(stamp_png())), (2, Value::Text("2026-12-31".into()))]
     }
 
     /// The values the standard client gives.

@@ -6,11 +6,10 @@
 use std::sync::OnceLock;
 
 use countersign_shared::SecretKey;
-use countersign_shared::log::{Act, Entry, RawEntry, Value};
-use countersign_shared::pades::certificate::{Issuer, issue};
+use countersign_shared::log::{Act, Entry, RawEntry};
 use countersign_shared::render::render;
 use countersign_shared::state::{Status, fold};
-use countersign_shared::test_utils::{CLIENT, DIRECTOR, Scenario, T0, key, party_key, signature_png, stamp_png};
+use countersign_shared::test_utils::{CLIENT, DIRECTOR, Scenario, key, party_key};
 use countersign_shared::verify::{Verdict, verify};
 use proptest::prelude::*;
 
@@ -51,7 +50,7 @@ fn entries_with_second_claims() -> &'static (Scenario, Vec<RawEntry>) {
         let first_sign = scenario.director_signs();
         let director_seal = scenario.entries.last().cloned().expect("the director's seal");
         scenario.client_signs();
-        let values = vec![(0, scenario.image(signature_png(9))), (1, scenario.image(stamp_png())), (2, Value::Text("2026-12-31".into()))];
+        let values = scenario.other_director_values();
         let second_sign =
             ground(Entry { act: Act::Sign { slot: DIRECTOR, values }, ..first_sign.entry().clone() }, &party_key(DIRECTOR), &first_sign);
         let its_seal = Entry {
@@ -60,12 +59,9 @@ fn entries_with_second_claims() -> &'static (Scenario, Vec<RawEntry>) {
             ..second_sign.entry().clone()
         }
         .sign(&party_key(DIRECTOR));
-        let (invitation, invite) = scenario.invites[&CLIENT].clone();
         let new_key = key(67);
-        let party = scenario.terms().party(CLIENT).cloned().expect("the client");
-        let certificates = issue(&new_key.public(), &party.name, &party.contact, Issuer::Itself(&new_key), T0).expect("a certificate");
-        let act = Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&new_key.public()), certificates };
-        let second_join = ground(Entry { author: new_key.public(), act, ..first_join.entry().clone() }, &new_key, &first_join);
+        let second_join = scenario.join_by(&new_key, CLIENT, first_join.entry().parents.clone());
+        let second_join = ground(second_join.entry().clone(), &new_key, &first_join);
         let forged_seal = ground(
             Entry { act: Act::Seal { slot: DIRECTOR, value: party_key(DIRECTOR).sign(b"not the step") }, ..director_seal.entry().clone() },
             &party_key(DIRECTOR),

@@ -222,6 +222,13 @@ fn ground_to_sort_before(entry: countersign_shared::log::Entry, key: &countersig
         .expect("one in 256 sorts first")
 }
 
+/// A join of the client's slot by `key` on the parents of `original`, id
+/// ground to sort before it: what whoever holds the client's link can make.
+fn second_join_beside(s: &mut Scenario, key: &countersign_shared::SecretKey, original: &RawEntry) -> RawEntry {
+    let second = s.join_by(key, CLIENT, original.entry().parents.clone());
+    ground_to_sort_before(second.entry().clone(), key, original)
+}
+
 /// Asserts that `second`, made beside `kept`, is rejected as a conflicting
 /// `act` and leaves the state and the order of the valid entries as they were.
 fn assert_second_claim_changes_nothing(s: &Scenario, kept: &RawEntry, second: &RawEntry, slot: u8, act: &str) {
@@ -244,7 +251,7 @@ fn a_signers_second_signature_cannot_undo_what_the_others_built_on() {
     assert_eq!(s.state().status(), Status::Completed);
     // Long after, the director signs again on the same parents, with other
     // values and an id ground to sort before the original's.
-    let values = vec![(0, s.image(signature_png(9))), (1, s.image(stamp_png())), (2, Value::Text("2026-12-31".into()))];
+    let values = s.other_director_values();
     let second =
         countersign_shared::log::Entry { act: Act::Sign { slot: DIRECTOR, values }, claimed_time: s.tick(), ..original.entry().clone() };
     let second = ground_to_sort_before(second, &party_key(DIRECTOR), &original);
@@ -262,24 +269,11 @@ fn a_clients_second_join_with_a_new_key_cannot_undo_their_signature() {
     s.director_signs();
     s.client_signs();
     // The client still holds the invitation's secret: it proves a join for any key.
-    let (invitation, invite) = s.invites[&CLIENT].clone();
-    let new_key = key(67);
-    let terms = s.terms();
-    let party = terms.party(CLIENT).expect("the client is a party");
-    let certificates = issue(&new_key.public(), &party.name, &party.contact, Issuer::Itself(&new_key), T0).expect("a certificate");
-    let second = countersign_shared::log::Entry {
-        author: new_key.public(),
-        act: Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&new_key.public()), certificates },
-        ..original.entry().clone()
-    };
-    let second = ground_to_sort_before(second, &new_key, &original);
+    let second = second_join_beside(&mut s, &key(67), &original);
     assert_second_claim_changes_nothing(&s, &original, &second, CLIENT, "join");
     // Nor can they make it look answered by joining once more on top of it:
     // every key they hold speaks for the same slot.
-    let third_key = key(68);
-    let certificates = issue(&third_key.public(), &party.name, &party.contact, Issuer::Itself(&third_key), T0).expect("a certificate");
-    let act = Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&third_key.public()), certificates };
-    let third = s.entry(&third_key, vec![second.id()], act);
+    let third = s.join_by(&key(68), CLIENT, vec![second.id()]);
     s.entries.push(second.clone());
     let (state, _) = judge(&s, &third);
     assert_eq!(state.status(), Status::Completed);
@@ -304,7 +298,7 @@ fn a_signers_second_seal_cannot_break_the_final_pdf() {
 fn before_anyone_builds_on_either_of_two_signatures_the_smaller_id_stands_in_any_order() {
     let mut s = Scenario::contract();
     let first = s.director_signs_without_seal();
-    let values = vec![(0, s.image(signature_png(9))), (1, s.image(stamp_png())), (2, Value::Text("2026-12-31".into()))];
+    let values = s.other_director_values();
     let second = countersign_shared::log::Entry { act: Act::Sign { slot: DIRECTOR, values }, ..first.entry().clone() };
     let second = ground_to_sort_before(second, &party_key(DIRECTOR), &first);
     let (state, reason) = judge(&s, &second);
@@ -358,7 +352,7 @@ fn a_key_joined_through_another_envelopes_invitation_answers_nothing() {
     }
     .sign(&creator());
     // The director signs again beside the original, id ground to sort first...
-    let values = vec![(0, s.image(signature_png(9))), (1, s.image(stamp_png())), (2, Value::Text("2026-12-31".into()))];
+    let values = s.other_director_values();
     let second = Entry { act: Act::Sign { slot: DIRECTOR, values }, claimed_time: s.tick(), ..original.entry().clone() };
     let second = ground_to_sort_before(second, &party_key(DIRECTOR), &original);
     // ...and "answers" it with a fresh key joined here through the other envelope's invitation.
@@ -411,16 +405,7 @@ fn someone_holding_the_last_partys_link_cannot_undo_it_by_joining_again() {
     let original = s.join(CLIENT);
     s.client_signs();
     assert_eq!(s.state().status(), Status::Completed);
-    let (invitation, invite) = s.invites[&CLIENT].clone();
-    let intruder = key(80);
-    let party = s.terms().party(CLIENT).cloned().expect("the client");
-    let certificates = issue(&intruder.public(), &party.name, &party.contact, Issuer::Itself(&intruder), T0).expect("a certificate");
-    let second = countersign_shared::log::Entry {
-        author: intruder.public(),
-        act: Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&intruder.public()), certificates },
-        ..original.entry().clone()
-    };
-    let second = ground_to_sort_before(second, &intruder, &original);
+    let second = second_join_beside(&mut s, &key(80), &original);
     let (state, _) = judge(&s, &second);
     assert_eq!(state.status(), Status::Completed, "a completed envelope was undone by a link holder");
 }
@@ -432,16 +417,8 @@ fn the_creator_cannot_undo_a_completed_envelope_with_a_key_of_its_own() {
     let mut s = Scenario::signed_contract();
     assert_eq!(s.state().status(), Status::Completed);
     let original = s.entries.iter().find(|e| matches!(e.entry().act, Act::Join { slot: CLIENT, .. })).cloned().expect("the client joined");
-    let (invitation, invite) = s.invites[&CLIENT].clone();
     let puppet = key(81);
-    let party = s.terms().party(CLIENT).cloned().expect("the client");
-    let certificates = issue(&puppet.public(), &party.name, &party.contact, Issuer::Itself(&puppet), T0).expect("a certificate");
-    let second = countersign_shared::log::Entry {
-        author: puppet.public(),
-        act: Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&puppet.public()), certificates },
-        ..original.entry().clone()
-    };
-    let second = ground_to_sort_before(second, &puppet, &original);
+    let second = second_join_beside(&mut s, &puppet, &original);
     let ack = s.entry(&creator(), vec![second.id()], Act::Confirm { slot: CLIENT, key: puppet.public() });
     s.entries.push(ack);
     let (state, _) = judge(&s, &second);
@@ -508,7 +485,7 @@ fn a_party_whose_signature_fell_with_someone_elses_second_claim_signs_again() {
     assert_eq!(s.state().signature(CLIENT).map(|r| r.entry), Some(sb.id()));
     // The director signs again beside S1 (id ground), seals it, and shows only
     // that branch to Clara, who signs on it: one answer each side.
-    let values2 = vec![(0, s.image(signature_png(9))), (1, s.image(stamp_png())), (2, Value::Text("2026-12-31".into()))];
+    let values2 = s.other_director_values();
     let s2 =
         countersign_shared::log::Entry { act: Act::Sign { slot: DIRECTOR, values: values2 }, claimed_time: s.tick(), ..s1.entry().clone() };
     let s2 = ground_to_sort_before(s2, &party_key(DIRECTOR), &s1);
@@ -574,18 +551,13 @@ fn a_rejected_second_join_answers_nothing() {
     let mut s = Scenario::contract();
     let s1 = s.director_signs_without_seal();
     let p1 = bogus_seal(&mut s, DIRECTOR, &s1);
-    let values2 = vec![(0, s.image(signature_png(9))), (1, s.image(stamp_png())), (2, Value::Text("2026-12-31".into()))];
+    let values2 = s.other_director_values();
     let s2 = countersign_shared::log::Entry { act: Act::Sign { slot: DIRECTOR, values: values2 }, ..s1.entry().clone() };
     let s2 = ground_to_sort_before(s2, &party_key(DIRECTOR), &s1);
     let p2 = bogus_seal(&mut s, DIRECTOR, &s2);
     s.entries.extend([p1.clone(), s2.clone(), p2]);
     assert_eq!(s.state().signature(DIRECTOR).map(|r| r.entry), Some(s2.id()));
-    let (invitation, invite) = s.invites[&CLIENT].clone();
-    let k = key(91);
-    let party = s.terms().party(CLIENT).cloned().unwrap();
-    let certificates = issue(&k.public(), &party.name, &party.contact, Issuer::Itself(&k), T0).unwrap();
-    let join =
-        s.entry(&k, vec![p1.id()], Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&k.public()), certificates });
+    let join = s.join_by(&key(91), CLIENT, vec![p1.id()]);
     let (state, reason) = judge(&s, &join);
     assert!(reason.is_some(), "the join itself is rejected: {reason:?}");
     assert_eq!(state.signature(DIRECTOR).map(|r| r.entry), Some(s2.id()), "a rejected entry decided which signature stands");
@@ -612,13 +584,8 @@ fn a_reused_invite() {
     let terms = contract_terms(&pdf);
     let mut s = Scenario::invited(pdf, terms);
     s.join(CLIENT);
-    let (invitation, invite) = s.invites[&CLIENT].clone();
-    let stranger = key(66);
     let parents = s.state().heads();
-    let party = s.terms().party(CLIENT).cloned().expect("the client");
-    let certificates = issue(&stranger.public(), &party.name, &party.contact, Issuer::Itself(&stranger), T0).expect("a certificate");
-    let proof = invitation.prove(&stranger.public());
-    let join = s.entry(&stranger, parents, Act::Join { slot: CLIENT, invite: invite.id(), proof, certificates });
+    let join = s.join_by(&key(66), CLIENT, parents);
     assert_rejected(&s, &join, Rejection::InviteAlreadyUsed);
 }
 

@@ -81,18 +81,30 @@ impl App {
         if let Some(fetch) = self.fetches.get_mut(&hash) {
             fetch.source = None;
         }
-        let paused = self.downloads_paused_until.is_some_and(|until| Instant::now() < until);
-        if paused || self.fetches.values().filter(|f| f.source.is_some()).count() >= DOWNLOADS_AT_ONCE {
-            return;
+        if self.room_for_downloads() > 0 {
+            self.start_download(hash);
         }
-        let Some(fetch) = self.fetches.get(&hash) else { return };
+    }
+
+    /// How many more downloads may start now (none while paused).
+    fn room_for_downloads(&self) -> usize {
+        if self.downloads_paused_until.is_some_and(|until| Instant::now() < until) {
+            return 0;
+        }
+        DOWNLOADS_AT_ONCE.saturating_sub(self.fetches.values().filter(|f| f.source.is_some()).count())
+    }
+
+    /// Starts downloading a blob from the next party not asked yet; drops the
+    /// fetch (until the next retry) when none is left. Whether one started.
+    fn start_download(&mut self, hash: Hash) -> bool {
+        let Some(fetch) = self.fetches.get(&hash) else { return false };
         let envelope = fetch.envelope;
         let source = self.envelopes.peers_of(envelope).into_iter().find(|p| self.connected.contains(p) && !fetch.tried.contains(p));
         let Some(peer) = source else {
             self.fetches.remove(&hash);
-            return;
+            return false;
         };
-        let Some(fetch) = self.fetches.get_mut(&hash) else { return };
+        let Some(fetch) = self.fetches.get_mut(&hash) else { return false };
         fetch.source = Some(peer);
         let (net, disk, done) = (self.net.clone(), self.envelopes.disk().clone(), self.done_tx.clone());
         let (total, received) = (fetch.total, fetch.received.clone());
@@ -100,13 +112,20 @@ impl App {
             let outcome = download(&net, disk, peer, BlobAsk { envelope, hash, offset: 0 }, total, received).await;
             let _ = done.send(Done::Downloaded { hash, peer, outcome }).await;
         });
+        true
     }
 
     /// Starts downloads that wait for a turn, while there is room.
     pub(super) fn start_waiting_downloads(&mut self) {
+        let mut room = self.room_for_downloads();
         let waiting: Vec<Hash> = self.fetches.iter().filter(|(_, f)| f.source.is_none()).map(|(hash, _)| *hash).collect();
         for hash in waiting {
-            self.ask_next_source(hash);
+            if room == 0 {
+                return;
+            }
+            if self.start_download(hash) {
+                room -= 1;
+            }
         }
     }
 
@@ -187,10 +206,7 @@ impl App {
     /// Serves a blob to a party of an envelope that names it; anyone else
     /// hears that it is not here.
     pub(super) fn serve(&mut self, from: PublicKey, ask: Option<BlobAsk>, mut stream: BlobStream) {
-        if let Some(count) = self.asking.get_mut(&from) {
-            *count = count.saturating_sub(1);
-        }
-        self.asking.retain(|_, count| *count > 0);
+        count_down(&mut self.asking, &from);
         let Some(ask) = ask else { return };
         // A permit for each blob served, held until its last byte is sent.
         let serving_them = self.serving_to.get(&from).copied().unwrap_or(0);
@@ -224,10 +240,7 @@ impl App {
 
     /// A blob served to `to` is done (sent, or given up).
     pub(super) fn served(&mut self, to: PublicKey) {
-        if let Some(count) = self.serving_to.get_mut(&to) {
-            *count = count.saturating_sub(1);
-        }
-        self.serving_to.retain(|_, count| *count > 0);
+        count_down(&mut self.serving_to, &to);
     }
 
     /// Whether `key` is a party of any envelope held here (the set is
@@ -362,4 +375,14 @@ async fn send_blob(stream: &mut BlobStream, file: std::fs::File, total: u64, off
 /// Starts a fetch over from nothing (its partial copy was discarded).
 fn fetch_again(fetch: &mut Fetch) {
     fetch.received.store(0, Ordering::Relaxed);
+}
+
+/// One fewer for `key` in `counts` (a key with none left is dropped).
+fn count_down(counts: &mut HashMap<PublicKey, usize>, key: &PublicKey) {
+    if let Some(count) = counts.get_mut(key) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            counts.remove(key);
+        }
+    }
 }

@@ -69,7 +69,7 @@ fn converge(with_traffic: bool) -> Duration {
                 let send = ["send", "--pdf", &large, "--title", &title, "--signer", "D:d@acme.test", "--client", "Carl:+15550100"];
                 let out = run(&anna_ns, &anna_dir, &[&send[..], &["--qr-dir", &qr_dir]].concat());
                 let text = String::from_utf8_lossy(&out.stdout).into_owned();
-                if let Some(link) = text.split_whitespace().filter(|w| w.starts_with("countersign://join/")).nth(1) {
+                if let Some(link) = text.split_whitespace().filter(|w| w.contains(countersign_shared::invite::WEB_PATH)).nth(1) {
                     run(&carl_ns, &carl_dir, &["join", link]);
                 }
             }

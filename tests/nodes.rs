@@ -325,7 +325,8 @@ fn a_manager_added_as_viewer_sees_the_envelope_in_their_pipeline_but_cannot_sign
         &qr,
     ];
     let sent = anna.cli(&args)?.ok()?;
-    let links: Vec<&str> = sent.stdout.lines().filter(|l| l.starts_with("countersign://join/")).collect();
+    let links: Vec<&str> =
+        sent.stdout.lines().filter(|l| l.starts_with("https://") && l.contains(countersign_shared::invite::WEB_PATH)).collect();
     assert_eq!(links.len(), 3, "{}", sent.stdout);
     let envelope = sent.stdout.lines().next().and_then(|l| l.strip_prefix("Envelope ")).unwrap_or_default().to_owned();
     mona.cli(&["join", links[2]])?.ok()?;

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use countersign_scenarios::mail::{SmsGateway, SmtpServer, free_port};
-use countersign_scenarios::nodes::{Node, send};
+use countersign_scenarios::nodes::{Node, Relay, send};
+use countersign_shared::invite::WEB_PATH;
 use countersign_shared::test_utils::{contract_pdf, signature_png, stamp_png};
 use countersign_shared::verify::{Verdict, verify};
 
@@ -27,13 +28,13 @@ fn notify_toml(smtp_port: u16, gateway: Option<&str>) -> String {
     text
 }
 
-fn start(node: &mut Node, smtp_port: u16, gateway: Option<&str>) -> Result<()> {
+fn start(node: &mut Node, smtp_port: u16, gateway: Option<&str>, extra: &[&str]) -> Result<()> {
     std::fs::write(node.dir.join("notify.toml"), notify_toml(smtp_port, gateway))?;
-    node.start_with_env(&[], &[("COUNTERSIGN_SMS_AUTH", SMS_KEY)])
+    node.start_with_env(extra, &[("COUNTERSIGN_SMS_AUTH", SMS_KEY)])
 }
 
 fn join_link(text: &str) -> Result<String> {
-    let at = text.find("countersign://join/").context("no invitation link in the message")?;
+    let at = text.find("https://").filter(|_| text.contains(WEB_PATH)).context("no invitation link in the message")?;
     Ok(text[at..].split(|c: char| c.is_whitespace() || c == '"').next().unwrap_or_default().to_owned())
 }
 
@@ -48,11 +49,14 @@ fn invitations_arrive_by_email_and_sms_and_everyone_gets_the_final_pdf() -> Resu
     let smtp = SmtpServer::start(free_port()?)?;
     // The gateway fails the first text (a provider's 503): it must be retried, and delivered once.
     let gateway = SmsGateway::start(vec![503])?;
+    // The client's text carries the short link, without addresses: the nodes
+    // meet through a relay.
+    let relay = Relay::start()?;
     let mut sally = Node::init("Sally Sender", "sally@acme.test")?;
     let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
     let mut carl = Node::init("Carl Client", "+15550100")?;
     for node in [&mut sally, &mut dmitri, &mut carl] {
-        start(node, smtp.port, Some(&gateway.url))?;
+        start(node, smtp.port, Some(&gateway.url), &["--relay", &relay.address])?;
     }
     let files = countersign_scenarios::scratch_dir("notify-files")?;
     let pdf = write(&files, "contract.pdf", &contract_pdf(2))?;
@@ -67,12 +71,15 @@ fn invitations_arrive_by_email_and_sms_and_everyone_gets_the_final_pdf() -> Resu
     dmitri.cli(&["sign", &envelope, "--signature", &signature, "--stamp", &stamp])?.ok()?;
 
     // The client's comes by SMS through the gateway, as the provider's API wants it.
-    let text = gateway.wait_for("inviting Carl", |r| r.body.contains("+15550100") && r.body.contains("countersign://join/"))?;
+    let text = gateway.wait_for("inviting Carl", |r| r.body.contains("+15550100") && r.body.contains(WEB_PATH))?;
     assert_eq!(text.method, "POST");
     assert_eq!(text.header("authorization"), Some(SMS_KEY), "the gateway key from the environment");
     assert_eq!(text.header("content-type"), Some("application/json"));
     let body: serde_json::Value = serde_json::from_str(&text.body)?;
     assert_eq!(body["to"], "+15550100");
+    let sms = body["text"].as_str().unwrap_or_default();
+    assert!(sms.starts_with("Sally Sender asks you to sign \"Consulting agreement\": https://"), "{sms}");
+    assert!(sms.chars().count() <= 160, "one SMS: {} characters: {sms}", sms.chars().count());
     let failed_first = gateway.requests().first().map(|r| r.status);
     assert_eq!(failed_first, Some(503), "the first attempt failed and was retried");
     carl.cli(&["join", &join_link(body["text"].as_str().unwrap_or_default())?])?.ok()?;
@@ -104,7 +111,7 @@ fn invitations_arrive_by_email_and_sms_and_everyone_gets_the_final_pdf() -> Resu
     let invitations =
         smtp.emails()?.into_iter().filter(|e| e.to.contains("dmitri@acme.test") && e.subject.contains("asks you to sign")).count();
     assert_eq!(invitations, 1);
-    let accepted_invitations = gateway.requests().iter().filter(|r| r.status == 200 && r.body.contains("countersign://join/")).count();
+    let accepted_invitations = gateway.requests().iter().filter(|r| r.status == 200 && r.body.contains(WEB_PATH)).count();
     assert_eq!(accepted_invitations, 1);
     let status = sally.status(&envelope)?;
     assert!(status.undelivered.is_empty(), "nothing left to deliver: {status:?}");
@@ -115,7 +122,7 @@ fn invitations_arrive_by_email_and_sms_and_everyone_gets_the_final_pdf() -> Resu
 fn a_message_waits_while_the_smtp_server_is_down_and_is_delivered_once_after_a_restart() -> Result<()> {
     let port = free_port()?;
     let mut sally = Node::init("Sally Sender", "sally@acme.test")?;
-    start(&mut sally, port, None)?;
+    start(&mut sally, port, None, &[])?;
     let pdf = countersign_scenarios::scratch_dir("notify-down")?.join("contract.pdf");
     std::fs::write(&pdf, contract_pdf(1))?;
     let (envelope, _, _) = send(&sally, &pdf, "Consulting agreement")?;
@@ -128,12 +135,12 @@ fn a_message_waits_while_the_smtp_server_is_down_and_is_delivered_once_after_a_r
     // Without an SMS gateway, the client's text waits in the outbox folder for a person.
     let outbox: Vec<String> =
         std::fs::read_dir(sally.dir.join("outbox"))?.filter_map(|e| e.ok().and_then(|e| std::fs::read_to_string(e.path()).ok())).collect();
-    assert!(outbox.iter().any(|t| t.contains("To: +15550100") && t.contains("countersign://join/")), "{outbox:?}");
+    assert!(outbox.iter().any(|t| t.contains("To: +15550100") && t.contains(WEB_PATH)), "{outbox:?}");
 
     // The node stops; the server comes up; the node starts again and delivers.
     sally.stop()?;
     let smtp = SmtpServer::start(port)?;
-    start(&mut sally, port, None)?;
+    start(&mut sally, port, None, &[])?;
     smtp.wait_for("inviting Dmitri", |e| e.to.contains("dmitri@acme.test"))?;
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
@@ -158,9 +165,10 @@ fn a_party_invited_by_phone_joins_only_with_the_code_texted_to_them() -> Result<
     let mut toml = notify_toml(free_port()?, Some(&gateway.url));
     toml.push_str("\n[codes]\nvalid_minutes = 0.1\nmax_tries = 3\n");
     std::fs::write(sally.dir.join("notify.toml"), toml)?;
-    sally.start(&[])?;
+    let relay = Relay::start()?;
+    sally.start(&["--relay", &relay.address])?;
     let mut carl = Node::init("Carl Client", "+15550100")?;
-    carl.start(&[])?;
+    carl.start(&["--relay", &relay.address])?;
     let pdf = countersign_scenarios::scratch_dir("notify-code")?.join("contract.pdf");
     std::fs::write(&pdf, contract_pdf(1))?;
     let args = [
@@ -180,7 +188,7 @@ fn a_party_invited_by_phone_joins_only_with_the_code_texted_to_them() -> Result<
     .map(str::to_owned);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     sally.cli(&args)?.ok()?;
-    let invitation = gateway.wait_for("with the invitation", |r| r.body.contains("countersign://join/"))?;
+    let invitation = gateway.wait_for("with the invitation", |r| r.body.contains(WEB_PATH))?;
     let link = join_link(serde_json::from_str::<serde_json::Value>(&invitation.body)?["text"].as_str().unwrap_or_default())?;
 
     // Opening the invitation texts a code; without it, no envelope.
@@ -212,7 +220,7 @@ fn a_party_invited_by_phone_joins_only_with_the_code_texted_to_them() -> Result<
 
     // The invitation is used now: anyone else holding it gets nothing.
     let mut mallory = Node::init("Mallory", "+15550199")?;
-    mallory.start(&[])?;
+    mallory.start(&["--relay", &relay.address])?;
     let reused = mallory.cli(&["join", &link])?;
     assert!(reused.stderr.contains("was used") || reused.stderr.contains("does not recognise"), "{}", reused.stderr);
     let failures = std::fs::read_to_string(sally.dir.join("codes/failures.log"))?;

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use automerge::sync;
 use countersign_shared::hash::{EnvelopeId, Hash};
-use countersign_shared::invite::Invitation;
+use countersign_shared::invite::{Invitation, InvitationLink, ShortInvitation};
 use countersign_shared::keys::PublicKey;
 use countersign_shared::log::RawEntry;
 use countersign_shared::model::{Contact, FieldKind, Party as PartyTerms, Role, Terms};
@@ -47,6 +47,7 @@ use crate::party::SignInput;
 mod acts;
 pub(crate) mod command;
 mod fetch;
+mod lookup;
 mod replication;
 pub mod requests;
 
@@ -100,11 +101,23 @@ struct PendingJoin {
     deadline: Instant,
 }
 
+/// A join from a short link, waiting for the inviter to say what it opens.
+#[derive(Debug)]
+struct PendingLookup {
+    short: ShortInvitation,
+    code: Option<u32>,
+    replies: Vec<Reply<String>>,
+    deadline: Instant,
+    asking: bool,
+}
+
 /// What one of this node's requests to a peer was for.
 #[derive(Debug, Clone, Copy)]
 enum Asked {
     /// A sync round of an envelope.
     Sync(EnvelopeId),
+    /// Which envelope the short invitation with this invite key opens.
+    Lookup(PublicKey),
 }
 
 /// When a party that could not be reached is tried again.
@@ -139,6 +152,8 @@ pub struct App {
     asked: HashMap<Tag, Asked>,
     next_tag: u64,
     joins: HashMap<EnvelopeId, PendingJoin>,
+    /// Joins from short links, by invite key.
+    lookups: HashMap<PublicKey, PendingLookup>,
     fetches: HashMap<Hash, Fetch>,
     /// Envelopes whose entries from peers arrived but could not be saved (a
     /// full disk): saved again on each tick, and acted on once they are.
@@ -260,6 +275,7 @@ impl App {
             asked: HashMap::new(),
             next_tag: 0,
             joins: HashMap::new(),
+            lookups: HashMap::new(),
             fetches: HashMap::new(),
             downloads_paused_until: None,
             clock_warning: None,
@@ -421,6 +437,10 @@ impl App {
                 Request::Sync { envelope, invite, code, message } => {
                     self.handle_sync_request(from, envelope, invite, code, &message, responder)
                 }
+                Request::Lookup { invite_key, proof } => {
+                    let answer = self.look_up_invite(from, invite_key, &proof);
+                    self.net.respond(responder, answer);
+                }
             },
             NetEvent::BlobStream { from, stream } => self.blob_stream_opened(from, stream),
             NetEvent::Answer { tag, peer, answer } => match (self.asked.remove(&tag), answer) {
@@ -439,6 +459,7 @@ impl App {
                     self.sync_states.remove(&(peer, envelope));
                     self.back_off(peer);
                 }
+                (Some(Asked::Lookup(invite_key)), answer) => self.lookup_answered(peer, invite_key, answer),
             },
         }
     }
@@ -511,6 +532,7 @@ impl App {
         for envelope in expired {
             self.fail_join(envelope, "the inviter's node could not be reached; make sure it is running, then try again");
         }
+        self.retry_lookups(now);
         let joins: Vec<(PublicKey, EnvelopeId)> = self.joins.iter().map(|(e, j)| (j.invitation.inviter, *e)).collect();
         for (peer, envelope) in joins {
             if self.due(&peer, now) {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use countersign_shared::invite::Invitation;
+use countersign_shared::invite::InvitationLink;
 use countersign_shared::model::{Contact, Role};
 use libp2p::Multiaddr;
 use serde::Deserialize;
@@ -68,6 +68,19 @@ pub enum Command {
         #[arg(long)]
         open: bool,
     },
+    /// Opens an invitation link (web or `countersign://`) in the running
+    /// node's web app, on its join page. The desktop runs this for
+    /// `countersign://` links.
+    OpenLink {
+        /// The invitation link.
+        link: String,
+        /// Print the app's address instead of opening the browser.
+        #[arg(long)]
+        print: bool,
+    },
+    /// Makes `countersign://` links open this node's web app (done by itself
+    /// at the first `serve` in a desktop session).
+    RegisterLinks,
     /// Prints a one-time link that opens the web app of the running node.
     App {
         /// Also open it in the desktop's browser.
@@ -214,6 +227,11 @@ pub enum AuthorityCommand {
     },
 }
 
+/// What is escaped in a link carried in a URL's fragment (`#` above all, which
+/// a web invitation link holds itself).
+const FRAGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::CONTROLS.add(b' ').add(b'"').add(b'<').add(b'>').add(b'`').add(b'#').add(b'%');
+
 /// Runs a command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let data = DataDir::resolve(cli.data_dir)?;
@@ -312,7 +330,7 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Join { link, code } => {
-            Invitation::parse(&link).map_err(|e| anyhow::anyhow!("this is not a valid invitation link: {e}"))?;
+            InvitationLink::parse(&link).map_err(|e| anyhow::anyhow!("this is not a valid invitation link: {e}"))?;
             if let Some(code) = &code {
                 crate::api::parse_code(code).map_err(anyhow::Error::msg)?;
             }
@@ -412,6 +430,30 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
             let pdf = client.get_bytes(&format!("/api/v1/envelopes/{envelope}/final.pdf"))?;
             write_atomic(&out, &pdf, false)?;
             println!("Wrote {} ({} bytes, BLAKE3 {})", out.display(), pdf.len(), countersign_shared::Hash::of(&pdf));
+            Ok(())
+        }
+        Command::OpenLink { link, print } => {
+            InvitationLink::parse(&link).map_err(|e| anyhow::anyhow!("this is not a valid invitation link: {e}"))?;
+            let client = Client::connect(data)
+                .map_err(|e| anyhow::anyhow!("{e}\nStart Countersign (countersign serve), then open the link again."))?;
+            let login: crate::api::LoginLink = client.post("/api/v1/login", &serde_json::json!({}))?;
+            // The link rides in the fragment: the browser keeps it across the
+            // sign-in redirect and never sends it in a request.
+            let url = format!("{}&next=join#{}", login.url, percent_encoding::utf8_percent_encode(link.trim(), FRAGMENT));
+            if print {
+                println!("{url}");
+            } else {
+                serve::open_in_browser(&url);
+            }
+            Ok(())
+        }
+        Command::RegisterLinks => {
+            let exe = std::env::current_exe().context("cannot tell where this program is")?;
+            let registered = crate::desktop::register(&exe, data.root())?;
+            println!("countersign:// links open this node's app ({})", registered.file.display());
+            if !registered.made_default {
+                println!("(xdg-mime is not available: the desktop picks the handler up when its database is refreshed)");
+            }
             Ok(())
         }
         Command::App { open } => {

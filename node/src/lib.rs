@@ -28,6 +28,7 @@
 //! - [`notify`]: invitations, reminders and completion notices by email and SMS.
 //! - [`codes`]: one-time codes that confirm a party's phone before they join.
 //! - [`qr`]: invite links as QR codes (terminal, PNG, SVG).
+//! - [`desktop`]: the desktop's handler for `countersign://` links.
 //! - [`clock`]: the wall clock.
 
 pub mod api;
@@ -39,6 +40,7 @@ pub mod client;
 pub mod clock;
 pub mod codes;
 pub mod datadir;
+pub mod desktop;
 pub mod documents;
 pub mod drafts;
 pub mod envelope_doc;

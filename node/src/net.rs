@@ -10,7 +10,7 @@
 //!
 //! # Layout
 //! - [`behaviour`]: the libp2p behaviours and key ↔ peer id mapping.
-//! - [`protocol`] speaks `/countersign/sync/4`, requests and answers.
+//! - [`protocol`] speaks `/countersign/sync/5`, requests and answers.
 //! - [`blob_stream`] speaks `/countersign/blob/2`, a blob in one stream.
 //! - `swarm_task`: the task that owns the swarm.
 
@@ -107,6 +107,7 @@ pub struct Network {
     commands: mpsc::UnboundedSender<NetCommand>,
     peer_id: String,
     streams: Streams,
+    relay: Option<Multiaddr>,
 }
 
 /// Opens streams of their own (libp2p's control has no `Debug`).
@@ -139,8 +140,9 @@ impl Network {
             }
             Err(e) => tracing::error!("cannot take blob streams: {e}"),
         }
+        let relay = options.relay.clone();
         let task = tokio::spawn(swarm_task::SwarmTask::new(swarm, options, inbox, events).run(cancel));
-        (Network { commands, peer_id, streams: Streams(control) }, outbox, task)
+        (Network { commands, peer_id, streams: Streams(control), relay }, outbox, task)
     }
 
     /// Opens a blob stream to `to`'s node (dialling it if need be).
@@ -173,6 +175,14 @@ impl Network {
         if !addresses.is_empty() {
             self.command(NetCommand::AddAddresses { of, addresses });
         }
+    }
+
+    /// Lets `of`'s node be reached through this node's relay, where a node
+    /// behind NAT listens (a short invitation carries no addresses).
+    pub fn add_relay_route(&self, of: PublicKey) {
+        let (Some(relay), Some(peer)) = (&self.relay, peer_id(&of)) else { return };
+        let route = relay.clone().with(libp2p::multiaddr::Protocol::P2pCircuit).with(libp2p::multiaddr::Protocol::P2p(peer));
+        self.command(NetCommand::AddAddresses { of, addresses: vec![route] });
     }
 
     /// Closes every connection to `peer`'s node (a peer that misbehaved).

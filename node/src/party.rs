@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use countersign_shared::hash::{EntryId, EnvelopeId, Hash};
-use countersign_shared::invite::Invitation;
+use countersign_shared::invite::{Invitation, InviteSecret};
 use countersign_shared::keys::{PublicKey, SecretKey};
 use countersign_shared::log::rules::Rejection;
 use countersign_shared::log::{Act, Entry, RawEntry, Value};
@@ -230,6 +230,13 @@ fn read_render_inputs(blobs: &impl BlobStore, needed: &[Hash]) -> Result<(Vec<u8
     Ok((source, found))
 }
 
+/// A fresh random 16-byte invite secret from the operating system.
+fn random_invite_secret() -> [u8; 16] {
+    let mut secret = [0u8; 16];
+    OsRng.fill_bytes(&mut secret);
+    secret
+}
+
 /// A fresh random 32-byte secret from the operating system.
 pub fn random_secret() -> [u8; 32] {
     let mut secret = [0u8; 32];
@@ -358,7 +365,7 @@ impl<B: BlobStore> Party<B> {
             let invitation = Invitation {
                 envelope,
                 slot,
-                secret: random_secret(),
+                secret: InviteSecret(random_invite_secret()),
                 expires_at: now + DEFAULT_INVITE_TTL_MS,
                 inviter: self.public_key(),
                 addresses: vec![],

@@ -121,13 +121,25 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize)]
 pub struct Login {
     code: String,
+    /// Where to go once signed in: `join` (an invitation link handed over
+    /// by the desktop rides in the fragment); otherwise the pipeline.
+    next: Option<String>,
+}
+
+impl Login {
+    fn next(&self) -> &'static str {
+        match self.next.as_deref() {
+            Some("join") => "/app/join",
+            _ => "/app",
+        }
+    }
 }
 
 /// Swaps a one-time code for the session cookie, then opens the pipeline.
 pub async fn login(State(state): State<AppState>, headers: HeaderMap, Query(login): Query<Login>) -> Response {
     if state.sessions.signed_in(&headers, state.port) {
         // Already in (the link was opened twice, or prefetched).
-        return Redirect::to("/app").into_response();
+        return Redirect::to(login.next()).into_response();
     }
     if !state.sessions.redeem(&login.code) {
         let body = layout::bare(
@@ -142,7 +154,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, Query(logi
         .same_site(SameSite::Strict)
         .build()
         .to_string();
-    ([(header::SET_COOKIE, cookie)], Redirect::to("/app")).into_response()
+    ([(header::SET_COOKIE, cookie)], Redirect::to(login.next())).into_response()
 }
 
 /// What a browser without a session gets.

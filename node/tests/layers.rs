@@ -1,7 +1,7 @@
 //! The node's layers point one way:
 //!
 //! ```text
-//! http (api, web, cli, client) → app (app, handle, running, drafts, templates, notify, codes)
+//! http (api, web, cli, client, desktop) → app (app, handle, running, drafts, templates, notify, codes)
 //!                                   → net (libp2p only)
 //!                                   → store (envelopes, party, blobs, datadir, …) → countersign-shared
 //! ```
@@ -37,12 +37,13 @@ impl Layer {
 }
 
 /// Every top-level module of the node and its layer.
-const MODULES: [(&str, Layer); 26] = [
+const MODULES: [(&str, Layer); 27] = [
     ("main", Layer::Http),
     ("api", Layer::Http),
     ("web", Layer::Http),
     ("cli", Layer::Http),
     ("client", Layer::Http),
+    ("desktop", Layer::Http),
     ("app", Layer::App),
     ("handle", Layer::App),
     ("running", Layer::App),

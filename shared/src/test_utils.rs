@@ -235,7 +235,7 @@ impl Scenario {
             let invitation = Invitation {
                 envelope,
                 slot,
-                secret: [100 + slot; 32],
+                secret: crate::invite::InviteSecret([100 + slot; 16]),
                 expires_at: T0 + 14 * 86_400_000,
                 inviter: creator().public(),
                 addresses: vec![],

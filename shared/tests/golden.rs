@@ -63,9 +63,11 @@ fn every_act_encodes_to_its_golden_bytes_and_back() {
 }
 
 #[test]
-fn the_invitation_link_is_stable() {
+fn the_invitation_links_are_stable() {
     let s = Scenario::contract();
-    check("invitation.txt", s.invites[&CLIENT].0.to_link().as_bytes());
+    let invitation = &s.invites[&CLIENT].0;
+    check("invitation.txt", invitation.to_web_link("https://verify.example").as_bytes());
+    check("invitation-short.txt", invitation.short().to_web_link("https://verify.example").as_bytes());
 }
 
 #[test]

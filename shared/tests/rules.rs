@@ -338,7 +338,7 @@ fn a_key_joined_through_another_envelopes_invitation_answers_nothing() {
     let link = Invitation {
         envelope: other,
         slot: CLIENT,
-        secret: [77; 32],
+        secret: countersign_shared::invite::InviteSecret([77; 16]),
         expires_at: T0 + 86_400_000,
         inviter: creator().public(),
         addresses: vec![],
@@ -569,7 +569,7 @@ fn a_join_with_a_wrong_invite_secret() {
     let terms = contract_terms(&pdf);
     let mut s = Scenario::invited(pdf, terms);
     let (mut invitation, invite) = s.invites[&CLIENT].clone();
-    invitation.secret = [0x55; 32];
+    invitation.secret = countersign_shared::invite::InviteSecret([0x55; 16]);
     let key = party_key(CLIENT);
     let parents = s.state().heads();
     let certificates = s.certificate(CLIENT, Issuer::Itself(&key));

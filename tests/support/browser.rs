@@ -32,6 +32,21 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver and a headless chromium whose window is `width`×`height`.
     pub fn start(width: u32, height: u32) -> Result<Browser> {
+        Browser::launch(width, height, None)
+    }
+
+    /// A phone: a 390×844 viewport at 3× with touch and a phone's user agent
+    /// (chromedriver's mobile emulation; a headless window alone is never
+    /// narrower than 500 pixels).
+    pub fn phone() -> Result<Browser> {
+        let emulation = json!({
+            "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true},
+            "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36"
+        });
+        Browser::launch(430, 932, Some(emulation))
+    }
+
+    fn launch(width: u32, height: u32, mobile_emulation: Option<Value>) -> Result<Browser> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -60,10 +75,11 @@ impl Browser {
             "download.default_directory": downloads.display().to_string(),
             "download.prompt_for_download": false,
         });
-        let capabilities = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args, "prefs": prefs}
-        });
+        let mut options = json!({"binary": "/usr/bin/chromium", "args": args, "prefs": prefs});
+        if let Some(emulation) = mobile_emulation {
+            options["mobileEmulation"] = emulation;
+        }
+        let capabilities = json!({"browserName": "chrome", "goog:chromeOptions": options});
         let Value::Object(capabilities) = capabilities else { bail!("capabilities are an object") };
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -23,6 +23,49 @@ pub fn countersign_bin() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// A public relay (`countersign relay`) on loopback, stopped when dropped.
+#[derive(Debug)]
+pub struct Relay {
+    child: Child,
+    /// Its address, `/ip4/127.0.0.1/tcp/…/p2p/…`.
+    pub address: String,
+}
+
+impl Relay {
+    /// Starts a relay and waits for its address.
+    pub fn start() -> Result<Relay> {
+        let mut child = Command::new(countersign_bin()?)
+            .args(["relay", "--listen", "/ip4/127.0.0.1/tcp/0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child.stdout.take().context("the relay has no stdout")?;
+        // Read to the end, so that the relay never writes into a closed pipe.
+        let (send, addresses) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+                if let Some(address) = line.strip_prefix("listening ") {
+                    let _ = send.send(address.to_owned());
+                }
+            }
+        });
+        let Ok(address) = addresses.recv_timeout(Duration::from_secs(20)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("the relay did not print its address");
+        };
+        Ok(Relay { child, address })
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Debian's libfaketime (package faketime, which `scripts/test` installs).
 fn libfaketime() -> Result<PathBuf> {
     let found = ["/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1"]
@@ -104,7 +147,7 @@ impl Node {
 
     /// `countersign --data-dir DIR`, inside the node's namespace if it has
     /// one, under its fake clock if it has one.
-    fn command(&self) -> Result<Command> {
+    pub fn command(&self) -> Result<Command> {
         let mut program: Vec<std::ffi::OsString> = Vec::new();
         if let Some((namespace, _)) = &self.host {
             program.extend(["ip", "netns", "exec", namespace.as_str()].map(Into::into));
@@ -251,7 +294,12 @@ pub fn send(sender: &Node, pdf: &Path, title: &str) -> Result<(String, String, S
     ];
     let run = sender.cli(&args)?.ok()?;
     let envelope = run.stdout.lines().next().and_then(|l| l.strip_prefix("Envelope ")).context("no envelope id printed")?.to_owned();
-    let links: Vec<String> = run.stdout.lines().filter(|l| l.starts_with("countersign://join/")).map(str::to_owned).collect();
+    let links: Vec<String> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("https://") && l.contains(countersign_shared::invite::WEB_PATH))
+        .map(str::to_owned)
+        .collect();
     if links.len() != 2 {
         bail!("expected two invitation links, got {}", run.stdout);
     }

@@ -86,6 +86,7 @@ pub fn app_with(state: AppState) -> Router {
         .route("/", get(page::home))
         .route("/e/{id}", get(page::envelope))
         .route("/join", get(page::join))
+        .route("/assets/join.js", get(page::join_script))
         .route("/api/v1/verify", post(verify::verify_upload))
         .route("/api/openapi.json", get(|| async { Json(openapi::document()) }))
         .route("/healthz", get(|| async { "ok" }))

@@ -159,6 +159,7 @@ impl App {
             fields,
             verifier_url: request.verifier_url.clone().unwrap_or_else(|| DEFAULT_VERIFIER.to_owned()),
         };
+        let verifier = terms.verifier_url.clone();
         let (envelope, invitations) = self.envelopes.party_mut().create(&pdf, terms)?;
         let entries: Vec<RawEntry> =
             self.envelopes.state(envelope).map(|s| s.valid().iter().map(|v| v.raw().clone()).collect()).unwrap_or_default();
@@ -175,7 +176,7 @@ impl App {
                     slot: invitation.slot,
                     name: party.name.clone(),
                     contact: party.contact.to_string(),
-                    link: invitation.to_link(),
+                    link: invitation.to_web_link(&verifier),
                 }
             })
             .collect::<Vec<_>>();
@@ -192,31 +193,43 @@ impl App {
     }
 
     pub(super) fn join(&mut self, link: &str, code: Option<u32>, reply: Reply<String>) {
-        let invitation = match Invitation::parse(link) {
-            Ok(invitation) => invitation,
+        match InvitationLink::parse(link) {
+            Ok(InvitationLink::Full(invitation)) => self.join_by(invitation, code, vec![reply]),
+            Ok(InvitationLink::Short(short)) => self.look_up_then_join(short, code, reply),
             Err(e) => {
                 let _ = reply.send(Err(NodeError::invalid(format!("this is not a valid invitation link: {e}"))));
-                return;
+            }
+        }
+    }
+
+    /// Joins with a full invitation: syncs with the inviter, proving the secret.
+    pub(super) fn join_by(&mut self, invitation: Invitation, code: Option<u32>, replies: Vec<Reply<String>>) {
+        let fail = |replies: Vec<Reply<String>>, error: NodeError| {
+            for reply in replies {
+                let _ = reply.send(Err(error.clone()));
             }
         };
         if now_ms() > invitation.expires_at.saturating_add(countersign_shared::log::rules::CLOCK_TOLERANCE_MS) {
             let when = countersign_shared::time::utc(invitation.expires_at);
-            let _ = reply.send(Err(NodeError::refused(format!("this invitation expired on {when}; ask the sender for a new one"))));
+            fail(replies, NodeError::refused(format!("this invitation expired on {when}; ask the sender for a new one")));
             return;
         }
         let envelope = invitation.envelope;
         if let Some(state) = self.envelopes.state(envelope)
             && state.binding(invitation.slot) == Some(self.me())
         {
-            let _ = reply.send(Ok(envelope.to_string()));
+            for reply in replies {
+                let _ = reply.send(Ok(envelope.to_string()));
+            }
             return;
         }
         let inviter = invitation.inviter;
         if crate::net::behaviour::peer_id(&inviter).is_none() {
-            let _ = reply.send(Err(NodeError::invalid("the invitation names an invalid inviter")));
+            fail(replies, NodeError::invalid("the invitation names an invalid inviter"));
             return;
         }
         self.net.add_addresses(inviter, &invitation.addresses);
+        self.net.add_relay_route(inviter);
         let pending = self.joins.entry(envelope).or_insert_with(|| PendingJoin {
             invitation: invitation.clone(),
             code,
@@ -224,7 +237,7 @@ impl App {
             deadline: Instant::now() + JOIN_TIMEOUT,
         });
         pending.code = code.or(pending.code);
-        pending.replies.push(reply);
+        pending.replies.extend(replies);
         self.sync_with(inviter, envelope);
     }
 

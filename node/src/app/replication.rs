@@ -186,7 +186,7 @@ impl App {
                 self.fail_join(envelope, &why);
                 return;
             }
-            Response::Unknown => {
+            Response::Unknown | Response::Found { .. } => {
                 // Nothing more to say to this party until something changes here.
                 self.owed.remove(&(peer, envelope));
                 self.fail_join(

@@ -42,6 +42,13 @@ pub async fn serve(data: DataDir, options: NodeOptions, open_browser: bool) -> a
     if open_browser {
         open_in_browser(&first_login);
     }
+    if crate::desktop::in_desktop_session() {
+        // Invitation links handed over by the verifier's join page open here.
+        match std::env::current_exe().and_then(|exe| crate::desktop::register(&exe, data.root())) {
+            Ok(registered) => tracing::debug!("countersign:// links open this node ({})", registered.file.display()),
+            Err(e) => tracing::warn!("cannot make countersign:// links open this node: {e}"),
+        }
+    }
     println!("Press ctrl-c to stop.");
 
     let mut node = node;

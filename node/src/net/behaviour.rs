@@ -27,7 +27,7 @@ pub struct Behaviour {
     pub relay_client: relay::client::Behaviour,
     /// Upgrading relayed connections to direct ones.
     pub dcutr: dcutr::Behaviour,
-    /// `/countersign/sync/4`.
+    /// `/countersign/sync/5`.
     pub sync: request_response::Behaviour<Codec>,
     /// Streams of their own: `/countersign/blob/2`.
     pub streams: libp2p_stream::Behaviour,

@@ -1,32 +1,35 @@
 //! The request/response protocol between nodes (blobs travel in streams of
 //! their own: [`super::blob_stream`]).
 //!
-//! - `/countersign/sync/4`: Automerge sync for one envelope. The request
+//! - `/countersign/sync/5`: Automerge sync for one envelope. The request
 //!   carries the envelope id, optionally an invite proof (for a party that has
 //!   not joined yet) and the one-time code the inviter texted them (when the
 //!   sender asked to confirm phone numbers), and a sync message; the response
 //!   carries the peer's next sync message, or says a code is needed. A peer
 //!   that may not see the envelope gets `Unknown`, exactly as if it did not
-//!   exist.
+//!   exist. A party holding only a short invitation link (the secret and the
+//!   inviter) first asks which envelope and slot it opens (`Lookup`,
+//!   answered by `Found` or `Unknown`).
 //!
 //! Every frame is a `u32` length and a body in the canonical encoding; reads
 //! are capped ([`MAX_FRAME`]) before anything is allocated. Sync version 2
 //! added the one-time code and its answer; version 3 carries entries of format
 //! 2 (certificates in `Join`, the `Seal` act), which older nodes cannot read;
-//! version 4 entries of format 3 (the `Confirm` act). Blobs went in chunks
+//! version 4 entries of format 3 (the `Confirm` act); version 5 added the
+//! lookup of a short invitation. Blobs went in chunks
 //! over `/countersign/blob/1` before `/countersign/blob/2`.
 
 use std::io;
 
 use countersign_shared::encoding::{DecodeError, Reader, Writer};
 use countersign_shared::hash::EnvelopeId;
-use countersign_shared::keys::Signature;
+use countersign_shared::keys::{PublicKey, Signature};
 use countersign_shared::model::Slot;
 use futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use libp2p::StreamProtocol;
 
 /// Automerge sync per envelope.
-pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/countersign/sync/4");
+pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/countersign/sync/5");
 /// Largest frame read from a peer.
 pub const MAX_FRAME: usize = 8 * 1024 * 1024;
 
@@ -44,6 +47,14 @@ pub enum Request {
         /// The Automerge sync message (may be empty).
         message: Vec<u8>,
     },
+    /// Which envelope and slot a short invitation opens.
+    Lookup {
+        /// The public half of the invite secret.
+        invite_key: PublicKey,
+        /// The secret's signature over the invite key and the asker's key
+        /// ([`countersign_shared::invite::lookup_message`]).
+        proof: Signature,
+    },
 }
 
 /// An answer.
@@ -56,6 +67,15 @@ pub enum Response {
     /// The invitation is good, but the party must first give the one-time
     /// code texted to their phone.
     CodeNeeded(CodeAnswer),
+    /// What a short invitation opens.
+    Found {
+        /// The envelope.
+        envelope: EnvelopeId,
+        /// The party slot.
+        slot: Slot,
+        /// Unix time (ms) when the invitation stops working.
+        expires_at: u64,
+    },
 }
 
 /// Why a code is needed.
@@ -88,6 +108,9 @@ impl Request {
                 };
                 w.bytes(message);
             }
+            Request::Lookup { invite_key, proof } => {
+                w.u8(2).fixed(invite_key.as_bytes()).fixed(proof.as_bytes());
+            }
         }
         w.finish()
     }
@@ -110,6 +133,10 @@ impl Request {
                 };
                 Request::Sync { envelope, invite, code, message: r.bytes(MAX_FRAME, "sync message")?.to_vec() }
             }
+            2 => Request::Lookup {
+                invite_key: PublicKey::from_bytes(r.array("invite key")?),
+                proof: Signature::from_bytes(r.array("lookup proof")?),
+            },
             tag => return Err(DecodeError::UnknownTag { what: "request", tag }),
         };
         r.finish()?;
@@ -131,6 +158,7 @@ impl Response {
                 CodeAnswer::Expired => w.u8(4).u8(2),
                 CodeAnswer::Locked => w.u8(4).u8(3),
             },
+            Response::Found { envelope, slot, expires_at } => w.u8(5).fixed(envelope.as_bytes()).u8(*slot).u64(*expires_at),
         };
         w.finish()
     }
@@ -152,6 +180,11 @@ impl Response {
                 3 => CodeAnswer::Locked,
                 tag => return Err(DecodeError::UnknownTag { what: "code answer", tag }),
             }),
+            5 => Response::Found {
+                envelope: EnvelopeId::from_bytes(r.array("envelope")?),
+                slot: r.u8("slot")?,
+                expires_at: r.u64("expiry")?,
+            },
             tag => return Err(DecodeError::UnknownTag { what: "response", tag }),
         };
         r.finish()?;
@@ -225,11 +258,13 @@ mod tests {
                 message: vec![3, 4],
             },
             Request::Sync { envelope: EnvelopeId::from_bytes([1; 32]), invite: None, code: None, message: vec![] },
+            Request::Lookup { invite_key: PublicKey::from_bytes([4; 32]), proof: Signature::from_bytes([5; 64]) },
         ];
         for request in requests {
             assert_eq!(Request::decode(&request.encode()).unwrap(), request);
         }
-        for response in [Response::Sync(None), Response::Sync(Some(vec![9])), Response::Unknown]
+        let found = Response::Found { envelope: EnvelopeId::from_bytes([6; 32]), slot: 2, expires_at: 1_800_000_000_000 };
+        for response in [Response::Sync(None), Response::Sync(Some(vec![9])), Response::Unknown, found]
             .into_iter()
             .chain([CodeAnswer::Sent, CodeAnswer::Wrong(3), CodeAnswer::Expired, CodeAnswer::Locked].map(Response::CodeNeeded))
         {

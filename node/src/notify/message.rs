@@ -2,6 +2,7 @@
 //! one short text for SMS: an invitation, a reminder, the completed document
 //! (final PDF attached), a decline and a void.
 
+use countersign_shared::invite::Invitation;
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
@@ -129,8 +130,7 @@ pub fn invitation(about: &About, to: &Recipient, link: &str, qr_png: Option<Vec<
     let subject = format!("{} asks you to sign “{}”", about.sender, about.title);
     let text = format!(
         "Hello {name},\n\n{sender} asks you to sign “{title}”.\n\n\
-         1. Install Countersign and start it (countersign serve), if you have not yet.\n\
-         2. Open this invitation link in the Countersign app (or scan the QR code):\n\n{link}\n\n\
+         Open this link (or scan the QR code) to sign; it opens in the Countersign app when you have it:\n\n{link}\n\n\
          The link is for you only and works once, until {expires}.\n",
         name = to.name,
         sender = about.sender,
@@ -139,15 +139,12 @@ pub fn invitation(about: &About, to: &Recipient, link: &str, qr_png: Option<Vec<
     let html = html! {
         p { "Hello " (to.name) "," }
         p { strong { (about.sender) } " asks you to sign " strong { "“" (about.title) "”" } "." }
-        ol {
-            li { "Install Countersign and start it, if you have not yet." }
-            li { "Open this invitation link in the Countersign app, or scan the QR code with the device that runs it:" }
-        }
-        p style="word-break: break-all; font-family: monospace" { (link) }
+        p { "Open this link, or scan the QR code, to sign. It opens in the Countersign app when you have it." }
+        p { a href=(link) style="word-break: break-all" { (link) } }
         @if qr_png.is_some() { p { img src="cid:invite-qr" alt="QR code of the invitation" width="200" height="200"; } }
         p style="color: #5b6478" { "The link is for you only and works once, until " (expires) "." }
     };
-    let sms = format!("{} asks you to sign \"{}\" with Countersign. Open in the app: {link}", about.sender, short(&about.title));
+    let sms = text_message(&format!("{} asks you to sign", about.sender), &about.title, &short_link(link));
     let mut message = message(about, to, Kind::Invitation, subject, text, html, sms);
     if let Some(png) = qr_png {
         message.attachments.push(Attachment {
@@ -164,7 +161,7 @@ pub fn invitation(about: &About, to: &Recipient, link: &str, qr_png: Option<Vec<
 pub fn reminder(about: &About, to: &Recipient, link: Option<&str>) -> Message {
     let subject = format!("Reminder: please sign “{}”", about.title);
     let how = match link {
-        Some(link) => format!("Open your invitation link in the Countersign app:\n\n{link}\n"),
+        Some(link) => format!("Open your invitation link to sign:\n\n{link}\n"),
         None => "Open it in your Countersign app: it is your turn.\n".to_owned(),
     };
     let text = format!("Hello {},\n\n“{}” from {} is waiting for your signature.\n\n{how}", to.name, about.title, about.sender);
@@ -172,14 +169,14 @@ pub fn reminder(about: &About, to: &Recipient, link: Option<&str>) -> Message {
         p { "Hello " (to.name) "," }
         p { "“" (about.title) "” from " (about.sender) " is waiting for your signature." }
         @if let Some(link) = link {
-            p { "Open your invitation link in the Countersign app:" }
-            p style="word-break: break-all; font-family: monospace" { (link) }
+            p { "Open your invitation link to sign:" }
+            p { a href=(link) style="word-break: break-all" { (link) } }
         } @else {
             p { "Open it in your Countersign app: it is your turn." }
         }
     };
     let sms = match link {
-        Some(link) => format!("Reminder: please sign \"{}\" in Countersign: {link}", short(&about.title)),
+        Some(link) => text_message("Reminder: please sign", &about.title, &short_link(link)),
         None => format!("Reminder: please sign \"{}\" in your Countersign app.", short(&about.title)),
     };
     message(about, to, Kind::Reminder, subject, text, html, sms)
@@ -230,6 +227,45 @@ pub fn code(about: &About, to: &Recipient, code: &str, valid_minutes: f64) -> Me
 }
 
 /// At most 60 characters, for SMS.
+/// The longest text message sent as one SMS (GSM 7-bit).
+pub const SMS_LIMIT: usize = 160;
+
+/// `{lead} "{title}": {link}`, in one SMS where the title allows: the title
+/// is shortened, then the lead dropped, before the message runs long.
+fn text_message(lead: &str, title: &str, link: &str) -> String {
+    let with = |lead: &str, title: &str| format!("{lead} \"{title}\": {link}");
+    let fits = |text: &String| text.chars().count() <= SMS_LIMIT;
+    let whole = with(lead, title);
+    if fits(&whole) {
+        return whole;
+    }
+    const SHORTEST_TITLE: usize = 16;
+    let room = SMS_LIMIT.saturating_sub(with(lead, "").chars().count());
+    if room > SHORTEST_TITLE {
+        return with(lead, &cut(title, room));
+    }
+    let room = SMS_LIMIT.saturating_sub(with("Please sign", "").chars().count()).max(SHORTEST_TITLE);
+    with("Please sign", &cut(title, room))
+}
+
+/// A title cut to `max` characters, ending in "..." (GSM 7-bit has no "…").
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        format!("{}...", text.chars().take(max.saturating_sub(3)).collect::<String>())
+    }
+}
+
+/// The short form of a full web invitation link, for a text message; any
+/// other link as it is.
+fn short_link(link: &str) -> String {
+    match (Invitation::parse(link), link.split_once(countersign_shared::invite::WEB_PATH)) {
+        (Ok(invitation), Some((verifier, _))) => invitation.short().to_web_link(verifier),
+        _ => link.to_owned(),
+    }
+}
+
 fn short(text: &str) -> String {
     if text.chars().count() <= 60 { text.to_owned() } else { format!("{}…", text.chars().take(59).collect::<String>()) }
 }
@@ -242,24 +278,61 @@ fn safe_file_name(title: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use countersign_shared::encoding::DecodeError;
+    use countersign_shared::invite::InvitationLink;
+
     use super::*;
 
     fn about() -> About {
         About { envelope: "ab".into(), title: "Consulting <agreement>".into(), sender: "Sally Sender".into() }
     }
 
+    fn web_link(addresses: usize) -> (String, Invitation) {
+        let invitation = Invitation {
+            envelope: countersign_shared::EnvelopeId::from_bytes([5; 32]),
+            slot: 1,
+            secret: countersign_shared::invite::InviteSecret([6; 16]),
+            expires_at: 1_800_000_000_000,
+            inviter: countersign_shared::SecretKey::from_seed([7; 32]).public(),
+            addresses: vec!["/ip4/192.0.2.10/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN".into(); addresses],
+        };
+        (invitation.to_web_link("https://verify.countersign.app"), invitation)
+    }
+
     #[test]
     fn an_invitation_carries_the_link_everywhere_and_escapes_the_title_in_html() {
         let to = Recipient { name: "Dmitri".into(), contact: "d@acme.test".into() };
-        let m = invitation(&about(), &to, "countersign://join/XYZ", Some(vec![1, 2]), "2026-12-12");
-        assert!(
-            m.text.contains("countersign://join/XYZ")
-                && m.html.contains("countersign://join/XYZ")
-                && m.sms.contains("countersign://join/XYZ")
-        );
+        let (link, _) = web_link(2);
+        let m = invitation(&about(), &to, &link, Some(vec![1, 2]), "2026-12-12");
+        assert!(m.text.contains(&link) && m.html.contains(&format!("href=\"{link}\"")), "{}", m.html);
         assert!(m.html.contains("Consulting &lt;agreement&gt;"), "{}", m.html);
         assert_eq!(m.channel(), Channel::Email);
         assert_eq!(m.attachments[0].inline_id.as_deref(), Some("invite-qr"));
+    }
+
+    #[test]
+    fn a_text_invitation_is_one_sms_with_the_short_link_that_opens_the_same_invitation() -> Result<(), DecodeError> {
+        let to = Recipient { name: "Carl".into(), contact: "+15550100".into() };
+        let (link, full) = web_link(3);
+        assert!(link.len() > SMS_LIMIT, "the full link alone is {} characters", link.len());
+        let about = About { title: "Supply contract 118".into(), sender: "Acme Ltd".into(), ..about() };
+        let m = invitation(&about, &to, &link, None, "2026-12-12");
+        assert_eq!(
+            m.sms,
+            format!("Acme Ltd asks you to sign \"Supply contract 118\": {}", full.short().to_web_link("https://verify.countersign.app"))
+        );
+        assert!(m.sms.chars().count() <= SMS_LIMIT, "{} characters: {}", m.sms.chars().count(), m.sms);
+        let sent = m.sms.split_whitespace().last().unwrap_or_default();
+        assert!(sent.starts_with("https://verify.countersign.app/join#"), "{sent}");
+        assert_eq!(InvitationLink::parse(sent)?, InvitationLink::Short(full.short()));
+        for (title, sender) in [("A".repeat(300), "Sally Sender".to_owned()), ("Договор".into(), "S".repeat(200))] {
+            let about = About { title, sender, ..about.clone() };
+            let m = invitation(&about, &to, &link, None, "soon");
+            assert!(m.sms.chars().count() <= SMS_LIMIT && m.sms.ends_with(sent), "{} characters: {}", m.sms.chars().count(), m.sms);
+            let m = reminder(&about, &to, Some(&link));
+            assert!(m.sms.chars().count() <= SMS_LIMIT && m.sms.ends_with(sent), "{} characters: {}", m.sms.chars().count(), m.sms);
+        }
+        Ok(())
     }
 
     #[test]

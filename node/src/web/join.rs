@@ -1,5 +1,5 @@
 //! `/app/join`: joining an envelope with an invitation link, pasted or
-//! opened from a QR code. A link handed over as `/app/join#countersign://…`
+//! opened from a QR code. A link handed over as `/app/join#<link>`
 //! (how the public verifier's join page sends people here) is filled in from
 //! the fragment by `join.js`, so the secret never travels in a request line.
 
@@ -27,7 +27,7 @@ fn join_page(link: &str, error: Option<&str>) -> Markup {
             p.lede { "Paste the invitation link you received by email or SMS. Scanning its QR code with this device opens this page with the link filled in." }
             form #join-form method="post" action="/app/join" {
                 label for="link" { "Invitation link" }
-                textarea #link name="link" required aria-describedby="err-link" placeholder="countersign://join/…" { (link) }
+                textarea #link name="link" required aria-describedby="err-link" placeholder="https://…/join#…" { (link) }
                 p.error #err-link role="alert" { @if let Some(error) = error { (error) } }
                 @if asks_code {
                     label for="code" { "Code from the text message" }

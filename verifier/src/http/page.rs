@@ -4,6 +4,8 @@
 //! nothing to build.
 
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::http::AppState;
@@ -156,21 +158,75 @@ pub(super) async fn envelope(Path(id): Path<String>) -> Markup {
     page("Check this document", &id, intro, true)
 }
 
-/// `GET /join`: the landing page of invitation links opened without a node.
-pub(super) async fn join(State(state): State<AppState>) -> Markup {
+/// `GET /join`: where invitation links lead. The invitation sits in the
+/// address's fragment, which the browser never sends here; `join.js` reads
+/// it and hands it to the installed app (`countersign://join/…`). The page
+/// carries a strict Content-Security-Policy ([`JOIN_POLICY`]).
+pub(super) async fn join(State(state): State<AppState>) -> impl IntoResponse {
     let intro = html! {
-        p.lead { "You have been invited to sign a document with Countersign. Signing happens in the Countersign app on your own device, so the document never passes through this website." }
-        section.card {
-            h2 { "1. Install Countersign" }
-            p { "Install the Countersign app (the " span.mono { "countersign" } " node) and start it." }
+        p.lead { "You have been invited to sign a document with Countersign. The document travels only between the signers' own devices: it never passes through this website." }
+        p.bad #no-invitation hidden { "This address holds no invitation. Open the link exactly as you received it, or ask the sender to send it again." }
+        section.card #with-app {
+            h2 { "Open it in the Countersign app" }
+            p { "If Countersign runs on this device, it opens your invitation on its join page." }
+            p { a.button #open-app href="#" { "Open in the Countersign app" } }
         }
-        section.card {
-            h2 { "2. Open your invitation in it" }
-            p { "Copy this link and open it in the app, or run " span.mono { "countersign join '…'" } " with it:" }
-            p.mono #link { "(the invitation is in the address you opened)" }
+        section.card #without-app {
+            h2 { "No Countersign app on this device?" }
+            p { "Signing in this browser, without installing anything, is not available yet. Install Countersign on your computer, start it, and open this same link there (or paste it into the app's Join page)." }
+            label for="invitation" { "Your invitation link" }
+            input.mono #invitation type="text" readonly value="";
         }
         p.note { "Your invitation stays on this device: the part after # in the address is never sent to " (state.public_url) "." }
-        script { (PreEscaped("const p = location.hash.slice(1); if (p) document.getElementById('link').textContent = 'countersign://join/' + p;")) }
     };
-    page("You are invited to sign", "", intro, false)
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { "You are invited to sign" }
+                style { (PreEscaped(STYLE)) (PreEscaped(JOIN_STYLE)) }
+            }
+            body {
+                main { h1 { "You are invited to sign" } (intro) }
+                script src="/assets/join.js" {}
+            }
+        }
+    };
+    ([(header::CONTENT_SECURITY_POLICY, JOIN_POLICY), (header::REFERRER_POLICY, "no-referrer")], page)
 }
+
+/// The join page may run only the verifier's own script, send nothing
+/// anywhere, and not be framed.
+const JOIN_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self'; \
+     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const JOIN_STYLE: &str = r#"
+a.button { display: inline-block; background: #2f6fde; color: #fff; border-radius: 10px; padding: 12px 20px; font-weight: 600; text-decoration: none; }
+a.button[aria-disabled="true"] { background: #9aa5b1; pointer-events: none; }
+#invitation { width: 100%; padding: 8px; border: 1px solid var(--line); border-radius: 8px; margin-top: 4px; }
+"#;
+
+/// `GET /assets/join.js`: reads the invitation from the fragment.
+pub(super) async fn join_script() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], JOIN_SCRIPT)
+}
+
+const JOIN_SCRIPT: &str = r#""use strict";
+// The invitation is the fragment: base64url, nothing else.
+(function () {
+  const payload = location.hash.slice(1);
+  const open = document.getElementById("open-app");
+  const shown = document.getElementById("invitation");
+  if (!/^[A-Za-z0-9_-]{40,8192}$/.test(payload)) {
+    document.getElementById("no-invitation").hidden = false;
+    open.setAttribute("aria-disabled", "true");
+    return;
+  }
+  open.href = "countersign://join/" + payload;
+  shown.value = location.href;
+  shown.addEventListener("focus", () => shown.select());
+})();
+"#;

@@ -7,12 +7,12 @@
 
 use std::time::Duration;
 
-use countersign_node::envelope_doc::EnvelopeDoc;
 use countersign_node::net::behaviour::{BehaviourEvent, build};
 use countersign_node::net::blob_stream::{BLOB_STREAM_PROTOCOL, BlobAsk, BlobStream};
 use countersign_node::net::protocol::{Request, Response};
 use countersign_scenarios::nodes::{Node, send};
 use countersign_scenarios::scratch_dir;
+use countersign_shared::envelope_doc::EnvelopeDoc;
 use countersign_shared::invite::Invitation;
 use countersign_shared::test_utils::contract_pdf;
 use countersign_shared::{EnvelopeId, Hash, SecretKey};

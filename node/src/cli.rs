@@ -203,8 +203,9 @@ pub enum Command {
     Authority(AuthorityCommand),
     /// Runs a public relay node (circuit relay v2) for parties behind NAT.
     Relay {
-        /// Address to listen on.
-        #[arg(long, default_value = "/ip4/0.0.0.0/tcp/4001")]
+        /// Address to listen on (repeatable): TCP for nodes, WebSocket
+        /// (`…/ws`) for browsers.
+        #[arg(long, default_values = ["/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/tcp/4002/ws"])]
         listen: Vec<Multiaddr>,
     },
 }

@@ -16,8 +16,8 @@ use countersign_shared::state::EnvelopeState;
 
 use crate::blobs::{BlobStore as _, DiskBlobs};
 use crate::datadir::{DataDir, DataDirError, Profile, write_atomic};
-use crate::envelope_doc::EnvelopeDoc;
 use crate::party::{Party, PartyError, SealJob};
+use countersign_shared::envelope_doc::EnvelopeDoc;
 
 mod view;
 

@@ -14,7 +14,6 @@
 //! - [`blobs`]: blobs by hash on disk, stored as they arrive and resumable.
 //! - [`documents`]: a person's PDF prepared into an envelope's document.
 //! - [`drafts`]: a document being prepared, checked and turned into an envelope.
-//! - [`envelope_doc`]: one Automerge document per envelope.
 //! - [`envelopes`]: the node's envelopes on disk and their summaries.
 //! - [`app`]: the application's task: acts, sync decisions, notifications.
 //! - [`net`]: the swarm and its protocols, nothing else.
@@ -43,7 +42,6 @@ pub mod datadir;
 pub mod desktop;
 pub mod documents;
 pub mod drafts;
-pub mod envelope_doc;
 pub mod envelopes;
 pub mod error;
 pub mod fields;

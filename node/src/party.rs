@@ -328,9 +328,9 @@ impl<B: BlobStore> Party<B> {
     }
 
     /// This party's name card: its name and its key's signature over it
-    /// (see [`crate::envelope_doc::name_message`]).
+    /// (see [`countersign_shared::envelope_doc::name_message`]).
     pub fn name_card(&self) -> (String, countersign_shared::keys::Signature) {
-        (self.name.clone(), self.key.sign(&crate::envelope_doc::name_message(&self.name)))
+        (self.name.clone(), self.key.sign(&countersign_shared::envelope_doc::name_message(&self.name)))
     }
 
     /// The public key.

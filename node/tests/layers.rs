@@ -37,7 +37,7 @@ impl Layer {
 }
 
 /// Every top-level module of the node and its layer.
-const MODULES: [(&str, Layer); 27] = [
+const MODULES: [(&str, Layer); 26] = [
     ("main", Layer::Http),
     ("api", Layer::Http),
     ("web", Layer::Http),
@@ -56,7 +56,6 @@ const MODULES: [(&str, Layer); 27] = [
     ("clock", Layer::Store),
     ("datadir", Layer::Store),
     ("blobs", Layer::Store),
-    ("envelope_doc", Layer::Store),
     ("envelopes", Layer::Store),
     ("party", Layer::Store),
     ("documents", Layer::Store),

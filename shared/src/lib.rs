@@ -11,6 +11,8 @@
 //!   [`log::bundle`] the log as one file.
 //! - [`state`]: the fold of valid entries into the envelope's state (P6).
 //! - [`invite`]: invitation links.
+//! - `envelope_doc` (feature `envelope-doc`): an envelope's replicated
+//!   Automerge document, for nodes and the guest signer.
 //! - [`source`]: the source document: preparing any PDF into the normal form
 //!   every reader reads alike, and the strict reader of that form.
 //! - [`render`]: the deterministic final PDF.
@@ -28,6 +30,8 @@
 //! checks one.
 
 pub mod encoding;
+#[cfg(feature = "envelope-doc")]
+pub mod envelope_doc;
 pub mod hash;
 pub mod invite;
 pub mod keys;

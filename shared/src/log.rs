@@ -260,7 +260,7 @@ impl Entry {
     /// Signs the entry with the author's key. The key must be the author's.
     pub fn sign(self, key: &SecretKey) -> RawEntry {
         let body = self.encode();
-        let signature = key.sign(&signed_message(&body));
+        let signature = key.sign(&signing_message(&body));
         let mut bytes = body;
         bytes.extend_from_slice(signature.as_bytes());
         RawEntry { id: EntryId::from(Hash::of(&bytes)), bytes, entry: self, signature }
@@ -329,7 +329,11 @@ impl Entry {
     }
 }
 
-fn signed_message(body: &[u8]) -> Vec<u8> {
+/// What an entry's author signs: the entry's canonical bytes (`body`, from
+/// [`Entry::encode`]) behind the entries' domain. A key that signs elsewhere
+/// (the browser's guest signer) signs this, and the entry is `body` followed
+/// by the signature ([`RawEntry::decode`]).
+pub fn signing_message(body: &[u8]) -> Vec<u8> {
     let mut message = Vec::with_capacity(ENTRY_DOMAIN.len() + body.len());
     message.extend_from_slice(ENTRY_DOMAIN);
     message.extend_from_slice(body);
@@ -386,7 +390,7 @@ impl RawEntry {
     /// Whether the author's signature verifies (strictly).
     pub(crate) fn signature_verifies(&self) -> bool {
         let body = &self.bytes[..self.bytes.len() - 64];
-        self.entry.author.verify(&signed_message(body), &self.signature).is_ok()
+        self.entry.author.verify(&signing_message(body), &self.signature).is_ok()
     }
 }
 

@@ -174,10 +174,28 @@ pub fn render(source: &[u8], state: &EnvelopeState, blobs: &Blobs) -> Result<Ren
 /// step's CMS signed attributes. The step must be signed, and every earlier
 /// step sealed.
 pub fn seal_message(source: &[u8], state: &EnvelopeState, blobs: &Blobs, slot: Slot) -> Result<Vec<u8>, RenderError> {
+    Ok(step_to_seal(source, state, blobs, slot)?.message)
+}
+
+/// The file as it stands once the party at `slot` signed (its step's PDF
+/// signature still a placeholder), and what that party signs to seal it. A
+/// signer who is shown `file` signs exactly what they saw: the message
+/// carries the hash of every byte of it but the placeholder.
+#[derive(Debug, Clone)]
+pub struct StepToSeal {
+    /// The source and every update up to this step.
+    pub file: Vec<u8>,
+    /// The DER of the step's CMS signed attributes.
+    pub message: Vec<u8>,
+}
+
+/// The step of the party at `slot`, to show and seal (see [`StepToSeal`]).
+/// The step must be signed, and every earlier step sealed.
+pub fn step_to_seal(source: &[u8], state: &EnvelopeState, blobs: &Blobs, slot: Slot) -> Result<StepToSeal, RenderError> {
     check_source(source, state)?;
-    let (_, steps) = render_updates(source, state, Mode::UpTo(blobs, slot))?;
+    let (updates, steps) = render_updates(source, state, Mode::UpTo(blobs, slot))?;
     match steps.into_iter().last() {
-        Some(step) if step.slot == slot => Ok(step.message),
+        Some(step) if step.slot == slot => Ok(StepToSeal { file: [source, &updates].concat(), message: step.message }),
         _ => Err(RenderError::NotSealed(party_name(state, slot))),
     }
 }

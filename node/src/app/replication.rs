@@ -110,9 +110,9 @@ impl App {
 
     /// Disconnects a peer whose sync message could not be applied; a
     /// half-applied document is dropped from memory and reloaded from disk.
-    fn cut_off(&mut self, peer: PublicKey, envelope: EnvelopeId, error: &crate::envelope_doc::SyncError) {
+    fn cut_off(&mut self, peer: PublicKey, envelope: EnvelopeId, error: &countersign_shared::envelope_doc::SyncError) {
         tracing::warn!(%peer, "cutting off a peer that sent a bad sync message: {error}");
-        if *error == crate::envelope_doc::SyncError::Poisoned {
+        if *error == countersign_shared::envelope_doc::SyncError::Poisoned {
             self.envelopes.forget_doc(envelope);
             self.sync_states.retain(|(_, env), _| *env != envelope);
         }

@@ -77,7 +77,7 @@ pub fn open_in_browser(url: &str) {
 /// Runs a public relay (circuit relay v2) until ctrl-c.
 pub async fn relay(listen: Vec<Multiaddr>, seed: Option<[u8; 32]>) -> anyhow::Result<()> {
     let key = SecretKey::from_seed(seed.unwrap_or_else(random_secret));
-    let mut swarm = behaviour::build_relay(&key)?;
+    let mut swarm = behaviour::build_relay(&key).await?;
     for address in &listen {
         swarm.listen_on(address.clone()).with_context(|| format!("cannot listen on {address}"))?;
     }

@@ -124,10 +124,14 @@ fn relay_config() -> relay::Config {
 }
 
 /// Builds a relay node's swarm.
-pub fn build_relay(key: &SecretKey) -> anyhow::Result<Swarm<RelayBehaviour>> {
+pub async fn build_relay(key: &SecretKey) -> anyhow::Result<Swarm<RelayBehaviour>> {
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair(key)?)
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)?
+        // Browsers reach the relay over WebSocket (`…/tcp/<port>/ws`), the
+        // guest signer's only way in; nodes use TCP.
+        .with_websocket(noise::Config::new, yamux::Config::default)
+        .await?
         .with_behaviour(|keypair| RelayBehaviour {
             identify: identify::Behaviour::new(identify::Config::new(IDENTIFY_PROTOCOL.into(), keypair.public())),
             ping: ping::Behaviour::default(),

@@ -103,6 +103,64 @@ pub struct CertificateSummary {
 /// Issues a party's certificate chain (the party's certificate, then the CA's
 /// if a CA issued it). `since_ms` is the Unix time (ms) it is valid from.
 pub fn issue(key: &PublicKey, name: &str, contact: &Contact, issuer: Issuer<'_>, since_ms: u64) -> Result<Vec<Vec<u8>>, CertificateError> {
+    let (issuer_name, issuer_key, chain_tail) = match issuer {
+        Issuer::Itself(own) => (None, own, None),
+        Issuer::Authority { certificate, key } => {
+            let ca = Certificate::from_der(certificate).map_err(malformed)?;
+            (Some(ca.tbs_certificate.subject.clone()), key, Some(certificate.to_vec()))
+        }
+    };
+    let tbs = party_tbs(key, name, contact, issuer_name, &issuer_key.public(), since_ms)?;
+    let mut chain = vec![sign_certificate(tbs, issuer_key)?];
+    chain.extend(chain_tail);
+    Ok(chain)
+}
+
+/// A party's self-signed certificate, in two halves for a key that signs
+/// elsewhere (the browser's guest signer, whose key never leaves WebCrypto):
+/// sign [`UnsignedCertificate::to_sign`], then give the value to
+/// [`UnsignedCertificate::signed`]. The same certificate [`issue`] makes
+/// with [`Issuer::Itself`].
+pub fn self_signed(key: &PublicKey, name: &str, contact: &Contact, since_ms: u64) -> Result<UnsignedCertificate, CertificateError> {
+    Ok(UnsignedCertificate(party_tbs(key, name, contact, None, key, since_ms)?))
+}
+
+/// A certificate waiting for its signature (see [`self_signed`]).
+#[derive(Debug, Clone)]
+pub struct UnsignedCertificate(TbsCertificate);
+
+impl UnsignedCertificate {
+    /// The bytes the key signs: the DER of the to-be-signed certificate.
+    pub fn to_sign(&self) -> Result<Vec<u8>, CertificateError> {
+        self.0.to_der().map_err(malformed)
+    }
+
+    /// The certificate (DER) with `signature`, which must be the key's
+    /// signature over [`UnsignedCertificate::to_sign`].
+    pub fn signed(self, signature: &Signature) -> Result<Vec<u8>, CertificateError> {
+        let key = PublicKey::from_bytes(
+            self.0
+                .subject_public_key_info
+                .subject_public_key
+                .raw_bytes()
+                .try_into()
+                .map_err(|_| CertificateError::Malformed("not an Ed25519 key".into()))?,
+        );
+        key.verify(&self.to_sign()?, signature).map_err(|_| CertificateError::BadIssuerSignature)?;
+        certificate_with(self.0, signature)
+    }
+}
+
+/// The to-be-signed certificate of a party: issued by `issuer_name` (its
+/// own name when `None`: self-signed) whose key is `issuer_key`.
+fn party_tbs(
+    key: &PublicKey,
+    name: &str,
+    contact: &Contact,
+    issuer_name: Option<Name>,
+    issuer_key: &PublicKey,
+    since_ms: u64,
+) -> Result<TbsCertificate, CertificateError> {
     let mut subject = vec![attribute(rfc4519::CN, Tag::Utf8String, name)?];
     let mut extensions = vec![
         extension(&BasicConstraints { ca: false, path_len_constraint: None }, true)?,
@@ -119,19 +177,10 @@ pub fn issue(key: &PublicKey, name: &str, contact: &Contact, issuer: Issuer<'_>,
         Contact::Phone(number) => subject.push(attribute(TELEPHONE_NUMBER, Tag::PrintableString, number)?),
     }
     let subject = RdnSequence(subject);
-    let (issuer_name, issuer_key, chain_tail) = match issuer {
-        Issuer::Itself(own) => (subject.clone(), own, None),
-        Issuer::Authority { certificate, key } => {
-            let ca = Certificate::from_der(certificate).map_err(malformed)?;
-            (ca.tbs_certificate.subject.clone(), key, Some(certificate.to_vec()))
-        }
-    };
-    extensions.push(extension(&authority_key_id(&issuer_key.public())?, false)?);
-    let serial = serial_number(&[key.as_bytes(), issuer_key.public().as_bytes(), &since_ms.to_be_bytes()])?;
-    let tbs = tbs(serial, issuer_name, subject, key, since_ms, extensions)?;
-    let mut chain = vec![sign_certificate(tbs, issuer_key)?];
-    chain.extend(chain_tail);
-    Ok(chain)
+    let issuer_name = issuer_name.unwrap_or_else(|| subject.clone());
+    extensions.push(extension(&authority_key_id(issuer_key)?, false)?);
+    let serial = serial_number(&[key.as_bytes(), issuer_key.as_bytes(), &since_ms.to_be_bytes()])?;
+    tbs(serial, issuer_name, subject, key, since_ms, extensions)
 }
 
 /// Issues an organization's self-signed CA certificate for `key`.
@@ -290,6 +339,10 @@ fn tbs(
 
 fn sign_certificate(tbs: TbsCertificate, issuer: &SecretKey) -> Result<Vec<u8>, CertificateError> {
     let signature = issuer.sign(&tbs.to_der().map_err(malformed)?);
+    certificate_with(tbs, &signature)
+}
+
+fn certificate_with(tbs: TbsCertificate, signature: &Signature) -> Result<Vec<u8>, CertificateError> {
     let certificate = Certificate {
         tbs_certificate: tbs,
         signature_algorithm: ed25519_algorithm(),
@@ -336,6 +389,20 @@ mod tests {
 
     fn anna() -> SecretKey {
         SecretKey::from_seed([7; 32])
+    }
+
+    #[test]
+    fn a_certificate_signed_elsewhere_is_the_one_issue_makes_and_takes_only_its_key() -> Result<(), CertificateError> {
+        let contact = Contact::Phone("+15550100".into());
+        let issued = issue(&anna().public(), "Anna", &contact, Issuer::Itself(&anna()), 1_800_000_000_000)?;
+        let unsigned = self_signed(&anna().public(), "Anna", &contact, 1_800_000_000_000)?;
+        let value = anna().sign(&unsigned.to_sign()?);
+        assert!(matches!(
+            unsigned.clone().signed(&SecretKey::from_seed([8; 32]).sign(&unsigned.to_sign()?)),
+            Err(CertificateError::BadIssuerSignature)
+        ));
+        assert_eq!(vec![unsigned.signed(&value)?], issued);
+        Ok(())
     }
 
     #[test]

@@ -47,7 +47,7 @@ impl Out {
 }
 
 /// The largest offset a cross-reference entry (ten digits) can hold.
-const MAX_OFFSET: usize = 9_999_999_999;
+const MAX_OFFSET: u64 = 9_999_999_999;
 
 /// Starts an update: it begins on a line of its own.
 pub(crate) fn begin(out: &mut Out) {
@@ -97,7 +97,7 @@ pub(crate) fn append(
     }
     let size = offsets.keys().next_back().map_or(Some(tail.size), |id| id.checked_add(1).map(|next| next.max(tail.size)));
     let size = size.ok_or_else(|| RenderError::Signature("internal layout error: object numbers ran out".into()))?;
-    if out.position() > MAX_OFFSET {
+    if out.position() as u64 > MAX_OFFSET {
         return Err(RenderError::Signature("the document is too large for a cross-reference table".into()));
     }
     let mut trailer = tail.trailer.clone();

@@ -299,7 +299,7 @@ fn emit(doc: &Document, data: StreamData<'_>, out: &mut impl Sink) -> Result<(),
     scratch.clear();
     let _ = write!(scratch, "xref\n0 {}\n0000000000 65535 f\r\n", offsets.len() + 1);
     for offset in &offsets {
-        if *offset >= 10_000_000_000 {
+        if *offset as u64 >= 10_000_000_000 {
             return Err(PdfError::TooComplex("it is larger than a cross-reference table can address".into()));
         }
         let _ = write!(scratch, "{offset:010} 00000 n\r\n");

@@ -9,12 +9,12 @@
 //! back is checked: an entry whose bytes do not hash to its key, or a card
 //! whose signature does not verify, is ignored.
 
+use crate::hash::Hash;
+use crate::keys::{PublicKey, Signature};
+use crate::log::RawEntry;
 use automerge::sync::{self, SyncDoc as _};
 use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, ReadDoc as _, ScalarValue, Value};
-use countersign_shared::hash::Hash;
-use countersign_shared::keys::{PublicKey, Signature};
-use countersign_shared::log::RawEntry;
 
 const ENTRY_PREFIX: &str = "entry:";
 const PEER_PREFIX: &str = "peer:";
@@ -57,9 +57,22 @@ impl EnvelopeDoc {
         EnvelopeDoc { doc: AutoCommit::new().with_actor(ActorId::random()) }
     }
 
+    /// An empty document whose changes are made as `actor` (random bytes
+    /// from the caller, where this crate has no source of randomness: the
+    /// browser's guest signer).
+    pub fn with_actor(actor: &[u8]) -> Self {
+        EnvelopeDoc { doc: AutoCommit::new().with_actor(ActorId::from(actor)) }
+    }
+
     /// Loads a saved document (a fresh actor id for the new session's changes).
     pub fn load(bytes: &[u8]) -> Result<Self, automerge::AutomergeError> {
         Ok(EnvelopeDoc { doc: AutoCommit::load(bytes)?.with_actor(ActorId::random()) })
+    }
+
+    /// Loads a saved document whose new changes are made as `actor` (see
+    /// [`EnvelopeDoc::with_actor`]).
+    pub fn load_with_actor(bytes: &[u8], actor: &[u8]) -> Result<Self, automerge::AutomergeError> {
+        Ok(EnvelopeDoc { doc: AutoCommit::load(bytes)?.with_actor(ActorId::from(actor)) })
     }
 
     /// The whole document, for saving.
@@ -200,8 +213,8 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use countersign_shared::keys::SecretKey;
-    use countersign_shared::test_utils::Scenario;
+    use crate::keys::SecretKey;
+    use crate::test_utils::Scenario;
 
     #[test]
     fn a_name_card_counts_only_when_its_own_key_signed_it() {

@@ -27,15 +27,17 @@ pub fn countersign_bin() -> Result<PathBuf> {
 #[derive(Debug)]
 pub struct Relay {
     child: Child,
-    /// Its address, `/ip4/127.0.0.1/tcp/…/p2p/…`.
+    /// Its TCP address, `/ip4/127.0.0.1/tcp/…/p2p/…`, for nodes.
     pub address: String,
+    /// Its WebSocket address, `/ip4/127.0.0.1/tcp/…/ws/p2p/…`, for browsers.
+    pub websocket: String,
 }
 
 impl Relay {
-    /// Starts a relay and waits for its address.
+    /// Starts a relay and waits for its addresses.
     pub fn start() -> Result<Relay> {
         let mut child = Command::new(countersign_bin()?)
-            .args(["relay", "--listen", "/ip4/127.0.0.1/tcp/0"])
+            .args(["relay", "--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/tcp/0/ws"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -50,12 +52,16 @@ impl Relay {
                 }
             }
         });
-        let Ok(address) = addresses.recv_timeout(Duration::from_secs(20)) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("the relay did not print its address");
-        };
-        Ok(Relay { child, address })
+        let (mut address, mut websocket) = (None, None);
+        while address.is_none() || websocket.is_none() {
+            let Ok(next) = addresses.recv_timeout(Duration::from_secs(20)) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("the relay did not print its addresses");
+            };
+            if next.contains("/ws/") { websocket = Some(next) } else { address = Some(next) }
+        }
+        Ok(Relay { child, address: address.unwrap_or_default(), websocket: websocket.unwrap_or_default() })
     }
 }
 

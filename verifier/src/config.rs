@@ -9,6 +9,8 @@
 //! check_timeout_ms = 20000         # a check longer than this is stopped (408)
 //! public_url = "https://verify.example.org"   # base of links shown to people
 //! trusted_roots = ["acme-ca.pem"]  # certificate authorities this verifier vouches for
+//! guest_dir = "guest/web/dist"     # the guest signer's build (scripts/build-guest), served at /sign
+//! guest_relay = "/dns4/relay.example.org/tcp/443/wss/p2p/12D3…"  # where guests reach nodes
 //! ```
 
 use std::net::SocketAddr;
@@ -42,6 +44,12 @@ pub struct Config {
     /// PEM files of the certificate authorities whose certificates this
     /// verifier vouches for (a signer certified by one is shown as trusted).
     pub trusted_roots: Vec<PathBuf>,
+    /// The guest signer's build (`scripts/build-guest`), served at `/sign`
+    /// when set with `guest_relay`.
+    pub guest_dir: Option<PathBuf>,
+    /// The relay (a WebSocket multiaddress) through which guests reach the
+    /// senders' nodes.
+    pub guest_relay: Option<String>,
 }
 
 impl Default for Config {
@@ -55,6 +63,8 @@ impl Default for Config {
             check_timeout_ms: 20_000,
             public_url: "https://verify.countersign.app".into(),
             trusted_roots: Vec::new(),
+            guest_dir: None,
+            guest_relay: None,
         }
     }
 }
@@ -68,6 +78,7 @@ impl Config {
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not a valid verifier config: {e}", path.display()))?;
         let folder = path.parent().unwrap_or(Path::new("."));
         config.trusted_roots = config.trusted_roots.iter().map(|root| folder.join(root)).collect();
+        config.guest_dir = config.guest_dir.map(|dir| folder.join(dir));
         Ok(config)
     }
 
@@ -79,6 +90,15 @@ impl Config {
     /// Reads the trusted roots' PEM files (each may hold several certificates).
     pub fn trusted(&self) -> anyhow::Result<TrustedRoots> {
         read_trusted_roots(&self.trusted_roots)
+    }
+
+    /// The guest signer's files, when both its build and its relay are set.
+    pub fn guest(&self) -> anyhow::Result<Option<crate::http::guest::GuestFiles>> {
+        match (&self.guest_dir, &self.guest_relay) {
+            (Some(dir), Some(relay)) => Ok(Some(crate::http::guest::GuestFiles::load(dir, relay)?)),
+            (None, None) => Ok(None),
+            _ => anyhow::bail!("the guest signer needs both guest_dir and guest_relay"),
+        }
     }
 }
 

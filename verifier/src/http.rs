@@ -1,7 +1,8 @@
 //! The verifier's web service: `app(config)` is the whole router.
 //!
 //! - `GET  /`: the page to check a PDF; `GET /e/{id}`: the page a
-//!   certificate's QR code opens; `GET /join`: where invitation links land.
+//!   certificate's QR code opens; `GET /join`: where invitation links land;
+//!   `GET /sign` and `/guest/{file}`: the guest signer ([`guest`]).
 //! - `POST /api/v1/verify`: raw PDF body or multipart form; the report as
 //!   JSON (200 for a Countersign document, valid or not; 422 when the file is
 //!   not a PDF, is encrypted, is cut short or carries no Countersign log; 413 over the
@@ -15,6 +16,7 @@
 //!   description; `error`: JSON errors; [`limits`]: per-client and memory limits.
 
 pub mod error;
+pub mod guest;
 pub mod limits;
 mod openapi;
 mod page;
@@ -53,6 +55,8 @@ pub struct AppState {
     pub check_timeout: Duration,
     /// The certificate authorities this verifier vouches for.
     pub trusted: Arc<TrustedRoots>,
+    /// The guest signer's page, when this verifier serves it.
+    pub guest: Option<guest::GuestFiles>,
 }
 
 impl AppState {
@@ -68,6 +72,7 @@ impl AppState {
             upload_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
             check_timeout: Duration::from_millis(config.check_timeout_ms.max(1)),
             trusted: Arc::new(trusted),
+            guest: None,
         }
     }
 }
@@ -87,6 +92,8 @@ pub fn app_with(state: AppState) -> Router {
         .route("/e/{id}", get(page::envelope))
         .route("/join", get(page::join))
         .route("/assets/join.js", get(page::join_script))
+        .route("/sign", get(guest::page))
+        .route("/guest/{file}", get(guest::file))
         .route("/api/v1/verify", post(verify::verify_upload))
         .route("/api/openapi.json", get(|| async { Json(openapi::document()) }))
         .route("/healthz", get(|| async { "ok" }))

@@ -43,7 +43,7 @@ enum Command {
         /// Address to serve on (overrides the config file).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
-        /// A TOML config file (listen, upload_limit_mb, upload_memory_mb, per_client, request_timeout_secs, check_timeout_ms, public_url, trusted_roots).
+        /// A TOML config file (listen, upload_limit_mb, upload_memory_mb, per_client, request_timeout_secs, check_timeout_ms, public_url, trusted_roots, guest_dir, guest_relay).
         #[arg(long)]
         config: Option<PathBuf>,
         /// Largest upload in MB (overrides the config file).
@@ -55,6 +55,12 @@ enum Command {
         /// A PEM file of a certificate authority to vouch for (repeatable; adds to the config file's).
         #[arg(long = "trusted-root", value_name = "PEM")]
         trusted_roots: Vec<PathBuf>,
+        /// The guest signer's build to serve at /sign (scripts/build-guest makes guest/web/dist).
+        #[arg(long)]
+        guest_dir: Option<PathBuf>,
+        /// The relay guests reach nodes through: a WebSocket multiaddress.
+        #[arg(long)]
+        guest_relay: Option<String>,
     },
 }
 
@@ -64,7 +70,7 @@ const MAX_FILE: u64 = 512 * 1024 * 1024;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { listen, config, upload_limit_mb, public_url, trusted_roots } => {
+        Command::Serve { listen, config, upload_limit_mb, public_url, trusted_roots, guest_dir, guest_relay } => {
             let config = match config.map(|path| Config::load(&path)).transpose() {
                 Ok(config) => config.unwrap_or_default(),
                 Err(e) => {
@@ -77,6 +83,8 @@ fn main() -> ExitCode {
                 upload_limit_mb: upload_limit_mb.unwrap_or(config.upload_limit_mb),
                 public_url: public_url.unwrap_or(config.public_url),
                 trusted_roots: config.trusted_roots.iter().cloned().chain(trusted_roots).collect(),
+                guest_dir: guest_dir.or(config.guest_dir),
+                guest_relay: guest_relay.or(config.guest_relay),
                 ..config
             };
             match serve(config) {
@@ -144,6 +152,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let trusted = config.trusted()?;
+    let guest = config.guest()?;
     runtime.block_on(async {
         let listener =
             tokio::net::TcpListener::bind(config.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -153,7 +162,10 @@ fn serve(config: Config) -> anyhow::Result<()> {
             config.upload_limit_mb,
             trusted.len()
         );
-        let app = app_with(AppState::new(&config, trusted));
+        if guest.is_some() {
+            println!("Guest signers sign at /sign, reaching nodes through {}", config.guest_relay.as_deref().unwrap_or_default());
+        }
+        let app = app_with(AppState { guest, ..AppState::new(&config, trusted) });
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -166,6 +166,13 @@ pub(super) async fn join(State(state): State<AppState>) -> impl IntoResponse {
     let intro = html! {
         p.lead { "You have been invited to sign a document with Countersign. The document travels only between the signers' own devices: it never passes through this website." }
         p.bad #no-invitation hidden { "This address holds no invitation. Open the link exactly as you received it, or ask the sender to send it again." }
+        @if state.guest.is_some() {
+            section.card #in-browser {
+                h2 { "Sign here, in this browser" }
+                p { "Nothing to install. A key is made for you in this browser and never leaves it." }
+                p { a.button #sign-here href="/sign" { "Sign in this browser" } }
+            }
+        }
         section.card #with-app {
             h2 { "Open it in the Countersign app" }
             p { "If Countersign runs on this device, it opens your invitation on its join page." }
@@ -173,7 +180,11 @@ pub(super) async fn join(State(state): State<AppState>) -> impl IntoResponse {
         }
         section.card #without-app {
             h2 { "No Countersign app on this device?" }
-            p { "Signing in this browser, without installing anything, is not available yet. Install Countersign on your computer, start it, and open this same link there (or paste it into the app's Join page)." }
+            @if state.guest.is_some() {
+                p { "Sign in this browser above, or install Countersign on your computer and open this same link there (or paste it into the app's Join page)." }
+            } @else {
+                p { "Install Countersign on your computer, start it, and open this same link there (or paste it into the app's Join page)." }
+            }
             label for="invitation" { "Your invitation link" }
             input.mono #invitation type="text" readonly value="";
         }
@@ -226,6 +237,8 @@ const JOIN_SCRIPT: &str = r#""use strict";
     return;
   }
   open.href = "countersign://join/" + payload;
+  const here = document.getElementById("sign-here");
+  if (here) here.href = "/sign#" + payload;
   shown.value = location.href;
   shown.addEventListener("focus", () => shown.select());
 })();

@@ -1,0 +1,357 @@
+// The guest signer: a person opens the invitation link on a phone and signs
+// here, without installing anything. The page reaches the sender's node
+// through the relay, keeps the envelope's document in sync, and does every
+// judgement in the guest's core (the nodes' own code, in WebAssembly). The
+// key is made in this browser and never leaves it.
+
+import { loadCore, OP, u64, readU64, hex, fromHex } from './core.js'
+import * as store from './store.js'
+import { startNode, peerIdOf, routeTo, ask } from './net.js'
+import * as protocol from './protocol.js'
+import { showPages, usePdfWorker } from './pages.js'
+import { signaturePad } from './pad.js'
+
+const root = document.getElementById('guest')
+const $ = (id) => document.getElementById(id)
+const el = (tag, props = {}, ...children) => {
+  const node = Object.assign(document.createElement(tag), props)
+  node.append(...children)
+  return node
+}
+
+function say (text, kind = '') {
+  const state = $('state')
+  state.textContent = text
+  state.className = kind
+}
+
+const guest = {
+  core: null,
+  node: null,
+  route: null,
+  record: null,
+  payload: '',
+  envelope: null,
+  code: null,
+  blobs: new Map(),
+  summary: null,
+  shownDocument: false,
+  busy: false,
+  again: false
+}
+
+async function start () {
+  const payload = location.hash.slice(1)
+  if (!/^[A-Za-z0-9_-]{40,8192}$/.test(payload)) {
+    say('This address holds no invitation. Open the link exactly as you received it.', 'bad')
+    return
+  }
+  guest.payload = payload
+  say('Opening your invitation…')
+  guest.core = await loadCore(root.dataset.wasm, root.dataset.wasmIntegrity)
+  usePdfWorker(root.dataset.worker)
+  const record = await store.keyFor(payload)
+  guest.record = record
+  guest.core(OP.OPEN, [crypto.getRandomValues(new Uint8Array(16)), record.doc ?? new Uint8Array(), crypto.getRandomValues(new Uint8Array(32))])
+  const [inviter, inviteKey, lookupProof, envelope, slot, expires] = guest.core(OP.OPEN_LINK, [payload, record.publicKey])
+  guest.node = await startNode(record.key, record.publicKey, { onSync, onBlob })
+  guest.route = routeTo(root.dataset.relay, peerIdOf(inviter).toString())
+  guest.node.addEventListener('peer:disconnect', () => guest.core(OP.RECONNECTED))
+  say('Reaching the sender…')
+  if (!record.envelope) {
+    if (envelope.length) {
+      Object.assign(record, { envelope, slot: slot[0], expiresAt: readU64(expires) })
+    } else {
+      const answer = protocol.decodeResponse(await ask(guest.node, guest.route, protocol.lookupRequest({ inviteKey, proof: lookupProof })))
+      if (answer.kind !== 'found') {
+        say('The sender does not recognise this invitation: it was used, has expired, or the document was withdrawn. Ask the sender for a new link.', 'bad')
+        return
+      }
+      Object.assign(record, { envelope: answer.envelope, slot: answer.slot, expiresAt: answer.expiresAt })
+    }
+    await store.save(payload, record)
+  }
+  guest.envelope = record.envelope
+  await refresh()
+  // The node tells of changes as they happen; a look every few seconds
+  // covers a connection that dropped.
+  setInterval(() => { if (!['completed', 'declined', 'voided'].includes(guest.summary?.status)) refresh() }, 5000)
+}
+
+// Syncs with the node until neither side has more to say.
+async function sync () {
+  const { core, record } = guest
+  const proof = core(OP.INVITE_PROOF, [guest.payload, record.envelope, Uint8Array.of(record.slot), u64(record.expiresAt), record.publicKey])[0]
+  for (let round = 0; round < 50; round++) {
+    const out = core(OP.SYNC_OUT)
+    const request = protocol.syncRequest({ envelope: record.envelope, invite: { slot: record.slot, proof }, code: guest.code, message: out[0] })
+    const answer = protocol.decodeResponse(await ask(guest.node, guest.route, request))
+    if (answer.kind === 'code' || answer.kind === 'unknown') return answer
+    if (answer.message) core(OP.SYNC_IN, [answer.message])
+    if (!out.length && !answer.message) break
+  }
+  record.doc = core(OP.SAVE)[0]
+  await store.save(guest.payload, record)
+  return { kind: 'synced' }
+}
+
+// The node's own sync requests (it tells the guest of changes).
+async function onSync (bytes) {
+  const request = protocol.decodeRequest(bytes)
+  if (request.kind !== 'sync' || !guest.envelope || hex(request.envelope) !== hex(guest.envelope)) return protocol.UNKNOWN
+  if (request.message.length) guest.core(OP.SYNC_IN, [request.message])
+  const out = guest.core(OP.SYNC_OUT)
+  setTimeout(refresh, 0)
+  return protocol.syncResponse(out[0])
+}
+
+// The node fetches the images this guest gave (its signature).
+function onBlob (stream) {
+  return protocol.serveBlob(stream, async (envelope, hash) =>
+    guest.envelope && hex(envelope) === hex(guest.envelope) ? guest.record.images[hex(hash)] ?? null : null)
+}
+
+async function blob ({ hash, len }) {
+  const own = guest.record.images[hash]
+  if (own) return own
+  if (guest.blobs.has(hash)) return guest.blobs.get(hash)
+  const bytes = await protocol.fetchBlob(guest.node, guest.route, guest.envelope, fromHex(hash), len)
+  if (hex(guest.core(OP.HASH, [bytes])[0]) !== hash) throw new Error('the sender sent a file that is not the one the document names')
+  guest.blobs.set(hash, bytes)
+  return bytes
+}
+
+// Syncs, then does what is due (join, seal) and shows where things stand.
+async function refresh () {
+  if (guest.busy) { guest.again = true; return }
+  guest.busy = true
+  try {
+    do {
+      guest.again = false
+      const answer = await sync()
+      if (answer.kind === 'code') return askForCode(answer)
+      if (answer.kind === 'unknown') {
+        say('The sender does not recognise this invitation: it was used, has expired, or the document was withdrawn. Ask the sender for a new link.', 'bad')
+        return
+      }
+      let summary
+      try {
+        summary = JSON.parse(new TextDecoder().decode(guest.core(OP.SUMMARY, [guest.envelope, guest.record.publicKey])[0]))
+      } catch (e) {
+        say('The document has not arrived yet…')
+        return
+      }
+      guest.summary = summary
+      if (summary.me == null && ['awaiting', 'draft'].includes(summary.status)) {
+        await join(summary)
+        guest.again = true
+        continue
+      }
+      if (summary.to_seal) {
+        await seal(summary)
+        guest.again = true
+        continue
+      }
+      await show(summary)
+    } while (guest.again)
+  } catch (e) {
+    say(`${e.message}. Check your connection; this page tries again by itself.`, 'bad')
+  } finally {
+    guest.busy = false
+  }
+}
+
+async function signed (toSign) {
+  return store.sign(guest.record.key, toSign)
+}
+
+async function join (summary) {
+  say('Joining the document…')
+  const { core, record } = guest
+  const party = summary.parties[record.slot]
+  const since = u64(Date.now())
+  const [tbs] = core(OP.CERTIFICATE, [record.publicKey, party.name, party.contact, since])
+  const [certificate] = core(OP.CERTIFICATE_SIGNED, [record.publicKey, party.name, party.contact, since, await signed(tbs)])
+  const [body, toSign] = core(OP.JOIN, [guest.payload, record.envelope, Uint8Array.of(record.slot), u64(record.expiresAt), record.publicKey, u64(Date.now()), certificate])
+  core(OP.FINISH, [record.envelope, body, await signed(toSign)])
+}
+
+// Shows the person their step as everyone will see it, and seals it: the
+// PDF signature covers exactly these bytes.
+async function seal (summary) {
+  say('Adding your PDF signature…')
+  const { core, record } = guest
+  const files = await Promise.all(summary.needed.map(blob))
+  const [file, message] = core(OP.STEP, [record.envelope, record.publicKey, ...files])
+  await showPages($('pages'), file, [])
+  guest.shownDocument = true
+  const [body, toSign] = core(OP.SEAL, [record.envelope, record.publicKey, u64(Date.now()), await signed(message)])
+  core(OP.FINISH, [record.envelope, body, await signed(toSign)])
+}
+
+function fieldsOf (summary) {
+  return summary.fields.map(f => ({ page: f.page, rect: f.rect, label: f.label, mine: f.assignee === summary.me }))
+}
+
+async function show (summary) {
+  $('title').textContent = summary.title
+  document.title = `Sign “${summary.title}”`
+  showParties(summary)
+  const panel = $('panel')
+  const waitingOn = summary.parties.filter(p => summary.awaiting.includes(p.slot) && p.slot !== summary.me).map(p => p.name)
+  if (summary.status === 'completed') {
+    await showCompleted(summary)
+  } else if (summary.status === 'declined' || summary.status === 'voided') {
+    say(summary.status === 'declined' ? 'This document was declined.' : 'The sender withdrew this document.', 'bad')
+    panel.replaceChildren(el('p', {}, `Reason: ${summary.ended ?? '—'}`))
+  } else if (summary.my_turn) {
+    say('Your turn to sign.', 'ok')
+    if (!panel.dataset.form) showForm(summary)
+  } else if (summary.me != null && summary.parties[summary.me].signed_at) {
+    say(`You signed. Waiting for ${waitingOn.join(', ') || 'the others'}; this page updates by itself.`)
+    panel.replaceChildren(el('p', {}, 'You will be able to download the signed PDF here once everyone has signed.'))
+    delete panel.dataset.form
+  } else {
+    say(`Waiting for ${waitingOn.join(', ') || 'the others'} to sign first. This page updates by itself when it is your turn.`)
+    panel.replaceChildren(el('p', {}, 'You can read the document below meanwhile.'))
+    delete panel.dataset.form
+  }
+  if (!guest.shownDocument) {
+    const source = await blob(summary.needed[0])
+    await showPages($('pages'), source, fieldsOf(summary))
+    guest.shownDocument = true
+  }
+}
+
+function showParties (summary) {
+  const list = el('ol', { className: 'parties' })
+  for (const p of summary.parties) {
+    const done = p.signed_at ? `signed ${p.signed_at}` : summary.awaiting.includes(p.slot) ? 'to sign now' : p.role === 'viewer' ? 'reads' : 'signs later'
+    list.append(el('li', {}, el('strong', {}, p.name), ` · ${done}`, p.slot === summary.me ? ' (you)' : ''))
+  }
+  $('parties').replaceChildren(el('h2', {}, 'Signers, in order'), list)
+}
+
+function showForm (summary) {
+  const panel = $('panel')
+  panel.dataset.form = 'shown'
+  const mine = summary.fields.filter(f => f.assignee === summary.me)
+  const form = el('form', { id: 'sign-form', noValidate: true })
+  const inputs = []
+  let pad = null
+  for (const field of mine) {
+    const id = `field-${field.index}`
+    if (field.kind === 'signature') {
+      const box = el('div', { id })
+      form.append(el('label', { htmlFor: 'pad' }, field.label), box)
+      pad = { field, pad: signaturePad(box) }
+    } else if (field.kind === 'stamp') {
+      const input = el('input', { id, type: 'file', accept: 'image/png,image/jpeg' })
+      form.append(el('label', { htmlFor: id }, `${field.label}${field.required ? '' : ' (optional)'}`), input)
+      inputs.push({ field, input, image: true })
+    } else if (field.kind === 'date') {
+      form.append(el('p', { className: 'note' }, `${field.label}: today's date, filled in when you sign.`))
+    } else {
+      const input = field.kind === 'company_details' ? el('textarea', { id, rows: 3 }) : el('input', { id, type: 'text', autocomplete: 'on' })
+      input.required = field.required
+      form.append(el('label', { htmlFor: id }, field.label), input)
+      inputs.push({ field, input, image: false })
+    }
+  }
+  const error = el('p', { id: 'form-error', className: 'bad', role: 'alert' })
+  const button = el('button', { type: 'submit', id: 'sign-button' }, 'Sign')
+  form.append(error, button)
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    error.textContent = ''
+    const values = []
+    for (const { field, input, image } of inputs) {
+      if (image) {
+        const file = input.files[0]
+        if (file) values.push([`i${field.index}`, new Uint8Array(await file.arrayBuffer())])
+        else if (field.required) { error.textContent = `Add your ${field.label.toLowerCase()}.`; return }
+      } else if (input.value.trim()) {
+        values.push([`t${field.index}`, input.value])
+      } else if (field.required) {
+        error.textContent = `Fill in ${field.label}.`
+        input.focus()
+        return
+      }
+    }
+    if (pad) {
+      const bytes = await pad.pad.bytes()
+      if (!bytes && pad.field.required) { error.textContent = 'Draw, type or upload your signature.'; return }
+      if (bytes) values.push([`i${pad.field.index}`, bytes])
+    }
+    button.disabled = true
+    try {
+      await signWith(values)
+      delete panel.dataset.form
+      refresh()
+    } catch (err) {
+      error.textContent = err.message
+      button.disabled = false
+    }
+  })
+  panel.replaceChildren(el('h2', {}, 'Your signature'), form)
+}
+
+async function signWith (values) {
+  const { core, record } = guest
+  const strings = []
+  for (const [key, value] of values) {
+    const head = new Uint8Array(3)
+    head[0] = key.charCodeAt(0)
+    new DataView(head.buffer).setUint16(1, Number(key.slice(1)))
+    strings.push(head, value)
+    if (key[0] === 'i') record.images[hex(core(OP.HASH, [value])[0])] = value
+  }
+  const [body, toSign] = core(OP.SIGN, [record.envelope, record.publicKey, u64(Date.now()), ...strings])
+  core(OP.FINISH, [record.envelope, body, await signed(toSign)])
+  record.doc = core(OP.SAVE)[0]
+  await store.save(guest.payload, record)
+}
+
+function askForCode (answer) {
+  const panel = $('panel')
+  const why = {
+    sent: 'The sender asked to confirm your phone: we texted you a 6-digit code.',
+    wrong: `That code is wrong: ${answer.left} tries left.`,
+    expired: 'That code has expired. Ask for a new one.',
+    locked: 'Too many wrong codes: this invitation is locked. Ask the sender for a new link.'
+  }[answer.answer] ?? 'A code is needed.'
+  say(why, answer.answer === 'sent' ? '' : 'bad')
+  if (answer.answer === 'locked') { panel.replaceChildren(); return }
+  const input = el('input', { id: 'code', inputMode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6}', maxLength: 6 })
+  const button = el('button', { type: 'submit' }, answer.answer === 'expired' ? 'Text me a new code' : 'Continue')
+  const form = el('form', { id: 'code-form' }, el('label', { htmlFor: 'code' }, 'Code from the text message'), input, button)
+  if (answer.answer === 'expired') input.hidden = true
+  form.addEventListener('submit', (e) => {
+    e.preventDefault()
+    guest.code = answer.answer === 'expired' ? null : Number(input.value.trim())
+    refresh()
+  })
+  panel.replaceChildren(form)
+  panel.dataset.form = 'code'
+}
+
+async function showCompleted (summary) {
+  const panel = $('panel')
+  if (panel.dataset.done) return
+  say('Signed by everyone.', 'ok')
+  const files = await Promise.all(summary.needed.map(blob))
+  const [pdf, reportBytes] = guest.core(OP.FINAL, [guest.envelope, ...files])
+  const report = JSON.parse(new TextDecoder().decode(reportBytes))
+  const valid = report.verdict === 'valid'
+  const url = URL.createObjectURL(new Blob([pdf], { type: 'application/pdf' }))
+  const name = `${summary.title.replace(/[^\p{L}\p{N}-]+/gu, '-').replace(/^-|-$/g, '') || 'document'}-signed.pdf`
+  await showPages($('pages'), pdf, [])
+  panel.dataset.done = 'yes'
+  panel.replaceChildren(
+    el('div', { id: 'verdict', className: `verdict ${valid ? 'valid' : 'invalid'}`, role: 'alert' }, valid ? `✓ Valid: ${report.summary}` : `✗ Not valid: ${report.summary}`),
+    el('p', {}, el('a', { id: 'download', className: 'button', href: url, download: name }, 'Download the signed PDF')),
+    el('p', { className: 'note' }, 'Every signer has this same file, byte for byte. Anyone can check it at ', el('a', { href: '/' }, 'the verifier'), '.')
+  )
+}
+
+start().catch(e => say(`This page could not start: ${e.message}`, 'bad'))

@@ -1,0 +1,72 @@
+// The guest's libp2p node: its identity is the person's WebCrypto key, so
+// the inviter's node sees the party's own key at the other end, exactly as
+// with a node. It reaches the inviter through the relay over WebSocket.
+
+import { createLibp2p } from 'libp2p'
+import { webSockets } from '@libp2p/websockets'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { SYNC, BLOB, readFrame, writeFrame } from './protocol.js'
+
+// js-libp2p signs with `sign` and reads `publicKey`; the private half is
+// never read (`raw` throws, and nothing on the path asks for it).
+function webCryptoKey (pair, publicKeyBytes) {
+  const publicKey = publicKeyFromRaw(publicKeyBytes)
+  const key = {
+    type: 'Ed25519',
+    publicKey,
+    get raw () { throw new Error('the key stays in WebCrypto') },
+    equals (other) { return other === key },
+    async sign (data, options) {
+      options?.signal?.throwIfAborted()
+      const bytes = data instanceof Uint8Array ? data : data.subarray()
+      return new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, pair.privateKey, bytes))
+    }
+  }
+  return key
+}
+
+export function peerIdOf (publicKeyBytes) {
+  return peerIdFromPublicKey(publicKeyFromRaw(publicKeyBytes))
+}
+
+export async function startNode (pair, publicKeyBytes, { onSync, onBlob }) {
+  const node = await createLibp2p({
+    privateKey: webCryptoKey(pair, publicKeyBytes),
+    addresses: { listen: [] },
+    transports: [webSockets(), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // Nodes close connections whose peer does not answer pings.
+    services: { identify: identify(), ping: ping() },
+    // The relay is the verifier's own host (or loopback in tests); the
+    // browser's default gater refuses ws:// and private addresses.
+    connectionGater: { denyDialMultiaddr: async () => false }
+  })
+  await node.handle(SYNC, async (stream) => {
+    try {
+      const request = await readFrame(stream)
+      await writeFrame(stream, await onSync(request))
+    } catch (e) {
+      stream.abort(e)
+    }
+  }, { runOnLimitedConnection: true })
+  await node.handle(BLOB, (stream) => onBlob(stream).catch(e => stream.abort(e)), { runOnLimitedConnection: true })
+  return node
+}
+
+export function routeTo (relay, inviterPeerId) {
+  return multiaddr(`${relay}/p2p-circuit/p2p/${inviterPeerId}`)
+}
+
+export async function ask (node, address, body) {
+  const stream = await node.dialProtocol(address, SYNC, { runOnLimitedConnection: true })
+  await writeFrame(stream, body)
+  return readFrame(stream)
+}

@@ -18,6 +18,20 @@ pub fn blobs<'a>(given: impl IntoIterator<Item = &'a [u8]>) -> Result<Blobs, Gue
     Ok(blobs)
 }
 
+/// The document as it stands (the source and every sealed step), to show
+/// the person before they sign; the source only while nothing can be drawn
+/// over it yet. A source not in the normal form nodes prepare is refused:
+/// readers may show such a file differently, so nobody should sign it.
+pub fn view(source: &[u8], state: &EnvelopeState, blobs: &Blobs) -> Result<Vec<u8>, GuestError> {
+    countersign_shared::source::inspect(source)
+        .map_err(|e| GuestError::new(format!("this document cannot be shown safely, so do not sign it: {e}")))?;
+    match render::render(source, state, blobs) {
+        Ok(rendered) => Ok(rendered.bytes),
+        Err(render::RenderError::WrongSource) => Err(GuestError::new("the file sent is not the document of this envelope")),
+        Err(_) => Ok(source.to_vec()),
+    }
+}
+
 /// The file once the guest (at `slot`) signed, and what its key signs to seal it.
 pub fn step(source: &[u8], state: &EnvelopeState, blobs: &Blobs, slot: Slot) -> Result<StepToSeal, GuestError> {
     Ok(render::step_to_seal(source, state, blobs, slot)?)

@@ -54,6 +54,9 @@ pub const FINISH: u32 = 15;
 pub const FINAL: u32 = 16;
 /// BLAKE3 of a blob: `[bytes]` → `[hash]`.
 pub const HASH: u32 = 17;
+/// The document as it stands, to show before signing: `[envelope, source,
+/// image*]` → `[file]`. The source must be in the normal form nodes prepare.
+pub const VIEW: u32 = 18;
 
 thread_local! {
     static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
@@ -151,6 +154,10 @@ fn run_in(session: &mut Session, op: u32, input: &[&[u8]]) -> Result<Vec<Vec<u8>
             let entry = acts::finish(envelope()?, session.entries(), at(input, 1, "entry")?, at(input, 2, "signature")?)?;
             session.add_entry(&entry)?;
             vec![entry.id().to_string().into_bytes()]
+        }
+        VIEW => {
+            let blobs = files::blobs(input.iter().skip(2).copied())?;
+            vec![files::view(at(input, 1, "document")?, &state(session)?, &blobs)?]
         }
         FINAL => {
             let blobs = files::blobs(input.iter().skip(2).copied())?;

@@ -154,6 +154,9 @@ pub struct App {
     joins: HashMap<EnvelopeId, PendingJoin>,
     /// Joins from short links, by invite key.
     lookups: HashMap<PublicKey, PendingLookup>,
+    /// The envelopes this node created, by the invite keys of their
+    /// invitations (built at the first lookup, kept up to date by `create`).
+    invite_keys: Option<HashMap<PublicKey, EnvelopeId>>,
     fetches: HashMap<Hash, Fetch>,
     /// Envelopes whose entries from peers arrived but could not be saved (a
     /// full disk): saved again on each tick, and acted on once they are.
@@ -276,6 +279,7 @@ impl App {
             next_tag: 0,
             joins: HashMap::new(),
             lookups: HashMap::new(),
+            invite_keys: None,
             fetches: HashMap::new(),
             downloads_paused_until: None,
             clock_warning: None,

@@ -2,7 +2,7 @@
 //!
 //! - `GET  /`: the page to check a PDF; `GET /e/{id}`: the page a
 //!   certificate's QR code opens; `GET /join`: where invitation links land;
-//!   `GET /sign` and `/guest/{file}`: the guest signer ([`guest`]).
+//!   `GET /sign` and `/guest/{*file}`: the guest signer ([`guest`]).
 //! - `POST /api/v1/verify`: raw PDF body or multipart form; the report as
 //!   JSON (200 for a Countersign document, valid or not; 422 when the file is
 //!   not a PDF, is encrypted, is cut short or carries no Countersign log; 413 over the
@@ -93,7 +93,7 @@ pub fn app_with(state: AppState) -> Router {
         .route("/join", get(page::join))
         .route("/assets/join.js", get(page::join_script))
         .route("/sign", get(guest::page))
-        .route("/guest/{file}", get(guest::file))
+        .route("/guest/{*file}", get(guest::file))
         .route("/api/v1/verify", post(verify::verify_upload))
         .route("/api/openapi.json", get(|| async { Json(openapi::document()) }))
         .route("/healthz", get(|| async { "ok" }))

@@ -4,7 +4,7 @@
 
 export const OP = {
   OPEN: 1, RECONNECTED: 2, SYNC_OUT: 3, SYNC_IN: 4, SAVE: 5, SUMMARY: 6, OPEN_LINK: 7, INVITE_PROOF: 8,
-  CERTIFICATE: 9, CERTIFICATE_SIGNED: 10, JOIN: 11, SIGN: 12, SEAL: 13, STEP: 14, FINISH: 15, FINAL: 16, HASH: 17
+  CERTIFICATE: 9, CERTIFICATE_SIGNED: 10, JOIN: 11, SIGN: 12, SEAL: 13, STEP: 14, FINISH: 15, FINAL: 16, HASH: 17, VIEW: 18
 }
 
 export function encodeStrings (strings) {
@@ -39,7 +39,22 @@ export async function loadCore (url, integrity) {
   const response = await fetch(url, { integrity })
   const { instance } = await WebAssembly.instantiateStreaming(response, {})
   const { memory, input, call, output } = instance.exports
+  let stopped = null
   return function run (op, strings = []) {
+    // A trap (a panic inside: the core aborts) leaves the core unusable;
+    // say so for good rather than call into it again.
+    if (stopped) throw stopped
+    try {
+      return runOnce(op, strings)
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) {
+        stopped = new Error('This page stopped: the sender\'s computer sent something it cannot read. Ask the sender to check their Countersign')
+        throw stopped
+      }
+      throw e
+    }
+  }
+  function runOnce (op, strings) {
     const bytes = encodeStrings(strings.map(asBytes))
     const at = input(bytes.length)
     new Uint8Array(memory.buffer, at, bytes.length).set(bytes)

@@ -35,7 +35,7 @@ const guest = {
   code: null,
   blobs: new Map(),
   summary: null,
-  shownDocument: false,
+  shownDocument: '',
   busy: false,
   again: false
 }
@@ -49,13 +49,14 @@ async function start () {
   guest.payload = payload
   say('Opening your invitation…')
   guest.core = await loadCore(root.dataset.wasm, root.dataset.wasmIntegrity)
-  usePdfWorker(root.dataset.worker)
+  usePdfWorker(root.dataset.worker, root.dataset.pdfjs)
   const record = await store.keyFor(payload)
   guest.record = record
   guest.core(OP.OPEN, [crypto.getRandomValues(new Uint8Array(16)), record.doc ?? new Uint8Array(), crypto.getRandomValues(new Uint8Array(32))])
   const [inviter, inviteKey, lookupProof, envelope, slot, expires] = guest.core(OP.OPEN_LINK, [payload, record.publicKey])
-  guest.node = await startNode(record.key, record.publicKey, { onSync, onBlob })
-  guest.route = routeTo(root.dataset.relay, peerIdOf(inviter).toString())
+  const inviterPeer = peerIdOf(inviter)
+  guest.node = await startNode(record.key, record.publicKey, inviterPeer, { onSync, onBlob })
+  guest.route = routeTo(root.dataset.relay, inviterPeer.toString())
   guest.node.addEventListener('peer:disconnect', () => guest.core(OP.RECONNECTED))
   say('Reaching the sender…')
   if (!record.envelope) {
@@ -78,16 +79,24 @@ async function start () {
   setInterval(() => { if (!['completed', 'declined', 'voided'].includes(guest.summary?.status)) refresh() }, 5000)
 }
 
+// What one look may take in from the node: an envelope's log is small
+// (the files travel apart); a node sending more is not followed further.
+const SYNC_BYTES = 32 * 1024 * 1024
+
 // Syncs with the node until neither side has more to say.
 async function sync () {
   const { core, record } = guest
   const proof = core(OP.INVITE_PROOF, [guest.payload, record.envelope, Uint8Array.of(record.slot), u64(record.expiresAt), record.publicKey])[0]
-  for (let round = 0; round < 50; round++) {
+  let taken = 0
+  for (let round = 0; round < 50 && taken < SYNC_BYTES; round++) {
     const out = core(OP.SYNC_OUT)
     const request = protocol.syncRequest({ envelope: record.envelope, invite: { slot: record.slot, proof }, code: guest.code, message: out[0] })
     const answer = protocol.decodeResponse(await ask(guest.node, guest.route, request))
     if (answer.kind === 'code' || answer.kind === 'unknown') return answer
-    if (answer.message) core(OP.SYNC_IN, [answer.message])
+    if (answer.message) {
+      taken += answer.message.length
+      core(OP.SYNC_IN, [answer.message])
+    }
     if (!out.length && !answer.message) break
   }
   record.doc = core(OP.SAVE)[0]
@@ -155,7 +164,7 @@ async function refresh () {
       await show(summary)
     } while (guest.again)
   } catch (e) {
-    say(`${e.message}. Check your connection; this page tries again by itself.`, 'bad')
+    say(e.message.startsWith('This page stopped') ? e.message : `${e.message}. Check your connection; this page tries again by itself.`, 'bad')
   } finally {
     guest.busy = false
   }
@@ -184,7 +193,7 @@ async function seal (summary) {
   const files = await Promise.all(summary.needed.map(blob))
   const [file, message] = core(OP.STEP, [record.envelope, record.publicKey, ...files])
   await showPages($('pages'), file, [])
-  guest.shownDocument = true
+  guest.shownDocument = 'step'
   const [body, toSign] = core(OP.SEAL, [record.envelope, record.publicKey, u64(Date.now()), await signed(message)])
   core(OP.FINISH, [record.envelope, body, await signed(toSign)])
 }
@@ -216,10 +225,14 @@ async function show (summary) {
     panel.replaceChildren(el('p', {}, 'You can read the document below meanwhile.'))
     delete panel.dataset.form
   }
-  if (!guest.shownDocument) {
-    const source = await blob(summary.needed[0])
-    await showPages($('pages'), source, fieldsOf(summary))
-    guest.shownDocument = true
+  // The document as it stands: the source the nodes prepared (checked by
+  // the core), with every step signed so far, and every field outlined.
+  const shown = `${summary.parties.filter(p => p.sealed).length}`
+  if (guest.shownDocument !== shown) {
+    const files = await Promise.all(summary.needed.map(blob))
+    const [file] = guest.core(OP.VIEW, [guest.envelope, ...files])
+    await showPages($('pages'), file, fieldsOf(summary))
+    guest.shownDocument = shown
   }
 }
 
@@ -354,4 +367,19 @@ async function showCompleted (summary) {
   )
 }
 
-start().catch(e => say(`This page could not start: ${e.message}`, 'bad'))
+// One tab per invitation: two would each sign and keep their own copy.
+async function startOnce () {
+  await navigator.storage?.persist?.().catch(() => false)
+  if (!navigator.locks) return start()
+  return navigator.locks.request(`countersign-guest-${location.hash}`, { ifAvailable: true }, async (lock) => {
+    if (!lock) {
+      say('This invitation is already open in another tab of this browser: continue there.', 'bad')
+      return
+    }
+    await start()
+    // Held while the page lives.
+    await new Promise(() => {})
+  })
+}
+
+startOnce().catch(e => say(`This page could not start: ${e.message}`, 'bad'))

@@ -36,7 +36,8 @@ export function peerIdOf (publicKeyBytes) {
   return peerIdFromPublicKey(publicKeyFromRaw(publicKeyBytes))
 }
 
-export async function startNode (pair, publicKeyBytes, { onSync, onBlob }) {
+// `inviter`: the only peer whose requests are answered (the sender's node).
+export async function startNode (pair, publicKeyBytes, inviter, { onSync, onBlob }) {
   const node = await createLibp2p({
     privateKey: webCryptoKey(pair, publicKeyBytes),
     addresses: { listen: [] },
@@ -49,7 +50,9 @@ export async function startNode (pair, publicKeyBytes, { onSync, onBlob }) {
     // browser's default gater refuses ws:// and private addresses.
     connectionGater: { denyDialMultiaddr: async () => false }
   })
-  await node.handle(SYNC, async (stream) => {
+  const fromInviter = (connection) => connection?.remotePeer?.equals(inviter)
+  await node.handle(SYNC, async (stream, connection) => {
+    if (!fromInviter(connection)) { stream.abort(new Error('not the inviter')); return }
     try {
       const request = await readFrame(stream)
       await writeFrame(stream, await onSync(request))
@@ -57,7 +60,10 @@ export async function startNode (pair, publicKeyBytes, { onSync, onBlob }) {
       stream.abort(e)
     }
   }, { runOnLimitedConnection: true })
-  await node.handle(BLOB, (stream) => onBlob(stream).catch(e => stream.abort(e)), { runOnLimitedConnection: true })
+  await node.handle(BLOB, (stream, connection) => {
+    if (!fromInviter(connection)) { stream.abort(new Error('not the inviter')); return }
+    return onBlob(stream).catch(e => stream.abort(e))
+  }, { runOnLimitedConnection: true })
   return node
 }
 

@@ -3,14 +3,32 @@
 
 import * as pdfjs from 'pdfjs-dist'
 
-export function usePdfWorker (url) {
+let resources = ''
+
+// Where PDF.js's worker and the files it loads on demand are (`base`: a
+// folder with cmaps/, standard_fonts/, wasm/, iccs/).
+export function usePdfWorker (url, base) {
   pdfjs.GlobalWorkerOptions.workerSrc = url
+  resources = base
 }
 
 // Draws every page of `bytes` into `container`, fitted to its width.
-// `fields` are {page (1-based), rect {x, y, width, height} in points, mine, label}.
+// `fields` are {page (1-based), rect {x, y, width, height} in points, mine,
+// label}: every field is outlined, the person's own stand out.
 export async function showPages (container, bytes, fields = []) {
-  const pdf = await pdfjs.getDocument({ data: bytes.slice(), isEvalSupported: false, disableFontFace: false }).promise
+  // Everything PDF.js may need is here, no system font stands in for a
+  // missing one, and a file it cannot read is an error, not a partial page.
+  const pdf = await pdfjs.getDocument({
+    data: bytes.slice(),
+    isEvalSupported: false,
+    useSystemFonts: false,
+    stopAtErrors: true,
+    cMapUrl: `${resources}cmaps/`,
+    cMapPacked: true,
+    standardFontDataUrl: `${resources}standard_fonts/`,
+    wasmUrl: `${resources}wasm/`,
+    iccUrl: `${resources}iccs/`
+  }).promise
   container.replaceChildren()
   const width = Math.max(280, container.clientWidth || 360)
   for (let n = 1; n <= pdf.numPages; n++) {
@@ -30,9 +48,9 @@ export async function showPages (container, bytes, fields = []) {
     canvas.setAttribute('aria-label', `Page ${n} of ${pdf.numPages}`)
     canvas.setAttribute('role', 'img')
     sheet.append(canvas)
-    for (const field of fields.filter(f => f.page === n && f.mine)) {
+    for (const field of fields.filter(f => f.page === n)) {
       const box = document.createElement('div')
-      box.className = 'field-box'
+      box.className = field.mine ? 'field-box mine' : 'field-box'
       box.textContent = field.label
       box.style.left = `${field.rect.x * scale}px`
       box.style.top = `${shown.height - (field.rect.y + field.rect.height) * scale}px`

@@ -161,6 +161,9 @@ impl App {
         };
         let verifier = terms.verifier_url.clone();
         let (envelope, invitations) = self.envelopes.party_mut().create(&pdf, terms)?;
+        if let Some(index) = &mut self.invite_keys {
+            index.extend(invitations.iter().map(|invitation| (invitation.invite_key(), envelope)));
+        }
         let entries: Vec<RawEntry> =
             self.envelopes.state(envelope).map(|s| s.valid().iter().map(|v| v.raw().clone()).collect()).unwrap_or_default();
         let me = self.me();

@@ -3,8 +3,11 @@
 //!
 //! The inviter answers only a proof of the secret made for the asking peer
 //! ([`countersign_shared::invite::lookup_message`]), and only for an envelope
-//! it created whose invitation is still open; anything else gets `Unknown`,
-//! the answer a stranger gets for an envelope that does not exist.
+//! it created, still waiting for signatures, whose invitation is open;
+//! anything else gets `Unknown`, the answer a stranger gets for an envelope
+//! that does not exist. Answers come from an index of invite keys: a
+//! stranger can make and prove any secret it likes, and must not make the
+//! node walk its envelopes.
 
 use countersign_shared::invite::lookup_message;
 use countersign_shared::log::Act;
@@ -93,28 +96,52 @@ impl App {
     }
 
     /// Which envelope of this node's own the short invitation opens, for a
-    /// peer that proved the secret.
-    pub(super) fn look_up_invite(&self, asker: PublicKey, invite_key: PublicKey, proof: &countersign_shared::Signature) -> Response {
+    /// peer that proved the secret. Anyone can make a secret and prove it, so
+    /// the answer comes from an index, not a walk through every envelope.
+    pub(super) fn look_up_invite(&mut self, asker: PublicKey, invite_key: PublicKey, proof: &countersign_shared::Signature) -> Response {
         if invite_key.verify(&lookup_message(&invite_key, &asker), proof).is_err() {
             return Response::Unknown;
         }
-        let me = self.me();
+        let Some(envelope) = self.invite_index().get(&invite_key).copied() else { return Response::Unknown };
+        let Ok(state) = self.envelopes.party().state_ref(envelope) else { return Response::Unknown };
+        if state.creator() != self.me() || !matches!(state.status(), countersign_shared::state::Status::Awaiting { .. }) {
+            return Response::Unknown;
+        }
         let now = now_ms();
-        for envelope in self.envelopes.ids() {
-            let Ok(state) = self.envelopes.party().state_ref(envelope) else { continue };
-            if state.creator() != me {
-                continue;
-            }
-            for entry in state.valid() {
-                if let Act::Invite { slot, invite_key: key, expires_at } = &entry.entry().act
-                    && *key == invite_key
-                    && expires_at.saturating_add(CLOCK_TOLERANCE_MS) >= now
-                    && state.binding(*slot).is_none_or(|bound| bound == asker)
+        state
+            .valid()
+            .iter()
+            .find_map(|entry| match &entry.entry().act {
+                Act::Invite { slot, invite_key: key, expires_at }
+                    if *key == invite_key
+                        && expires_at.saturating_add(CLOCK_TOLERANCE_MS) >= now
+                        && state.binding(*slot).is_none_or(|bound| bound == asker) =>
                 {
-                    return Response::Found { envelope, slot: *slot, expires_at: *expires_at };
+                    Some(Response::Found { envelope, slot: *slot, expires_at: *expires_at })
+                }
+                _ => None,
+            })
+            .unwrap_or(Response::Unknown)
+    }
+
+    /// The index of invite keys, built from every envelope at the first use.
+    fn invite_index(&mut self) -> &HashMap<PublicKey, EnvelopeId> {
+        if self.invite_keys.is_none() {
+            let me = self.me();
+            let mut index = HashMap::new();
+            for envelope in self.envelopes.ids() {
+                let Ok(state) = self.envelopes.party().state_ref(envelope) else { continue };
+                if state.creator() != me {
+                    continue;
+                }
+                for entry in state.valid() {
+                    if let Act::Invite { invite_key, .. } = &entry.entry().act {
+                        index.insert(*invite_key, envelope);
+                    }
                 }
             }
+            self.invite_keys = Some(index);
         }
-        Response::Unknown
+        self.invite_keys.get_or_insert_with(HashMap::new)
     }
 }

@@ -1,6 +1,6 @@
 //! The guest signer: `GET /sign` (its page) and `GET /guest/{file}` (the
-//! files `guest/web` builds: the script, PDF.js's worker and the guest's
-//! core in WebAssembly). The verifier is a neutral public site: it serves
+//! files `guest/web` builds: the script, PDF.js's worker and what it loads on
+//! demand, and the guest's core in WebAssembly). The verifier is a neutral public site: it serves
 //! these files, nothing more. The invitation stays in the address's fragment,
 //! the document travels between the browser and the sender's node through the
 //! relay, and the key is made in the browser.
@@ -35,12 +35,19 @@ struct GuestFile {
     integrity: String,
 }
 
-/// The files a build holds, by name, with what they are served as.
-const FILES: [(&str, &str); 3] = [
-    ("guest.js", "text/javascript; charset=utf-8"),
-    ("pdf.worker.min.mjs", "text/javascript; charset=utf-8"),
-    ("countersign_guest.wasm", "application/wasm"),
-];
+/// The files every build holds (besides what PDF.js loads on demand, under `pdfjs/`).
+const REQUIRED: [&str; 3] = ["guest.js", "pdf.worker.min.mjs", "countersign_guest.wasm"];
+/// The most files a build may list.
+const MAX_FILES: usize = 1024;
+
+/// What a file is served as, by its name.
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit_once('.').map(|(_, extension)| extension) {
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        _ => "application/octet-stream",
+    }
+}
 
 impl GuestFiles {
     /// Reads the build in `dir` (its `manifest.json` names each file's
@@ -52,11 +59,21 @@ impl GuestFiles {
         let manifest = std::fs::read(dir.join("manifest.json"))
             .map_err(|e| anyhow::anyhow!("{} holds no guest build ({e}): run scripts/build-guest", dir.display()))?;
         let manifest: BTreeMap<String, String> = serde_json::from_slice(&manifest)?;
+        if let Some(missing) = REQUIRED.iter().find(|name| !manifest.contains_key(**name)) {
+            anyhow::bail!("the guest build's manifest does not name {missing}");
+        }
+        if manifest.len() > MAX_FILES {
+            anyhow::bail!("the guest build's manifest names {} files, more than {MAX_FILES}", manifest.len());
+        }
         let mut files = BTreeMap::new();
-        for (name, _) in FILES {
-            let integrity = manifest.get(name).ok_or_else(|| anyhow::anyhow!("the guest build's manifest does not name {name}"))?;
-            let bytes = std::fs::read(dir.join(name)).map_err(|e| anyhow::anyhow!("{}: {e}", dir.join(name).display()))?;
-            files.insert(name.to_owned(), GuestFile { bytes, integrity: integrity.clone() });
+        for (name, integrity) in manifest {
+            // Names are relative paths inside the build, read once here; a
+            // request can only ever name one of them (a map lookup).
+            if name.split('/').any(|part| part.is_empty() || part == "." || part == "..") || name.contains('\\') {
+                anyhow::bail!("the guest build's manifest names {name:?}, which is not a file inside it");
+            }
+            let bytes = std::fs::read(dir.join(&name)).map_err(|e| anyhow::anyhow!("{}: {e}", dir.join(&name).display()))?;
+            files.insert(name, GuestFile { bytes, integrity });
         }
         Ok(GuestFiles { files: Arc::new(files), relay: relay.to_owned(), relay_origin })
     }
@@ -111,7 +128,8 @@ pub(super) async fn page(State(state): State<AppState>) -> Response {
             }
             body {
                 main #guest data-relay=(guest.relay) data-wasm="/guest/countersign_guest.wasm"
-                    data-wasm-integrity=(guest.integrity("countersign_guest.wasm")) data-worker="/guest/pdf.worker.min.mjs" {
+                    data-wasm-integrity=(guest.integrity("countersign_guest.wasm")) data-worker="/guest/pdf.worker.min.mjs"
+                    data-pdfjs="/guest/pdfjs/" {
                     p #state role="status" aria-live="polite" { "Opening your invitation…" }
                     h1 #title { "Sign a document" }
                     section #panel .card {}
@@ -127,13 +145,12 @@ pub(super) async fn page(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_SECURITY_POLICY, guest.policy()), (header::REFERRER_POLICY, "no-referrer".into())], body).into_response()
 }
 
-/// `GET /guest/{file}`: a file of the build, nothing else.
+/// `GET /guest/{*file}`: a file the build's manifest lists, nothing else.
 pub(super) async fn file(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Response {
-    let found = state.guest.as_ref().and_then(|guest| guest.files.get(&name).map(|file| (guest, file)));
-    let (Some((_, file)), Some((_, content_type))) = (found, FILES.iter().find(|(n, _)| *n == name)) else {
+    let Some(file) = state.guest.as_ref().and_then(|guest| guest.files.get(&name)) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    ([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "no-cache")], file.bytes.clone()).into_response()
+    ([(header::CONTENT_TYPE, content_type(&name)), (header::CACHE_CONTROL, "no-cache")], file.bytes.clone()).into_response()
 }
 
 const STYLE: &str = r#"
@@ -156,7 +173,8 @@ button.link { background: none; color: var(--accent); padding: 4px 0; min-height
 .tabs button[aria-selected=true] { background: var(--accent); color: #fff; }
 #pages { margin-top: 12px; } .sheet { position: relative; margin: 0 auto 12px; box-shadow: 0 1px 4px rgba(0,0,0,.2); background: #fff; }
 .sheet canvas { width: 100%; height: 100%; display: block; }
-.field-box { position: absolute; border: 2px solid var(--accent); background: rgba(47,111,222,.08); color: var(--accent); font-size: 9px; line-height: 1.1; padding: 1px 2px; overflow: hidden; border-radius: 3px; }
+.field-box { position: absolute; border: 1px dashed #8a94a3; color: #5b6470; font-size: 9px; line-height: 1.1; padding: 1px 2px; overflow: hidden; border-radius: 3px; }
+.field-box.mine { border: 2px solid var(--accent); background: rgba(47,111,222,.08); color: var(--accent); }
 .verdict { border-radius: 12px; padding: 14px; color: #fff; font-weight: 600; } .verdict.valid { background: var(--ok); } .verdict.invalid { background: var(--bad); }
 .bad { color: var(--bad); } .note { color: var(--muted); font-size: .9rem; }
 ol.parties { margin: 0; padding-left: 20px; }

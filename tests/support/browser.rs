@@ -188,6 +188,12 @@ impl Browser {
         self.run(self.client.execute(script, args))
     }
 
+    /// Runs `script` in the page until it calls its last argument back; returns what it gave.
+    pub fn execute_async(&self, script: &str, args: Value) -> Result<Value> {
+        let Value::Array(args) = args else { bail!("a script's arguments are an array") };
+        self.run(self.client.execute_async(script, args))
+    }
+
     /// Presses the mouse at each point in turn (viewport pixels), moving
     /// through the points, and releases it at the last: a drag or a stroke.
     pub fn drag(&self, points: &[(i64, i64)]) -> Result<()> {

@@ -92,6 +92,7 @@ pub fn app_with(state: AppState) -> Router {
         .route("/e/{id}", get(page::envelope))
         .route("/join", get(page::join))
         .route("/assets/join.js", get(page::join_script))
+        .route("/assets/verify.js", get(page::verify_script))
         .route("/sign", get(guest::page))
         .route("/guest/{*file}", get(guest::file))
         .route("/api/v1/verify", post(verify::verify_upload))

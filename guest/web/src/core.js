@@ -38,6 +38,16 @@ export function decodeStrings (bytes) {
 export async function loadCore (url, integrity) {
   const response = await fetch(url, { integrity })
   const { instance } = await WebAssembly.instantiateStreaming(response, {})
+  return coreOf(instance)
+}
+
+// The core from the wasm file's bytes (tests under Node.js).
+export async function coreFromBytes (bytes) {
+  const { instance } = await WebAssembly.instantiate(bytes, {})
+  return coreOf(instance)
+}
+
+function coreOf (instance) {
   const { memory, input, call, output } = instance.exports
   let stopped = null
   return function run (op, strings = []) {

@@ -67,12 +67,26 @@ export async function startNode (pair, publicKeyBytes, inviter, { onSync, onBlob
   return node
 }
 
-export function routeTo (relay, inviterPeerId) {
-  return multiaddr(`${relay}/p2p-circuit/p2p/${inviterPeerId}`)
+// The one connection to the inviter's node, through the relay: every
+// stream goes on it (a dial per stream would open a circuit per stream,
+// each costing the relay a slot); it is dialled again once it closes.
+export class Route {
+  constructor (node, relay, inviterPeerId) {
+    this.node = node
+    this.address = multiaddr(`${relay}/p2p-circuit/p2p/${inviterPeerId}`)
+    this.connection = null
+  }
+
+  async stream (protocol) {
+    if (this.connection?.status !== 'open') {
+      this.connection = await this.node.dial(this.address)
+    }
+    return this.connection.newStream(protocol, { runOnLimitedConnection: true })
+  }
 }
 
-export async function ask (node, address, body) {
-  const stream = await node.dialProtocol(address, SYNC, { runOnLimitedConnection: true })
+export async function ask (route, body) {
+  const stream = await route.stream(SYNC)
   await writeFrame(stream, body)
   return readFrame(stream)
 }

@@ -113,9 +113,9 @@ export async function readFrame (stream) {
 export const MAX_BLOB = 256 * 1024 * 1024
 
 // Asks `peer` for a blob of `envelope`; resolves to its bytes (checked by the caller).
-export async function fetchBlob (node, peer, envelope, hash, expectedLength) {
+export async function fetchBlob (route, envelope, hash, expectedLength) {
   if (!(expectedLength >= 0 && expectedLength <= MAX_BLOB)) throw new Error('the document names a file larger than any node keeps')
-  const stream = await node.dialProtocol(peer, BLOB, { runOnLimitedConnection: true })
+  const stream = await route.stream(BLOB)
   const ask = new Writer().bytes(envelope).bytes(hash).u64(0).finish()
   if (!stream.send(ask)) await stream.onDrain()
   await stream.close()

@@ -189,6 +189,7 @@ impl App {
         // Only a party of an envelope held here may ask for anything.
         let asking = self.asking.get(&from).copied().unwrap_or(0);
         if asking >= ASKS_ONE_PARTY || !self.is_a_party(&from) {
+            tracing::debug!(peer = %from, asking, "a blob stream refused: not a party here, or too many asks");
             return;
         }
         let Ok(reading) = self.asks_read.clone().try_acquire_owned() else {

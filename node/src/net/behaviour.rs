@@ -118,9 +118,18 @@ pub struct RelayBehaviour {
 }
 
 /// A relay for signing parties: circuits long and large enough to carry a
-/// contract PDF before DCUtR upgrades the connection to a direct one.
+/// contract PDF before DCUtR upgrades the connection to a direct one, and
+/// enough of them per node for the clients signing in their browsers at once
+/// (each guest holds one circuit to the sender's node; libp2p's default of
+/// four per peer would turn the fifth away).
 fn relay_config() -> relay::Config {
-    relay::Config { max_circuit_duration: Duration::from_secs(30 * 60), max_circuit_bytes: 256 * 1024 * 1024, ..relay::Config::default() }
+    relay::Config {
+        max_circuit_duration: Duration::from_secs(30 * 60),
+        max_circuit_bytes: 256 * 1024 * 1024,
+        max_circuits: 1024,
+        max_circuits_per_peer: 64,
+        ..relay::Config::default()
+    }
 }
 
 /// Builds a relay node's swarm.

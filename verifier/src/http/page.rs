@@ -5,7 +5,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::http::AppState;
@@ -101,9 +101,14 @@ drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', e => { e.preventDefault(); drop.classList.remove('over'); if (e.dataTransfer.files[0]) check(e.dataTransfer.files[0]); });
 "#;
 
+/// The verifier's pages run only its own scripts, talk only to itself and
+/// cannot be framed: the guest signer's keys live on this origin too.
+const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; \
+     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 /// A page: the title, what it is about, and the uploader if `uploader`.
-fn page(title: &str, envelope: &str, intro: Markup, uploader: bool) -> Markup {
-    html! {
+fn page(title: &str, envelope: &str, intro: Markup, uploader: bool) -> Response {
+    let page = html! {
         (DOCTYPE)
         html lang="en" {
             head {
@@ -126,15 +131,21 @@ fn page(title: &str, envelope: &str, intro: Markup, uploader: bool) -> Markup {
                     }
                 }
                 @if uploader {
-                    script { (PreEscaped(SCRIPT)) }
+                    script src="/assets/verify.js" {}
                 }
             }
         }
-    }
+    };
+    ([(header::CONTENT_SECURITY_POLICY, PAGE_POLICY), (header::REFERRER_POLICY, "no-referrer")], page).into_response()
+}
+
+/// `GET /assets/verify.js`: sends the chosen PDF to the API and shows the report.
+pub(super) async fn verify_script() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], SCRIPT)
 }
 
 /// `GET /`: drop a PDF, see the verdict.
-pub(super) async fn home() -> Markup {
+pub(super) async fn home() -> Response {
     let intro = html! {
         p.lead { "Find out whether a PDF is a complete Countersign document, unchanged since it was signed, in which order it was signed, and how each signer's identity is known." }
     };
@@ -142,7 +153,7 @@ pub(super) async fn home() -> Markup {
 }
 
 /// `GET /e/{id}`: where a certificate's QR code leads.
-pub(super) async fn envelope(Path(id): Path<String>) -> Markup {
+pub(super) async fn envelope(Path(id): Path<String>) -> Response {
     let valid = id.len() == 64 && id.chars().all(|c| c.is_ascii_hexdigit());
     let id = if valid { id.to_ascii_lowercase() } else { String::new() };
     let intro = html! {

@@ -125,6 +125,7 @@ fn a_client_signs_from_the_text_message_in_a_phone_browser() -> anyhow::Result<(
     phone.wait_for_text("Your turn to sign")?;
     phone.type_into("#field-4", "Carl Client")?;
     phone.type_into("#field-5", "1 Main St, Springfield")?;
+    phone.type_into("#email", "carl@client.test")?;
     let (left, top, width, height) = phone.rect_in_viewport("#pad")?;
     let stroke: Vec<(i64, i64)> = (0..=20)
         .map(|i| {
@@ -165,6 +166,24 @@ fn a_client_signs_from_the_text_message_in_a_phone_browser() -> anyhow::Result<(
     let checked = pyhanko_validate(&downloaded, &trust)?;
     assert_eq!(checked.code, 0, "pyHanko says invalid:\n{}", checked.output);
     assert_eq!(checked.lines.len(), 2, "{}", checked.output);
+
+    // Carl asked for it by email: the sender's node sends it (no email
+    // settings here, so it waits in the outbox for a person to forward).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let emailed = loop {
+        let found = std::fs::read_dir(sally.dir.join("outbox"))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .filter_map(|p| countersign_scenarios::mail::decode(&std::fs::read(p).ok()?).ok())
+            .find(|e| e.to.contains("carl@client.test") && e.subject.starts_with("Signed by everyone"));
+        if let Some(email) = found {
+            break email;
+        }
+        assert!(Instant::now() < deadline, "the final PDF was never emailed to the address Carl gave");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let attached = emailed.attachments.iter().find(|(name, _)| name.ends_with(".pdf")).map(|(_, bytes)| bytes.clone());
+    assert_eq!(attached.as_deref(), Some(downloaded.as_slice()), "the emailed PDF is the final PDF");
 
     // A second browser with the same link gets nothing.
     let other = Browser::phone()?;

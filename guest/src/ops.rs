@@ -57,6 +57,10 @@ pub const HASH: u32 = 17;
 /// The document as it stands, to show before signing: `[envelope, source,
 /// image*]` → `[file]`. The source must be in the normal form nodes prepare.
 pub const VIEW: u32 = 18;
+/// What the guest's key signs to have the final PDF emailed: `[email]` → `[to sign]`.
+pub const EMAIL: u32 = 19;
+/// The signed email card, into the document: `[key, email, signature]`.
+pub const SET_EMAIL: u32 = 20;
 
 thread_local! {
     static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
@@ -64,6 +68,13 @@ thread_local! {
 
 /// Runs operation `op` on `input`.
 pub fn run(op: u32, input: &[&[u8]]) -> Result<Vec<Vec<u8>>, GuestError> {
+    if op == EMAIL {
+        let email = text(input, 0, "email")?.trim();
+        if !matches!(Contact::parse(email), Ok(Contact::Email(_))) {
+            return Err(GuestError::new(format!("'{email}' is not an email address")));
+        }
+        return Ok(vec![countersign_shared::envelope_doc::email_message(email)]);
+    }
     if op == HASH {
         return Ok(vec![countersign_shared::hash::Hash::of(at(input, 0, "bytes")?).as_bytes().to_vec()]);
     }
@@ -154,6 +165,11 @@ fn run_in(session: &mut Session, op: u32, input: &[&[u8]]) -> Result<Vec<Vec<u8>
             let entry = acts::finish(envelope()?, session.entries(), at(input, 1, "entry")?, at(input, 2, "signature")?)?;
             session.add_entry(&entry)?;
             vec![entry.id().to_string().into_bytes()]
+        }
+        SET_EMAIL => {
+            let signature = Signature::from_bytes(array(input, 2, "signature")?);
+            session.set_email(&key(0, "key")?, text(input, 1, "email")?.trim(), &signature)?;
+            Vec::new()
         }
         VIEW => {
             let blobs = files::blobs(input.iter().skip(2).copied())?;

@@ -47,6 +47,19 @@ impl Session {
         Ok(self.doc.add_entry(entry)?)
     }
 
+    /// Asks the sender's node to email the final PDF to `email`: the card,
+    /// signed by the guest's key, goes with the document.
+    pub fn set_email(
+        &mut self,
+        key: &countersign_shared::keys::PublicKey,
+        email: &str,
+        signature: &countersign_shared::keys::Signature,
+    ) -> Result<(), GuestError> {
+        use countersign_shared::envelope_doc::email_message;
+        key.verify(&email_message(email), signature).map_err(|_| GuestError::new("the email card's signature does not verify"))?;
+        Ok(self.doc.set_email(key, email, signature)?)
+    }
+
     /// Every entry whose bytes match their key.
     pub fn entries(&self) -> Vec<RawEntry> {
         self.doc.entries()

@@ -407,7 +407,19 @@ impl Envelopes {
             false => Vec::new(),
         };
         let missing = self.missing_blobs(envelope).iter().map(Hash::short).collect();
-        Some(view::summary(state, self.public_key(), self.names_in(envelope), open_invites, missing))
+        let mut summary = view::summary(state, self.public_key(), self.names_in(envelope), open_invites, missing);
+        if let Some(doc) = self.docs.get(&envelope) {
+            let bound: Vec<(Slot, PublicKey)> = (0..state.terms().parties.len())
+                .filter_map(|s| Slot::try_from(s).ok())
+                .filter_map(|s| Some((s, state.binding(s)?)))
+                .collect();
+            let emails = doc.emails_of(bound.iter().map(|(_, key)| *key));
+            summary.final_pdf_emails = bound
+                .iter()
+                .filter_map(|(slot, key)| emails.iter().find(|(k, _)| k == key).map(|(_, email)| (*slot, email.clone())))
+                .collect();
+        }
+        Some(summary)
     }
 
     /// Keeps the invitation links this node made for an envelope (owner-only:

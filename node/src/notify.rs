@@ -148,16 +148,52 @@ impl Notifier {
     /// Whether [`Notifier::observe`] would ask for the final PDF of this
     /// summary (a completion email not queued yet).
     pub fn wants_final_pdf(&self, summary: &Summary) -> bool {
-        self.me.is_some()
-            && self.config.completion.notify_me
-            && matches!(summary.status, countersign_shared::state::Status::Completed)
-            && summary.missing_blobs.is_empty()
-            && self.queue.marked_at(&summary.id, summary.stage.name()).is_none()
+        let completed = matches!(summary.status, countersign_shared::state::Status::Completed) && summary.missing_blobs.is_empty();
+        let for_me =
+            self.me.is_some() && self.config.completion.notify_me && self.queue.marked_at(&summary.id, summary.stage.name()).is_none();
+        completed && (for_me || !self.final_pdf_emails_due(summary).is_empty())
+    }
+
+    /// The parties who asked (by a signed email card) for the final PDF and
+    /// have not been sent it: the sender's node sends it, as a party who
+    /// signed in a browser has no node of its own to.
+    fn final_pdf_emails_due<'a>(&self, summary: &'a Summary) -> Vec<&'a (u8, String)> {
+        if !summary.created_by_me {
+            return Vec::new();
+        }
+        summary.final_pdf_emails.iter().filter(|(slot, _)| self.queue.marked_at(&summary.id, &final_pdf_event(*slot)).is_none()).collect()
+    }
+
+    /// Emails the final PDF to the parties who asked for it (see
+    /// [`Notifier::final_pdf_emails_due`]).
+    fn send_final_pdf(&self, summary: &Summary, pdf: &[u8]) {
+        let about = self.about(summary);
+        let link = summary.verifier_page().unwrap_or_default();
+        for (slot, email) in self.final_pdf_emails_due(summary) {
+            let name = summary.parties.iter().find(|p| p.slot == *slot).map_or_else(String::new, |p| p.name.clone());
+            let to = Recipient { name, contact: email.clone() };
+            self.push_once(&summary.id, &final_pdf_event(*slot), message::completion(&about, &to, pdf.to_vec(), &link));
+        }
     }
 
     /// After a change: tells this node's person, once, that the document is
     /// completed (with `final_pdf`), declined or voided.
     pub fn observe(&self, summary: &Summary, final_pdf: impl FnOnce() -> Option<Vec<u8>>) {
+        // The final PDF is made once, for whoever needs it.
+        let (mut made, mut make) = (None, Some(final_pdf));
+        let mut final_pdf = move || {
+            if let Some(make) = make.take() {
+                made = make();
+            }
+            made.clone()
+        };
+        let completed = matches!(summary.status, countersign_shared::state::Status::Completed) && summary.missing_blobs.is_empty();
+        if completed
+            && !self.final_pdf_emails_due(summary).is_empty()
+            && let Some(pdf) = final_pdf()
+        {
+            self.send_final_pdf(summary, &pdf);
+        }
         let Some(me) = self.me.as_ref().filter(|_| self.config.completion.notify_me) else { return };
         let about = self.about(summary);
         let event = summary.stage.name();
@@ -208,6 +244,11 @@ impl Notifier {
             .map(|(m, gave_up)| Undelivered { kind: m.kind, to: m.to, attempts: m.attempts, last_error: m.last_error, gave_up })
             .collect()
     }
+}
+
+/// The queue mark of the final PDF emailed to the party at `slot`.
+fn final_pdf_event(slot: u8) -> String {
+    format!("final-pdf-to-{slot}")
 }
 
 impl Notifier {

@@ -19,12 +19,20 @@ use automerge::{ActorId, AutoCommit, ReadDoc as _, ScalarValue, Value};
 const ENTRY_PREFIX: &str = "entry:";
 const PEER_PREFIX: &str = "peer:";
 const NAME_PREFIX: &str = "name:";
+const EMAIL_PREFIX: &str = "email:";
 /// The longest name a card may give (longer cards are ignored).
 const MAX_NAME: usize = 200;
 
 /// What a name card's signature covers.
 pub fn name_message(name: &str) -> Vec<u8> {
     [b"countersign/name-card/1\n".as_slice(), name.as_bytes()].concat()
+}
+
+/// What an email card's signature covers: a party invited by phone who
+/// signs in a browser (no node to tell them) asks the sender's node to email
+/// them the final PDF there.
+pub fn email_message(email: &str) -> Vec<u8> {
+    [b"countersign/email-card/1\n".as_slice(), email.as_bytes()].concat()
 }
 
 /// Why a peer's sync message was not applied.
@@ -142,6 +150,25 @@ impl EnvelopeDoc {
         checked_name(key, &card)
     }
 
+    /// Writes the email card of `key` (`signature` over [`email_message`]).
+    pub fn set_email(&mut self, key: &PublicKey, email: &str, signature: &Signature) -> Result<(), automerge::AutomergeError> {
+        let card = format!("{} {email}", hex(signature.as_bytes()));
+        self.doc.put(automerge::ROOT, format!("{EMAIL_PREFIX}{key}"), card)?;
+        Ok(())
+    }
+
+    /// The email addresses `keys` gave for the final PDF, each checked
+    /// against its card's signature and read as an email address.
+    pub fn emails_of(&self, keys: impl IntoIterator<Item = PublicKey>) -> Vec<(PublicKey, String)> {
+        keys.into_iter()
+            .filter_map(|key| {
+                let card = self.doc.get(automerge::ROOT, format!("{EMAIL_PREFIX}{key}").as_str()).ok()??.0.into_string().ok()?;
+                let email = checked_card(&key, &card, email_message)?;
+                matches!(crate::model::Contact::parse(&email), Ok(crate::model::Contact::Email(_))).then_some((key, email))
+            })
+            .collect()
+    }
+
     /// Where each key says it can be reached.
     pub fn addresses(&self) -> Vec<(PublicKey, Vec<String>)> {
         self.doc
@@ -199,11 +226,17 @@ fn made_by_automerge(bloom: &sync::BloomFilter) -> bool {
 
 /// The name on a card (`<signature hex> <name>`), if `key` signed it.
 fn checked_name(key: &PublicKey, card: &str) -> Option<String> {
-    let (signature, name) = card.split_once(' ')?;
+    checked_card(key, card, name_message)
+}
+
+/// The text of a card (`signature text`) whose signature by `key` over
+/// `message(text)` verifies; at most [`MAX_NAME`] characters, not blank.
+fn checked_card(key: &PublicKey, card: &str, message: fn(&str) -> Vec<u8>) -> Option<String> {
+    let (signature, text) = card.split_once(' ')?;
     let bytes: [u8; 64] =
         (0..64).map(|i| u8::from_str_radix(signature.get(2 * i..2 * i + 2)?, 16).ok()).collect::<Option<Vec<u8>>>()?.try_into().ok()?;
-    let valid = name.chars().count() <= MAX_NAME && !name.trim().is_empty();
-    (valid && key.verify(&name_message(name), &Signature::from_bytes(bytes)).is_ok()).then(|| name.to_owned())
+    let valid = text.chars().count() <= MAX_NAME && !text.trim().is_empty();
+    (valid && key.verify(&message(text), &Signature::from_bytes(bytes)).is_ok()).then(|| text.to_owned())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -215,6 +248,19 @@ mod tests {
     use super::*;
     use crate::keys::SecretKey;
     use crate::test_utils::Scenario;
+
+    #[test]
+    fn an_email_card_counts_only_when_its_own_key_signed_a_real_address() {
+        let carl = SecretKey::from_seed([3; 32]);
+        let mallory = SecretKey::from_seed([4; 32]);
+        let mut doc = EnvelopeDoc::new();
+        doc.set_email(&carl.public(), "carl@client.test", &carl.sign(&email_message("carl@client.test"))).unwrap();
+        doc.set_email(&mallory.public(), "mallory@evil.test", &carl.sign(&email_message("mallory@evil.test"))).unwrap();
+        let words = "not an address";
+        doc.set_email(&SecretKey::from_seed([5; 32]).public(), words, &SecretKey::from_seed([5; 32]).sign(&email_message(words))).unwrap();
+        let keys = [carl.public(), mallory.public(), SecretKey::from_seed([5; 32]).public()];
+        assert_eq!(doc.emails_of(keys), vec![(carl.public(), "carl@client.test".to_owned())]);
+    }
 
     #[test]
     fn a_name_card_counts_only_when_its_own_key_signed_it() {

@@ -102,7 +102,8 @@ impl Drop for SmtpServer {
     }
 }
 
-fn decode(raw: &[u8]) -> Result<Email> {
+/// Decodes a raw email (an SMTP delivery, or an `.eml` in a node's outbox).
+pub fn decode(raw: &[u8]) -> Result<Email> {
     let mail = mailparse::parse_mail(raw)?;
     let header =
         |name: &str| mail.headers.iter().find(|h| h.get_key_ref().eq_ignore_ascii_case(name)).map(|h| h.get_value()).unwrap_or_default();

@@ -279,6 +279,9 @@ function showForm (summary) {
       inputs.push({ field, input, image: false })
     }
   }
+  const email = el('input', { id: 'email', type: 'email', autocomplete: 'email', inputMode: 'email' })
+  form.append(el('label', { htmlFor: 'email' }, 'Email me the signed PDF (optional)'), email,
+    el('p', { className: 'note' }, 'The sender\'s computer emails it to you once everyone has signed.'))
   const error = el('p', { id: 'form-error', className: 'bad', role: 'alert' })
   const button = el('button', { type: 'submit', id: 'sign-button' }, 'Sign')
   form.append(error, button)
@@ -306,6 +309,7 @@ function showForm (summary) {
     }
     button.disabled = true
     try {
+      if (email.value.trim()) await askForEmail(email.value.trim())
       await signWith(values)
       delete panel.dataset.form
       refresh()
@@ -315,6 +319,14 @@ function showForm (summary) {
     }
   })
   panel.replaceChildren(el('h2', {}, 'Your signature'), form)
+}
+
+// The email card: signed by the guest's key, it asks the sender's node to
+// email the final PDF (a guest has no node of its own to tell it).
+async function askForEmail (address) {
+  const { core, record } = guest
+  const [toSign] = core(OP.EMAIL, [address])
+  core(OP.SET_EMAIL, [record.publicKey, address, await signed(toSign)])
 }
 
 async function signWith (values) {

@@ -159,6 +159,10 @@ pub struct Summary {
     /// Messages about it this node has not delivered yet.
     #[serde(default)]
     pub undelivered: Vec<Undelivered>,
+    /// Where parties who signed in a browser asked for the final PDF (their
+    /// signed email cards): the sender's node emails it there.
+    #[serde(default)]
+    pub final_pdf_emails: Vec<(Slot, String)>,
 }
 
 impl Summary {
@@ -352,6 +356,7 @@ pub(crate) fn summary(
         missing_blobs,
         heads: state.heads().iter().map(ToString::to_string).collect(),
         undelivered: Vec::new(),
+        final_pdf_emails: Vec::new(),
         status,
     }
 }

@@ -76,7 +76,11 @@ impl App {
     pub(super) fn retry_lookups(&mut self, now: Instant) {
         let expired: Vec<PublicKey> = self.lookups.iter().filter(|(_, l)| l.deadline < now).map(|(k, _)| *k).collect();
         for invite_key in expired {
-            self.fail_lookup(invite_key, "the inviter's node could not be reached; make sure it is running, then try again");
+            self.fail_lookup(
+                invite_key,
+                "the inviter's node could not be reached through the relay or on the local network; make sure it is running, \
+                 then try again (a short link from a text message carries no address; the link in the email does)",
+            );
         }
         let waiting: Vec<PublicKey> = self.lookups.iter().filter(|(_, l)| !l.asking).map(|(k, _)| *k).collect();
         for invite_key in waiting {

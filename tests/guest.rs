@@ -41,39 +41,56 @@ fn wait_for_text_message(node: &Node, what: &str, found: impl Fn(&str) -> bool) 
     }
 }
 
-#[test]
-fn a_client_signs_from_the_text_message_in_a_phone_browser() -> anyhow::Result<()> {
-    let relay = Relay::start()?;
-    // The verifier, serving the guest page, recording every request it gets.
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let runtime = tokio::runtime::Runtime::new()?;
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let verifier = format!("http://{}", listener.local_addr()?);
-    let guest = GuestFiles::load(&guest_build(), &relay.websocket)?;
-    let state = AppState { guest: Some(guest), ..AppState::new(&Config::default(), Default::default()) };
-    let record = seen.clone();
-    let service = app_with(state).layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
-        let referrer = request.headers().get("referer").map(|r| r.to_str().unwrap_or("?").to_owned()).unwrap_or_default();
-        record.lock().unwrap().push(format!("{} {} {referrer}", request.method(), request.uri()));
-        next.run(request)
-    }));
-    runtime.spawn(async move { axum::serve(listener, service).await });
+/// The parts every guest test needs: a relay, the verifier serving the
+/// guest page (recording every request it gets), the sender's node reachable
+/// only through the relay, and the director's node.
+struct World {
+    /// Kept running for the test.
+    _relay: Relay,
+    _runtime: tokio::runtime::Runtime,
+    verifier: String,
+    seen: Arc<Mutex<Vec<String>>>,
+    sally: Node,
+    dmitri: Node,
+    dir: PathBuf,
+}
 
-    let dir = scratch_dir("guest")?;
-    std::fs::write(dir.join("contract.pdf"), contract_pdf(1))?;
-    let mut sally = Node::init("Sally Sender", "sally@acme.test")?;
-    let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
-    sally.start(&["--relay", &relay.address])?;
-    dmitri.start(&[])?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !sally.cli(&["info"])?.stdout.contains("p2p-circuit") {
-        assert!(Instant::now() < deadline, "no relay reservation: {}", sally.log());
-        std::thread::sleep(Duration::from_millis(50));
+impl World {
+    fn start(label: &str) -> anyhow::Result<World> {
+        let relay = Relay::start()?;
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let runtime = tokio::runtime::Runtime::new()?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let verifier = format!("http://{}", listener.local_addr()?);
+        let guest = GuestFiles::load(&guest_build(), &relay.websocket)?;
+        let state = AppState { guest: Some(guest), ..AppState::new(&Config::default(), Default::default()) };
+        let record = seen.clone();
+        let service =
+            app_with(state).layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let referrer = request.headers().get("referer").map(|r| r.to_str().unwrap_or("?").to_owned()).unwrap_or_default();
+                record.lock().unwrap().push(format!("{} {} {referrer}", request.method(), request.uri()));
+                next.run(request)
+            }));
+        runtime.spawn(async move { axum::serve(listener, service).await });
+        let mut sally = Node::init("Sally Sender", "sally@acme.test")?;
+        let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
+        sally.start(&["--relay", &relay.address])?;
+        dmitri.start(&[])?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !sally.cli(&["info"])?.stdout.contains("p2p-circuit") {
+            assert!(Instant::now() < deadline, "no relay reservation: {}", sally.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(World { _relay: relay, _runtime: runtime, verifier, seen, sally, dmitri, dir: scratch_dir(label)? })
     }
-    let pdf = dir.join("contract.pdf").display().to_string();
-    let qr = dir.join("qr").display().to_string();
-    let sent = sally
-        .cli(&[
+
+    /// Sends `pdf` to the director and to Carl by phone; the envelope id,
+    /// the director's link and the stdout of `send`.
+    fn send(&self, pdf: &[u8], extra: &[&str]) -> anyhow::Result<(String, String)> {
+        std::fs::write(self.dir.join("contract.pdf"), pdf)?;
+        let pdf = self.dir.join("contract.pdf").display().to_string();
+        let qr = self.dir.join("qr").display().to_string();
+        let args = [
             "send",
             "--pdf",
             &pdf,
@@ -84,26 +101,38 @@ fn a_client_signs_from_the_text_message_in_a_phone_browser() -> anyhow::Result<(
             "--client",
             "Carl Client:+15550100",
             "--verifier",
-            &verifier,
+            &self.verifier,
             "--qr-dir",
             &qr,
-            "--confirm-by-code",
-        ])?
-        .ok()?;
-    let envelope = sent.stdout.lines().next().and_then(|l| l.strip_prefix("Envelope ")).unwrap_or_default().to_owned();
-    let director_link = sent.stdout.lines().find(|l| l.contains(WEB_PATH)).unwrap_or_default().to_owned();
+        ];
+        let sent = self.sally.cli(&[&args[..], extra].concat())?.ok()?;
+        let envelope = sent.stdout.lines().next().and_then(|l| l.strip_prefix("Envelope ")).unwrap_or_default().to_owned();
+        let director_link = sent.stdout.lines().find(|l| l.contains(WEB_PATH)).unwrap_or_default().to_owned();
+        Ok((envelope, director_link))
+    }
 
+    /// The client's link, from the text message in the sender's outbox.
+    fn client_link(&self) -> String {
+        let sms = wait_for_text_message(&self.sally, "inviting Carl", |t| t.contains(WEB_PATH));
+        sms.split_whitespace().find(|w| w.contains(WEB_PATH)).unwrap_or_default().to_owned()
+    }
+}
+
+#[test]
+fn a_client_signs_from_the_text_message_in_a_phone_browser() -> anyhow::Result<()> {
+    let world = World::start("guest")?;
+    let World { verifier, seen, sally, dmitri, dir, .. } = &world;
+    let (envelope, director_link) = world.send(&contract_pdf(1), &["--confirm-by-code"])?;
     // The client's text message, as the phone gets it.
-    let sms = wait_for_text_message(&sally, "inviting Carl", |t| t.contains(WEB_PATH));
-    let link = sms.split_whitespace().find(|w| w.contains(WEB_PATH)).unwrap_or_default().to_owned();
-    assert!(link.starts_with(&format!("{verifier}/join#")), "{sms}");
+    let link = world.client_link();
+    assert!(link.starts_with(&format!("{verifier}/join#")), "{link}");
     let payload = link.split_once('#').map(|(_, p)| p.to_owned()).unwrap_or_default();
 
     let phone = Browser::phone()?;
     phone.go(&link)?;
     phone.click("#sign-here")?;
     phone.wait_for_text("texted you a 6-digit code")?;
-    let texted = wait_for_text_message(&sally, "with the code", |t| t.contains("Your Countersign code"));
+    let texted = wait_for_text_message(sally, "with the code", |t| t.contains("Your Countersign code"));
     let code = texted.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap_or_default().to_owned();
     phone.type_into("#code", &code)?;
     phone.click("#code-form button")?;
@@ -194,5 +223,83 @@ fn a_client_signs_from_the_text_message_in_a_phone_browser() -> anyhow::Result<(
     let requests = seen.lock().unwrap().clone();
     assert!(requests.iter().all(|r| r.starts_with("GET ")), "{requests:?}");
     assert!(requests.iter().all(|r| !r.contains(&payload[..16])), "the invitation reached the verifier: {requests:?}");
+    Ok(())
+}
+
+/// 64 × 64 pixels, the top half red, the bottom half blue, as JPEG 2000
+/// (made with Pillow 12 and OpenJPEG 2.5).
+const RED_OVER_BLUE_JP2: &[u8] = &[
+    0, 0, 0, 12, 106, 80, 32, 32, 13, 10, 135, 10, 0, 0, 0, 20, 102, 116, 121, 112, 106, 112, 50, 32, 0, 0, 0, 0, 106, 112, 50, 32, 0, 0,
+    0, 45, 106, 112, 50, 104, 0, 0, 0, 22, 105, 104, 100, 114, 0, 0, 0, 64, 0, 0, 0, 64, 0, 3, 7, 7, 0, 0, 0, 0, 0, 15, 99, 111, 108, 114,
+    1, 0, 0, 0, 0, 0, 16, 0, 0, 1, 69, 106, 112, 50, 99, 255, 79, 255, 81, 0, 47, 0, 0, 0, 0, 0, 64, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 64, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 1, 1, 7, 1, 1, 7, 1, 1, 255, 82, 0, 12, 0, 0, 0, 1, 0, 5, 4, 4, 0, 1, 255,
+    92, 0, 19, 64, 64, 72, 72, 80, 72, 72, 80, 72, 72, 80, 72, 72, 80, 72, 72, 80, 255, 100, 0, 37, 0, 1, 67, 114, 101, 97, 116, 101, 100,
+    32, 98, 121, 32, 79, 112, 101, 110, 74, 80, 69, 71, 32, 118, 101, 114, 115, 105, 111, 110, 32, 50, 46, 53, 46, 52, 255, 144, 0, 10, 0,
+    0, 0, 0, 0, 190, 0, 1, 255, 147, 223, 128, 40, 3, 246, 243, 36, 189, 207, 180, 16, 8, 133, 159, 83, 223, 128, 40, 6, 166, 243, 179,
+    159, 163, 237, 5, 0, 0, 126, 38, 22, 223, 128, 163, 237, 5, 0, 9, 167, 52, 55, 95, 163, 237, 9, 0, 15, 38, 128, 55, 209, 9, 11, 111,
+    183, 128, 163, 237, 9, 0, 12, 118, 120, 55, 209, 9, 11, 110, 87, 163, 237, 12, 0, 3, 132, 199, 247, 12, 53, 247, 208, 3, 5, 58, 245,
+    128, 163, 237, 12, 0, 0, 212, 191, 247, 12, 53, 247, 208, 3, 5, 58, 245, 163, 237, 21, 0, 102, 174, 68, 202, 166, 121, 205, 33, 94, 16,
+    45, 75, 118, 150, 230, 196, 11, 215, 92, 216, 131, 128, 163, 237, 21, 0, 103, 106, 170, 229, 83, 60, 230, 144, 175, 8, 22, 165, 187,
+    75, 115, 98, 5, 235, 174, 108, 65, 163, 237, 7, 0, 196, 54, 74, 158, 158, 216, 159, 128, 163, 237, 7, 0, 196, 48, 234, 142, 158, 216,
+    159, 255, 217,
+];
+
+/// A one-page A4 PDF whose only content is [`RED_OVER_BLUE_JP2`] drawn at
+/// (100, 400), 200 points square.
+fn jpeg_2000_pdf() -> Vec<u8> {
+    use lopdf::{Document, Object, Stream, dictionary};
+    let mut doc = Document::with_version("1.7");
+    let image = doc.add_object(Stream::new(
+        dictionary! {"Type" => "XObject", "Subtype" => "Image", "Width" => 64, "Height" => 64, "Filter" => "JPXDecode"},
+        RED_OVER_BLUE_JP2.to_vec(),
+    ));
+    let content = doc.add_object(Stream::new(dictionary! {}, b"q 200 0 0 200 100 400 cm /Im1 Do Q".to_vec()));
+    let pages = doc.new_object_id();
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages, "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        "Contents" => content, "Resources" => dictionary! {"XObject" => dictionary! {"Im1" => image}},
+    });
+    doc.objects.insert(pages, Object::Dictionary(dictionary! {"Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1}));
+    let catalog = doc.add_object(dictionary! {"Type" => "Catalog", "Pages" => pages});
+    doc.trailer.set("Root", catalog);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).expect("the PDF is written");
+    bytes
+}
+
+/// The colour of the first page's canvas at PDF point (x, y) of an A4 page.
+fn colour_at(phone: &Browser, x: f64, y: f64) -> anyhow::Result<[u64; 3]> {
+    let rgb = phone.execute(
+        "const [x, y] = arguments; const c = document.querySelector('#pages canvas'); const s = c.width / 595;
+         return Array.from(c.getContext('2d').getImageData(Math.round(x * s), Math.round((842 - y) * s), 1, 1).data.slice(0, 3));",
+        serde_json::json!([x, y]),
+    )?;
+    let rgb: Vec<u64> = rgb.as_array().map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect()).unwrap_or_default();
+    Ok(rgb.try_into().unwrap_or([0; 3]))
+}
+
+#[test]
+fn the_guest_page_draws_what_the_document_holds_even_in_jpeg_2000() -> anyhow::Result<()> {
+    // PDF.js decodes JPEG 2000 with a WebAssembly file it loads on demand:
+    // without it the image would be left out, and the client would sign a
+    // page that looks blank where the final PDF shows the image.
+    let world = World::start("guest-jpx")?;
+    world.send(&jpeg_2000_pdf(), &[])?;
+    let link = world.client_link();
+    let phone = Browser::phone()?;
+    phone.go(&format!("{}/sign#{}", world.verifier, link.split_once('#').map(|(_, p)| p).unwrap_or_default()))?;
+    phone.wait_for_text("Waiting for Dmitri Director to sign first")?;
+    phone.wait_for("#pages canvas")?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (top, bottom) = loop {
+        let (top, bottom) = (colour_at(&phone, 200.0, 560.0)?, colour_at(&phone, 200.0, 440.0)?);
+        if top != [255, 255, 255] || Instant::now() > deadline {
+            break (top, bottom);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    phone.screenshot("guest-jpeg-2000")?;
+    assert!(top[0] > 180 && top[2] < 80, "the image's top half is red: {top:?}");
+    assert!(bottom[2] > 180 && bottom[0] < 80, "the image's bottom half is blue: {bottom:?}");
     Ok(())
 }

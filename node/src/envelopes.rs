@@ -39,6 +39,9 @@ pub struct Envelopes {
     /// The names keys give themselves in each envelope (checked name cards:
     /// how a sender who is not a party is named).
     names: std::collections::HashMap<EnvelopeId, Vec<(PublicKey, String)>>,
+    /// The email addresses parties gave for the final PDF (checked email
+    /// cards), read with the names.
+    emails: std::collections::HashMap<EnvelopeId, Vec<(PublicKey, String)>>,
     /// The other parties last written beside each document (see [`Repair`]).
     parties_kept: std::collections::HashMap<EnvelopeId, Vec<PublicKey>>,
     /// Documents found damaged at start, to fetch again from their parties.
@@ -82,6 +85,7 @@ impl Envelopes {
         party.trust_verified(ids);
         let docs = BTreeMap::new();
         let mut names = std::collections::HashMap::new();
+        let mut emails = std::collections::HashMap::new();
         let mut repairs = Vec::new();
         let dir = data.path("envelopes");
         fs::create_dir_all(&dir).map_err(|source| DataDirError::Io { what: "cannot open", path: dir.display().to_string(), source })?;
@@ -111,6 +115,7 @@ impl Envelopes {
                     let mut authors: Vec<PublicKey> = doc.entries().iter().map(|e| e.entry().author).collect();
                     authors.sort();
                     authors.dedup();
+                    emails.insert(id, doc.emails_of(authors.iter().copied()));
                     names.insert(id, doc.names_of(authors));
                 }
                 // One damaged file must not keep the node (and every other
@@ -140,6 +145,7 @@ impl Envelopes {
             settled: Default::default(),
             seal_failed: Default::default(),
             names,
+            emails,
             parties_kept: Default::default(),
             repairs,
         })
@@ -221,6 +227,7 @@ impl Envelopes {
         let mut keys = vec![state.creator()];
         keys.extend((0..state.terms().parties.len()).filter_map(|s| Slot::try_from(s).ok()).filter_map(|s| state.binding(s)));
         if let Some(doc) = self.docs.get(&envelope) {
+            self.emails.insert(envelope, doc.emails_of(keys.iter().copied()));
             self.names.insert(envelope, doc.names_of(keys));
         }
     }

@@ -146,8 +146,15 @@ impl EnvelopeDoc {
 
     /// The name `key`'s own card gives, if it verifies.
     fn name_of(&self, key: &PublicKey) -> Option<String> {
-        let card = self.doc.get(automerge::ROOT, format!("{NAME_PREFIX}{key}").as_str()).ok()??.0.into_string().ok()?;
-        checked_name(key, &card)
+        self.card(&format!("{NAME_PREFIX}{key}"), key, name_message)
+    }
+
+    /// The text of the card at `field` that `key` signed. Anyone who syncs
+    /// the document can write there too, and concurrent writes conflict: every
+    /// value is read, and the one `key`'s signature verifies counts.
+    fn card(&self, field: &str, key: &PublicKey, message: fn(&str) -> Vec<u8>) -> Option<String> {
+        let values = self.doc.get_all(automerge::ROOT, field).ok()?;
+        values.into_iter().find_map(|(value, _)| checked_card(key, &value.into_string().ok()?, message))
     }
 
     /// Writes the email card of `key` (`signature` over [`email_message`]).
@@ -162,8 +169,7 @@ impl EnvelopeDoc {
     pub fn emails_of(&self, keys: impl IntoIterator<Item = PublicKey>) -> Vec<(PublicKey, String)> {
         keys.into_iter()
             .filter_map(|key| {
-                let card = self.doc.get(automerge::ROOT, format!("{EMAIL_PREFIX}{key}").as_str()).ok()??.0.into_string().ok()?;
-                let email = checked_card(&key, &card, email_message)?;
+                let email = self.card(&format!("{EMAIL_PREFIX}{key}"), &key, email_message)?;
                 matches!(crate::model::Contact::parse(&email), Ok(crate::model::Contact::Email(_))).then_some((key, email))
             })
             .collect()
@@ -225,10 +231,6 @@ fn made_by_automerge(bloom: &sync::BloomFilter) -> bool {
 }
 
 /// The name on a card (`<signature hex> <name>`), if `key` signed it.
-fn checked_name(key: &PublicKey, card: &str) -> Option<String> {
-    checked_card(key, card, name_message)
-}
-
 /// The text of a card (`signature text`) whose signature by `key` over
 /// `message(text)` verifies; at most [`MAX_NAME`] characters, not blank.
 fn checked_card(key: &PublicKey, card: &str, message: fn(&str) -> Vec<u8>) -> Option<String> {
@@ -260,6 +262,23 @@ mod tests {
         doc.set_email(&SecretKey::from_seed([5; 32]).public(), words, &SecretKey::from_seed([5; 32]).sign(&email_message(words))).unwrap();
         let keys = [carl.public(), mallory.public(), SecretKey::from_seed([5; 32]).public()];
         assert_eq!(doc.emails_of(keys), vec![(carl.public(), "carl@client.test".to_owned())]);
+
+        // Mallory writes a card of her own under Carl's key at the same
+        // time on another copy: after the merge both values are there, and
+        // Carl's signed one still counts.
+        let mut other = EnvelopeDoc::new();
+        other.set_email(&carl.public(), "mallory@evil.test", &mallory.sign(&email_message("mallory@evil.test"))).unwrap();
+        let (mut s1, mut s2) = (sync::State::new(), sync::State::new());
+        for _ in 0..6 {
+            if let Some(m) = other.sync_message(&mut s1) {
+                doc.receive_sync(&mut s2, &m).unwrap();
+            }
+            if let Some(m) = doc.sync_message(&mut s2) {
+                other.receive_sync(&mut s1, &m).unwrap();
+            }
+        }
+        assert_eq!(doc.emails_of([carl.public()]), vec![(carl.public(), "carl@client.test".to_owned())]);
+        assert_eq!(other.emails_of([carl.public()]), vec![(carl.public(), "carl@client.test".to_owned())]);
     }
 
     #[test]

@@ -58,7 +58,7 @@ function coreOf (instance) {
       return runOnce(op, strings)
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) {
-        stopped = new Error('This page stopped: the sender\'s computer sent something it cannot read. Ask the sender to check their Countersign')
+        stopped = new Error('This page stopped: it met something it cannot read. Reload the page; if it happens again, tell the sender.')
         throw stopped
       }
       throw e

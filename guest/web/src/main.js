@@ -65,7 +65,7 @@ async function start () {
     if (envelope.length) {
       Object.assign(record, { envelope, slot: slot[0], expiresAt: readU64(expires) })
     } else {
-      const answer = protocol.decodeResponse(await ask(guest.route, protocol.lookupRequest({ inviteKey, proof: lookupProof })))
+      const answer = await untilReached(() => ask(guest.route, protocol.lookupRequest({ inviteKey, proof: lookupProof })))
       if (answer.kind !== 'found') {
         say('The sender does not recognise this invitation: it was used, has expired, or the document was withdrawn. Ask the sender for a new link.', 'bad')
         return
@@ -83,6 +83,21 @@ async function start () {
   // covers a connection that dropped.
   setInterval(() => { if (!['completed', 'declined', 'voided'].includes(guest.summary?.status)) refresh() }, 5000)
 }
+
+// Asks until the sender's computer answers: it may be switched off for a
+// while; this page keeps trying, a little less often each time.
+async function untilReached (request) {
+  for (let wait = 2000; ; wait = Math.min(wait * 2, 30000)) {
+    try {
+      return protocol.decodeResponse(await request())
+    } catch (e) {
+      say(`${unreachable} Trying again…`, 'bad')
+      await new Promise(resolve => setTimeout(resolve, wait))
+    }
+  }
+}
+
+const unreachable = 'The sender\'s computer cannot be reached right now: it may be switched off or offline.'
 
 // What one look may take in from the node: an envelope's log is small
 // (the files travel apart); a node sending more is not followed further.
@@ -139,6 +154,9 @@ async function blob ({ hash, len }) {
 
 // Syncs, then does what is due (join, seal) and shows where things stand.
 async function refresh () {
+  // While the person types the texted code, nothing asks the node: a look
+  // without the code would have it text another one.
+  if ($('panel').dataset.form === 'code') return
   if (guest.busy) { guest.again = true; return }
   guest.busy = true
   try {
@@ -172,7 +190,8 @@ async function refresh () {
       await show(summary)
     } while (guest.again)
   } catch (e) {
-    say(e.message.startsWith('This page stopped') ? e.message : `${e.message}. Check your connection; this page tries again by itself.`, 'bad')
+    const known = e.message.startsWith('This page stopped') || e.message.startsWith('this document cannot be shown')
+    say(known ? e.message : `${unreachable} (${e.message}) This page tries again by itself.`, 'bad')
   } finally {
     guest.busy = false
   }
@@ -218,12 +237,24 @@ async function show (summary) {
   const waitingOn = summary.parties.filter(p => summary.awaiting.includes(p.slot) && p.slot !== summary.me).map(p => p.name)
   if (summary.status === 'completed') {
     await showCompleted(summary)
-  } else if (summary.status === 'declined' || summary.status === 'voided') {
+    return
+  }
+  // The document as it stands first: the source the nodes prepared (checked
+  // by the core), with every step signed so far, every field outlined. A
+  // document that cannot be shown gets no Sign button.
+  const shown = `${summary.parties.filter(p => p.sealed).length}`
+  if (guest.shownDocument !== shown) {
+    const files = await Promise.all(summary.needed.map(blob))
+    const [file] = guest.core(OP.VIEW, [guest.envelope, ...files])
+    await showPages($('pages'), file, fieldsOf(summary))
+    guest.shownDocument = shown
+  }
+  if (summary.status === 'declined' || summary.status === 'voided') {
     say(summary.status === 'declined' ? 'This document was declined.' : 'The sender withdrew this document.', 'bad')
     panel.replaceChildren(el('p', {}, `Reason: ${summary.ended ?? '—'}`))
   } else if (summary.my_turn) {
     say('Your turn to sign.', 'ok')
-    if (!panel.dataset.form) showForm(summary)
+    if (panel.dataset.form !== 'shown') showForm(summary)
   } else if (summary.me != null && summary.parties[summary.me].signed_at) {
     say(`You signed. Waiting for ${waitingOn.join(', ') || 'the others'}; this page updates by itself.`)
     panel.replaceChildren(el('p', {}, 'You will be able to download the signed PDF here once everyone has signed.'))
@@ -232,15 +263,6 @@ async function show (summary) {
     say(`Waiting for ${waitingOn.join(', ') || 'the others'} to sign first. This page updates by itself when it is your turn.`)
     panel.replaceChildren(el('p', {}, 'You can read the document below meanwhile.'))
     delete panel.dataset.form
-  }
-  // The document as it stands: the source the nodes prepared (checked by
-  // the core), with every step signed so far, and every field outlined.
-  const shown = `${summary.parties.filter(p => p.sealed).length}`
-  if (guest.shownDocument !== shown) {
-    const files = await Promise.all(summary.needed.map(blob))
-    const [file] = guest.core(OP.VIEW, [guest.envelope, ...files])
-    await showPages($('pages'), file, fieldsOf(summary))
-    guest.shownDocument = shown
   }
 }
 
@@ -281,7 +303,7 @@ function showForm (summary) {
   }
   const email = el('input', { id: 'email', type: 'email', autocomplete: 'email', inputMode: 'email' })
   form.append(el('label', { htmlFor: 'email' }, 'Email me the signed PDF (optional)'), email,
-    el('p', { className: 'note' }, 'The sender\'s computer emails it to you once everyone has signed.'))
+    el('p', { className: 'note' }, 'The sender\'s computer emails it to you once everyone has signed. The other signers\' apps see the address too.'))
   const error = el('p', { id: 'form-error', className: 'bad', role: 'alert' })
   const button = el('button', { type: 'submit', id: 'sign-button' }, 'Sign')
   form.append(error, button)
@@ -347,6 +369,8 @@ async function signWith (values) {
 
 function askForCode (answer) {
   const panel = $('panel')
+  // A code the node refused is not sent again.
+  if (answer.answer !== 'sent') guest.code = null
   const why = {
     sent: 'The sender asked to confirm your phone: we texted you a 6-digit code.',
     wrong: `That code is wrong: ${answer.left} tries left.`,
@@ -362,6 +386,7 @@ function askForCode (answer) {
   form.addEventListener('submit', (e) => {
     e.preventDefault()
     guest.code = answer.answer === 'expired' ? null : Number(input.value.trim())
+    delete panel.dataset.form
     refresh()
   })
   panel.replaceChildren(form)
@@ -389,7 +414,8 @@ async function showCompleted (summary) {
 
 // One tab per invitation: two would each sign and keep their own copy.
 async function startOnce () {
-  await navigator.storage?.persist?.().catch(() => false)
+  // Asked for, not waited on: a browser may ask the person first.
+  navigator.storage?.persist?.().catch(() => false)
   if (!navigator.locks) return start()
   return navigator.locks.request(`countersign-guest-${location.hash}`, { ifAvailable: true }, async (lock) => {
     if (!lock) {
@@ -402,4 +428,8 @@ async function startOnce () {
   })
 }
 
-startOnce().catch(e => say(`This page could not start: ${e.message}`, 'bad'))
+startOnce().catch(e => {
+  const old = e.name === 'NotSupportedError' || /Ed25519|Algorithm/i.test(e.message)
+  say(old ? 'This browser is too old to sign here (it cannot make an Ed25519 key). Please update it, or open the link in another browser.'
+    : `This page could not start: ${e.message}`, 'bad')
+})

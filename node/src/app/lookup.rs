@@ -128,6 +128,22 @@ impl App {
             .unwrap_or(Response::Unknown)
     }
 
+    /// Keeps the index up to date with `envelope` (a document of this node's
+    /// own fetched again after damage brings its invitations back).
+    pub(super) fn note_invites(&mut self, envelope: EnvelopeId) {
+        let me = self.me();
+        let Some(index) = &mut self.invite_keys else { return };
+        let Ok(state) = self.envelopes.party().state_ref(envelope) else { return };
+        if state.creator() != me {
+            return;
+        }
+        for entry in state.valid() {
+            if let Act::Invite { invite_key, .. } = &entry.entry().act {
+                index.insert(*invite_key, envelope);
+            }
+        }
+    }
+
     /// The index of invite keys, built from every envelope at the first use.
     fn invite_index(&mut self) -> &HashMap<PublicKey, EnvelopeId> {
         if self.invite_keys.is_none() {

@@ -8,6 +8,7 @@ impl App {
         // A change may be what lets this node seal its step (its own Sign, or
         // the seal of the step before it).
         self.start_sealing(envelope);
+        self.note_invites(envelope);
         self.active.insert(envelope, Instant::now());
         self.learn_addresses(envelope);
         for peer in self.envelopes.peers_of(envelope) {

@@ -147,10 +147,16 @@ pub(super) async fn page(State(state): State<AppState>) -> Response {
 
 /// `GET /guest/{*file}`: a file the build's manifest lists, nothing else.
 pub(super) async fn file(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Response {
-    let Some(file) = state.guest.as_ref().and_then(|guest| guest.files.get(&name)) else {
+    let Some((guest, file)) = state.guest.as_ref().and_then(|guest| guest.files.get(&name).map(|file| (guest, file))) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    ([(header::CONTENT_TYPE, content_type(&name)), (header::CACHE_CONTROL, "no-cache")], file.bytes.clone()).into_response()
+    // A worker takes its policy from its own response: PDF.js's gets the page's.
+    let headers = [
+        (header::CONTENT_TYPE, content_type(&name).to_owned()),
+        (header::CACHE_CONTROL, "no-cache".to_owned()),
+        (header::CONTENT_SECURITY_POLICY, guest.policy()),
+    ];
+    (headers, file.bytes.clone()).into_response()
 }
 
 const STYLE: &str = r#"

@@ -279,7 +279,7 @@ fn colour_at(phone: &Browser, x: f64, y: f64) -> anyhow::Result<[u64; 3]> {
 }
 
 #[test]
-fn after_the_code_the_guest_page_draws_what_the_document_holds_even_in_jpeg_2000() -> anyhow::Result<()> {
+fn after_the_code_the_guest_page_draws_what_the_document_holds_even_in_jpeg_2000_and_the_client_may_decline() -> anyhow::Result<()> {
     // PDF.js decodes JPEG 2000 with a WebAssembly file it loads on demand:
     // without it the image would be left out, and the client would sign a
     // page that looks blank where the final PDF shows the image.
@@ -314,5 +314,22 @@ fn after_the_code_the_guest_page_draws_what_the_document_holds_even_in_jpeg_2000
     phone.screenshot("guest-jpeg-2000")?;
     assert!(top[0] > 180 && top[2] < 80, "the image's top half is red: {top:?}");
     assert!(bottom[2] > 180 && bottom[0] < 80, "the image's bottom half is blue: {bottom:?}");
+
+    // The client declines instead, with a reason; the sender's node sees it.
+    phone.click("#decline")?;
+    phone.type_into("#decline-reason", "The picture is not what we agreed")?;
+    phone.click("#decline-confirm")?;
+    phone.wait_for_text("This document was declined")?;
+    phone.screenshot("guest-declined")?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = world.sally.status(&envelope)?;
+        if matches!(&status.status, countersign_shared::state::Status::Declined { reason, .. } if reason == "The picture is not what we agreed")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the sender never saw the decline: {status:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! The guest's own entries: its `Join`, `Sign` and `Seal`. The guest's key
+//! The guest's own entries: its `Join`, `Sign`, `Seal` and `Decline`. The guest's key
 //! lives in the browser (WebCrypto, non-extractable), so each entry is made
 //! in two halves: [`Unsigned`] gives the bytes to sign, and [`finish`] takes
 //! the signature back, checks the entry against the rules with every entry
@@ -136,6 +136,16 @@ pub fn sign(state: &EnvelopeState, me: &PublicKey, now: u64, filled: &Filled) ->
 pub fn seal(state: &EnvelopeState, me: &PublicKey, now: u64, value: Signature) -> Result<Unsigned, GuestError> {
     let slot = my_slot(state, me)?;
     Ok(entry(state, me, now, Act::Seal { slot, value }))
+}
+
+/// The guest's `Decline`: it will not sign, and says why; the envelope ends.
+pub fn decline(state: &EnvelopeState, me: &PublicKey, now: u64, reason: &str) -> Result<Unsigned, GuestError> {
+    let slot = my_slot(state, me)?;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(GuestError::new("say why you decline: the sender reads it"));
+    }
+    Ok(entry(state, me, now, Act::Decline { slot, reason: reason.to_owned() }))
 }
 
 /// The entry `body` with the guest's `signature`, if the rules accept it

@@ -61,6 +61,8 @@ pub const VIEW: u32 = 18;
 pub const EMAIL: u32 = 19;
 /// The signed email card, into the document: `[key, email, signature]`.
 pub const SET_EMAIL: u32 = 20;
+/// The `Decline`: `[envelope, me, now, reason]` → `[body, to sign]`.
+pub const DECLINE: u32 = 21;
 
 thread_local! {
     static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
@@ -144,6 +146,10 @@ fn run_in(session: &mut Session, op: u32, input: &[&[u8]]) -> Result<Vec<Vec<u8>
         SIGN => {
             let unsigned =
                 acts::sign(&state(session)?, &key(1, "key")?, u64_at(input, 2, "time")?, &filled(&input[3.min(input.len())..])?)?;
+            vec![unsigned.body, unsigned.to_sign]
+        }
+        DECLINE => {
+            let unsigned = acts::decline(&state(session)?, &key(1, "key")?, u64_at(input, 2, "time")?, text(input, 3, "reason")?)?;
             vec![unsigned.body, unsigned.to_sign]
         }
         SEAL => {

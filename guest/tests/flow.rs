@@ -160,3 +160,32 @@ fn damaged_calls_get_errors_not_panics() {
     assert!(call(ops::OPEN, &[&[1; 3], b""]).is_err());
     assert!(frames::read(&[0, 0, 0, 2, 0, 0, 0, 9]).is_err());
 }
+
+#[test]
+fn the_guest_may_decline_with_a_reason_and_the_envelope_ends() {
+    let pdf = contract_pdf(1);
+    let mut scenario = Scenario::invited(pdf.clone(), contract_terms(&pdf));
+    let envelope = scenario.envelope.as_bytes().to_vec();
+    let (invitation, _) = scenario.invites[&CLIENT].clone();
+    let link = invitation.to_web_link("https://verify.example");
+    let guest = SecretKey::from_seed([44; 32]);
+    let me = guest.public().as_bytes().to_vec();
+    let mut node = EnvelopeDoc::new();
+    let mut peer = sync::State::new();
+    node_doc(&scenario, &mut node);
+    ok(ops::OPEN, &[&[9; 16], b""]);
+    sync_with(&mut node, &mut peer);
+    let (name, contact, since) = (b"Carl Client".as_slice(), b"+15550100".as_slice(), 1_800_000_000_000u64.to_be_bytes());
+    let to_sign = ok(ops::CERTIFICATE, &[&me, name, contact, &since]);
+    let certificate = ok(ops::CERTIFICATE_SIGNED, &[&me, name, contact, &since, guest.sign(&to_sign[0]).as_bytes()]).remove(0);
+    let now = scenario.tick().to_be_bytes();
+    let expires = invitation.expires_at.to_be_bytes();
+    let join = ok(ops::JOIN, &[link.as_bytes(), &envelope, &[CLIENT], &expires, &me, &now, &certificate]);
+    ok(ops::FINISH, &[&envelope, &join[0], guest_signs(&guest, &join).as_bytes()]);
+    assert!(call(ops::DECLINE, &[&envelope, &me, &now, b"   "]).unwrap_err().contains("say why"));
+    let decline = ok(ops::DECLINE, &[&envelope, &me, &now, b"The fee is wrong"]);
+    ok(ops::FINISH, &[&envelope, &decline[0], guest_signs(&guest, &decline).as_bytes()]);
+    let view: serde_json::Value = serde_json::from_slice(&ok(ops::SUMMARY, &[&envelope, &me])[0]).unwrap();
+    assert_eq!(view["status"], "declined");
+    assert_eq!(view["ended"], "The fee is wrong");
+}

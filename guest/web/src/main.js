@@ -226,7 +226,9 @@ async function seal (summary) {
 }
 
 function fieldsOf (summary) {
-  return summary.fields.map(f => ({ page: f.page, rect: f.rect, label: f.label, mine: f.assignee === summary.me }))
+  // Fields already filled show their values, not an outline.
+  return summary.fields.filter(f => !f.has_image && f.text == null)
+    .map(f => ({ page: f.page, rect: f.rect, label: f.label, mine: f.assignee === summary.me }))
 }
 
 async function show (summary) {
@@ -249,21 +251,62 @@ async function show (summary) {
     await showPages($('pages'), file, fieldsOf(summary))
     guest.shownDocument = shown
   }
+  // Each state draws the panel once (a refresh every few seconds must not
+  // wipe what the person is typing).
+  const state = (name, draw) => {
+    if (panel.dataset.form !== name) {
+      draw()
+      panel.dataset.form = name
+    }
+  }
   if (summary.status === 'declined' || summary.status === 'voided') {
     say(summary.status === 'declined' ? 'This document was declined.' : 'The sender withdrew this document.', 'bad')
-    panel.replaceChildren(el('p', {}, `Reason: ${summary.ended ?? '—'}`))
+    state('ended', () => panel.replaceChildren(el('p', {}, `Reason: ${summary.ended ?? '—'}`)))
   } else if (summary.my_turn) {
     say('Your turn to sign.', 'ok')
-    if (panel.dataset.form !== 'shown') showForm(summary)
+    state('shown', () => {
+      showForm(summary)
+      panel.append(declineControl())
+    })
   } else if (summary.me != null && summary.parties[summary.me].signed_at) {
     say(`You signed. Waiting for ${waitingOn.join(', ') || 'the others'}; this page updates by itself.`)
-    panel.replaceChildren(el('p', {}, 'You will be able to download the signed PDF here once everyone has signed.'))
-    delete panel.dataset.form
+    state('signed', () => panel.replaceChildren(el('p', {}, 'You will be able to download the signed PDF here once everyone has signed.')))
   } else {
     say(`Waiting for ${waitingOn.join(', ') || 'the others'} to sign first. This page updates by itself when it is your turn.`)
-    panel.replaceChildren(el('p', {}, 'You can read the document below meanwhile.'))
-    delete panel.dataset.form
+    state('waiting', () => panel.replaceChildren(el('p', {}, 'You can read the document below meanwhile.'), ...(summary.me != null ? [declineControl()] : [])))
   }
+}
+
+// "Decline to sign", with the reason everyone will read; it ends the document.
+function declineControl () {
+  const box = el('div', { className: 'decline' })
+  const open = el('button', { type: 'button', className: 'link', id: 'decline' }, 'Decline to sign')
+  open.addEventListener('click', () => {
+    const reason = el('textarea', { id: 'decline-reason', rows: 3 })
+    const error = el('p', { className: 'bad', role: 'alert' })
+    const confirm = el('button', { type: 'submit', id: 'decline-confirm' }, 'Decline')
+    const form = el('form', { id: 'decline-form' }, el('label', { htmlFor: 'decline-reason' }, 'Why do you decline? Everyone who signs reads it.'), reason, error, confirm)
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault()
+      confirm.disabled = true
+      try {
+        const { core, record } = guest
+        const [body, toSign] = core(OP.DECLINE, [record.envelope, record.publicKey, u64(Date.now()), reason.value])
+        core(OP.FINISH, [record.envelope, body, await signed(toSign)])
+        record.doc = core(OP.SAVE)[0]
+        await store.save(guest.payload, record)
+        window.scrollTo({ top: 0 })
+        refresh()
+      } catch (err) {
+        error.textContent = err.message
+        confirm.disabled = false
+      }
+    })
+    box.replaceChildren(form)
+    reason.focus()
+  })
+  box.append(open)
+  return box
 }
 
 function showParties (summary) {
@@ -277,7 +320,6 @@ function showParties (summary) {
 
 function showForm (summary) {
   const panel = $('panel')
-  panel.dataset.form = 'shown'
   const mine = summary.fields.filter(f => f.assignee === summary.me)
   const form = el('form', { id: 'sign-form', noValidate: true })
   const inputs = []
@@ -333,7 +375,6 @@ function showForm (summary) {
     try {
       if (email.value.trim()) await askForEmail(email.value.trim())
       await signWith(values)
-      delete panel.dataset.form
       refresh()
     } catch (err) {
       error.textContent = err.message

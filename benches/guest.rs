@@ -15,10 +15,11 @@ use std::time::{Duration, Instant};
 use countersign_scenarios::browser::Browser;
 use countersign_scenarios::nodes::{Node, Relay};
 use countersign_scenarios::scratch_dir;
+use countersign_scenarios::verifier::RecordingVerifier;
 use countersign_shared::invite::WEB_PATH;
 use countersign_shared::test_utils::{contract_pdf, signature_png, stamp_png};
 use countersign_verifier::config::Config;
-use countersign_verifier::http::{AppState, app_with, guest::GuestFiles};
+use countersign_verifier::http::{AppState, guest::GuestFiles};
 
 const RUNS: usize = 7;
 
@@ -34,12 +35,10 @@ fn main() {
     println!("{:<24} {:>28} gzipped (budget 1,572,864)", "the page in all", total);
 
     let relay = Relay::start().unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-    let verifier = format!("http://{}", listener.local_addr().unwrap());
     let guest = GuestFiles::load(&dist, &relay.websocket).unwrap();
-    let service = app_with(AppState { guest: Some(guest), ..AppState::new(&Config::default(), Default::default()) });
-    runtime.spawn(async move { axum::serve(listener, service).await });
+    let served =
+        RecordingVerifier::start_with(AppState { guest: Some(guest), ..AppState::new(&Config::default(), Default::default()) }).unwrap();
+    let verifier = served.url.clone();
 
     let files = scratch_dir("guest-bench").unwrap();
     std::fs::write(files.join("contract.pdf"), contract_pdf(2)).unwrap();

@@ -6,17 +6,17 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a test fails by panicking
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use countersign_scenarios::browser::Browser;
 use countersign_scenarios::nodes::{Node, Relay};
+use countersign_scenarios::verifier::RecordingVerifier;
 use countersign_scenarios::{pem, pyhanko_validate, scratch_dir};
 use countersign_shared::invite::WEB_PATH;
 use countersign_shared::test_utils::{contract_pdf, signature_png, stamp_png};
 use countersign_shared::verify::{Verdict, verify};
 use countersign_verifier::config::Config;
-use countersign_verifier::http::{AppState, app_with, guest::GuestFiles};
+use countersign_verifier::http::{AppState, guest::GuestFiles};
 
 /// The guest page's build (`scripts/build-guest`).
 fn guest_build() -> PathBuf {
@@ -47,9 +47,8 @@ fn wait_for_text_message(node: &Node, what: &str, found: impl Fn(&str) -> bool) 
 struct World {
     /// Kept running for the test.
     _relay: Relay,
-    _runtime: tokio::runtime::Runtime,
+    recording: RecordingVerifier,
     verifier: String,
-    seen: Arc<Mutex<Vec<String>>>,
     sally: Node,
     dmitri: Node,
     dir: PathBuf,
@@ -58,20 +57,10 @@ struct World {
 impl World {
     fn start(label: &str) -> anyhow::Result<World> {
         let relay = Relay::start()?;
-        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-        let runtime = tokio::runtime::Runtime::new()?;
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-        let verifier = format!("http://{}", listener.local_addr()?);
         let guest = GuestFiles::load(&guest_build(), &relay.websocket)?;
-        let state = AppState { guest: Some(guest), ..AppState::new(&Config::default(), Default::default()) };
-        let record = seen.clone();
-        let service =
-            app_with(state).layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
-                let referrer = request.headers().get("referer").map(|r| r.to_str().unwrap_or("?").to_owned()).unwrap_or_default();
-                record.lock().unwrap().push(format!("{} {} {referrer}", request.method(), request.uri()));
-                next.run(request)
-            }));
-        runtime.spawn(async move { axum::serve(listener, service).await });
+        let recording =
+            RecordingVerifier::start_with(AppState { guest: Some(guest), ..AppState::new(&Config::default(), Default::default()) })?;
+        let verifier = recording.url.clone();
         let mut sally = Node::init("Sally Sender", "sally@acme.test")?;
         let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
         sally.start(&["--relay", &relay.address])?;
@@ -81,7 +70,7 @@ impl World {
             assert!(Instant::now() < deadline, "no relay reservation: {}", sally.log());
             std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(World { _relay: relay, _runtime: runtime, verifier, seen, sally, dmitri, dir: scratch_dir(label)? })
+        Ok(World { _relay: relay, recording, verifier, sally, dmitri, dir: scratch_dir(label)? })
     }
 
     /// Sends `pdf` to the director and to Carl by phone; the envelope id,
@@ -121,7 +110,7 @@ impl World {
 #[test]
 fn a_client_signs_from_the_text_message_in_a_phone_browser() -> anyhow::Result<()> {
     let world = World::start("guest")?;
-    let World { verifier, seen, sally, dmitri, dir, .. } = &world;
+    let World { verifier, sally, dmitri, dir, .. } = &world;
     let (envelope, director_link) = world.send(&contract_pdf(1), &["--confirm-by-code"])?;
     // The client's text message, as the phone gets it.
     let link = world.client_link();
@@ -155,14 +144,7 @@ fn a_client_signs_from_the_text_message_in_a_phone_browser() -> anyhow::Result<(
     phone.type_into("#field-4", "Carl Client")?;
     phone.type_into("#field-5", "1 Main St, Springfield")?;
     phone.type_into("#email", "carl@client.test")?;
-    let (left, top, width, height) = phone.rect_in_viewport("#pad")?;
-    let stroke: Vec<(i64, i64)> = (0..=20)
-        .map(|i| {
-            let t = f64::from(i) / 20.0;
-            ((left + width * (0.1 + 0.8 * t)) as i64, (top + height * (0.5 + 0.3 * (t * 10.0).sin())) as i64)
-        })
-        .collect();
-    phone.drag(&stroke)?;
+    phone.draw_signature("#pad")?;
     phone.screenshot("guest-2-signing")?;
     phone.click("#sign-button")?;
     phone.wait_for_text("Signed by everyone")?;
@@ -220,7 +202,7 @@ fn a_client_signs_from_the_text_message_in_a_phone_browser() -> anyhow::Result<(
     other.wait_for_text("does not recognise this invitation")?;
 
     // The verifier saw page and file requests only: no payload, no key, no document.
-    let requests = seen.lock().unwrap().clone();
+    let requests = world.recording.requests();
     assert!(requests.iter().all(|r| r.starts_with("GET ")), "{requests:?}");
     assert!(requests.iter().all(|r| !r.contains(&payload[..16])), "the invitation reached the verifier: {requests:?}");
     Ok(())

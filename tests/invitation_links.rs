@@ -7,31 +7,18 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a test fails by panicking
 
-use std::sync::{Arc, Mutex};
-
 use countersign_scenarios::browser::Browser;
 use countersign_scenarios::nodes::Node;
 use countersign_scenarios::scratch_dir;
+use countersign_scenarios::verifier::RecordingVerifier;
 use countersign_shared::invite::{Invitation, WEB_PATH};
 use countersign_shared::test_utils::contract_pdf;
-use countersign_verifier::config::Config;
-use countersign_verifier::http::app;
 
 #[test]
 fn an_invitation_link_opens_the_join_page_and_hands_the_invitation_to_the_app() -> anyhow::Result<()> {
     // The verifier, recording every request line and referrer it gets.
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let runtime = tokio::runtime::Runtime::new()?;
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let verifier = format!("http://{}", listener.local_addr()?);
-    let record = seen.clone();
-    let service =
-        app(&Config::default()).layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
-            let referrer = request.headers().get("referer").map(|r| r.to_str().unwrap_or("?").to_owned()).unwrap_or_default();
-            record.lock().unwrap().push(format!("{} {referrer}", request.uri()));
-            next.run(request)
-        }));
-    runtime.spawn(async move { axum::serve(listener, service).await });
+    let recording = RecordingVerifier::start()?;
+    let verifier = recording.url.clone();
 
     let dir = scratch_dir("links")?;
     std::fs::write(dir.join("contract.pdf"), contract_pdf(1))?;
@@ -78,8 +65,8 @@ fn an_invitation_link_opens_the_join_page_and_hands_the_invitation_to_the_app() 
     // An address without an invitation says so.
     browser.go(&format!("{verifier}/join"))?;
     browser.wait_for_text("holds no invitation")?;
-    let requests = seen.lock().unwrap().clone();
-    assert!(requests.iter().any(|r| r.starts_with("/assets/join.js")), "{requests:?}");
+    let requests = recording.requests();
+    assert!(requests.iter().any(|r| r.starts_with("GET /assets/join.js")), "{requests:?}");
     assert!(requests.iter().all(|r| !r.contains(&payload[..20])), "the invitation reached the verifier: {requests:?}");
 
     // The desktop hands `countersign://join/…` to `countersign open-link`,

@@ -161,14 +161,7 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
     browser.click("#join-form button[type=submit]")?;
     browser.wait_for_text("Your turn to sign")?;
     browser.wait_for("#pad")?;
-    let (left, top, width, height) = browser.rect_in_viewport("#pad")?;
-    let stroke: Vec<(i64, i64)> = (0..=24)
-        .map(|i| {
-            let t = f64::from(i) / 24.0;
-            ((left + width * (0.1 + 0.8 * t)) as i64, (top + height * (0.5 + 0.3 * (t * 12.0).sin())) as i64)
-        })
-        .collect();
-    browser.drag(&stroke)?;
+    browser.draw_signature("#pad")?;
     browser.choose_file("#stamp-file", &files.join("stamp.png"))?;
     browser.click("#review")?;
     browser.wait_for("#review-dialog[open]")?;

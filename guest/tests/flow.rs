@@ -51,6 +51,14 @@ fn node_doc(scenario: &Scenario, node: &mut EnvelopeDoc) {
     }
 }
 
+/// Carl's self-signed certificate for the guest's key, made as the page makes it.
+fn certificate(guest: &SecretKey) -> Vec<u8> {
+    let me = guest.public().as_bytes().to_vec();
+    let (name, contact, since) = (b"Carl Client".as_slice(), b"+15550100".as_slice(), 1_800_000_000_000u64.to_be_bytes());
+    let to_sign = ok(ops::CERTIFICATE, &[&me, name, contact, &since]);
+    ok(ops::CERTIFICATE_SIGNED, &[&me, name, contact, &since, guest.sign(&to_sign[0]).as_bytes()]).remove(0)
+}
+
 fn guest_signs(key: &SecretKey, unsigned: &[Vec<u8>]) -> Signature {
     key.sign(&unsigned[1])
 }
@@ -84,11 +92,7 @@ fn the_guest_joins_waits_signs_seals_and_makes_the_final_pdf_every_node_makes() 
     let expires = invitation.expires_at.to_be_bytes();
 
     // Its certificate and its Join, each signed elsewhere.
-    let name = b"Carl Client".as_slice();
-    let contact = b"+15550100".as_slice();
-    let since = 1_800_000_000_000u64.to_be_bytes();
-    let to_sign = ok(ops::CERTIFICATE, &[&me, name, contact, &since]);
-    let certificate = ok(ops::CERTIFICATE_SIGNED, &[&me, name, contact, &since, guest.sign(&to_sign[0]).as_bytes()]).remove(0);
+    let certificate = certificate(&guest);
     let now = scenario.tick().to_be_bytes();
     let join = ok(ops::JOIN, &[link.as_bytes(), &envelope, &[CLIENT], &expires, &me, &now, &certificate]);
     let forged = SecretKey::from_seed([43; 32]).sign(&join[1]);
@@ -175,9 +179,7 @@ fn the_guest_may_decline_with_a_reason_and_the_envelope_ends() {
     node_doc(&scenario, &mut node);
     ok(ops::OPEN, &[&[9; 16], b""]);
     sync_with(&mut node, &mut peer);
-    let (name, contact, since) = (b"Carl Client".as_slice(), b"+15550100".as_slice(), 1_800_000_000_000u64.to_be_bytes());
-    let to_sign = ok(ops::CERTIFICATE, &[&me, name, contact, &since]);
-    let certificate = ok(ops::CERTIFICATE_SIGNED, &[&me, name, contact, &since, guest.sign(&to_sign[0]).as_bytes()]).remove(0);
+    let certificate = certificate(&guest);
     let now = scenario.tick().to_be_bytes();
     let expires = invitation.expires_at.to_be_bytes();
     let join = ok(ops::JOIN, &[link.as_bytes(), &envelope, &[CLIENT], &expires, &me, &now, &certificate]);

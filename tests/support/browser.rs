@@ -194,6 +194,18 @@ impl Browser {
         self.run(self.client.execute_async(script, args))
     }
 
+    /// Draws a wavy stroke across the element matching `css` (a signature pad).
+    pub fn draw_signature(&self, css: &str) -> Result<()> {
+        let (left, top, width, height) = self.rect_in_viewport(css)?;
+        let stroke: Vec<(i64, i64)> = (0..=24)
+            .map(|i| {
+                let t = f64::from(i) / 24.0;
+                ((left + width * (0.1 + 0.8 * t)) as i64, (top + height * (0.5 + 0.3 * (t * 12.0).sin())) as i64)
+            })
+            .collect();
+        self.drag(&stroke)
+    }
+
     /// Presses the mouse at each point in turn (viewport pixels), moving
     /// through the points, and releases it at the last: a drag or a stroke.
     pub fn drag(&self, points: &[(i64, i64)]) -> Result<()> {

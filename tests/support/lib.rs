@@ -13,6 +13,7 @@ pub mod lan;
 pub mod mail;
 pub mod nodes;
 pub mod raster;
+pub mod verifier;
 
 use anyhow::{Context, Result, bail};
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use maud::{DOCTYPE, PreEscaped, html};
+use maud::html;
 
 use crate::http::AppState;
 
@@ -117,15 +117,6 @@ pub(super) async fn page(State(state): State<AppState>) -> Response {
         return (StatusCode::NOT_FOUND, "Signing in the browser is not set up on this verifier.").into_response();
     };
     let body = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { "Sign a document" }
-                style { (PreEscaped(STYLE)) }
-            }
             body {
                 main #guest data-relay=(guest.relay) data-wasm="/guest/countersign_guest.wasm"
                     data-wasm-integrity=(guest.integrity("countersign_guest.wasm")) data-worker="/guest/pdf.worker.min.mjs"
@@ -140,9 +131,9 @@ pub(super) async fn page(State(state): State<AppState>) -> Response {
                 noscript { p { "Signing in the browser needs JavaScript." } }
                 script type="module" src="/guest/guest.js" integrity=(guest.integrity("guest.js")) crossorigin="anonymous" {}
             }
-        }
     };
-    ([(header::CONTENT_SECURITY_POLICY, guest.policy()), (header::REFERRER_POLICY, "no-referrer".into())], body).into_response()
+    let page = super::page::document("Sign a document", &[STYLE], body);
+    ([(header::CONTENT_SECURITY_POLICY, guest.policy()), (header::REFERRER_POLICY, "no-referrer".into())], page).into_response()
 }
 
 /// `GET /guest/{*file}`: a file the build's manifest lists, nothing else.

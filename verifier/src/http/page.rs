@@ -106,17 +106,26 @@ drop.addEventListener('drop', e => { e.preventDefault(); drop.classList.remove('
 const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; \
      base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// A page: the title, what it is about, and the uploader if `uploader`.
-fn page(title: &str, envelope: &str, intro: Markup, uploader: bool) -> Response {
-    let page = html! {
+/// An HTML document: its title, its style sheets (inline) and its body.
+pub(super) fn document(title: &str, styles: &[&str], body: Markup) -> Markup {
+    html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
                 title { (title) }
-                style { (PreEscaped(STYLE)) }
+                style { @for style in styles { (PreEscaped(style)) } }
             }
+            (body)
+        }
+    }
+}
+
+/// A page: the title, what it is about, and the uploader if `uploader`.
+fn page(title: &str, envelope: &str, intro: Markup, uploader: bool) -> Response {
+    let body = html! {
             body data-envelope=(envelope) {
                 main {
                     h1 { (title) }
@@ -134,8 +143,8 @@ fn page(title: &str, envelope: &str, intro: Markup, uploader: bool) -> Response 
                     script src="/assets/verify.js" {}
                 }
             }
-        }
     };
+    let page = document(title, &[STYLE], body);
     ([(header::CONTENT_SECURITY_POLICY, PAGE_POLICY), (header::REFERRER_POLICY, "no-referrer")], page).into_response()
 }
 
@@ -201,22 +210,13 @@ pub(super) async fn join(State(state): State<AppState>) -> impl IntoResponse {
         }
         p.note { "Your invitation stays on this device: the part after # in the address is never sent to " (state.public_url) "." }
     };
-    let page = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { "You are invited to sign" }
-                style { (PreEscaped(STYLE)) (PreEscaped(JOIN_STYLE)) }
-            }
-            body {
-                main { h1 { "You are invited to sign" } (intro) }
-                script src="/assets/join.js" {}
-            }
+    let body = html! {
+        body {
+            main { h1 { "You are invited to sign" } (intro) }
+            script src="/assets/join.js" {}
         }
     };
+    let page = document("You are invited to sign", &[STYLE, JOIN_STYLE], body);
     ([(header::CONTENT_SECURITY_POLICY, JOIN_POLICY), (header::REFERRER_POLICY, "no-referrer")], page)
 }
 

@@ -203,6 +203,7 @@ fn contract_request(pdf: &[u8], document: countersign_shared::Hash) -> CreateReq
         fields: Some(fields),
         verifier_url: None,
         confirm_by_code: false,
+        invite_all_now: false,
     }
 }
 

@@ -111,7 +111,8 @@ impl World {
 fn a_client_signs_from_the_text_message_in_a_phone_browser() -> anyhow::Result<()> {
     let world = World::start("guest")?;
     let World { verifier, sally, dmitri, dir, .. } = &world;
-    let (envelope, director_link) = world.send(&contract_pdf(1), &["--confirm-by-code"])?;
+    // Sally lets the client read the contract before the company signs.
+    let (envelope, director_link) = world.send(&contract_pdf(1), &["--confirm-by-code", "--invite-all-now"])?;
     // The client's text message, as the phone gets it.
     let link = world.client_link();
     assert!(link.starts_with(&format!("{verifier}/join#")), "{link}");
@@ -141,6 +142,9 @@ fn a_client_signs_from_the_text_message_in_a_phone_browser() -> anyhow::Result<(
     let stamp = dir.join("stamp.png").display().to_string();
     dmitri.cli(&["sign", &envelope, "--signature", &signature, "--stamp", &stamp])?.ok()?;
     phone.wait_for_text("Your turn to sign")?;
+    // ...and the client's phone is texted so, with the same link.
+    let turn = wait_for_text_message(sally, "saying it is Carl's turn", |t| t.contains("Your turn to sign"));
+    assert!(turn.contains(&link), "the text carries the client's link {link}: {turn}");
     phone.type_into("#field-4", "Carl Client")?;
     phone.type_into("#field-5", "1 Main St, Springfield")?;
     phone.type_into("#email", "carl@client.test")?;

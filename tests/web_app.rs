@@ -126,6 +126,10 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
     assert_eq!(links.len(), 2, "{links:?}");
     assert_eq!(browser.execute("return document.querySelectorAll('.invite svg').length", json!([]))?, json!(2), "a QR code per invitation");
     let envelope = browser.url()?.split("/app/e/").nth(1).unwrap_or_default().split('?').next().unwrap_or_default().to_owned();
+    // The client signs second: their invitation goes out by itself when the
+    // company has signed, and the page says so.
+    let later = browser.text(".invite[data-slot='1']")?;
+    assert!(later.contains("by itself when their turn comes"), "{later}");
 
     let remind = browser.text("#remind")?;
     assert!(remind.contains("Dmitri Director") && remind.contains("Email a reminder"), "{remind}");
@@ -134,9 +138,7 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
     browser.wait_for_text("Reminder sent")?;
     let deadline = Instant::now() + Duration::from_secs(20);
     let reminded = loop {
-        let outbox: Vec<String> = std::fs::read_dir(sender.dir.join("outbox"))
-            .map(|entries| entries.filter_map(|e| e.ok().and_then(|e| std::fs::read_to_string(e.path()).ok())).collect())
-            .unwrap_or_default();
+        let outbox = outbox(&sender);
         if outbox.iter().any(|m| m.contains("Subject: Reminder") && m.contains("dmitri@acme.test")) || Instant::now() > deadline {
             break outbox.iter().any(|m| m.contains("Subject: Reminder"));
         }
@@ -156,6 +158,16 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
         browser.click("a[href='/app/join']")?;
         Ok(())
     };
+    // The sender shared the client's link by hand: on their phone the client
+    // can read the document, and waits for the company.
+    let phone = Browser::phone()?;
+    phone.go(&client.app_link()?)?;
+    phone.click("a[href='/app/join']")?;
+    phone.type_into("#link", &links[1])?;
+    phone.click("#join-form button[type=submit]")?;
+    phone.wait_for_text("Waiting for Dmitri Director")?;
+    phone.screenshot("web-4-client-waiting-phone")?;
+
     tab_of(&director.app_link()?)?;
     browser.type_into("#link", &links[0])?;
     browser.click("#join-form button[type=submit]")?;
@@ -165,7 +177,7 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
     browser.choose_file("#stamp-file", &files.join("stamp.png"))?;
     browser.click("#review")?;
     browser.wait_for("#review-dialog[open]")?;
-    browser.screenshot("web-4-director-review")?;
+    browser.screenshot("web-5-director-review")?;
     browser.click("#confirm")?;
     browser.wait_for_text("You signed")?;
 
@@ -173,36 +185,39 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
     browser.go(&pipeline)?;
     wait_for_card_in(&browser, "col-client")?;
 
-    // The client joins and signs with an uploaded image, on a phone-sized screen.
-    browser.resize(430, 1100)?;
-    tab_of(&client.app_link()?)?;
-    browser.type_into("#link", &links[1])?;
-    browser.click("#join-form button[type=submit]")?;
-    browser.wait_for_text("Your turn to sign")?;
-    browser.click("[data-tab=upload]")?;
-    browser.choose_file("#signature-file", &files.join("client-signature.png"))?;
-    let text_input = browser.execute("return document.querySelector('#sign-form input[type=text][name^=text-]').id", json!([]))?;
-    let label = browser.execute("return document.querySelector(`label[for=${arguments[0]}]`).textContent", json!([text_input]))?;
+    // The client's open page turns into the signing page by itself, and the
+    // client is texted that it is their turn (no SMS settings here: the text
+    // waits in the sender's outbox for a person to forward).
+    phone.wait_for_text("Your turn to sign")?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !outbox(&sender).iter().any(|m| m.contains("To: +15550100") && m.contains("Your turn to sign")) {
+        assert!(Instant::now() < deadline, "no \"your turn\" text for the client: {:?}", outbox(&sender));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // They sign with an uploaded image.
+    phone.click("[data-tab=upload]")?;
+    phone.choose_file("#signature-file", &files.join("client-signature.png"))?;
+    let text_input = phone.execute("return document.querySelector('#sign-form input[type=text][name^=text-]').id", json!([]))?;
+    let label = phone.execute("return document.querySelector(`label[for=${arguments[0]}]`).textContent", json!([text_input]))?;
     assert_eq!(label, json!("Client's address *"), "the field has the name the sender gave it");
-    browser.type_into(&format!("#{}", text_input.as_str().unwrap_or_default()), "Carl Client, 1 Main St")?;
-    browser.screenshot("web-5-client-sign-phone")?;
-    let overflow = browser.execute("return document.documentElement.scrollWidth - window.innerWidth", json!([]))?;
+    phone.type_into(&format!("#{}", text_input.as_str().unwrap_or_default()), "Carl Client, 1 Main St")?;
+    phone.screenshot("web-6-client-sign-phone")?;
+    let overflow = phone.execute("return document.documentElement.scrollWidth - window.innerWidth", json!([]))?;
     assert!(overflow.as_i64().unwrap_or(1) <= 0, "the signing page fits a phone's width (overflow {overflow})");
-    browser.click("#review")?;
-    browser.click("#confirm")?;
-    browser.wait_for_text("You signed")?;
-    browser.resize(1400, 1500)?;
+    phone.click("#review")?;
+    phone.click("#confirm")?;
+    phone.wait_for_text("You signed")?;
 
     // Completed everywhere; the sender downloads the final PDF and it verifies.
     browser.go(&pipeline)?;
     wait_for_card_in(&browser, "col-completed")?;
-    browser.screenshot("web-6-pipeline-completed")?;
+    browser.screenshot("web-7-pipeline-completed")?;
     browser.go(&format!("{}/app/e/{envelope}", origin(&pipeline)))?;
     browser.wait_for_text("Complete and intact")?;
     let signatures = browser.text("#verification .pdf-signatures")?;
     assert!(signatures.contains("1. Dmitri Director — verifies, certifies the document"), "{signatures}");
     assert!(signatures.contains("2. Carl Client — verifies"), "{signatures}");
-    browser.screenshot("web-7-completed")?;
+    browser.screenshot("web-8-completed")?;
     browser.click("#document-pages summary")?;
     let filled = browser.execute("return document.querySelectorAll('#document-pages .field.done').length", json!([]))?;
     assert_eq!(filled, json!(5), "every field shows as filled on the pages");
@@ -215,6 +230,13 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
     let client_values: Vec<&str> = report.parties[1].values.iter().map(|v| v.value.as_str()).collect();
     assert!(client_values.contains(&"Carl Client, 1 Main St"), "{client_values:?}");
     Ok(())
+}
+
+/// Every message in `node`'s outbox folder (no email or SMS settings).
+fn outbox(node: &Node) -> Vec<String> {
+    std::fs::read_dir(node.dir.join("outbox"))
+        .map(|entries| entries.filter_map(|e| e.ok().and_then(|e| std::fs::read_to_string(e.path()).ok())).collect())
+        .unwrap_or_default()
 }
 
 /// `http://127.0.0.1:PORT` of a URL.
@@ -260,7 +282,7 @@ fn a_template_sends_one_envelope_per_csv_row() -> Result<()> {
     let page = browser.wait_for_text("rows sent")?;
     assert!(page.contains("2 of 3 rows sent"), "{page}");
     assert!(page.contains("party2 contact (Cy Cedar)"), "the bad row says which column is wrong: {page}");
-    browser.screenshot("web-8-bulk")?;
+    browser.screenshot("web-9-bulk")?;
     let pipeline = sender.cli(&["list"])?.ok()?.stdout;
     assert!(pipeline.contains("Consulting for Acme") && pipeline.contains("Consulting for Birch"), "{pipeline}");
     assert!(!pipeline.contains("Consulting for Cedar"), "{pipeline}");

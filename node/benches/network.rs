@@ -52,6 +52,7 @@ fn request(document: countersign_shared::Hash, title: impl Into<String>) -> Crea
         fields: None,
         verifier_url: None,
         confirm_by_code: false,
+        invite_all_now: false,
     }
 }
 

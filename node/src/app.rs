@@ -582,11 +582,28 @@ impl App {
         }
     }
 
+    /// On the sender's node: the parties whose turn has come and who were not
+    /// told yet are invited, or told it is their turn. (File dates only,
+    /// until someone is owed a message.)
+    fn tell_turns(&mut self, envelope: EnvelopeId) {
+        let me = self.me();
+        let owed = self.envelopes.party().state_ref(envelope).is_ok_and(|state| match state.status() {
+            countersign_shared::state::Status::Awaiting { slots } => {
+                state.creator() == me && self.notifier.turn_untold(&envelope.to_string(), &slots)
+            }
+            _ => false,
+        });
+        if let Some(summary) = owed.then(|| self.envelopes.summary(envelope)).flatten() {
+            self.notifier.tell_turns(&summary, &self.envelopes.kept_invites(envelope));
+        }
+    }
+
     /// Tells this node's person about a completed, declined or voided envelope (once).
     pub(super) fn notice(&mut self, envelope: EnvelopeId) {
         // Called on every change (nobody listening is no error).
         let _ = self.changes.send(envelope);
         self.parties = None;
+        self.tell_turns(envelope);
         // Only an ended envelope is worth a summary.
         // A completed envelope's final PDF exists once the last step is sealed.
         let ended = self.envelopes.party().state_ref(envelope).is_ok_and(|state| match state.status() {

@@ -121,6 +121,10 @@ pub enum Command {
         /// Parties invited by phone must also give a 6-digit code texted to them.
         #[arg(long)]
         confirm_by_code: bool,
+        /// Send every invitation now, so that later signers can read the
+        /// document first (by default each is invited when their turn comes).
+        #[arg(long)]
+        invite_all_now: bool,
     },
     /// Joins an envelope with an invitation link.
     Join {
@@ -272,7 +276,7 @@ fn init(data: &DataDir, name: String, contact: Option<String>) -> anyhow::Result
 
 fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Send { pdf, title, signers, clients, viewers, fields, no_stamp, verifier, qr_dir, confirm_by_code } => {
+        Command::Send { pdf, title, signers, clients, viewers, fields, no_stamp, verifier, qr_dir, confirm_by_code, invite_all_now } => {
             let bytes = read_file(&pdf)?;
             let mut parties = Vec::new();
             for (list, role) in [(&signers, Role::CompanySigner), (&clients, Role::Client), (&viewers, Role::Viewer)] {
@@ -303,7 +307,7 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
             }
             let document: countersign_shared::Hash =
                 prepared.hash.parse().map_err(|_| anyhow::anyhow!("the node answered a malformed document hash"))?;
-            let request = CreateRequest { title, document, parties, fields, verifier_url: verifier, confirm_by_code };
+            let request = CreateRequest { title, document, parties, fields, verifier_url: verifier, confirm_by_code, invite_all_now };
             let created: Created = client.post("/api/v1/envelopes", &request)?;
             println!("Envelope {}", created.envelope);
             std::fs::create_dir_all(&qr_dir).with_context(|| format!("cannot create {}", qr_dir.display()))?;

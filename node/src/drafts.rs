@@ -27,6 +27,9 @@ pub struct Draft {
     /// Parties invited by phone must also give a code texted to them.
     #[serde(default)]
     pub confirm_by_code: bool,
+    /// Every invitation goes out at send, for later signers to read first.
+    #[serde(default)]
+    pub invite_all_now: bool,
 }
 
 /// A field placed in the editor, in points as the page is seen.
@@ -134,6 +137,7 @@ impl Draft {
             fields: if self.fields.is_empty() { None } else { Some(self.field_inputs()) },
             verifier_url: None,
             confirm_by_code: self.confirm_by_code,
+            invite_all_now: self.invite_all_now,
         }
     }
 

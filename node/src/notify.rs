@@ -2,8 +2,9 @@
 //! voids, by email (SMTP) or SMS (an HTTP gateway), or into the outbox folder
 //! when a channel is not configured.
 //!
-//! Who sends what: the sender's node sends the invitations and the
-//! reminders (the pipeline's remind action, and automatically every few days
+//! Who sends what: the sender's node sends the invitations, each when its
+//! party's turn comes (or all at send, to read first), "your turn" to a
+//! party who holds the document already, and the reminders (the pipeline's remind action, and automatically every few days
 //! while a party has not acted); every node tells its own person when a
 //! document is completed (with the final PDF), declined or voided.
 //!
@@ -34,7 +35,7 @@ use crate::datadir::DataDir;
 pub use crate::envelopes::Undelivered;
 use crate::envelopes::{InviteOut, Stage, Summary};
 use crate::notify::config::NotifyConfig;
-use crate::notify::message::{About, Kind, Message, Recipient};
+use crate::notify::message::{About, InviteFor, Kind, Message, Recipient};
 use crate::notify::queue::Queue;
 
 /// The longest the worker sleeps before looking at the queue again.
@@ -83,15 +84,71 @@ impl Notifier {
         }
     }
 
-    /// The sender's node: one invitation per party.
-    pub fn invite(&self, summary: &Summary, invites: &[InviteOut]) {
-        let about = self.about(summary);
+    /// The sender's node, at send: invites whoever signs first, and those
+    /// who follow without signing. With
+    /// `share_all`, everyone at once: the later parties may read the
+    /// document, and hear again when their turn comes ([`Notifier::tell_turns`]).
+    pub fn invite(&self, summary: &Summary, invites: &[InviteOut], share_all: bool) {
+        if let Err(e) = self.queue.mark(&summary.id, BY_TURN) {
+            tracing::error!("cannot note that {} invites each party in turn: {e}", summary.id);
+        }
         for invite in invites {
-            let expires = Invitation::parse(&invite.link).map(|i| countersign_shared::time::utc(i.expires_at)).unwrap_or_default();
-            let qr = crate::qr::png(&invite.link, 6).ok();
-            let to = Recipient { name: invite.name.clone(), contact: invite.contact.clone() };
-            self.push(&message::invitation(&about, &to, &invite.link, qr, &expires));
-            let _ = self.queue.mark(&summary.id, &format!("nudged-{}", invite.slot));
+            let signs = summary.parties.iter().find(|p| p.slot == invite.slot).is_none_or(|p| p.role.signs());
+            let why = match (signs, summary.next_slots.contains(&invite.slot)) {
+                (false, _) => InviteFor::Following,
+                (true, true) => InviteFor::Signing,
+                (true, false) if share_all => InviteFor::Reading,
+                (true, false) => continue,
+            };
+            self.send_invitation(summary, invite, why);
+        }
+    }
+
+    fn send_invitation(&self, summary: &Summary, invite: &InviteOut, why: InviteFor) {
+        let expires = Invitation::parse(&invite.link).map(|i| countersign_shared::time::utc(i.expires_at)).unwrap_or_default();
+        let qr = crate::qr::png(&invite.link, 6).ok();
+        let to = Recipient { name: invite.name.clone(), contact: invite.contact.clone() };
+        let message = message::invitation(&self.about(summary), &to, &invite.link, qr, &expires, why);
+        if why == InviteFor::Signing {
+            self.push_once(&summary.id, &turn_event(invite.slot), message);
+        } else {
+            self.push(&message);
+        }
+        let _ = self.queue.mark(&summary.id, &invited_event(invite.slot));
+        let _ = self.queue.mark(&summary.id, &format!("nudged-{}", invite.slot));
+    }
+
+    /// Whether one of `slots` of `envelope`, whose turn it is, has not been
+    /// told so (cheap: file dates only). Envelopes sent before parties were
+    /// invited in turn had everyone invited at send: nothing is owed.
+    pub fn turn_untold(&self, envelope: &str, slots: &[u8]) -> bool {
+        self.queue.marked_at(envelope, BY_TURN).is_some()
+            && slots.iter().any(|slot| self.queue.marked_at(envelope, &turn_event(*slot)).is_none())
+    }
+
+    /// The sender's node, as the signing moves on: a party whose turn has
+    /// come gets its invitation, or, holding the document already, word that
+    /// it is their turn. `invites` are every link made at send.
+    pub fn tell_turns(&self, summary: &Summary, invites: &[InviteOut]) {
+        if !summary.created_by_me || summary.stage != Stage::Awaiting || self.queue.marked_at(&summary.id, BY_TURN).is_none() {
+            return;
+        }
+        for slot in &summary.next_slots {
+            if self.queue.marked_at(&summary.id, &turn_event(*slot)).is_some() {
+                continue;
+            }
+            let Some(party) = summary.parties.iter().find(|p| p.slot == *slot) else { continue };
+            let invite = invites.iter().find(|i| i.slot == *slot);
+            let holds_it = party.joined || self.queue.marked_at(&summary.id, &invited_event(*slot)).is_some();
+            match invite {
+                Some(invite) if !holds_it => self.send_invitation(summary, invite, InviteFor::Signing),
+                _ => {
+                    let to = Recipient { name: party.name.clone(), contact: party.contact.to_string() };
+                    let link = invite.map(|i| i.link.as_str());
+                    self.push_once(&summary.id, &turn_event(*slot), message::your_turn(&self.about(summary), &to, link));
+                    let _ = self.queue.mark(&summary.id, &format!("nudged-{slot}"));
+                }
+            }
         }
     }
 
@@ -244,6 +301,20 @@ impl Notifier {
             .map(|(m, gave_up)| Undelivered { kind: m.kind, to: m.to, attempts: m.attempts, last_error: m.last_error, gave_up })
             .collect()
     }
+}
+
+/// The queue mark of an envelope whose parties are invited in turn.
+const BY_TURN: &str = "by-turn";
+
+/// The queue mark of the party at `slot` told it is their turn (by their
+/// invitation or a "your turn" message).
+fn turn_event(slot: u8) -> String {
+    format!("turn-{slot}")
+}
+
+/// The queue mark of the party at `slot` sent their invitation.
+fn invited_event(slot: u8) -> String {
+    format!("invited-{slot}")
 }
 
 /// The queue mark of the final PDF emailed to the party at `slot`.

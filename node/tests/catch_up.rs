@@ -42,6 +42,7 @@ fn request(document: countersign_shared::Hash, title: String) -> CreateRequest {
         fields: None,
         verifier_url: None,
         confirm_by_code: false,
+        invite_all_now: false,
     }
 }
 

@@ -190,7 +190,7 @@ impl App {
         }
         self.envelopes.keep_invites(envelope, &invites).map_err(internal)?;
         if let Some(summary) = self.envelopes.summary(envelope) {
-            self.notifier.invite(&summary, &invites);
+            self.notifier.invite(&summary, &invites, request.invite_all_now);
         }
         Ok(Created { envelope: envelope.to_string(), invites })
     }

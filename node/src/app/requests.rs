@@ -96,6 +96,10 @@ pub struct CreateRequest {
     /// Parties invited by phone must also give a one-time code texted to them.
     #[serde(default)]
     pub confirm_by_code: bool,
+    /// Every party is sent their invitation at once, to read the document
+    /// before their turn (by default each is invited when their turn comes).
+    #[serde(default)]
+    pub invite_all_now: bool,
 }
 
 /// `send`'s answer.

@@ -37,6 +37,23 @@ pub enum MessageKind {
     Voided,
     /// A one-time code confirming a phone number.
     Code,
+    /// "Your turn to sign", to a party who already holds the document.
+    YourTurn,
+}
+
+impl MessageKind {
+    /// What the message is, in a person's words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            MessageKind::Invitation => "Invitation",
+            MessageKind::Reminder => "Reminder",
+            MessageKind::Completion => "Final PDF",
+            MessageKind::Declined => "Decline notice",
+            MessageKind::Voided => "Withdrawal notice",
+            MessageKind::Code => "Confirmation code",
+            MessageKind::YourTurn => "\"Your turn\" notice",
+        }
+    }
 }
 
 /// A message not delivered yet, as the pipeline and `status` show it.

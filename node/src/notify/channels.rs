@@ -214,8 +214,14 @@ mod tests {
     #[test]
     fn a_refusal_is_final_and_a_busy_gateway_is_retried() {
         let about = About { envelope: "ab".into(), title: "Agreement".into(), sender: "Sally".into() };
-        let text =
-            invitation(&about, &Recipient { name: "Carl".into(), contact: "+15550100".into() }, "countersign://join/Y", None, "soon");
+        let text = invitation(
+            &about,
+            &Recipient { name: "Carl".into(), contact: "+15550100".into() },
+            "countersign://join/Y",
+            None,
+            "soon",
+            InviteFor::Signing,
+        );
         let outbox = std::env::temp_dir();
         for (status, permanent) in [(400, true), (401, true), (429, false), (503, false)] {
             let config = NotifyConfig {
@@ -231,7 +237,7 @@ mod tests {
             assert_eq!(failure.permanent, permanent, "{status}: {}", failure.reason);
         }
     }
-    use crate::notify::message::{About, Recipient, invitation};
+    use crate::notify::message::{About, InviteFor, Recipient, invitation};
 
     #[test]
     fn the_gateways_body_carries_any_text_as_it_is() {
@@ -264,12 +270,19 @@ mod tests {
             "countersign://join/X",
             Some(vec![0x89]),
             "soon",
+            InviteFor::Signing,
         );
         let Delivered::Outbox(path) = deliver(&email, &NotifyConfig::default(), &outbox).unwrap() else { panic!("not the outbox") };
         let eml = std::fs::read_to_string(&path).unwrap();
         assert!(path.ends_with(".eml") && eml.contains("Subject:") && eml.contains("countersign://join/X") && eml.contains("invite-qr"));
-        let text =
-            invitation(&about, &Recipient { name: "Carl".into(), contact: "+15550100".into() }, "countersign://join/Y", None, "soon");
+        let text = invitation(
+            &about,
+            &Recipient { name: "Carl".into(), contact: "+15550100".into() },
+            "countersign://join/Y",
+            None,
+            "soon",
+            InviteFor::Signing,
+        );
         let Delivered::Outbox(path) = deliver(&text, &NotifyConfig::default(), &outbox).unwrap() else { panic!("not the outbox") };
         assert!(std::fs::read_to_string(path).unwrap().contains("To: +15550100"));
     }

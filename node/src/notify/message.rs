@@ -1,6 +1,6 @@
 //! The messages a node sends, each as plain text and HTML for email and as
-//! one short text for SMS: an invitation, a reminder, the completed document
-//! (final PDF attached), a decline and a void.
+//! one short text for SMS: an invitation, "your turn", a reminder, the
+//! completed document (final PDF attached), a decline and a void.
 
 use countersign_shared::invite::Invitation;
 use maud::{Markup, html};
@@ -125,12 +125,45 @@ fn frame(body: Markup) -> Markup {
     }
 }
 
-/// "Please sign": the link, its QR code (email), what to do.
-pub fn invitation(about: &About, to: &Recipient, link: &str, qr_png: Option<Vec<u8>>, expires: &str) -> Message {
-    let subject = format!("{} asks you to sign “{}”", about.sender, about.title);
+/// Why an invitation is sent now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteFor {
+    /// It is their turn to sign.
+    Signing,
+    /// Others sign first; the sender shares the document for reading, and
+    /// the party hears again when it is their turn.
+    Reading,
+    /// They follow the document without signing.
+    Following,
+}
+
+/// "Please sign" (or "read now, sign later"): the link, its QR code (email), what to do.
+pub fn invitation(about: &About, to: &Recipient, link: &str, qr_png: Option<Vec<u8>>, expires: &str, why: InviteFor) -> Message {
+    let (subject, ask, lead) = match why {
+        InviteFor::Signing => (
+            format!("{} asks you to sign “{}”", about.sender, about.title),
+            "asks you to sign",
+            format!("{} asks you to sign", about.sender),
+        ),
+        InviteFor::Reading => (
+            format!("{} shares “{}” with you, to sign later", about.sender, about.title),
+            "shares, for you to read now and sign later,",
+            format!("{} shares, for you to sign later,", about.sender),
+        ),
+        InviteFor::Following => (
+            format!("{} shares “{}” with you", about.sender, about.title),
+            "shares with you, to follow as it is signed,",
+            format!("{} shares with you", about.sender),
+        ),
+    };
+    let when = match why {
+        InviteFor::Signing => "Open this link (or scan the QR code) to sign",
+        InviteFor::Reading => "Others sign first: you are told when it is your turn. Open this link (or scan the QR code) to read it now",
+        InviteFor::Following => "You have nothing to sign. Open this link (or scan the QR code) to follow it",
+    };
     let text = format!(
-        "Hello {name},\n\n{sender} asks you to sign “{title}”.\n\n\
-         Open this link (or scan the QR code) to sign; it opens in the Countersign app when you have it:\n\n{link}\n\n\
+        "Hello {name},\n\n{sender} {ask} “{title}”.\n\n\
+         {when}; it opens in the Countersign app when you have it:\n\n{link}\n\n\
          The link is for you only and works once, until {expires}.\n",
         name = to.name,
         sender = about.sender,
@@ -138,13 +171,13 @@ pub fn invitation(about: &About, to: &Recipient, link: &str, qr_png: Option<Vec<
     );
     let html = html! {
         p { "Hello " (to.name) "," }
-        p { strong { (about.sender) } " asks you to sign " strong { "“" (about.title) "”" } "." }
-        p { "Open this link, or scan the QR code, to sign. It opens in the Countersign app when you have it." }
+        p { strong { (about.sender) } " " (ask) " " strong { "“" (about.title) "”" } "." }
+        p { (when) ". It opens in the Countersign app when you have it." }
         p { a href=(link) style="word-break: break-all" { (link) } }
         @if qr_png.is_some() { p { img src="cid:invite-qr" alt="QR code of the invitation" width="200" height="200"; } }
         p style="color: #5b6478" { "The link is for you only and works once, until " (expires) "." }
     };
-    let sms = text_message(&format!("{} asks you to sign", about.sender), &about.title, &short_link(link));
+    let sms = text_message(&lead, &about.title, &short_link(link));
     let mut message = message(about, to, Kind::Invitation, subject, text, html, sms);
     if let Some(png) = qr_png {
         message.attachments.push(Attachment {
@@ -155,6 +188,35 @@ pub fn invitation(about: &About, to: &Recipient, link: &str, qr_png: Option<Vec<
         });
     }
     message
+}
+
+/// "Your turn to sign", to a party who holds the document already (they
+/// joined, or were sent it to read): the ones before them have signed.
+pub fn your_turn(about: &About, to: &Recipient, link: Option<&str>) -> Message {
+    let subject = format!("Your turn to sign “{}”", about.title);
+    let how = match link {
+        Some(link) => format!("Open your invitation link to sign:\n\n{link}\n"),
+        None => "Open it in your Countersign app.\n".to_owned(),
+    };
+    let text = format!(
+        "Hello {},\n\nEveryone before you has signed “{}” from {}: it is your turn to sign.\n\n{how}",
+        to.name, about.title, about.sender
+    );
+    let html = html! {
+        p { "Hello " (to.name) "," }
+        p { "Everyone before you has signed “" (about.title) "” from " (about.sender) ": it is your turn to sign." }
+        @if let Some(link) = link {
+            p { "Open your invitation link to sign:" }
+            p { a href=(link) style="word-break: break-all" { (link) } }
+        } @else {
+            p { "Open it in your Countersign app." }
+        }
+    };
+    let sms = match link {
+        Some(link) => text_message("Your turn to sign", &about.title, &short_link(link)),
+        None => format!("Your turn to sign \"{}\" in your Countersign app.", short(&about.title)),
+    };
+    message(about, to, Kind::YourTurn, subject, text, html, sms)
 }
 
 /// "Still waiting for you": with the link again when they have not joined.
@@ -303,7 +365,7 @@ mod tests {
     fn an_invitation_carries_the_link_everywhere_and_escapes_the_title_in_html() {
         let to = Recipient { name: "Dmitri".into(), contact: "d@acme.test".into() };
         let (link, _) = web_link(2);
-        let m = invitation(&about(), &to, &link, Some(vec![1, 2]), "2026-12-12");
+        let m = invitation(&about(), &to, &link, Some(vec![1, 2]), "2026-12-12", InviteFor::Signing);
         assert!(m.text.contains(&link) && m.html.contains(&format!("href=\"{link}\"")), "{}", m.html);
         assert!(m.html.contains("Consulting &lt;agreement&gt;"), "{}", m.html);
         assert_eq!(m.channel(), Channel::Email);
@@ -316,7 +378,7 @@ mod tests {
         let (link, full) = web_link(3);
         assert!(link.len() > SMS_LIMIT, "the full link alone is {} characters", link.len());
         let about = About { title: "Supply contract 118".into(), sender: "Acme Ltd".into(), ..about() };
-        let m = invitation(&about, &to, &link, None, "2026-12-12");
+        let m = invitation(&about, &to, &link, None, "2026-12-12", InviteFor::Signing);
         assert_eq!(
             m.sms,
             format!("Acme Ltd asks you to sign \"Supply contract 118\": {}", full.short().to_web_link("https://verify.countersign.app"))
@@ -327,7 +389,11 @@ mod tests {
         assert_eq!(InvitationLink::parse(sent)?, InvitationLink::Short(full.short()));
         for (title, sender) in [("A".repeat(300), "Sally Sender".to_owned()), ("Договор".into(), "S".repeat(200))] {
             let about = About { title, sender, ..about.clone() };
-            let m = invitation(&about, &to, &link, None, "soon");
+            for why in [InviteFor::Signing, InviteFor::Reading, InviteFor::Following] {
+                let m = invitation(&about, &to, &link, None, "soon", why);
+                assert!(m.sms.chars().count() <= SMS_LIMIT && m.sms.ends_with(sent), "{} characters: {}", m.sms.chars().count(), m.sms);
+            }
+            let m = your_turn(&about, &to, Some(&link));
             assert!(m.sms.chars().count() <= SMS_LIMIT && m.sms.ends_with(sent), "{} characters: {}", m.sms.chars().count(), m.sms);
             let m = reminder(&about, &to, Some(&link));
             assert!(m.sms.chars().count() <= SMS_LIMIT && m.sms.ends_with(sent), "{} characters: {}", m.sms.chars().count(), m.sms);

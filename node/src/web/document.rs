@@ -71,7 +71,10 @@ async fn render_page(
     };
     let waiting_for = summary.next.join(", ");
     let notice = match (flash.sent, flash.done.as_deref()) {
-        (Some(_), _) => Some(("ok", "Sent. Each person now needs their invitation: share the links or QR codes below.".to_owned())),
+        (Some(_), _) => Some((
+            "ok",
+            "Sent. Whoever signs first is invited now, by email or SMS; each of the others when their turn comes. The links are below if you would rather share them yourself.".to_owned(),
+        )),
         (_, Some("signed")) => Some(("ok", "You signed. The others are told by their nodes.".to_owned())),
         (_, Some("declined")) => Some(("bad", "You declined to sign. Everyone sees your reason.".to_owned())),
         (_, Some("voided")) => Some(("bad", "The envelope is voided; nobody can sign it any more.".to_owned())),
@@ -80,7 +83,11 @@ async fn render_page(
         }
         _ => None,
     };
+    // What the page follows: when it changes (someone signed, it became my
+    // turn, a file arrived), document.js reloads it.
+    let progress = serde_json::to_string(&(summary.stage, &summary.heads, summary.missing_blobs.len())).unwrap_or_default();
     let body = html! {
+        div #follow hidden data-envelope=(summary.id) data-progress=(progress) {}
         div.toolbar {
             div.grow {
                 h1 { (summary.title) }
@@ -275,6 +282,9 @@ fn invitations(summary: &Summary) -> Markup {
 }
 
 fn invitation(summary: &Summary, invite: &InviteOut) -> Markup {
+    let later = summary.stage == Stage::Awaiting
+        && !summary.next_slots.contains(&invite.slot)
+        && summary.parties.iter().any(|p| p.slot == invite.slot && p.role.signs() && p.signed_at.is_none());
     let message = format!(
         "Please sign \"{}\" with Countersign. Open this link in the Countersign app (or scan the QR code): {}",
         summary.title, invite.link
@@ -287,6 +297,9 @@ fn invitation(summary: &Summary, invite: &InviteOut) -> Markup {
         div.invite data-slot=(invite.slot) {
             div {
                 strong { (invite.name) } span.small.muted { " · " (invite.contact) }
+                @if later {
+                    p.small.muted { "Sent to them by itself when their turn comes. Share it now only if they should read the document first." }
+                }
                 label for={ "link-" (invite.slot) } { "Invitation link" }
                 input.mono id={ "link-" (invite.slot) } type="text" readonly value=(invite.link);
                 div.actions {

@@ -148,6 +148,7 @@ pub(super) async fn editor(
         ],
         fields: Vec::new(),
         confirm_by_code: false,
+        invite_all_now: false,
     };
     let removed: Vec<&str> = query
         .removed
@@ -244,6 +245,10 @@ pub(super) fn editor_page(hash: Hash, pages: &[PageGeometry], draft: &Draft, err
                     label.check {
                         input #confirm-by-code type="checkbox" checked[draft.confirm_by_code];
                         "Confirm phone numbers with a one-time code by SMS"
+                    }
+                    label.check {
+                        input #invite-all-now type="checkbox" checked[draft.invite_all_now];
+                        "Let clients read it now (each person is otherwise invited when their turn comes)"
                     }
                     h2 style="margin-top:1.25rem" { "Fields" }
                     label for="field-party" { "Fields for" }

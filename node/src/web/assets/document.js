@@ -32,3 +32,49 @@
     notice.append(" The other nodes have not sent everything yet: reload this page later.");
   }
 })();
+
+// The page follows its envelope: when it moves on (someone signed, it became
+// my turn, the final PDF is ready), it reloads; while the person is filling
+// in a form, it only says so, so nothing typed is lost.
+(function () {
+  "use strict";
+  const follow = document.getElementById("follow");
+  if (!follow) return;
+  const url = "/api/v1/envelopes/" + follow.dataset.envelope;
+  let busy = false;
+  document.addEventListener("input", () => { busy = true; });
+  document.addEventListener("pointerdown", (e) => { if (e.target.closest("form, canvas")) busy = true; });
+  const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+  const progress = (s) => JSON.stringify([s.stage, s.heads, s.missing_blobs.length]);
+  function changed() {
+    if (!busy) { window.location.reload(); return; }
+    const notice = document.createElement("p");
+    notice.className = "notice";
+    notice.setAttribute("role", "status");
+    notice.textContent = "This document has changed since you opened it. ";
+    const reload = document.createElement("button");
+    reload.type = "button";
+    reload.textContent = "Show the changes";
+    reload.addEventListener("click", () => window.location.reload());
+    notice.append(reload);
+    follow.after(notice);
+  }
+  async function run() {
+    let etag = null;
+    for (;;) {
+      try {
+        const headers = etag ? { "If-None-Match": etag } : {};
+        const response = await fetch(url + (etag ? "?wait=30" : ""), { headers, credentials: "same-origin" });
+        if (response.status === 200) {
+          etag = response.headers.get("ETag");
+          if (progress(await response.json()) !== follow.dataset.progress) { changed(); return; }
+        } else if (response.status !== 304) {
+          await sleep(5000);
+        }
+      } catch (_) {
+        await sleep(5000);
+      }
+    }
+  }
+  run();
+})();

@@ -249,6 +249,7 @@
 
   $("title").addEventListener("input", (e) => { draft.title = e.target.value; $("err-title").textContent = ""; });
   $("confirm-by-code").addEventListener("change", (e) => { draft.confirm_by_code = e.target.checked; });
+  $("invite-all-now").addEventListener("change", (e) => { draft.invite_all_now = e.target.checked; });
   $("err-title").textContent = errors.title || "";
   $("send-form").addEventListener("submit", (event) => {
     draft.title = $("title").value;

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use countersign_scenarios::app::outbox;
 use countersign_scenarios::browser::Browser;
 use countersign_scenarios::nodes::{Node, Relay};
 use countersign_scenarios::verifier::RecordingVerifier;
@@ -21,13 +22,6 @@ use countersign_verifier::http::{AppState, guest::GuestFiles};
 /// The guest page's build (`scripts/build-guest`).
 fn guest_build() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("guest/web/dist")
-}
-
-/// Every message in `node`'s outbox folder (no email or SMS settings).
-fn outbox(node: &Node) -> Vec<String> {
-    std::fs::read_dir(node.dir.join("outbox"))
-        .map(|dir| dir.filter_map(|e| e.ok().and_then(|e| std::fs::read_to_string(e.path()).ok())).collect())
-        .unwrap_or_default()
 }
 
 fn wait_for_text_message(node: &Node, what: &str, found: impl Fn(&str) -> bool) -> String {

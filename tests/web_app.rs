@@ -10,6 +10,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
+use countersign_scenarios::app::{outbox, place};
 use countersign_scenarios::browser::Browser;
 use countersign_scenarios::corpus_dir;
 use countersign_scenarios::nodes::Node;
@@ -18,28 +19,6 @@ use countersign_shared::verify::{Verdict, verify};
 use serde_json::json;
 
 const TITLE: &str = "Consulting agreement 2026";
-
-/// Drags on page `page` of the editor from one point to another, given as
-/// fractions of the page's width and height (from its top-left corner).
-fn drag_on_page(browser: &Browser, page: u32, from: (f64, f64), to: (f64, f64)) -> Result<()> {
-    let (left, top, width, height) = browser.rect_in_viewport(&format!(".page[data-page=\"{page}\"]"))?;
-    let at = |(fx, fy): (f64, f64)| ((left + fx * width) as i64, (top + fy * height) as i64);
-    let (start, end) = (at(from), at(to));
-    let middle = ((start.0 + end.0) / 2, (start.1 + end.1) / 2);
-    browser.drag(&[start, middle, end])
-}
-
-/// Places a field of `kind` for the party at `party` (its index in the form).
-fn place(browser: &Browser, party: usize, kind: &str, page: u32, from: (f64, f64), to: (f64, f64)) -> Result<()> {
-    browser.execute(
-        "const s = document.getElementById('field-party'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));",
-        json!([party.to_string()]),
-    )?;
-    browser.click(&format!(".kinds button[data-kind=\"{kind}\"]"))?;
-    drag_on_page(browser, page, from, to)?;
-    // Done placing this kind.
-    browser.click(&format!(".kinds button[data-kind=\"{kind}\"]"))
-}
 
 /// The text of one pipeline column.
 fn column(browser: &Browser, id: &str) -> Result<String> {
@@ -230,13 +209,6 @@ fn a_document_is_prepared_signed_in_order_and_verified_in_the_browser() -> Resul
     let client_values: Vec<&str> = report.parties[1].values.iter().map(|v| v.value.as_str()).collect();
     assert!(client_values.contains(&"Carl Client, 1 Main St"), "{client_values:?}");
     Ok(())
-}
-
-/// Every message in `node`'s outbox folder (no email or SMS settings).
-fn outbox(node: &Node) -> Vec<String> {
-    std::fs::read_dir(node.dir.join("outbox"))
-        .map(|entries| entries.filter_map(|e| e.ok().and_then(|e| std::fs::read_to_string(e.path()).ok())).collect())
-        .unwrap_or_default()
 }
 
 /// `http://127.0.0.1:PORT` of a URL.

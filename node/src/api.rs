@@ -31,7 +31,7 @@ mod local_user;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -64,6 +64,32 @@ pub struct AppState {
     pub sessions: Arc<Sessions>,
 }
 
+/// Who may use the server (see [`guard`]): the API's token and the web
+/// app's sessions, for a server on `port`. The setup page, before the node
+/// has an identity, is behind the same gate.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    /// Bearer token; never logged.
+    token: String,
+    /// The port the server listens on (the only `Host` and `Origin` accepted).
+    pub port: u16,
+    /// The web app's sign-in codes and session.
+    pub sessions: Arc<Sessions>,
+}
+
+impl Gate {
+    /// The gate of a server on `port` opened by `token` or a session of `sessions`.
+    pub fn new(token: String, port: u16, sessions: Arc<Sessions>) -> Gate {
+        Gate { token, port, sessions }
+    }
+}
+
+impl FromRef<AppState> for Gate {
+    fn from_ref(state: &AppState) -> Gate {
+        Gate { token: state.token.clone(), port: state.port, sessions: state.sessions.clone() }
+    }
+}
+
 /// `POST /api/v1/join`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JoinRequest {
@@ -72,6 +98,10 @@ pub struct JoinRequest {
     /// The 6-digit code texted to the party, when the sender asked for one.
     #[serde(default)]
     pub code: Option<String>,
+    /// Where the sender's node emails the final PDF (for a party whose node
+    /// can only text them).
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// A code as typed: six digits, spaces allowed.
@@ -97,9 +127,9 @@ pub struct LoginLink {
     pub url: String,
 }
 
-/// The router, for a node listening on `port`, guarded by `token` (and the
-/// web app's `sessions`).
-pub fn app(node: NodeHandle, token: String, port: u16, sessions: Arc<Sessions>) -> Router {
+/// The router of `node`, behind `gate`.
+pub fn app(node: NodeHandle, gate: Gate) -> Router {
+    let Gate { token, port, sessions } = gate;
     let state = AppState { node, token, port, sessions };
     Router::new()
         .merge(web::router())
@@ -120,13 +150,13 @@ pub fn app(node: NodeHandle, token: String, port: u16, sessions: Arc<Sessions>) 
         .route("/api/v1/join", post(join))
         .route("/api/v1/transfers", get(|State(s): State<AppState>| async move { json(s.node.transfers().await) }))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD))
-        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn_with_state(Gate::from_ref(&state), guard))
         .with_state(state)
 }
 
 /// Refuses requests without the token or session, for another host, or from
 /// another site. Only `/app/login` is open (it checks its one-time code).
-async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn guard(State(state): State<Gate>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let port = state.port;
     let host_ok =
@@ -299,7 +329,11 @@ async fn import_raw(state: State<AppState>, Path(id): Path<String>, body: Bytes)
 
 async fn join(state: State<AppState>, Json(request): Json<JoinRequest>) -> impl IntoResponse {
     let code = request.code.as_deref().filter(|c| !c.trim().is_empty()).map(parse_code).transpose()?;
-    json(state.node.join(request.link, code).await)
+    let envelope = state.node.join(request.link, code).await?;
+    if let Some(email) = request.email.filter(|e| !e.trim().is_empty()) {
+        state.node.set_email(envelope_id(&envelope)?, email).await?;
+    }
+    Ok::<_, ApiError>(Json(envelope))
 }
 
 #[cfg(test)]
@@ -325,6 +359,7 @@ mod tests {
                         key: String::new(),
                         fingerprint: String::new(),
                         name: "Anna".into(),
+                        contact: None,
                         addresses: vec![],
                         clock_warning: None,
                     };
@@ -332,7 +367,7 @@ mod tests {
                 }
             }
         });
-        app(NodeHandle::new(commands, tokio::sync::broadcast::channel(1).0), "s3cret".into(), 4242, web::sessions())
+        app(NodeHandle::new(commands, tokio::sync::broadcast::channel(1).0), Gate::new("s3cret".into(), 4242, web::sessions()))
     }
 
     async fn status(headers: &[(&str, &str)]) -> StatusCode {
@@ -356,7 +391,8 @@ mod tests {
     async fn the_web_app_signs_in_once_with_a_code_and_then_only_acts_from_its_own_pages() {
         let (commands, _inbox) = mpsc::channel(8);
         let sessions = web::sessions();
-        let router = app(NodeHandle::new(commands, tokio::sync::broadcast::channel(1).0), "s3cret".into(), 4242, sessions.clone());
+        let router =
+            app(NodeHandle::new(commands, tokio::sync::broadcast::channel(1).0), Gate::new("s3cret".into(), 4242, sessions.clone()));
         let host = ("host", "127.0.0.1:4242");
         let asset = "/app/assets/app.css";
         assert_eq!(send("GET", asset, &[host], &router).await.status(), StatusCode::FORBIDDEN, "no session yet");

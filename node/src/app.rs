@@ -50,6 +50,7 @@ mod fetch;
 mod lookup;
 mod replication;
 pub mod requests;
+mod settings;
 
 /// The verifier named in certificates when the sender names none.
 pub const DEFAULT_VERIFIER: &str = "https://verify.countersign.app";

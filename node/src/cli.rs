@@ -23,16 +23,18 @@ use crate::envelopes::{ListItem, Stage, Summary};
 use crate::party::random_secret;
 use crate::qr;
 
-/// Countersign: sign documents peer to peer.
+/// Countersign: sign documents peer to peer. Without a command, starts this
+/// computer's node and opens its web app (or opens the app of the node
+/// already running); on a first run the app asks who you are.
 #[derive(Debug, Parser)]
 #[command(name = "countersign", version, about)]
 pub struct Cli {
     /// The node's data dir (default: the platform's data folder; or set COUNTERSIGN_DATA_DIR).
     #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
-    /// What to do.
+    /// What to do (nothing: start the node and open the app).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The commands.
@@ -53,7 +55,7 @@ pub enum Command {
     /// Runs the node until ctrl-c; prints its peer id and addresses.
     Serve {
         /// libp2p address to listen on (repeatable).
-        #[arg(long, default_value = "/ip4/0.0.0.0/tcp/0")]
+        #[arg(long, default_value = ANY_PORT)]
         listen: Vec<Multiaddr>,
         /// A relay to be reachable through, e.g. /ip4/203.0.113.5/tcp/4001/p2p/12D3…
         #[arg(long)]
@@ -133,6 +135,9 @@ pub enum Command {
         /// The 6-digit code texted to you, when the sender asked for one.
         #[arg(long)]
         code: Option<String>,
+        /// Your email, where the sender's node sends the final PDF.
+        #[arg(long)]
+        email: Option<String>,
     },
     /// Fills your fields and signs.
     Sign {
@@ -240,7 +245,8 @@ const FRAGMENT: &percent_encoding::AsciiSet =
 /// Runs a command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let data = DataDir::resolve(cli.data_dir)?;
-    match cli.command {
+    let Some(command) = cli.command else { return start(data).await };
+    match command {
         Command::Init { name, email, phone } => init(&data, name, email.or(phone)),
         Command::Serve { listen, relay, no_mdns, test_tools, open } => {
             serve::serve(data, crate::running::NodeOptions { listen, relay, mdns: !no_mdns, test_tools }, open).await
@@ -259,6 +265,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         command => tokio::task::spawn_blocking(move || client_command(&data, command)).await?,
     }
 }
+
+/// `countersign` alone: opens the app of the node running on `data`, or
+/// starts that node (with its defaults) and opens its app.
+async fn start(data: DataDir) -> anyhow::Result<()> {
+    let opened = {
+        let data = data.clone();
+        tokio::task::spawn_blocking(move || client_command(&data, Command::App { open: true })).await?
+    };
+    match opened {
+        Ok(()) => Ok(()),
+        Err(e)
+            if e.downcast_ref::<crate::client::ClientError>().is_some_and(|e| matches!(e, crate::client::ClientError::NotRunning(_))) =>
+        {
+            let options = crate::running::NodeOptions { listen: vec![ANY_PORT.parse()?], relay: None, mdns: true, test_tools: false };
+            serve::serve(data, options, true).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Where a node started without options listens: every interface, a free port.
+const ANY_PORT: &str = "/ip4/0.0.0.0/tcp/0";
 
 fn init(data: &DataDir, name: String, contact: Option<String>) -> anyhow::Result<()> {
     if name.trim().is_empty() {
@@ -334,13 +362,13 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Join { link, code } => {
+        Command::Join { link, code, email } => {
             InvitationLink::parse(&link).map_err(|e| anyhow::anyhow!("this is not a valid invitation link: {e}"))?;
             if let Some(code) = &code {
                 crate::api::parse_code(code).map_err(anyhow::Error::msg)?;
             }
             let client = Client::connect(data)?;
-            let envelope: String = client.post("/api/v1/join", &JoinRequest { link, code })?;
+            let envelope: String = client.post("/api/v1/join", &JoinRequest { link, code, email })?;
             println!("Joined envelope {envelope}");
             wait_for_blobs(&client, &envelope)?;
             let summary: Summary = client.get(&format!("/api/v1/envelopes/{envelope}"))?;

@@ -110,8 +110,20 @@ impl DataDirError {
 }
 
 /// The folders of a data dir that [`write_atomic`] writes into.
-const WRITTEN_FOLDERS: [&str; 11] =
-    ["", "envelopes", "blobs", "templates", "codes", "outbox", "notify", "notify/events", "notify/pending", "notify/sent", "notify/failed"];
+const WRITTEN_FOLDERS: [&str; 12] = [
+    "",
+    "envelopes",
+    "blobs",
+    "templates",
+    "codes",
+    "outbox",
+    "notify",
+    "notify/events",
+    "notify/pending",
+    "notify/sent",
+    "notify/failed",
+    "notify/forward",
+];
 
 /// Removes the temporary files of writes that did not finish in `dir`
 /// (exactly [`write_atomic`]'s `.<name>.<pid>.tmp`): a crash leaves them.
@@ -179,7 +191,12 @@ impl DataDir {
         Ok(SecretKey::from_seed(seed))
     }
 
-    /// The identity key.
+    /// Whether the data dir holds an identity (`init` or the first-run setup made it).
+    pub fn is_initialised(&self) -> bool {
+        self.path("key").exists()
+    }
+
+    /// The identity's secret key.
     pub fn key(&self) -> Result<SecretKey, DataDirError> {
         let path = self.path("key");
         if !path.exists() {

@@ -8,6 +8,7 @@ use countersign_shared::source::PageGeometry;
 use serde::{Deserialize, Serialize};
 
 use crate::app::requests::{CreateRequest, FieldInput, PartyInput};
+use crate::envelopes::Summary;
 
 /// The smallest field side, in points.
 const MIN_FIELD: f32 = 10.0;
@@ -126,6 +127,40 @@ impl Draft {
             }
         }
         problems
+    }
+
+    /// A new draft from a declined envelope: the same title, people and
+    /// fields, to correct and send again.
+    pub fn again(summary: &Summary) -> Draft {
+        let parties = summary
+            .parties
+            .iter()
+            .map(|p| PartyInput {
+                name: p.name.clone(),
+                role: p.role,
+                contact: p.contact.to_string(),
+                order: Some(p.order),
+                stamp_required: Some(summary.fields.iter().any(|f| f.assignee == p.slot && f.kind == FieldKind::Stamp)),
+            })
+            .collect();
+        let fields = summary
+            .fields
+            .iter()
+            .map(|f| {
+                let party = usize::from(f.assignee);
+                let name = summary.parties.get(party).map_or("", |p| p.name.as_str());
+                // A label the editor made itself is made again (it follows the name).
+                let made = f.label == format!("{} – {name}", f.kind.label());
+                FieldDraft {
+                    kind: f.kind,
+                    page: f.page,
+                    rect: Rect { x: f.rect[0], y: f.rect[1], width: f.rect[2], height: f.rect[3] },
+                    party,
+                    label: if made { String::new() } else { f.label.clone() },
+                }
+            })
+            .collect();
+        Draft { title: summary.title.clone(), parties, fields, ..Draft::default() }
     }
 
     /// The envelope the draft makes with the prepared PDF `document`.

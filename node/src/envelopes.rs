@@ -21,7 +21,7 @@ use countersign_shared::envelope_doc::EnvelopeDoc;
 
 mod view;
 
-pub use view::{FieldSummary, InviteOut, ListItem, MessageKind, PartySummary, Stage, Summary, TimelineItem, Undelivered};
+pub use view::{FieldSummary, InviteOut, ListItem, MessageKind, PartySummary, Stage, Summary, TimelineItem, ToForward, Undelivered};
 
 /// The node's envelopes.
 #[derive(Debug)]
@@ -243,6 +243,15 @@ impl Envelopes {
 
     fn doc_path(&self, envelope: EnvelopeId) -> std::path::PathBuf {
         self.data.path("envelopes").join(format!("{envelope}.automerge"))
+    }
+
+    /// Writes this party's email card into the envelope's document (the
+    /// sender's node emails the final PDF there) and saves it.
+    pub fn set_my_email(&mut self, envelope: EnvelopeId, email: &str) -> Result<(), PartyError> {
+        let (me, card) = (self.public_key(), self.party.email_card(email));
+        let doc = self.doc_mut(envelope);
+        doc.set_email(&me, email, &card).map_err(|e| DataDirError::Damaged(envelope.short(), e.to_string()))?;
+        self.save(envelope)
     }
 
     /// Records entries made here into the envelope's document and saves it.

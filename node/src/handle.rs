@@ -14,10 +14,12 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::NodeError;
 use crate::app::command::{Command, Reply};
-use crate::app::requests::{CreateRequest, Created, NodeInfo, SignRequest, Transfer};
+use crate::app::requests::{CreateRequest, Created, NodeInfo, SettingsView, SignRequest, Transfer};
 use crate::documents::{self, PreparedDocument};
-use crate::envelopes::Undelivered;
 use crate::envelopes::{ListItem, Summary};
+use crate::envelopes::{ToForward, Undelivered};
+use crate::notify::config::Channels;
+use crate::settings::Settings;
 use crate::templates::Template;
 
 /// How long an act may take before the caller is told the node did not answer.
@@ -213,6 +215,46 @@ impl NodeHandle {
     /// Messages not delivered yet.
     pub async fn undelivered(&self) -> Result<Vec<Undelivered>, NodeError> {
         self.ask(|reply| Command::Undelivered { reply }).await
+    }
+
+    /// Asks for the final PDF of `envelope` by email, at `email`.
+    pub async fn set_email(&self, envelope: EnvelopeId, email: String) -> Result<(), NodeError> {
+        self.ask(|reply| Command::SetEmail { envelope, email, reply }).await
+    }
+
+    /// The settings page's view of the settings.
+    pub async fn settings(&self) -> Result<SettingsView, NodeError> {
+        self.ask(|reply| Command::Settings { reply }).await
+    }
+
+    /// Saves the node's settings.
+    pub async fn save_settings(&self, settings: Settings) -> Result<(), NodeError> {
+        self.ask(|reply| Command::SaveSettings { settings: Box::new(settings), reply }).await
+    }
+
+    /// Saves the email and SMS channels.
+    pub async fn save_channels(&self, channels: Channels) -> Result<(), NodeError> {
+        self.ask(|reply| Command::SaveChannels { channels: Box::new(channels), reply }).await
+    }
+
+    /// Sends a test message to `to`; answers what happened.
+    pub async fn test_message(&self, to: String) -> Result<String, NodeError> {
+        self.ask(|reply| Command::TestMessage { to, reply }).await
+    }
+
+    /// Creates the company's CA.
+    pub async fn create_authority(&self, organization: String) -> Result<(), NodeError> {
+        self.ask(|reply| Command::CreateAuthority { organization, reply }).await
+    }
+
+    /// Messages waiting for this node's person to send them by hand.
+    pub async fn to_forward(&self) -> Result<Vec<ToForward>, NodeError> {
+        self.ask(|reply| Command::ToForward { reply }).await
+    }
+
+    /// The person sent message `id` by hand.
+    pub async fn forwarded(&self, id: String) -> Result<(), NodeError> {
+        self.ask(|reply| Command::Forwarded { id, reply }).await
     }
 
     /// Saves a template.

@@ -51,6 +51,7 @@ pub mod notify;
 pub mod party;
 pub mod qr;
 pub mod running;
+pub mod settings;
 pub mod templates;
 pub mod web;
 

@@ -24,7 +24,7 @@ pub mod message;
 pub mod queue;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use countersign_shared::invite::Invitation;
@@ -32,8 +32,8 @@ use tokio::sync::Notify;
 
 use crate::clock::now_ms;
 use crate::datadir::DataDir;
-pub use crate::envelopes::Undelivered;
 use crate::envelopes::{InviteOut, Stage, Summary};
+pub use crate::envelopes::{ToForward, Undelivered};
 use crate::notify::config::NotifyConfig;
 use crate::notify::message::{About, InviteFor, Kind, Message, Recipient};
 use crate::notify::queue::Queue;
@@ -45,7 +45,8 @@ const IDLE: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct Notifier {
     queue: Queue,
-    config: NotifyConfig,
+    /// The settings, shared with the worker; the settings page replaces them.
+    config: Arc<RwLock<NotifyConfig>>,
     wake: Arc<Notify>,
     /// This node's person's name (the sender of what this node sends).
     name: String,
@@ -57,13 +58,37 @@ impl Notifier {
     /// The notifier of `data` (its `notify.toml` and queue), and the worker
     /// that delivers what it queues (spawn it on the runtime).
     pub fn open(data: &DataDir) -> anyhow::Result<(Notifier, impl Future<Output = ()> + Send + 'static)> {
-        let config = NotifyConfig::load(data)?;
+        let config = Arc::new(RwLock::new(NotifyConfig::load(data)?));
         let queue = Queue::open(data)?;
         let profile = data.profile()?;
         let me = profile.contact.clone().map(|contact| Recipient { name: profile.name.clone(), contact });
         let wake = Arc::new(Notify::new());
-        let worker = run_worker(queue.clone(), config.clone(), data.path("outbox"), wake.clone());
+        let worker = run_worker(queue.clone(), config.clone(), data.path("outbox"), wake.clone(), me.as_ref().map(|m| m.contact.clone()));
         Ok((Notifier { queue, config, wake, name: profile.name, me }, worker))
+    }
+
+    /// This node's person's email or phone, if they gave one.
+    pub fn my_contact(&self) -> Option<String> {
+        self.me.as_ref().map(|me| me.contact.clone())
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> RwLockReadGuard<'_, NotifyConfig> {
+        self.config.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Puts `config` in force (the settings page saved it); messages waiting
+    /// are tried again with it at once.
+    pub fn replace_config(&self, config: NotifyConfig) {
+        let (email, sms) = (config.email.is_some(), config.sms.is_some());
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
+        // What waited to be sent by hand now goes by itself.
+        self.queue.requeue_forwarding(|m| match m.channel() {
+            message::Channel::Email => email,
+            message::Channel::Sms => sms,
+        });
+        self.queue.retry_now();
+        self.wake.notify_one();
     }
 
     fn push(&self, message: &Message) {
@@ -169,7 +194,7 @@ impl Notifier {
     /// Whether a reminder to one of `slots` of `envelope` may be due (cheap:
     /// file dates only).
     pub fn reminder_due(&self, envelope: &str, slots: &[u8]) -> bool {
-        let every = self.config.reminders.every_days;
+        let every = self.config().reminders.every_days;
         let period = (every * 86_400_000.0) as u64;
         every > 0.0
             && slots.iter().any(|slot| {
@@ -180,7 +205,7 @@ impl Notifier {
     /// Automatic reminders, on the sender's node: a party whose turn it is
     /// hears again every `every_days`, until their invitation expires.
     pub fn remind_if_due(&self, summary: &Summary) {
-        let every = self.config.reminders.every_days;
+        let every = self.config().reminders.every_days;
         if every <= 0.0 || !summary.created_by_me || summary.stage != Stage::Awaiting {
             return;
         }
@@ -207,7 +232,7 @@ impl Notifier {
     pub fn wants_final_pdf(&self, summary: &Summary) -> bool {
         let completed = matches!(summary.status, countersign_shared::state::Status::Completed) && summary.missing_blobs.is_empty();
         let for_me =
-            self.me.is_some() && self.config.completion.notify_me && self.queue.marked_at(&summary.id, summary.stage.name()).is_none();
+            self.me.is_some() && self.config().completion.notify_me && self.queue.marked_at(&summary.id, summary.stage.name()).is_none();
         completed && (for_me || !self.final_pdf_emails_due(summary).is_empty())
     }
 
@@ -236,6 +261,12 @@ impl Notifier {
     /// After a change: tells this node's person, once, that the document is
     /// completed (with `final_pdf`), declined or voided.
     pub fn observe(&self, summary: &Summary, final_pdf: impl FnOnce() -> Option<Vec<u8>>) {
+        // Nobody needs an invitation to, or a reminder of, a document that ended.
+        let asks_to_act = |m: &Message| matches!(m.kind, Kind::Invitation | Kind::Reminder | Kind::YourTurn | Kind::Code);
+        let dropped = self.queue.drop_moot(&summary.id, asks_to_act);
+        if dropped > 0 {
+            tracing::info!("dropped {dropped} message(s) asking to act on {}, which has ended", summary.id);
+        }
         // The final PDF is made once, for whoever needs it.
         let (mut made, mut make) = (None, Some(final_pdf));
         let mut final_pdf = move || {
@@ -251,7 +282,7 @@ impl Notifier {
         {
             self.send_final_pdf(summary, &pdf);
         }
-        let Some(me) = self.me.as_ref().filter(|_| self.config.completion.notify_me) else { return };
+        let Some(me) = self.me.as_ref().filter(|_| self.config().completion.notify_me) else { return };
         let about = self.about(summary);
         let event = summary.stage.name();
         match &summary.status {
@@ -275,19 +306,65 @@ impl Notifier {
         }
     }
 
+    /// A message that shows the settings work, for `to`.
+    pub fn test_message(&self, to: &str) -> Message {
+        message::test(&self.name, &Recipient { name: self.name.clone(), contact: to.to_owned() })
+    }
+
     /// Texts (or emails) party `slot` the one-time code that lets them join.
     pub fn code(&self, summary: &Summary, slot: u8, code: u32) {
         let Some(party) = summary.parties.iter().find(|p| p.slot == slot) else { return };
         let to = Recipient { name: party.name.clone(), contact: party.contact.to_string() };
-        let mut message = message::code(&self.about(summary), &to, &crate::codes::show(code), self.config.codes.valid_minutes);
+        let mut message = message::code(&self.about(summary), &to, &crate::codes::show(code), self.config().codes.valid_minutes);
         // A code arriving after it has expired is useless: it is dropped instead.
-        message.expires_ms = Some(message.created_ms + (self.config.codes.valid_minutes * 60_000.0) as u64);
+        message.expires_ms = Some(message.created_ms + (self.config().codes.valid_minutes * 60_000.0) as u64);
         self.push(&message);
     }
 
     /// How confirmation codes are judged.
     pub fn code_policy(&self) -> crate::codes::CodePolicy {
-        self.config.codes
+        self.config().codes
+    }
+
+    /// Messages of `envelope` (or all, for `None`) that wait for this node's
+    /// person to send them by hand (no email or SMS settings).
+    /// A message queued for a channel that is not set up counts already: the
+    /// worker files it there in a moment.
+    pub fn to_forward(&self, envelope: Option<&str>) -> Vec<ToForward> {
+        let (email, sms) = {
+            let config = self.config();
+            (config.email.is_some(), config.sms.is_some())
+        };
+        let unsendable = |m: &Message| match m.channel() {
+            message::Channel::Email => !email,
+            message::Channel::Sms => !sms,
+        };
+        let me = self.my_contact();
+        let queued = self.queue.waiting_without_attachments().into_iter().filter(|m| m.attempts == 0 && unsendable(m));
+        self.queue
+            .forwarding()
+            .into_iter()
+            .chain(queued)
+            .filter(|m| envelope.is_none_or(|e| m.envelope == e) && me.as_deref() != Some(m.to.as_str()))
+            .map(|m| {
+                let by_email = m.channel() == message::Channel::Email;
+                ToForward {
+                    id: m.id,
+                    envelope: m.envelope,
+                    kind: m.kind,
+                    to: m.to,
+                    to_name: m.to_name,
+                    subject: m.subject,
+                    text: if by_email { m.text } else { m.sms },
+                    by_email,
+                }
+            })
+            .collect()
+    }
+
+    /// The person sent message `id` by hand; false if none waits under that id.
+    pub fn forwarded(&self, id: &str) -> Result<bool, crate::datadir::DataDirError> {
+        self.queue.forwarded(id)
     }
 
     /// Messages of `envelope` (or all, for `None`) not delivered yet.
@@ -331,8 +408,10 @@ impl Notifier {
     }
 }
 
-/// Delivers queued messages as they come due, until the runtime stops.
-async fn run_worker(queue: Queue, config: NotifyConfig, outbox: PathBuf, wake: Arc<Notify>) {
+/// Delivers queued messages as they come due, until the runtime stops. A
+/// message written to the outbox folder waits for the person to send it by
+/// hand, unless it is to `me`, the person themselves.
+async fn run_worker(queue: Queue, config: Arc<RwLock<NotifyConfig>>, outbox: PathBuf, wake: Arc<Notify>, me: Option<String>) {
     loop {
         let mut next_due: Option<u64> = None;
         for mut message in queue.waiting() {
@@ -345,11 +424,18 @@ async fn run_worker(queue: Queue, config: NotifyConfig, outbox: PathBuf, wake: A
                 next_due = Some(next_due.map_or(message.next_at_ms, |t| t.min(message.next_at_ms)));
                 continue;
             }
-            let (attempt, settings, folder) = (message.clone(), config.clone(), outbox.clone());
+            let settings = config.read().unwrap_or_else(PoisonError::into_inner).clone();
+            let (attempt, folder) = (message.clone(), outbox.clone());
             let result = tokio::task::spawn_blocking(move || channels::deliver(&attempt, &settings, &folder))
                 .await
                 .unwrap_or_else(|_| Err(channels::Failure { reason: "the delivery stopped unexpectedly".into(), permanent: false }));
             match result {
+                Ok(channels::Delivered::Outbox(file)) if me.as_deref() != Some(message.to.as_str()) => {
+                    tracing::info!("the {:?} message {} waits to be sent by hand ({file})", message.kind, message.id);
+                    if let Err(e) = queue.to_forward(&message) {
+                        tracing::error!("message {} is in the outbox but cannot be listed to send by hand: {e}", message.id);
+                    }
+                }
                 Ok(how) => {
                     tracing::info!("delivered the {:?} message {} ({how:?})", message.kind, message.id);
                     if let Err(e) = queue.delivered(&message) {

@@ -333,6 +333,12 @@ impl<B: BlobStore> Party<B> {
         (self.name.clone(), self.key.sign(&countersign_shared::envelope_doc::name_message(&self.name)))
     }
 
+    /// This party's signature over its email card for `email` (see
+    /// [`countersign_shared::envelope_doc::email_message`]).
+    pub fn email_card(&self, email: &str) -> countersign_shared::keys::Signature {
+        self.key.sign(&countersign_shared::envelope_doc::email_message(email))
+    }
+
     /// The public key.
     pub fn public_key(&self) -> PublicKey {
         self.key.public()

@@ -6,9 +6,13 @@
 //! - `/app/new`: upload a PDF, place fields, add parties, send ([`prepare`]).
 //! - `/app/e/{id}`: the document page: timeline, downloads, verification,
 //!   and signing or declining when it is my turn ([`document`]).
+//! - `/app/e/{id}/again`: a declined envelope, corrected and sent again ([`prepare`]).
+//! - `/app/messages`: messages to send by hand, without email or SMS settings ([`messages`]).
 //! - `/app/join`: join with an invitation link ([`join`]).
 //! - `/app/templates`: saved documents; one envelope per CSV row ([`templates`]).
 //! - `/app/preview/{hash}/{page}`: a page of a PDF as PNG ([`preview`]).
+//! - `/app/settings`: verifier, company, email and SMS, the company's CA ([`settings`]).
+//! - `/app/setup`: the first run, before the node has an identity ([`setup`]).
 //!
 //! # Who may use it
 //! The browser signs in with a one-time code (`countersign app` or `serve`
@@ -23,9 +27,12 @@ mod assets;
 mod document;
 mod join;
 mod layout;
+mod messages;
 mod pipeline;
 mod prepare;
 mod preview;
+mod settings;
+pub mod setup;
 pub mod templates;
 
 use std::collections::HashMap;
@@ -40,8 +47,8 @@ use axum::routing::{get, post};
 use cookie::{Cookie, SameSite};
 use serde::Deserialize;
 
-use crate::api::AppState;
 use crate::api::error::ApiError;
+use crate::api::{AppState, Gate};
 use crate::party::random_hex;
 
 /// How long a sign-in code printed in a link stays usable.
@@ -107,6 +114,16 @@ pub fn router() -> Router<AppState> {
         .route("/app/e/{id}/decline", post(document::decline))
         .route("/app/e/{id}/void", post(document::void))
         .route("/app/e/{id}/remind", post(document::remind))
+        .route("/app/e/{id}/again", get(prepare::again))
+        .route("/app/e/{id}/progress", get(document::follow))
+        .route("/app/messages", get(messages::page))
+        .route("/app/settings", get(settings::page))
+        .route("/app/settings/documents", post(settings::save_documents))
+        .route("/app/settings/email", post(settings::save_email))
+        .route("/app/settings/sms", post(settings::save_sms))
+        .route("/app/settings/test", post(settings::send_test))
+        .route("/app/settings/authority", post(settings::create_authority))
+        .route("/app/messages/{id}/sent", post(messages::sent))
         .route("/app/e/{id}/original.pdf", get(document::original))
         .route("/app/e/{id}/final.pdf", get(document::final_pdf))
         .route("/app/join", get(join::form).post(join::join))
@@ -136,7 +153,7 @@ impl Login {
 }
 
 /// Swaps a one-time code for the session cookie, then opens the pipeline.
-pub async fn login(State(state): State<AppState>, headers: HeaderMap, Query(login): Query<Login>) -> Response {
+pub async fn login(State(state): State<Gate>, headers: HeaderMap, Query(login): Query<Login>) -> Response {
     if state.sessions.signed_in(&headers, state.port) {
         // Already in (the link was opened twice, or prefetched).
         return Redirect::to(login.next()).into_response();

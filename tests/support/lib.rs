@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub mod app;
 pub mod browser;
 pub mod crafted;
 pub mod disk;

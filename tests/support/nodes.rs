@@ -145,6 +145,40 @@ impl Node {
         Ok(node)
     }
 
+    /// A new, empty data dir: no identity yet, as on a first run.
+    pub fn empty(label: &str) -> Result<Node> {
+        Ok(Node { dir: scratch_dir(label)?, child: None, host: None, clock: None })
+    }
+
+    /// Runs `countersign` with no command, as a person starting the app does
+    /// (on an empty data dir, the web app then asks who they are), and
+    /// returns the web app's sign-in link it prints.
+    pub fn start_app(&mut self) -> Result<String> {
+        let log_path = self.dir.join("serve.log");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+        let start = std::fs::metadata(&log_path)?.len();
+        // No desktop here: the link is printed, not opened.
+        let child = self
+            .command()?
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let printed = std::fs::read(&log_path).unwrap_or_default();
+            let printed = String::from_utf8_lossy(printed.get(usize::try_from(start)?..).unwrap_or_default()).into_owned();
+            if let Some(link) = printed.split_whitespace().find(|w| w.starts_with("http://") && w.contains("/app/login?code=")) {
+                return Ok(link.to_owned());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("`countersign` in {} printed no sign-in link: {}", self.dir.display(), self.log())
+    }
+
     /// Runs this node's processes (`serve` and the CLI) with a clock off by
     /// `offset` (libfaketime's syntax: `-400d`, `+2h`); timers are left alone.
     pub fn set_clock(&mut self, offset: &str) {

@@ -13,6 +13,7 @@ impl App {
                     key: me.to_string(),
                     fingerprint: me.fingerprint(),
                     name: self.envelopes.party().name().to_owned(),
+                    contact: self.notifier.my_contact(),
                     addresses: self.addresses.clone(),
                     clock_warning: self.clock_warning.clone(),
                 };
@@ -40,6 +41,7 @@ impl App {
             Command::Status { envelope, reply } => {
                 let summary = self.envelopes.summary(envelope).ok_or_else(|| unknown(&envelope)).map(|mut summary| {
                     summary.undelivered = self.notifier.undelivered(Some(&summary.id));
+                    summary.to_forward = self.notifier.to_forward(Some(&summary.id));
                     summary
                 });
                 let _ = reply.send(summary);
@@ -57,6 +59,33 @@ impl App {
             }
             Command::Undelivered { reply } => {
                 let _ = reply.send(Ok(self.notifier.undelivered(None)));
+            }
+            Command::SetEmail { envelope, email, reply } => {
+                let _ = reply.send(self.set_email(envelope, &email));
+            }
+            Command::Settings { reply } => {
+                let _ = reply.send(self.settings_view());
+            }
+            Command::SaveSettings { settings, reply } => {
+                let _ = reply.send(self.save_settings(&settings));
+            }
+            Command::SaveChannels { channels, reply } => {
+                let _ = reply.send(self.save_channels(&channels));
+            }
+            Command::TestMessage { to, reply } => self.send_test_message(&to, reply),
+            Command::CreateAuthority { organization, reply } => {
+                let _ = reply.send(self.create_authority(&organization));
+            }
+            Command::ToForward { reply } => {
+                let _ = reply.send(Ok(self.notifier.to_forward(None)));
+            }
+            Command::Forwarded { id, reply } => {
+                let result = match self.notifier.forwarded(&id) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(NodeError::not_found("no message waits to be sent under that id")),
+                    Err(e) => Err(internal(e)),
+                };
+                let _ = reply.send(result);
             }
             Command::Export { envelope, reply } => {
                 let job = if self.envelopes.state(envelope).is_none() {
@@ -157,7 +186,13 @@ impl App {
             document: countersign_shared::model::DocumentRef { hash: request.document, len: 0, pages: 0 },
             parties: parties.clone(),
             fields,
-            verifier_url: request.verifier_url.clone().unwrap_or_else(|| DEFAULT_VERIFIER.to_owned()),
+            verifier_url: match &request.verifier_url {
+                Some(url) => url.clone(),
+                None => crate::settings::Settings::load(self.envelopes.data())
+                    .map_err(internal)?
+                    .verifier_url
+                    .unwrap_or_else(|| DEFAULT_VERIFIER.to_owned()),
+            },
         };
         let verifier = terms.verifier_url.clone();
         let (envelope, invitations) = self.envelopes.party_mut().create(&pdf, terms)?;
@@ -261,6 +296,20 @@ impl App {
         }
         let entry = self.envelopes.party_mut().sign(envelope, &input)?;
         self.after_act(envelope, entry)
+    }
+
+    /// Writes this party's email card (the final PDF goes there), for a
+    /// party of `envelope`, and tells the others.
+    pub(super) fn set_email(&mut self, envelope: EnvelopeId, email: &str) -> Result<(), NodeError> {
+        let email = email.trim();
+        if !matches!(Contact::parse(email), Ok(Contact::Email(_))) {
+            return Err(NodeError::invalid(format!("'{email}' is not an email address")));
+        }
+        let state = self.envelopes.state(envelope).ok_or_else(|| unknown(&envelope))?;
+        self.envelopes.party().my_slot(&state)?;
+        self.envelopes.set_my_email(envelope, email)?;
+        self.changed(envelope, None);
+        Ok(())
     }
 
     pub(super) fn after_act(&mut self, envelope: EnvelopeId, entry: RawEntry) -> Result<String, NodeError> {

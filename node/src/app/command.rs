@@ -5,8 +5,10 @@ use countersign_shared::hash::{EnvelopeId, Hash};
 use tokio::sync::oneshot;
 
 use crate::NodeError;
-use crate::app::requests::{CreateRequest, Created, NodeInfo, SignRequest, Transfer};
-use crate::envelopes::{ListItem, Summary, Undelivered};
+use crate::app::requests::{CreateRequest, Created, NodeInfo, SettingsView, SignRequest, Transfer};
+use crate::envelopes::{ListItem, Summary, ToForward, Undelivered};
+use crate::notify::config::Channels;
+use crate::settings::Settings;
 use crate::templates::Template;
 
 /// A reply channel.
@@ -44,6 +46,10 @@ pub(crate) enum Command {
     Remind { envelope: EnvelopeId, reply: Reply<usize> },
     /// Messages not delivered yet, of every envelope.
     Undelivered { reply: Reply<Vec<Undelivered>> },
+    /// Messages waiting for this node's person to send them by hand.
+    ToForward { reply: Reply<Vec<ToForward>> },
+    /// The person sent message `id` by hand.
+    Forwarded { id: String, reply: Reply<()> },
     /// Saves a template.
     SaveTemplate { template: Box<Template>, reply: Reply<()> },
     /// Every template.
@@ -52,6 +58,19 @@ pub(crate) enum Command {
     Template { id: String, reply: Reply<Template> },
     /// Transfers in progress.
     Transfers { reply: Reply<Vec<Transfer>> },
+    /// Asks the sender's node to email the final PDF to `email` (this
+    /// party's signed email card).
+    SetEmail { envelope: EnvelopeId, email: String, reply: Reply<()> },
+    /// The settings page's view of the settings.
+    Settings { reply: Reply<SettingsView> },
+    /// Saves the node's settings.
+    SaveSettings { settings: Box<Settings>, reply: Reply<()> },
+    /// Saves the email and SMS channels (and their secrets).
+    SaveChannels { channels: Box<Channels>, reply: Reply<()> },
+    /// Sends a test message to an email address or phone number.
+    TestMessage { to: String, reply: Reply<String> },
+    /// Creates the company's certificate authority, in use at once.
+    CreateAuthority { organization: String, reply: Reply<()> },
     /// Test tool: stores raw entry bytes in an envelope's document, unchecked,
     /// and sends them to the other parties (to show that they reject forgeries).
     ImportRaw { envelope: EnvelopeId, bytes: Vec<u8>, reply: Reply<String> },

@@ -19,6 +19,9 @@ pub struct NodeInfo {
     pub fingerprint: String,
     /// The person's name.
     pub name: String,
+    /// Their email or phone, if they gave one.
+    #[serde(default)]
+    pub contact: Option<String>,
     /// Where it listens.
     pub addresses: Vec<String>,
     /// Set when the other parties' acts are dated ahead of this computer's
@@ -100,6 +103,33 @@ pub struct CreateRequest {
     /// before their turn (by default each is invited when their turn comes).
     #[serde(default)]
     pub invite_all_now: bool,
+}
+
+/// What the settings page shows: the settings, the channels (their
+/// secrets only as "saved"), and the company's CA.
+#[derive(Debug, Clone)]
+pub struct SettingsView {
+    /// The node's settings.
+    pub settings: crate::settings::Settings,
+    /// Email over SMTP, if set up.
+    pub email: Option<crate::notify::config::EmailConfig>,
+    /// The SMS gateway, if set up.
+    pub sms: Option<crate::notify::config::SmsConfig>,
+    /// Whether an SMTP password is set (here or in the environment).
+    pub smtp_password_saved: bool,
+    /// Whether the gateway's key is set (here or in the environment).
+    pub sms_auth_saved: bool,
+    /// The company's CA on this node.
+    pub authority: Option<AuthorityView>,
+}
+
+/// The company's CA, as people check it.
+#[derive(Debug, Clone)]
+pub struct AuthorityView {
+    /// Its name (the organization).
+    pub name: String,
+    /// Its certificate's SHA-256 fingerprint.
+    pub fingerprint: String,
 }
 
 /// `send`'s answer.

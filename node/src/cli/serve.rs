@@ -3,31 +3,61 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use countersign_shared::keys::SecretKey;
 use futures::StreamExt as _;
 use libp2p::Multiaddr;
 use libp2p::swarm::SwarmEvent;
+use tokio::sync::watch;
 
 use crate::datadir::{ApiInfo, DataDir};
 use crate::net::behaviour;
 use crate::party::{random_hex, random_secret};
 use crate::running::{NodeOptions, RunningNode};
+use crate::web::setup::Phase;
 use crate::{api, web};
 
-/// Runs the node of `data` until ctrl-c or SIGTERM.
+/// Runs the node of `data` until ctrl-c or SIGTERM. On a data dir without
+/// an identity, the web app first asks for one ([`web::setup`]).
 pub async fn serve(data: DataDir, options: NodeOptions, open_browser: bool) -> anyhow::Result<()> {
-    let node = RunningNode::start(&data, options).await?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.context("cannot open the local API")?;
     let port = listener.local_addr()?.port();
     let token = random_hex();
-    data.write_api_info(&ApiInfo { port, token: token.clone(), pid: std::process::id() })?;
     let sessions = web::sessions();
+    let gate = api::Gate::new(token.clone(), port, sessions.clone());
     let first_login = format!("http://127.0.0.1:{port}/app/login?code={}", sessions.new_code());
-    let app = api::app(node.handle(), token, port, sessions);
+    let new = !data.is_initialised();
+    let phase = Arc::new(watch::channel(if new { Phase::Setup } else { Phase::Starting }).0);
+    let front = web::setup::front(gate.clone(), data.clone(), phase.clone());
     // The guard looks at who connects (see `api::local_user`).
-    let server = tokio::spawn(async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await });
+    let server = tokio::spawn(async move { axum::serve(listener, front.into_make_service_with_connect_info::<SocketAddr>()).await });
+    if new {
+        println!("{} has no Countersign identity yet: set it up in the web app,", data.root().display());
+        println!("web app   {first_login}");
+        if open_browser {
+            open_in_browser(&first_login);
+        }
+        let mut setup = phase.subscribe();
+        tokio::select! {
+            () = shutdown_signal() => {
+                server.abort();
+                return Ok(());
+            }
+            _ = setup.wait_for(|p| !matches!(p, Phase::Setup)) => {}
+        }
+    }
+    let node = match RunningNode::start(&data, options).await {
+        Ok(node) => node,
+        Err(e) => {
+            phase.send_replace(Phase::Failed(format!("{e:#}")));
+            server.abort();
+            return Err(e);
+        }
+    };
+    phase.send_replace(Phase::Running(api::app(node.handle(), gate)));
+    data.write_api_info(&ApiInfo { port, token, pid: std::process::id() })?;
     let info = node.info().await.map_err(anyhow::Error::msg)?;
     let profile = data.profile()?;
     println!("Countersign node of {} ({} envelopes)", profile.name, node.envelopes_at_start());
@@ -37,10 +67,12 @@ pub async fn serve(data: DataDir, options: NodeOptions, open_browser: bool) -> a
         println!("listening {address}");
     }
     println!("local API http://127.0.0.1:{port} (token in {})", data.path("api.json").display());
-    println!("web app   {first_login}");
-    println!("          (a one-time link; `countersign app` makes a new one)");
-    if open_browser {
-        open_in_browser(&first_login);
+    if !new {
+        println!("web app   {first_login}");
+        println!("          (a one-time link; `countersign app` makes a new one)");
+        if open_browser {
+            open_in_browser(&first_login);
+        }
     }
     if crate::desktop::in_desktop_session() {
         // Invitation links handed over by the verifier's join page open here.

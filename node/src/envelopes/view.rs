@@ -39,6 +39,8 @@ pub enum MessageKind {
     Code,
     /// "Your turn to sign", to a party who already holds the document.
     YourTurn,
+    /// The settings page's test message.
+    Test,
 }
 
 impl MessageKind {
@@ -52,8 +54,31 @@ impl MessageKind {
             MessageKind::Voided => "Withdrawal notice",
             MessageKind::Code => "Confirmation code",
             MessageKind::YourTurn => "\"Your turn\" notice",
+            MessageKind::Test => "Test message",
         }
     }
+}
+
+/// A message this node cannot send itself (no email or SMS settings): its
+/// person sends it by hand.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToForward {
+    /// The message's id (to mark it sent).
+    pub id: String,
+    /// The envelope it is about.
+    pub envelope: String,
+    /// What it is.
+    pub kind: MessageKind,
+    /// Email address or phone number.
+    pub to: String,
+    /// Their name.
+    pub to_name: String,
+    /// The email's subject.
+    pub subject: String,
+    /// The email's text, or the SMS.
+    pub text: String,
+    /// An email (else a text message).
+    pub by_email: bool,
 }
 
 /// A message not delivered yet, as the pipeline and `status` show it.
@@ -176,6 +201,9 @@ pub struct Summary {
     /// Messages about it this node has not delivered yet.
     #[serde(default)]
     pub undelivered: Vec<Undelivered>,
+    /// Messages about it waiting for this node's person to send them by hand.
+    #[serde(default)]
+    pub to_forward: Vec<ToForward>,
     /// Where parties who signed in a browser asked for the final PDF (their
     /// signed email cards): the sender's node emails it there.
     #[serde(default)]
@@ -373,6 +401,7 @@ pub(crate) fn summary(
         missing_blobs,
         heads: state.heads().iter().map(ToString::to_string).collect(),
         undelivered: Vec::new(),
+        to_forward: Vec::new(),
         final_pdf_emails: Vec::new(),
         status,
     }

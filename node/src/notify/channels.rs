@@ -12,7 +12,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{SmtpTransport, Transport as _};
 
 use crate::datadir::write_atomic;
-use crate::notify::config::{EmailConfig, NotifyConfig, SMS_AUTH_ENV, SMTP_PASSWORD_ENV, Security, SmsConfig};
+use crate::notify::config::{EmailConfig, NotifyConfig, Security, SmsConfig};
 use crate::notify::message::{Channel, Message};
 
 /// How long one delivery may take.
@@ -54,13 +54,13 @@ pub fn deliver(message: &Message, config: &NotifyConfig, outbox: &Path) -> Resul
         return Err(Failure::give_up("an attachment of this message is missing from the queue folder"));
     }
     match (message.channel(), &config.email, &config.sms) {
-        (Channel::Email, Some(email), _) => send_email(message, email).map(|()| Delivered::Email),
+        (Channel::Email, Some(email), _) => send_email(message, email, config.smtp_password()).map(|()| Delivered::Email),
         (Channel::Email, None, _) => {
             let bytes =
                 build_email(message, "Countersign <countersign@localhost>").map_err(|e| Failure::give_up(e.to_string()))?.formatted();
             to_outbox(outbox, &format!("{}.eml", message.id), &bytes)
         }
-        (Channel::Sms, _, Some(sms)) => send_sms(message, sms).map(|()| Delivered::Sms),
+        (Channel::Sms, _, Some(sms)) => send_sms(message, sms, config.sms_auth()).map(|()| Delivered::Sms),
         (Channel::Sms, _, None) => {
             let text = format!("To: {} ({})\n\n{}\n", message.to, message.to_name, message.sms);
             to_outbox(outbox, &format!("{}.txt", message.id), text.as_bytes())
@@ -122,7 +122,7 @@ fn build_email(message: &Message, from: &str) -> Result<lettre::Message, EmailEr
         .map_err(EmailError::Build)
 }
 
-fn send_email(message: &Message, config: &EmailConfig) -> Result<(), Failure> {
+fn send_email(message: &Message, config: &EmailConfig, password: Option<String>) -> Result<(), Failure> {
     let email = build_email(message, &config.from).map_err(|e| Failure::give_up(e.to_string()))?;
     let builder = match config.security {
         Security::Starttls => SmtpTransport::starttls_relay(&config.host),
@@ -132,8 +132,7 @@ fn send_email(message: &Message, config: &EmailConfig) -> Result<(), Failure> {
     .map_err(|e| Failure::retry(format!("the SMTP server {} cannot be used: {e}", config.host)))?;
     let mut builder = builder.port(config.port).timeout(Some(TIMEOUT));
     if let Some(user) = &config.user {
-        let password = std::env::var(SMTP_PASSWORD_ENV).unwrap_or_default();
-        builder = builder.credentials(Credentials::new(user.clone(), password));
+        builder = builder.credentials(Credentials::new(user.clone(), password.unwrap_or_default()));
     }
     builder.build().send(&email).map(drop).map_err(|e| {
         // A 5xx answer is the server's final word (no such mailbox, too large…).
@@ -166,7 +165,7 @@ fn fill_strings(value: &mut serde_json::Value, fill: &dyn Fn(&str) -> String) {
     }
 }
 
-fn send_sms(message: &Message, config: &SmsConfig) -> Result<(), Failure> {
+fn send_sms(message: &Message, config: &SmsConfig, auth: Option<String>) -> Result<(), Failure> {
     let body = sms_body(config, &message.to, &message.sms)?;
     let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(TIMEOUT)).http_status_as_error(false).build().into();
     let mut request = match config.method.to_uppercase().as_str() {
@@ -174,7 +173,7 @@ fn send_sms(message: &Message, config: &SmsConfig) -> Result<(), Failure> {
         _ => agent.post(&config.url),
     }
     .header("Content-Type", &config.content_type);
-    if let Ok(auth) = std::env::var(SMS_AUTH_ENV) {
+    if let Some(auth) = auth {
         request = request.header("Authorization", &auth);
     }
     let response = request.send(body.as_bytes()).map_err(|e| Failure::retry(format!("the SMS gateway cannot be reached: {e}")))?;

@@ -1,5 +1,8 @@
-//! The notification settings: `notify.toml` in the data dir, secrets from
-//! environment variables (never in the file, never logged).
+//! The notification settings: `notify.toml` in the data dir, written by hand
+//! or by the web app's settings page. The secrets (the SMTP password, the SMS
+//! gateway's key) never go in it: they come from environment variables or,
+//! when set in the settings page, from the owner-only `notify-secrets.toml`;
+//! they are never logged or shown.
 //!
 //! ```toml
 //! [email]                      # without it, emails go to the outbox folder
@@ -27,14 +30,36 @@
 //! max_tries = 5
 //! ```
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, write_atomic};
 
 /// The environment variable holding the SMTP password.
 pub const SMTP_PASSWORD_ENV: &str = "COUNTERSIGN_SMTP_PASSWORD";
 /// The environment variable holding the SMS gateway's `Authorization` header.
 pub const SMS_AUTH_ENV: &str = "COUNTERSIGN_SMS_AUTH";
+
+/// The file of the secrets set in the settings page (owner-only).
+pub const SECRETS_FILE: &str = "notify-secrets.toml";
+
+/// The secrets: the environment's, else the settings page's.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Secrets {
+    /// The SMTP password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_password: Option<String>,
+    /// The SMS gateway's `Authorization` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_auth: Option<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |secret: &Option<String>| if secret.is_some() { "set" } else { "unset" };
+        f.debug_struct("Secrets").field("smtp_password", &shown(&self.smtp_password)).field("sms_auth", &shown(&self.sms_auth)).finish()
+    }
+}
 
 /// All notification settings.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -53,10 +78,25 @@ pub struct NotifyConfig {
     /// One-time codes that confirm a phone number.
     #[serde(default)]
     pub codes: crate::codes::CodePolicy,
+    /// The secrets (not in `notify.toml`).
+    #[serde(skip)]
+    pub secrets: Secrets,
+}
+
+impl NotifyConfig {
+    /// The SMTP password: the environment's, else the settings page's.
+    pub fn smtp_password(&self) -> Option<String> {
+        std::env::var(SMTP_PASSWORD_ENV).ok().or_else(|| self.secrets.smtp_password.clone())
+    }
+
+    /// The SMS gateway's `Authorization` header: the environment's, else the settings page's.
+    pub fn sms_auth(&self) -> Option<String> {
+        std::env::var(SMS_AUTH_ENV).ok().or_else(|| self.secrets.sms_auth.clone())
+    }
 }
 
 /// How the SMTP connection is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Security {
     /// Plain connection upgraded with STARTTLS (port 587).
@@ -69,7 +109,7 @@ pub enum Security {
 }
 
 /// SMTP settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
     /// Server name.
@@ -80,13 +120,14 @@ pub struct EmailConfig {
     #[serde(default)]
     pub security: Security,
     /// Login, if the server wants one (password from [`SMTP_PASSWORD_ENV`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// The sender, `Name <address>` or `address`.
     pub from: String,
 }
 
 /// SMS gateway settings: enough to call most providers' REST APIs.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmsConfig {
     /// The gateway's address.
@@ -182,17 +223,71 @@ pub const FILE: &str = "notify.toml";
 impl NotifyConfig {
     /// Reads `notify.toml` from the data dir (defaults when it is absent).
     pub fn load(data: &DataDir) -> Result<NotifyConfig, ConfigError> {
+        let mut config: NotifyConfig = read_toml(&data.path(FILE))?.unwrap_or_default();
+        config.check().map_err(|why| ConfigError::Unsafe { path: data.path(FILE), why })?;
+        config.secrets = read_toml(&data.path(SECRETS_FILE))?.unwrap_or_default();
+        Ok(config)
+    }
+}
+
+/// A TOML file read into `T`; `None` when there is no such file.
+fn read_toml<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<Option<T>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).map(Some).map_err(|e| ConfigError::Invalid { path: path.to_path_buf(), why: e.to_string() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ConfigError::Unreadable { path: path.to_path_buf(), why: e.to_string() }),
+    }
+}
+
+/// What the settings page changes: the email and SMS channels, and the
+/// secrets (`None` keeps the one saved; an empty text removes it).
+#[derive(Debug, Clone, Default)]
+pub struct Channels {
+    /// Email over SMTP, or none (emails wait to be sent by hand).
+    pub email: Option<EmailConfig>,
+    /// The SMS gateway, or none (texts wait to be sent by hand).
+    pub sms: Option<SmsConfig>,
+    /// A new SMTP password.
+    pub smtp_password: Option<String>,
+    /// A new `Authorization` header for the gateway.
+    pub sms_auth: Option<String>,
+}
+
+impl NotifyConfig {
+    /// Writes `channels` into the data dir's `notify.toml` (the file's other
+    /// settings kept) and the secrets file, once they pass the same checks
+    /// as a file written by hand; answers the settings now in force.
+    pub fn save_channels(data: &DataDir, channels: &Channels) -> Result<NotifyConfig, ConfigError> {
         let path = data.path(FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let config: NotifyConfig =
-                    toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.clone(), why: e.to_string() })?;
-                config.check().map_err(|why| ConfigError::Unsafe { path, why })?;
-                Ok(config)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(NotifyConfig::default()),
-            Err(e) => Err(ConfigError::Unreadable { path, why: e.to_string() }),
+        let mut table: toml::Table = read_toml(&path)?.unwrap_or_default();
+        let invalid = |e: &dyn std::fmt::Display| ConfigError::Invalid { path: path.clone(), why: e.to_string() };
+        let sections = [
+            ("email", channels.email.as_ref().map(toml::Value::try_from).transpose()),
+            ("sms", channels.sms.as_ref().map(toml::Value::try_from).transpose()),
+        ];
+        for (key, section) in sections {
+            match section.map_err(|e| invalid(&e))? {
+                Some(section) => table.insert(key.into(), section),
+                None => table.remove(key),
+            };
         }
+        let text = toml::to_string(&table).map_err(|e| invalid(&e))?;
+        let mut config: NotifyConfig = toml::from_str(&text).map_err(|e| invalid(&e))?;
+        config.check().map_err(|why| ConfigError::Unsafe { path: path.clone(), why })?;
+        let mut secrets: Secrets = read_toml(&data.path(SECRETS_FILE))?.unwrap_or_default();
+        let replace = |kept: &mut Option<String>, given: &Option<String>| {
+            if let Some(given) = given {
+                *kept = (!given.is_empty()).then(|| given.clone());
+            }
+        };
+        replace(&mut secrets.smtp_password, &channels.smtp_password);
+        replace(&mut secrets.sms_auth, &channels.sms_auth);
+        let unwritable = |e: crate::datadir::DataDirError| ConfigError::Unreadable { path: path.clone(), why: e.to_string() };
+        let secrets_text = toml::to_string(&secrets).map_err(|e| invalid(&e))?;
+        write_atomic(&data.path(SECRETS_FILE), secrets_text.as_bytes(), true).map_err(unwritable)?;
+        write_atomic(&path, text.as_bytes(), true).map_err(unwritable)?;
+        config.secrets = secrets;
+        Ok(config)
     }
 }
 

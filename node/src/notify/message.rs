@@ -279,6 +279,14 @@ pub fn stopped(about: &About, to: &Recipient, kind: Kind, who: &str, reason: &st
     message(about, to, kind, subject, text, html, sms)
 }
 
+/// "It works": the settings page's test message, from `sender`'s node.
+pub fn test(sender: &str, to: &Recipient) -> Message {
+    let about = About { envelope: String::new(), title: String::new(), sender: sender.to_owned() };
+    let line = format!("This is a test message from the Countersign node of {sender}: its settings work.");
+    let html = html! { p { (line) } };
+    message(&about, to, Kind::Test, "Countersign test message".to_owned(), format!("{line}\n"), html, line.clone())
+}
+
 /// A one-time code, texted on its own (never with the link).
 pub fn code(about: &About, to: &Recipient, code: &str, valid_minutes: f64) -> Message {
     let minutes = valid_minutes.ceil().max(1.0);

@@ -6,6 +6,8 @@
 //!   pending/<id>.json      a message waiting (or retrying), with its attempts
 //!   pending/<id>.<n>.bin   its attachments
 //!   sent/<id>.json         delivered (kept as a record, attachments dropped)
+//!   forward/<id>.json      written to the outbox folder (no email or SMS
+//!                          settings): waits for a person to send it by hand
 //!   failed/<id>.json       refused for good (a bad address…): shown, not retried
 //!   events/<envelope>.<what>  a notice already queued (completion, decline…)
 //! ```
@@ -38,7 +40,7 @@ impl Queue {
     /// The queue under `data`'s `notify/` folder.
     pub fn open(data: &DataDir) -> Result<Queue, DataDirError> {
         let root = data.path("notify");
-        for sub in ["pending", "sent", "failed", "events"] {
+        for sub in ["pending", "sent", "failed", "events", "forward"] {
             let dir = root.join(sub);
             fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
         }
@@ -112,6 +114,101 @@ impl Queue {
             let _ = fs::remove_file(self.pending().join(format!("{}.{n}.bin", message.id)));
         }
         Ok(())
+    }
+
+    /// Records a message written to the outbox folder: it waits in
+    /// `forward/` until its person says they sent it by hand.
+    /// Its attachments go with it, so that it can still be delivered once
+    /// email or SMS is set up ([`Queue::requeue_forwarding`]).
+    pub fn to_forward(&self, message: &Message) -> Result<(), DataDirError> {
+        let forward = self.root.join("forward");
+        for n in 0..message.attachments.len() {
+            let name = format!("{}.{n}.bin", message.id);
+            fs::rename(self.pending().join(&name), forward.join(&name)).map_err(io("cannot move", &self.pending().join(&name)))?;
+        }
+        let bytes = serde_json::to_vec_pretty(message).map_err(|e| DataDirError::Damaged(message.id.clone(), e.to_string()))?;
+        write_atomic(&forward.join(format!("{}.json", message.id)), &bytes, true)?;
+        let _ = fs::remove_file(self.pending().join(format!("{}.json", message.id)));
+        Ok(())
+    }
+
+    /// Puts the messages waiting to be sent by hand that `deliverable` now
+    /// takes (email or SMS was set up) back in the queue, due now.
+    pub fn requeue_forwarding(&self, deliverable: impl Fn(&Message) -> bool) {
+        let forward = self.root.join("forward");
+        for mut message in self.forwarding().into_iter().filter(|m| deliverable(m)) {
+            for n in 0..message.attachments.len() {
+                let name = format!("{}.{n}.bin", message.id);
+                let _ = fs::rename(forward.join(&name), self.pending().join(&name));
+            }
+            message.next_at_ms = 0;
+            if self.save(&message).is_ok() {
+                let _ = fs::remove_file(forward.join(format!("{}.json", message.id)));
+            }
+        }
+    }
+
+    /// Messages waiting to be sent by hand, oldest first.
+    pub fn forwarding(&self) -> Vec<Message> {
+        let Ok(entries) = fs::read_dir(self.root.join("forward")) else { return Vec::new() };
+        let mut messages: Vec<Message> =
+            entries.flatten().filter_map(|e| fs::read(e.path()).ok()).filter_map(|b| serde_json::from_slice(&b).ok()).collect();
+        messages.sort_by_key(|m| (m.created_ms, m.id.clone()));
+        messages
+    }
+
+    /// The message `id` was sent by hand: it moves from `pending/` (not
+    /// filed yet) or `forward/` to `sent/`. False for an id that waits for
+    /// nothing.
+    pub fn forwarded(&self, id: &str) -> Result<bool, DataDirError> {
+        // Ids are ours (hex, letters, digits and '-'); anything else names no file.
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Ok(false);
+        }
+        for folder in [self.pending(), self.root.join("forward")] {
+            let from = folder.join(format!("{id}.json"));
+            let Ok(bytes) = fs::read(&from) else { continue };
+            let attachments = serde_json::from_slice::<Message>(&bytes).map_or(0, |m| m.attachments.len());
+            match fs::rename(&from, self.root.join("sent").join(format!("{id}.json"))) {
+                Ok(()) => {}
+                // Filed by the worker meanwhile: it is in `forward/` now.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io("cannot move", &from)(e)),
+            }
+            for n in 0..attachments {
+                let _ = fs::remove_file(folder.join(format!("{id}.{n}.bin")));
+            }
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Drops the messages of `envelope` that `moot` says no longer matter
+    /// (an invitation to a document that was declined), waiting or to be
+    /// sent by hand; answers how many.
+    pub fn drop_moot(&self, envelope: &str, moot: impl Fn(&Message) -> bool) -> usize {
+        let mut dropped = 0;
+        for (folder, messages) in [(self.pending(), self.waiting_without_attachments()), (self.root.join("forward"), self.forwarding())] {
+            for message in messages.iter().filter(|m| m.envelope == envelope && moot(m)) {
+                if fs::remove_file(folder.join(format!("{}.json", message.id))).is_ok() {
+                    dropped += 1;
+                }
+                for n in 0..message.attachments.len() {
+                    let _ = fs::remove_file(folder.join(format!("{}.{n}.bin", message.id)));
+                }
+            }
+        }
+        dropped
+    }
+
+    /// Makes every waiting message due now (new settings may deliver it).
+    pub fn retry_now(&self) {
+        for mut message in self.waiting_without_attachments() {
+            if message.next_at_ms > 0 {
+                message.next_at_ms = 0;
+                let _ = self.save(&message);
+            }
+        }
     }
 
     /// Records a failed attempt and when to try again (doubling, up to 15 minutes).

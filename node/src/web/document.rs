@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use countersign_shared::model::FieldKind;
 use countersign_shared::render;
 use countersign_shared::source::PageGeometry;
+use countersign_shared::state::Status;
 use countersign_shared::verify::Verdict;
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
@@ -21,8 +22,8 @@ use crate::api::error::ApiError;
 use crate::api::{AppState, envelope_id};
 use crate::app::requests::{InviteOut, SignRequest};
 use crate::envelopes::{FieldSummary, Stage, Summary};
-use crate::web::WebError;
 use crate::web::layout::{self, Nav};
+use crate::web::{WebError, messages};
 
 /// The largest signature or stamp image.
 const MAX_IMAGE: usize = 5 * 1024 * 1024;
@@ -70,6 +71,10 @@ async fn render_page(
         false => None,
     };
     let waiting_for = summary.next.join(", ");
+    let company = match summary.my_turn {
+        true => state.node.settings().await.map(|view| view.settings.company.as_text()).unwrap_or_default(),
+        false => String::new(),
+    };
     let notice = match (flash.sent, flash.done.as_deref()) {
         (Some(_), _) => Some((
             "ok",
@@ -83,9 +88,9 @@ async fn render_page(
         }
         _ => None,
     };
-    // What the page follows: when it changes (someone signed, it became my
-    // turn, a file arrived), document.js reloads it.
-    let progress = serde_json::to_string(&(summary.stage, &summary.heads, summary.missing_blobs.len())).unwrap_or_default();
+    let progress = progress(&summary);
+    // Only a real failure is an alarm: a message queued a moment ago is simply on its way.
+    let failing: Vec<_> = summary.undelivered.iter().filter(|m| m.attempts > 0 || m.gave_up).collect();
     let body = html! {
         div #follow hidden data-envelope=(summary.id) data-progress=(progress) {}
         div.toolbar {
@@ -104,16 +109,22 @@ async fn render_page(
         @if let Some((class, text)) = &notice {
             p class={ "notice " (class) } role="status" { (text) }
         }
-        @if !summary.undelivered.is_empty() {
-            div.notice.bad role="status" {
-                strong { (summary.undelivered.len()) " message(s) not delivered yet" } ": they are retried automatically, unless refused for good."
-                ul.small { @for message in &summary.undelivered {
+        @if let Some(stopped) = stopped(&summary) {
+            (stopped)
+        }
+        @if !failing.is_empty() {
+            div.notice.bad role="status" #undelivered {
+                strong { (failing.len()) " message(s) could not be sent yet" } ": this node tries again by itself, unless one was refused for good."
+                ul.small { @for message in &failing {
                     li {
-                        (format!("{:?}", message.kind)) " to " (message.to) " · " (message.attempts) " attempts · " (message.last_error.as_deref().unwrap_or("waiting"))
+                        (message.kind.describe()) " to " (message.to) " · tried " (message.attempts) " time(s) · " (message.last_error.as_deref().unwrap_or(""))
                         @if message.gave_up { strong { " · refused for good: check the address" } }
                     }
                 } }
             }
+        }
+        @if !summary.to_forward.is_empty() {
+            (messages::panel(&summary.to_forward, &format!("/app/e/{}", summary.id)))
         }
         @if let Some(problem) = &storage_problem {
             p.notice.bad role="alert" { "The document cannot be stored on this computer: " (problem) }
@@ -121,7 +132,7 @@ async fn render_page(
             p.notice role="status" data-arriving { "Still arriving from the other nodes: " (summary.missing_blobs.len()) " file(s). This page reloads by itself when they are here." }
         }
         @if summary.my_turn && summary.missing_blobs.is_empty() {
-            (signing(&summary, &pages, errors, texts))
+            (signing(&summary, &pages, errors, texts, &company))
         } @else if summary.my_turn {
             p.notice { "It is your turn to sign: the signing page opens as soon as the document has arrived." }
         } @else if !pages.is_empty() {
@@ -207,6 +218,59 @@ async fn render_page(
     Ok(layout::page(&summary.title, Nav::Document, scripts, body))
 }
 
+/// What the document page follows: when it changes (someone signed, it
+/// became my turn, a file arrived, a message waits to be sent), the page
+/// reloads (document.js, through [`follow`]).
+fn progress(summary: &Summary) -> String {
+    let tag = serde_json::to_vec(&(summary.stage, &summary.heads, summary.missing_blobs.len(), summary.to_forward.len()));
+    countersign_shared::Hash::of(&tag.unwrap_or_default()).short()
+}
+
+/// How long [`follow`] waits for a change before answering the same tag.
+const FOLLOW_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `?since=TAG`: the progress the page shows.
+#[derive(Debug, Deserialize)]
+pub(super) struct Since {
+    #[serde(default)]
+    since: String,
+}
+
+/// `GET /app/e/{id}/progress?since=TAG`: the envelope's progress tag, as
+/// soon as it differs from `since` (or after half a minute, unchanged).
+pub(super) async fn follow(State(state): State<AppState>, Path(id): Path<String>, Query(since): Query<Since>) -> Result<String, WebError> {
+    let envelope = envelope_id(&id)?;
+    match state.node.wait_for(envelope, FOLLOW_WAIT, |summary| progress(summary) != since.since).await {
+        Ok(summary) => Ok(progress(&summary)),
+        Err(NodeError::TimedOut(_)) => Ok(since.since),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A declined or voided envelope says so first: who, when, why; and the
+/// sender may start again from it.
+fn stopped(summary: &Summary) -> Option<Markup> {
+    let (who, reason, verb) = match &summary.status {
+        Status::Declined { slot, reason } => {
+            let who = summary.parties.iter().find(|p| p.slot == *slot).map_or("A party", |p| p.name.as_str());
+            (who, reason, "declined to sign")
+        }
+        Status::Voided { reason } => (summary.creator.as_str(), reason, "withdrew this document"),
+        _ => return None,
+    };
+    let when = summary.timeline.last().map(|item| item.at.as_str()).unwrap_or_default();
+    Some(html! {
+        section.notice.bad #stopped role="status" {
+            p { strong { (who) " " (verb) } @if !when.is_empty() { " on " (when) } "." }
+            p { "Their reason: " q { (reason) } }
+            p.small { "Nobody can sign it any more." }
+            @if summary.created_by_me && matches!(summary.status, Status::Declined { .. }) {
+                p { a.button.primary #again href={ "/app/e/" (summary.id) "/again" } { "Correct and send again" } }
+            }
+        }
+    })
+}
+
 fn parties(summary: &Summary) -> Markup {
     html! {
         section.panel #parties {
@@ -222,6 +286,8 @@ fn parties(summary: &Summary) -> Markup {
                         div {
                             @if let Some(at) = &party.signed_at {
                                 span.badge.ok title=(at) { "Signed" }
+                            } @else if matches!(summary.status, Status::Declined { slot, .. } if slot == party.slot) {
+                                span.badge.bad { "Declined" }
                             } @else if summary.next_slots.contains(&party.slot) && summary.stage == Stage::Awaiting {
                                 span.badge.wait { "Their turn" }
                             } @else if !party.joined && party.role.signs() {
@@ -259,7 +325,7 @@ fn reminders(summary: &Summary) -> Markup {
                     format!("Reminder: please sign \"{}\" in your Countersign app. It is your turn.", summary.title)
                 };
                 @let subject = format!("Reminder: please sign {}", summary.title);
-                @let href = compose_link(&contact, &subject, &message);
+                @let href = layout::compose_link(&contact, &subject, &message);
                 div.row.remind {
                     div { strong { (party.name) } div.small.muted { (contact) @if invited { " · has not opened the invitation yet (below)" } } }
                     a.button.small-button href=(href) { @if contact.contains('@') { "Email a reminder" } @else { "Text a reminder" } }
@@ -290,7 +356,7 @@ fn invitation(summary: &Summary, invite: &InviteOut) -> Markup {
         summary.title, invite.link
     );
     let subject = format!("Please sign: {}", summary.title);
-    let send_href = compose_link(&invite.contact, &subject, &message);
+    let send_href = layout::compose_link(&invite.contact, &subject, &message);
     let send_label = if invite.contact.contains('@') { "Email it" } else { "Text it" };
     let qr = crate::qr::svg(&invite.link).unwrap_or_default();
     html! {
@@ -316,15 +382,6 @@ fn invitation(summary: &Summary, invite: &InviteOut) -> Markup {
 /// mail or messages app with `body` ready. The contact is encoded, so a
 /// contact another node chose cannot add recipients or change the message
 /// (`?bcc=…`).
-fn compose_link(contact: &str, subject: &str, body: &str) -> String {
-    let address = layout::encode_address(contact);
-    if contact.contains('@') {
-        format!("mailto:{address}?subject={}&body={}", layout::url_encode(subject), layout::url_encode(body))
-    } else {
-        format!("sms:{address}?body={}", layout::url_encode(body))
-    }
-}
-
 fn strip_xml_header(svg: &str) -> &str {
     svg.find("<svg").map_or(svg, |at| &svg[at..])
 }
@@ -371,7 +428,9 @@ fn pages_with_fields(summary: &Summary, sizes: &[[f32; 2]]) -> Markup {
 }
 
 /// The signing workspace: pages with my fields, and the form.
-fn signing(summary: &Summary, pages: &[PageGeometry], errors: &Errors, texts: &[(u16, String)]) -> Markup {
+/// The signing form. `company` (the settings' company profile, as text)
+/// fills company-details fields not filled yet.
+fn signing(summary: &Summary, pages: &[PageGeometry], errors: &Errors, texts: &[(u16, String)], company: &str) -> Markup {
     let mine: Vec<&FieldSummary> = summary.fields.iter().filter(|f| f.mine).collect();
     let needs = |kind: FieldKind| mine.iter().any(|f| f.kind == kind);
     let error = |key: &str| errors.iter().find(|(k, _)| k == key).map(|(_, m)| m.clone()).unwrap_or_default();
@@ -430,7 +489,7 @@ fn signing(summary: &Summary, pages: &[PageGeometry], errors: &Errors, texts: &[
                             label for=(key) { (field.label) @if field.required { " *" } }
                             @match field.kind {
                                 FieldKind::Date => input id=(key) name=(key) type="date" value=[given] required[field.required] aria-describedby={ "err-" (key) };,
-                                FieldKind::CompanyDetails => textarea id=(key) name=(key) required[field.required] aria-describedby={ "err-" (key) } { (given.unwrap_or_default()) },
+                                FieldKind::CompanyDetails => textarea id=(key) name=(key) rows="4" required[field.required] aria-describedby={ "err-" (key) } { (given.unwrap_or(company)) },
                                 _ => input id=(key) name=(key) type="text" value=[given] required[field.required] aria-describedby={ "err-" (key) };,
                             }
                             p.error id={ "err-" (key) } role="alert" { (error(&key)) }
@@ -475,7 +534,9 @@ pub(super) async fn sign(State(state): State<AppState>, Path(id): Path<String>, 
             break;
         };
         if let Some(index) = name.strip_prefix("text-").and_then(|i| i.parse::<u16>().ok()) {
-            texts.push((index, String::from_utf8_lossy(&bytes).trim().to_owned()));
+            // A value is one line on the page: the lines of a text area are joined.
+            let text = String::from_utf8_lossy(&bytes);
+            texts.push((index, text.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(", ")));
         } else if (name == "signature" || name == "stamp") && !bytes.is_empty() {
             images.push((name, bytes.to_vec()));
         }
@@ -621,9 +682,9 @@ mod tests {
 
     #[test]
     fn a_contact_cannot_add_recipients_to_the_composed_message() {
-        let link = compose_link("bob@x.com?bcc=eve@evil.test", "S", "B");
+        let link = layout::compose_link("bob@x.com?bcc=eve@evil.test", "S", "B");
         assert!(link.starts_with("mailto:bob@x.com%3Fbcc%3Deve@evil.test?subject=S&body=B"), "{link}");
-        assert_eq!(compose_link("+15550100", "S", "B b"), "sms:+15550100?body=B%20b");
+        assert_eq!(layout::compose_link("+15550100", "S", "B b"), "sms:+15550100?body=B%20b");
     }
 
     #[test]

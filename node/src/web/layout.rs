@@ -17,8 +17,12 @@ pub(super) enum Nav {
     Join,
     /// Templates.
     Templates,
+    /// Settings.
+    Settings,
     /// A document page (no entry is current).
     Document,
+    /// The first run's setup: no entries, nothing to go to yet.
+    Setup,
 }
 
 /// A full page: `title`, the current nav entry, the scripts it needs, and its body.
@@ -36,11 +40,14 @@ pub(super) fn page(title: &str, nav: Nav, scripts: &[&str], body: Markup) -> Mar
                 a.skip href="#main" { "Skip to content" }
                 header.topbar {
                     a.brand href="/app" { span.logo aria-hidden="true" { "✒" } "Countersign" }
-                    nav aria-label="Main" {
-                        a href="/app" aria-current=[(nav == Nav::Pipeline).then_some("page")] { "Pipeline" }
-                        a href="/app/new" aria-current=[(nav == Nav::New).then_some("page")] { "New document" }
-                        a href="/app/templates" aria-current=[(nav == Nav::Templates).then_some("page")] { "Templates" }
-                        a href="/app/join" aria-current=[(nav == Nav::Join).then_some("page")] { "Join" }
+                    @if nav != Nav::Setup {
+                        nav aria-label="Main" {
+                            a href="/app" aria-current=[(nav == Nav::Pipeline).then_some("page")] { "Pipeline" }
+                            a href="/app/new" aria-current=[(nav == Nav::New).then_some("page")] { "New document" }
+                            a href="/app/templates" aria-current=[(nav == Nav::Templates).then_some("page")] { "Templates" }
+                            a href="/app/join" aria-current=[(nav == Nav::Join).then_some("page")] { "Join" }
+                            a href="/app/settings" aria-current=[(nav == Nav::Settings).then_some("page")] { "Settings" }
+                        }
                     }
                 }
                 main #main { (body) }
@@ -108,4 +115,15 @@ pub(super) fn url_encode(text: &str) -> String {
 /// encoded.
 pub(super) fn encode_address(contact: &str) -> String {
     utf8_percent_encode(contact, ADDRESS).to_string()
+}
+
+/// A `mailto:` (with subject) or `sms:` link that opens the person's own
+/// mail or messages app with `body` filled in.
+pub(super) fn compose_link(contact: &str, subject: &str, body: &str) -> String {
+    let address = encode_address(contact);
+    if contact.contains('@') {
+        format!("mailto:{address}?subject={}&body={}", url_encode(subject), url_encode(body))
+    } else {
+        format!("sms:{address}?body={}", url_encode(body))
+    }
 }

@@ -91,10 +91,26 @@ impl Filter {
     }
 }
 
+/// `?welcome=1`: the first run's setup just made the identity.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Welcome {
+    #[serde(default)]
+    welcome: Option<u8>,
+}
+
 /// `GET /app`.
-pub(super) async fn page(State(state): State<AppState>, Query(filter): Query<Filter>) -> Result<Markup, WebError> {
+pub(super) async fn page(
+    State(state): State<AppState>,
+    Query(filter): Query<Filter>,
+    Query(welcome): Query<Welcome>,
+) -> Result<Markup, WebError> {
+    let me = match welcome.welcome {
+        Some(_) => state.node.info().await.ok(),
+        None => None,
+    };
     let list = state.node.list().await?;
     let undelivered = state.node.undelivered().await.unwrap_or_default();
+    let to_forward = state.node.to_forward().await.unwrap_or_default().len();
     let board = board_markup(&list, &filter);
     let failing = undelivered.iter().filter(|m| m.attempts > 0).count();
     let clock_warning = state.node.info().await.ok().and_then(|info| info.clock_warning).map(|warning| {
@@ -102,13 +118,25 @@ pub(super) async fn page(State(state): State<AppState>, Query(filter): Query<Fil
         letters.next().map(|first| first.to_uppercase().chain(letters).collect::<String>()).unwrap_or_default()
     });
     let body = html! {
+        @if let Some(me) = &me {
+            div.notice.ok #welcome role="status" {
+                p { strong { "Welcome, " (me.name) "." } " Your signing key was made on this computer and never leaves it; its fingerprint is " span.mono { (me.fingerprint) } "." }
+                p { "To send a document for signing, start a " a href="/app/new" { "new document" } ". To sign one someone sent you, open the link in their message, or paste it in " a href="/app/join" { "Join" } "." }
+            }
+        }
         @if let Some(warning) = &clock_warning {
             p.notice.bad role="alert" { "⚠ " (warning) }
         }
         @if failing > 0 {
             p.notice.bad role="status" {
-                strong { (failing) " message(s) not delivered yet" }
-                " (" (undelivered.iter().find_map(|m| m.last_error.as_deref()).unwrap_or("")) "). They stay queued and are retried automatically, unless refused for good; each document page lists its own."
+                strong { (failing) " message(s) could not be sent yet" }
+                " (" (undelivered.iter().find_map(|m| m.last_error.as_deref()).unwrap_or("")) "). This node tries again by itself, unless one was refused for good; each document page lists its own."
+            }
+        }
+        @if to_forward > 0 {
+            p.notice #to-forward-notice role="status" {
+                (to_forward) " message(s) wait for you to send them: email or SMS is not set up on this node yet. "
+                a href="/app/messages" { "See them" } " · " a href="/app/settings" { "Set up email and SMS" }
             }
         }
         div.toolbar {

@@ -165,6 +165,24 @@ pub(super) async fn editor(
     Ok(editor_page(hash, &pages, &draft, &[], notice.as_deref()))
 }
 
+/// `GET /app/e/{id}/again`: the editor over a declined envelope's PDF,
+/// with its title, people and fields, to correct and send as a new envelope.
+pub(super) async fn again(State(state): State<AppState>, Path(id): Path<String>) -> Result<Markup, WebError> {
+    let summary = state.node.status(crate::api::envelope_id(&id)?).await?;
+    let (hash, pages) = uploaded(&state, &summary.document).await?;
+    let who = match &summary.status {
+        countersign_shared::state::Status::Declined { slot, reason } => {
+            let name = summary.parties.iter().find(|p| p.slot == *slot).map_or("A party", |p| p.name.as_str());
+            format!("{name} declined “{}”: {reason}. ", summary.title)
+        }
+        _ => String::new(),
+    };
+    let notice = format!(
+        "{who}Correct the people or fields and send it again: it goes out as a new envelope, and the declined one stays as it was. To change the PDF itself, start a new document."
+    );
+    Ok(editor_page(hash, &pages, &Draft::again(&summary), &[], Some(&notice)))
+}
+
 /// The draft as the hidden input posts it.
 #[derive(Debug, Deserialize)]
 pub(super) struct SendForm {

@@ -10,8 +10,9 @@
       } catch (_) {
         document.execCommand("copy");
       }
+      const label = button.textContent;
       button.textContent = "Copied";
-      setTimeout(() => { button.textContent = "Copy link"; }, 1500);
+      setTimeout(() => { button.textContent = label; }, 1500);
     });
   }
 })();
@@ -40,12 +41,11 @@
   "use strict";
   const follow = document.getElementById("follow");
   if (!follow) return;
-  const url = "/api/v1/envelopes/" + follow.dataset.envelope;
+  const url = "/app/e/" + follow.dataset.envelope + "/progress?since=" + encodeURIComponent(follow.dataset.progress);
   let busy = false;
   document.addEventListener("input", () => { busy = true; });
   document.addEventListener("pointerdown", (e) => { if (e.target.closest("form, canvas")) busy = true; });
   const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-  const progress = (s) => JSON.stringify([s.stage, s.heads, s.missing_blobs.length]);
   function changed() {
     if (!busy) { window.location.reload(); return; }
     const notice = document.createElement("p");
@@ -59,18 +59,14 @@
     notice.append(reload);
     follow.after(notice);
   }
+  // The node answers when the envelope's progress differs from the page's
+  // (or, after half a minute, the same tag: ask again).
   async function run() {
-    let etag = null;
     for (;;) {
       try {
-        const headers = etag ? { "If-None-Match": etag } : {};
-        const response = await fetch(url + (etag ? "?wait=30" : ""), { headers, credentials: "same-origin" });
-        if (response.status === 200) {
-          etag = response.headers.get("ETag");
-          if (progress(await response.json()) !== follow.dataset.progress) { changed(); return; }
-        } else if (response.status !== 304) {
-          await sleep(5000);
-        }
+        const response = await fetch(url, { credentials: "same-origin" });
+        if (response.ok && (await response.text()) !== follow.dataset.progress) { changed(); return; }
+        if (!response.ok) await sleep(5000);
       } catch (_) {
         await sleep(5000);
       }

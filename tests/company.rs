@@ -1,0 +1,242 @@
+//! A small company and its client without a terminal: three people start
+//! `countersign` on empty data dirs and do everything else in the browser
+//! (headless Chromium; the client on a phone-sized screen). The staff member
+//! sets up email in the settings page (a test message arrives at a real SMTP
+//! server on loopback), sends a corpus PDF; the director is emailed the
+//! invitation at once and signs; the client's text, with no SMS settings,
+//! waits in the staff member's app to be sent by hand, and only once the
+//! company has signed; the client joins with it from the phone, gives an
+//! email, signs, and is emailed the final PDF, which verifies.
+//!
+//! A second test: a client declines; the sender's document page says who and
+//! why at the top, and "Correct and send again" opens the editor with the same
+//! people and fields. Screenshots land in `target/screenshots/company-*.png`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a test fails by panicking
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use countersign_scenarios::app::place;
+use countersign_scenarios::browser::Browser;
+use countersign_scenarios::corpus_dir;
+use countersign_scenarios::mail::{SmtpServer, free_port};
+use countersign_scenarios::nodes::{Node, send};
+use countersign_shared::invite::WEB_PATH;
+use countersign_shared::test_utils::{contract_pdf, signature_png};
+use countersign_shared::verify::{Verdict, verify};
+use serde_json::json;
+
+/// `http://127.0.0.1:PORT` of a URL.
+fn origin(url: &str) -> String {
+    url.split('/').take(3).collect::<Vec<_>>().join("/")
+}
+
+/// Starts `countersign` on `node`'s empty data dir and, in `browser`,
+/// answers the first-run page; returns the app's address.
+fn first_run(node: &mut Node, browser: &Browser, name: &str, contact: &str, screenshot: Option<&str>) -> Result<String> {
+    let link = node.start_app()?;
+    browser.go(&link)?;
+    browser.wait_for_text("Welcome to Countersign")?;
+    if let Some(name) = screenshot {
+        browser.screenshot(name)?;
+    }
+    browser.type_into("#name", name)?;
+    browser.type_into("#contact", contact)?;
+    browser.click("#setup-form button[type=submit]")?;
+    browser.wait_for_text(&format!("Welcome, {name}."))?;
+    Ok(origin(&browser.url()?))
+}
+
+/// Waits until `check` holds for `browser`'s page text, reloading it.
+fn reload_until(browser: &Browser, what: &str, check: impl Fn(&str) -> bool) -> Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        // The page may be reloading itself (it follows its envelope).
+        let text = browser.page_text().unwrap_or_default();
+        if check(&text) {
+            return Ok(text);
+        }
+        if Instant::now() > deadline {
+            bail!("the page never showed {what}:\n{text}");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        browser.go(&browser.url()?)?;
+    }
+}
+
+#[test]
+fn a_company_and_its_client_sign_from_three_empty_data_dirs_without_a_command() -> Result<()> {
+    let smtp = SmtpServer::start(free_port()?)?;
+    let files = countersign_scenarios::scratch_dir("company-files")?;
+    std::fs::write(files.join("client-signature.png"), signature_png(2))?;
+    let desk = Browser::start(1400, 1500)?;
+    let phone = Browser::phone()?;
+
+    // Three people start the app on new computers; each says who they are.
+    let mut sally = Node::empty("company-sally")?;
+    let mut dmitri = Node::empty("company-dmitri")?;
+    let mut carl = Node::empty("company-carl")?;
+    let sally_app = first_run(&mut sally, &desk, "Sally Sender", "sally@acme.test", Some("company-1-first-run"))?;
+    desk.screenshot("company-2-welcome")?;
+    // Starting the app again, while it runs, opens it (a fresh sign-in link).
+    let again = sally.cli(&[])?.ok()?;
+    assert!(again.stdout.contains("/app/login?code="), "{}", again.stdout);
+    let dmitri_app = first_run(&mut dmitri, &desk, "Dmitri Director", "dmitri@acme.test", None)?;
+    let carl_app = first_run(&mut carl, &phone, "Carl Client", "+15550100", None)?;
+
+    // Dmitri's computer knows the company's details.
+    desk.go(&format!("{dmitri_app}/app/settings"))?;
+    desk.type_into("#company_name", "Acme Ltd")?;
+    desk.type_into("#company_address", "1 High Street, Springfield")?;
+    desk.type_into("#company_vat", "GB123456789")?;
+    desk.click("#documents button[type=submit]")?;
+    desk.wait_for("#said-documents")?;
+
+    // Sally sets up email, and a test message arrives; SMS she leaves for later.
+    desk.go(&format!("{sally_app}/app/settings"))?;
+    desk.type_into("#verifier_url", "https://verify.acme.test/")?;
+    desk.click("#documents button[type=submit]")?;
+    desk.wait_for("#said-documents")?;
+    desk.type_into("#email-host", "127.0.0.1")?;
+    desk.execute("document.getElementById('email-security').value = 'none'", json!([]))?;
+    desk.type_into("#email-port", &smtp.port.to_string())?;
+    desk.type_into("#email-from", "Acme signing <sign@acme.test>")?;
+    desk.click("#email button[type=submit]")?;
+    let said = desk.text("#said-email")?;
+    assert_eq!(said, "Saved.");
+    desk.type_into("#test-to", "sally@acme.test")?;
+    desk.click("#test button[type=submit]")?;
+    let said = desk.text("#said-test")?;
+    assert!(said.contains("Sent to sally@acme.test by email"), "{said}");
+    smtp.wait_for("the test message", |e| e.to.contains("sally@acme.test") && e.subject == "Countersign test message")?;
+    desk.screenshot("company-3-settings")?;
+    let saved = desk.execute("return document.getElementById('verifier_url').value", json!([]))?;
+    assert_eq!(saved, json!("https://verify.acme.test"), "the address is kept without its final slash");
+
+    // She prepares a corpus PDF for Dmitri (signature, company details) and Carl.
+    desk.go(&format!("{sally_app}/app/new"))?;
+    desk.type_into("#title", "Supply contract 118")?;
+    desk.choose_file("#pdf", &corpus_dir().join("pdflatex-4-pages.pdf"))?;
+    desk.click("button[type=submit]")?;
+    desk.wait_for(".page[data-page='4'] img")?;
+    desk.type_into("#party-0-name", "Dmitri Director")?;
+    desk.type_into("#party-0-contact", "dmitri@acme.test")?;
+    desk.execute("const c = document.querySelector('#parties input[type=checkbox]'); if (c && c.checked) c.click();", json!([]))?;
+    desk.type_into("#party-1-name", "Carl Client")?;
+    desk.type_into("#party-1-contact", "+15550100")?;
+    place(&desk, 0, "signature", 4, (0.10, 0.62), (0.40, 0.68))?;
+    place(&desk, 0, "company_details", 4, (0.10, 0.70), (0.45, 0.80))?;
+    place(&desk, 1, "signature", 4, (0.60, 0.62), (0.90, 0.68))?;
+    desk.click("#send")?;
+    desk.wait_for_text("Invitations")?;
+    let document = desk.url()?.split('?').next().unwrap_or_default().to_owned();
+    let envelope = document.rsplit('/').next().unwrap_or_default().to_owned();
+
+    // Dmitri is emailed at once; Carl signs second, so nothing waits for him yet.
+    let invitation = smtp.wait_for("inviting Dmitri", |e| e.to.contains("dmitri@acme.test") && e.subject.contains("asks you to sign"))?;
+    let link = invitation.text.split_whitespace().find(|w| w.contains(WEB_PATH)).context("no link in the email")?.to_owned();
+    assert!(link.starts_with("https://verify.acme.test/join#"), "the link names the verifier from the settings: {link}");
+    assert!(desk.find("#to-forward").is_none(), "no message waits for Carl before the company signs");
+    assert!(desk.find("#undelivered").is_none(), "no alarm for messages on their way");
+
+    // Dmitri joins with the emailed link and signs; his company's details are filled in.
+    desk.go(&format!("{dmitri_app}/app/join"))?;
+    assert!(desk.find("#email").is_none(), "Dmitri's node emails him itself: no email asked");
+    desk.type_into("#link", &link)?;
+    desk.click("#join-form button[type=submit]")?;
+    desk.wait_for_text("Your turn to sign")?;
+    let details = desk.execute("return document.querySelector('#sign-form textarea').value", json!([]))?;
+    assert_eq!(details, json!("Acme Ltd, 1 High Street, Springfield, VAT GB123456789"));
+    desk.draw_signature("#pad")?;
+    desk.click("#review")?;
+    desk.wait_for("#review-dialog[open]")?;
+    desk.click("#confirm")?;
+    desk.wait_for_text("You signed")?;
+
+    // Now Carl's text waits in Sally's app, in plain words, to be sent by hand.
+    desk.go(&document)?;
+    let page = reload_until(&desk, "Carl's invitation to send", |text| text.contains("Invitation to Carl Client"))?;
+    assert!(page.contains("This node has no SMS settings yet"), "{page}");
+    desk.screenshot("company-4-send-by-hand")?;
+    let text = desk.execute("return document.querySelector('#to-forward textarea').value", json!([]))?;
+    let text = text.as_str().unwrap_or_default().to_owned();
+    assert!(text.starts_with("Sally Sender asks you to sign \"Supply contract 118\": https://verify.acme.test/join#"), "{text}");
+    let carl_link = text.split_whitespace().last().unwrap_or_default().to_owned();
+    let compose = desk.execute("return document.querySelector('#to-forward a.button').getAttribute('href')", json!([]))?;
+    assert!(compose.as_str().unwrap_or_default().starts_with("sms:+15550100?body="), "{compose}");
+    desk.click("#to-forward form button[type=submit]")?;
+    desk.wait_for_text("Supply contract 118")?;
+    assert!(desk.find("#to-forward").is_none(), "marked as sent, the message is gone");
+
+    // Carl opens the link on his phone, gives an email for the signed PDF, and signs.
+    phone.go(&format!("{carl_app}/app/join"))?;
+    phone.type_into("#link", &carl_link)?;
+    phone.type_into("#email", "carl@client.test")?;
+    phone.click("#join-form button[type=submit]")?;
+    phone.wait_for_text("Your turn to sign")?;
+    phone.click("[data-tab=upload]")?;
+    phone.choose_file("#signature-file", &files.join("client-signature.png"))?;
+    phone.click("#review")?;
+    phone.click("#confirm")?;
+    phone.wait_for_text("You signed")?;
+
+    // The final PDF reaches Carl by email, and verifies.
+    let email =
+        smtp.wait_for("the final PDF for Carl", |e| e.to.contains("carl@client.test") && e.subject.starts_with("Signed by everyone"))?;
+    let (_, pdf) = email.attachments.iter().find(|(n, _)| n.ends_with(".pdf")).context("no PDF attached")?;
+    let report = verify(pdf);
+    assert_eq!(report.verdict, Verdict::Valid, "{:?}", report.reasons);
+    let signers: Vec<&str> = report.parties.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(signers, ["Dmitri Director", "Carl Client"]);
+    let details: Vec<&str> = report.parties[0].values.iter().map(|v| v.value.as_str()).collect();
+    assert!(details.contains(&"Acme Ltd, 1 High Street, Springfield, VAT GB123456789"), "{details:?}");
+    desk.go(&document)?;
+    reload_until(&desk, "completion", |text| text.contains("Complete and intact"))?;
+    desk.screenshot("company-5-completed")?;
+    assert_eq!(envelope.len(), 64, "{envelope}");
+    Ok(())
+}
+
+#[test]
+fn a_declined_document_says_who_and_why_at_the_top_and_is_corrected_and_sent_again() -> Result<()> {
+    let mut sally = Node::init("Sally Sender", "sally@acme.test")?;
+    let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
+    sally.start(&[])?;
+    dmitri.start(&[])?;
+    let pdf = countersign_scenarios::scratch_dir("company-decline")?.join("contract.pdf");
+    std::fs::write(&pdf, contract_pdf(1))?;
+    let (envelope, director_link, _) = send(&sally, &pdf, "Consulting agreement")?;
+    dmitri.cli(&["join", &director_link])?.ok()?;
+    dmitri.cli(&["decline", &envelope, "--reason", "The fee in clause 4 is wrong"])?.ok()?;
+
+    let desk = Browser::start(1400, 1500)?;
+    desk.go(&sally.app_link()?)?;
+    desk.go(&format!("{}/app/e/{envelope}", origin(&desk.url()?)))?;
+    let stopped = reload_until(&desk, "the decline", |text| text.contains("declined to sign"))?;
+    let top = desk.text("#stopped")?;
+    assert!(top.contains("Dmitri Director declined to sign") && top.contains("The fee in clause 4 is wrong"), "{top}");
+    let order = desk.execute(
+        "return document.getElementById('stopped').compareDocumentPosition(document.getElementById('parties')) & Node.DOCUMENT_POSITION_FOLLOWING",
+        json!([]),
+    )?;
+    assert_ne!(order, json!(0), "the decline is shown before the people: {stopped}");
+    assert!(desk.find("#to-forward").is_none(), "no invitation to a declined document is left to send");
+    let badge = desk.text("#parties")?;
+    assert!(badge.contains("Declined"), "the decliner is not shown as waiting: {badge}");
+    desk.screenshot("company-6-declined")?;
+
+    desk.click("#again")?;
+    desk.wait_for_text("Prepare and send")?;
+    let people = desk
+        .execute("return [document.getElementById('party-0-name').value, document.getElementById('party-1-contact').value]", json!([]))?;
+    assert_eq!(people, json!(["Dmitri Director", "+15550100"]));
+    let fields = desk.execute("return document.querySelectorAll('.page .field').length", json!([]))?;
+    assert!(fields.as_u64().unwrap_or(0) >= 2, "the fields come back: {fields}");
+    assert_eq!(desk.execute("return document.getElementById('title').value", json!([]))?, json!("Consulting agreement"));
+    desk.click("#send")?;
+    desk.wait_for_text("Invitations")?;
+    let again = desk.url()?;
+    assert!(!again.contains(&envelope), "a new envelope: {again}");
+    Ok(())
+}

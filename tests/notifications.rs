@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
+use countersign_scenarios::app::outbox;
 use countersign_scenarios::mail::{SmsGateway, SmtpServer, free_port};
 use countersign_scenarios::nodes::{Node, Relay, send};
 use countersign_shared::invite::WEB_PATH;
@@ -140,6 +141,9 @@ fn a_message_waits_while_the_smtp_server_is_down_and_is_delivered_once_after_a_r
     assert!(shown.contains("undelivered Invitation to dmitri@acme.test"), "{shown}\n{status:?}");
     // The client signs after the company: their text is not even queued yet.
     assert!(status.undelivered.iter().all(|m| m.to != "+15550100"), "{status:?}");
+    assert!(status.to_forward.iter().all(|m| m.to != "+15550100"), "{status:?}");
+    let outbox = outbox(&sally);
+    assert!(outbox.iter().all(|t| !t.contains("+15550100")), "{outbox:?}");
 
     // The node stops; the server comes up; the node starts again and delivers.
     sally.stop()?;

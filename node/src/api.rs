@@ -329,6 +329,11 @@ async fn import_raw(state: State<AppState>, Path(id): Path<String>, body: Bytes)
 
 async fn join(state: State<AppState>, Json(request): Json<JoinRequest>) -> impl IntoResponse {
     let code = request.code.as_deref().filter(|c| !c.trim().is_empty()).map(parse_code).transpose()?;
+    if let Some(email) = request.email.as_deref().map(str::trim).filter(|e| !e.is_empty())
+        && !matches!(countersign_shared::model::Contact::parse(email), Ok(countersign_shared::model::Contact::Email(_)))
+    {
+        return Err(ApiError::invalid(format!("'{email}' is not an email address")));
+    }
     let envelope = state.node.join(request.link, code).await?;
     if let Some(email) = request.email.filter(|e| !e.trim().is_empty()) {
         state.node.set_email(envelope_id(&envelope)?, email).await?;

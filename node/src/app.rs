@@ -51,6 +51,7 @@ mod lookup;
 mod replication;
 pub mod requests;
 mod settings;
+mod team;
 
 /// The verifier named in certificates when the sender names none.
 pub const DEFAULT_VERIFIER: &str = "https://verify.countersign.app";
@@ -119,6 +120,12 @@ enum Asked {
     Sync(EnvelopeId),
     /// Which envelope the short invitation with this invite key opens.
     Lookup(PublicKey),
+    /// Joining the company directory with a colleague link.
+    Colleague,
+    /// News of members, to a member.
+    Members,
+    /// An invitation handed to a colleague's node.
+    Offer,
 }
 
 /// When a party that could not be reached is tried again.
@@ -215,6 +222,10 @@ pub struct App {
     serving_to: HashMap<PublicKey, usize>,
     /// The parties of every envelope held here (`None`: gather again).
     parties: Option<HashSet<PublicKey>>,
+    /// The company directory.
+    directory: crate::directory::Directory,
+    /// Joins of the company directory waiting for the colleague's node, by colleague.
+    team_joins: HashMap<PublicKey, team::PendingTeamJoin>,
     /// Work done on blocking threads comes back here.
     done_tx: mpsc::Sender<Done>,
     done: mpsc::Receiver<Done>,
@@ -257,6 +268,8 @@ pub struct Parts {
     pub codes: Codes,
     /// Announces changed envelopes.
     pub changes: broadcast::Sender<EnvelopeId>,
+    /// The company directory.
+    pub directory: crate::directory::Directory,
 }
 
 fn internal(e: impl std::fmt::Display) -> NodeError {
@@ -266,7 +279,7 @@ fn internal(e: impl std::fmt::Display) -> NodeError {
 impl App {
     /// The application over `parts`, taking the handle's requests from `commands`.
     pub(crate) fn new(parts: Parts, commands: mpsc::Receiver<Command>, options: AppOptions) -> Self {
-        let Parts { net, net_events, envelopes, notifier, codes, changes } = parts;
+        let Parts { net, net_events, envelopes, notifier, codes, changes, directory } = parts;
         let (done_tx, done) = mpsc::channel(64);
         App {
             net,
@@ -306,6 +319,8 @@ impl App {
             asking: HashMap::new(),
             serving_to: HashMap::new(),
             parties: None,
+            directory,
+            team_joins: HashMap::new(),
             done_tx,
             done,
         }
@@ -421,7 +436,11 @@ impl App {
 
     fn handle_net_event(&mut self, event: NetEvent) {
         match event {
-            NetEvent::Listening(address) => self.addresses.push(address),
+            NetEvent::Listening(address) => {
+                self.addresses.push(address);
+                // Colleagues hear where this node is now.
+                self.greet_colleagues();
+            }
             NetEvent::Connected(peer) => {
                 self.backoff.remove(&peer);
                 self.connected.insert(peer);
@@ -446,6 +465,18 @@ impl App {
                     let answer = self.look_up_invite(from, invite_key, &proof);
                     self.net.respond(responder, answer);
                 }
+                Request::Colleague { invite_key, proof, card } => {
+                    let answer = self.colleague_asks(from, &invite_key, &proof, card);
+                    self.net.respond(responder, answer);
+                }
+                Request::Members(members) => {
+                    let answer = self.members_told(from, members);
+                    self.net.respond(responder, answer);
+                }
+                Request::Offer(link) => {
+                    let answer = self.offered(from, &link);
+                    self.net.respond(responder, answer);
+                }
             },
             NetEvent::BlobStream { from, stream } => self.blob_stream_opened(from, stream),
             NetEvent::Answer { tag, peer, answer } => match (self.asked.remove(&tag), answer) {
@@ -465,6 +496,13 @@ impl App {
                     self.back_off(peer);
                 }
                 (Some(Asked::Lookup(invite_key)), answer) => self.lookup_answered(peer, invite_key, answer),
+                (Some(Asked::Colleague), answer) => self.team_join_answered(peer, answer),
+                (Some(Asked::Members), answer) => self.members_answered(peer, answer),
+                (Some(Asked::Offer), answer) => {
+                    if let Err(Unanswered(error)) = answer {
+                        tracing::debug!(%peer, "a colleague's node did not take its invitation yet: {error}");
+                    }
+                }
             },
         }
     }
@@ -478,7 +516,11 @@ impl App {
     }
 
     fn on_connected(&mut self, peer: PublicKey) {
+        let colleague = self.directory.member(&peer).is_some();
         for envelope in self.envelopes.ids() {
+            if colleague {
+                self.offer_to_colleagues(envelope);
+            }
             if self.envelopes.peers_of(envelope).contains(&peer) {
                 self.sync_with(peer, envelope);
                 self.fetch_missing(envelope);
@@ -538,6 +580,7 @@ impl App {
             self.fail_join(envelope, "the inviter's node could not be reached; make sure it is running, then try again");
         }
         self.retry_lookups(now);
+        self.retry_team_joins(now);
         let joins: Vec<(PublicKey, EnvelopeId)> = self.joins.iter().map(|(e, j)| (j.invitation.inviter, *e)).collect();
         for (peer, envelope) in joins {
             if self.due(&peer, now) {
@@ -595,7 +638,11 @@ impl App {
             _ => false,
         });
         if let Some(summary) = owed.then(|| self.envelopes.summary(envelope)).flatten() {
-            self.notifier.tell_turns(&summary, &self.envelopes.kept_invites(envelope));
+            // A colleague's document is on their board: told so, with no link.
+            let colleagues: Vec<u8> = self.colleague_slots(envelope).into_iter().map(|(slot, _)| slot).collect();
+            let mut invites = self.envelopes.kept_invites(envelope);
+            invites.retain(|invite| !colleagues.contains(&invite.slot));
+            self.notifier.tell_turns(&summary, &invites);
         }
     }
 

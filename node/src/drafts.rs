@@ -147,7 +147,9 @@ impl Draft {
             .fields
             .iter()
             .map(|f| {
-                let party = usize::from(f.assignee);
+                // The form lists the parties as the summary does (signing
+                // order), not by slot.
+                let party = summary.parties.iter().position(|p| p.slot == f.assignee).unwrap_or(0);
                 let name = summary.parties.get(party).map_or("", |p| p.name.as_str());
                 // A label the editor made itself is made again (it follows the name).
                 let made = f.label == format!("{} – {name}", f.kind.label());

@@ -46,6 +46,9 @@ pub struct Envelopes {
     parties_kept: std::collections::HashMap<EnvelopeId, Vec<PublicKey>>,
     /// Documents found damaged at start, to fetch again from their parties.
     repairs: Vec<Repair>,
+    /// The names colleagues give themselves in the company directory: how a
+    /// key without a name card in an envelope is named.
+    directory_names: Vec<(PublicKey, String)>,
 }
 
 /// An envelope whose document was found damaged at start: whom to fetch it
@@ -148,6 +151,7 @@ impl Envelopes {
             emails,
             parties_kept: Default::default(),
             repairs,
+            directory_names: Vec::new(),
         })
     }
 
@@ -232,8 +236,17 @@ impl Envelopes {
         }
     }
 
-    fn names_in(&self, envelope: EnvelopeId) -> &[(PublicKey, String)] {
-        self.names.get(&envelope).map_or(&[], Vec::as_slice)
+    /// The names of keys in `envelope`: their own cards there first, then
+    /// the company directory's.
+    fn names_in(&self, envelope: EnvelopeId) -> Vec<(PublicKey, String)> {
+        let cards = self.names.get(&envelope).map_or(&[][..], Vec::as_slice);
+        let known = |key: &PublicKey| cards.iter().any(|(k, _)| k == key);
+        cards.iter().cloned().chain(self.directory_names.iter().filter(|(key, _)| !known(key)).cloned()).collect()
+    }
+
+    /// The names the company directory gives colleagues' keys.
+    pub fn set_directory_names(&mut self, names: Vec<(PublicKey, String)>) {
+        self.directory_names = names;
     }
 
     /// Drops the in-memory copy of a document (it is reloaded from disk on next use).
@@ -410,7 +423,7 @@ impl Envelopes {
     /// The pipeline line `list` shows.
     pub fn list_item(&self, envelope: EnvelopeId) -> Option<ListItem> {
         let state = self.party.state_ref(envelope).ok()?;
-        Some(view::list_item(state, self.public_key(), self.names_in(envelope)))
+        Some(view::list_item(state, self.public_key(), &self.names_in(envelope)))
     }
 
     /// The summary `status` and the document page show.
@@ -423,7 +436,7 @@ impl Envelopes {
             false => Vec::new(),
         };
         let missing = self.missing_blobs(envelope).iter().map(Hash::short).collect();
-        let mut summary = view::summary(state, self.public_key(), self.names_in(envelope), open_invites, missing);
+        let mut summary = view::summary(state, self.public_key(), &self.names_in(envelope), open_invites, missing);
         if let Some(doc) = self.docs.get(&envelope) {
             let bound: Vec<(Slot, PublicKey)> = (0..state.terms().parties.len())
                 .filter_map(|s| Slot::try_from(s).ok())

@@ -14,7 +14,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::NodeError;
 use crate::app::command::{Command, Reply};
-use crate::app::requests::{CreateRequest, Created, NodeInfo, SettingsView, SignRequest, Transfer};
+use crate::app::requests::{CreateRequest, Created, NodeInfo, SettingsView, SignRequest, TeamView, Transfer};
 use crate::documents::{self, PreparedDocument};
 use crate::envelopes::{ListItem, Summary};
 use crate::envelopes::{ToForward, Undelivered};
@@ -220,6 +220,21 @@ impl NodeHandle {
     /// Asks for the final PDF of `envelope` by email, at `email`.
     pub async fn set_email(&self, envelope: EnvelopeId, email: String) -> Result<(), NodeError> {
         self.ask(|reply| Command::SetEmail { envelope, email, reply }).await
+    }
+
+    /// The company directory.
+    pub async fn team(&self) -> Result<TeamView, NodeError> {
+        self.ask(|reply| Command::Team { reply }).await
+    }
+
+    /// A new one-time colleague link.
+    pub async fn colleague_link(&self) -> Result<String, NodeError> {
+        self.ask(|reply| Command::ColleagueLink { reply }).await
+    }
+
+    /// Joins the company directory with a colleague's link.
+    pub async fn join_team(&self, link: String) -> Result<(), NodeError> {
+        self.ask(|reply| Command::JoinTeam { link, reply }).await
     }
 
     /// The settings page's view of the settings.

@@ -40,6 +40,7 @@ pub mod clock;
 pub mod codes;
 pub mod datadir;
 pub mod desktop;
+pub mod directory;
 pub mod documents;
 pub mod drafts;
 pub mod envelopes;

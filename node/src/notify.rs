@@ -113,11 +113,21 @@ impl Notifier {
     /// who follow without signing. With
     /// `share_all`, everyone at once: the later parties may read the
     /// document, and hear again when their turn comes ([`Notifier::tell_turns`]).
-    pub fn invite(&self, summary: &Summary, invites: &[InviteOut], share_all: bool) {
+    /// The parties at `in_app` are colleagues whose node takes the document
+    /// from this one: they are told it is on their board, with no link.
+    pub fn invite(&self, summary: &Summary, invites: &[InviteOut], share_all: bool, in_app: &[u8]) {
         if let Err(e) = self.queue.mark(&summary.id, BY_TURN) {
             tracing::error!("cannot note that {} invites each party in turn: {e}", summary.id);
         }
         for invite in invites {
+            if in_app.contains(&invite.slot) {
+                if summary.next_slots.contains(&invite.slot) {
+                    let to = Recipient { name: invite.name.clone(), contact: invite.contact.clone() };
+                    self.push_once(&summary.id, &turn_event(invite.slot), message::on_board(&self.about(summary), &to));
+                    let _ = self.queue.mark(&summary.id, &format!("nudged-{}", invite.slot));
+                }
+                continue;
+            }
             let signs = summary.parties.iter().find(|p| p.slot == invite.slot).is_none_or(|p| p.role.signs());
             let why = match (signs, summary.next_slots.contains(&invite.slot)) {
                 (false, _) => InviteFor::Following,
@@ -261,8 +271,12 @@ impl Notifier {
     /// After a change: tells this node's person, once, that the document is
     /// completed (with `final_pdf`), declined or voided.
     pub fn observe(&self, summary: &Summary, final_pdf: impl FnOnce() -> Option<Vec<u8>>) {
-        // Nobody needs an invitation to, or a reminder of, a document that ended.
-        let asks_to_act = |m: &Message| matches!(m.kind, Kind::Invitation | Kind::Reminder | Kind::YourTurn | Kind::Code);
+        // Nobody needs a reminder of a document that ended, nor an invitation
+        // to one that was declined or voided (a viewer's to a completed one
+        // still shows them the result).
+        let stopped = matches!(summary.stage, Stage::Declined | Stage::Voided);
+        let asks_to_act =
+            |m: &Message| matches!(m.kind, Kind::Reminder | Kind::YourTurn | Kind::Code) || (stopped && m.kind == Kind::Invitation);
         let dropped = self.queue.drop_moot(&summary.id, asks_to_act);
         if dropped > 0 {
             tracing::info!("dropped {dropped} message(s) asking to act on {}, which has ended", summary.id);
@@ -340,12 +354,15 @@ impl Notifier {
             message::Channel::Sms => !sms,
         };
         let me = self.my_contact();
+        let now = now_ms();
         let queued = self.queue.waiting_without_attachments().into_iter().filter(|m| m.attempts == 0 && unsendable(m));
         self.queue
             .forwarding()
             .into_iter()
             .chain(queued)
             .filter(|m| envelope.is_none_or(|e| m.envelope == e) && me.as_deref() != Some(m.to.as_str()))
+            // A code past its time is worth nothing.
+            .filter(|m| m.expires_ms.is_none_or(|at| at > now))
             .map(|m| {
                 let by_email = m.channel() == message::Channel::Email;
                 ToForward {
@@ -418,6 +435,10 @@ async fn run_worker(queue: Queue, config: Arc<RwLock<NotifyConfig>>, outbox: Pat
             if message.expires_ms.is_some_and(|at| at < now_ms()) {
                 tracing::info!("dropping the {:?} message {}: it expired before it could be delivered", message.kind, message.id);
                 queue.remove_pending(&message);
+                continue;
+            }
+            if !queue.is_pending(&message) {
+                // Sent by hand, or dropped, since the folder was read.
                 continue;
             }
             if message.next_at_ms > now_ms() {

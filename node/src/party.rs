@@ -231,7 +231,7 @@ fn read_render_inputs(blobs: &impl BlobStore, needed: &[Hash]) -> Result<(Vec<u8
 }
 
 /// A fresh random 16-byte invite secret from the operating system.
-fn random_invite_secret() -> [u8; 16] {
+pub(crate) fn random_invite_secret() -> [u8; 16] {
     let mut secret = [0u8; 16];
     OsRng.fill_bytes(&mut secret);
     secret

@@ -57,7 +57,11 @@ pub struct RunningNode {
 impl RunningNode {
     /// Opens the data dir (taking its lock) and starts the node.
     pub async fn start(data: &DataDir, options: NodeOptions) -> anyhow::Result<Self> {
-        let lock = data.lock()?;
+        Self::start_locked(data, options, data.lock()?).await
+    }
+
+    /// Starts the node of a data dir whose `lock` this process holds already.
+    pub async fn start_locked(data: &DataDir, options: NodeOptions, lock: std::fs::File) -> anyhow::Result<Self> {
         data.remove_leftovers();
         let key = data.key()?;
         let envelopes = Envelopes::open(data.clone())?;
@@ -85,7 +89,8 @@ impl RunningNode {
         let (net, net_events, net_task) = Network::start(swarm, NetOptions { relay: options.relay.clone() }, cancel.child_token());
         let codes = Codes::new(data.clone(), notifier.code_policy());
         let (changes, _) = broadcast::channel(256);
-        let parts = Parts { net, net_events, envelopes, notifier, codes, changes: changes.clone() };
+        let directory = crate::directory::Directory::open(data)?;
+        let parts = Parts { net, net_events, envelopes, notifier, codes, changes: changes.clone(), directory };
         let app = App::new(parts, inbox, AppOptions { test_tools: options.test_tools });
         let app_task = tokio::spawn(app.run(cancel.child_token()));
         let handle = NodeHandle::new(commands, changes);

@@ -129,16 +129,48 @@ impl Settings {
 /// a host, nothing a link could be turned into something else with
 /// (`http://` only for this machine, where tests run their verifier).
 fn check_verifier_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://").filter(|rest| rest.starts_with("127.0.0.1") || rest.starts_with("localhost")))
-        .ok_or_else(|| "The verifier's address starts with https://, e.g. https://verify.example.com".to_owned())?;
-    let host = rest.split(['/', ':']).next().unwrap_or_default();
+    let not_web = || "That is not a web address: give the verifier's address, e.g. https://verify.example.com".to_owned();
     let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~/:%".contains(c);
-    if host.is_empty() || !rest.chars().all(allowed) || url.len() > 200 {
-        return Err("That is not a web address: give the verifier's address, e.g. https://verify.example.com".into());
+    if url.len() > 200 || !url.chars().all(allowed) {
+        return Err(not_web());
     }
-    Ok(())
+    match web_address(url) {
+        Some(WebAddress { secure: true, .. }) => Ok(()),
+        Some(WebAddress { secure: false, host }) if is_loopback(&host) => Ok(()),
+        Some(_) => Err("The verifier's address starts with https://, e.g. https://verify.example.com".into()),
+        None => Err(not_web()),
+    }
+}
+
+/// A web address's scheme and host, read as browsers read them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct WebAddress {
+    /// `https` (else `http`).
+    pub secure: bool,
+    /// The host, lowercase.
+    pub host: String,
+}
+
+/// `https://` or `http://` (any case) and a host, with no user part; `None`
+/// for anything else.
+pub fn web_address(url: &str) -> Option<WebAddress> {
+    let uri: axum::http::Uri = url.trim().parse().ok()?;
+    let secure = match uri.scheme_str()?.to_ascii_lowercase().as_str() {
+        "https" => true,
+        "http" => false,
+        _ => return None,
+    };
+    let authority = uri.authority()?;
+    if authority.as_str().contains('@') {
+        return None;
+    }
+    let host = authority.host().to_ascii_lowercase();
+    (!host.is_empty()).then_some(WebAddress { secure, host })
+}
+
+/// Whether `host` is this machine.
+pub fn is_loopback(host: &str) -> bool {
+    matches!(host, "127.0.0.1" | "localhost" | "::1" | "[::1]")
 }
 
 #[cfg(test)]
@@ -162,7 +194,16 @@ mod tests {
             Some("https://v.example")
         );
         assert!(with("http://127.0.0.1:8080").is_empty(), "a verifier on this machine");
-        for bad in ["javascript:alert(1)", "http://verify.example", "https://", "https://a b", "https://x\"><script>", "ftp://x"] {
+        for bad in [
+            "javascript:alert(1)",
+            "http://verify.example",
+            "https://",
+            "https://a b",
+            "https://x\"><script>",
+            "ftp://x",
+            "http://localhost.evil.example",
+            "http://localhost:1@evil.example/",
+        ] {
             assert_eq!(with(bad).len(), 1, "{bad}");
         }
     }

@@ -11,6 +11,7 @@
 //! - `/app/join`: join with an invitation link ([`join`]).
 //! - `/app/templates`: saved documents; one envelope per CSV row ([`templates`]).
 //! - `/app/preview/{hash}/{page}`: a page of a PDF as PNG ([`preview`]).
+//! - `/app/team`: the company directory, colleague links ([`team`]).
 //! - `/app/settings`: verifier, company, email and SMS, the company's CA ([`settings`]).
 //! - `/app/setup`: the first run, before the node has an identity ([`setup`]).
 //!
@@ -33,6 +34,7 @@ mod prepare;
 mod preview;
 mod settings;
 pub mod setup;
+mod team;
 pub mod templates;
 
 use std::collections::HashMap;
@@ -117,6 +119,9 @@ pub fn router() -> Router<AppState> {
         .route("/app/e/{id}/again", get(prepare::again))
         .route("/app/e/{id}/progress", get(document::follow))
         .route("/app/messages", get(messages::page))
+        .route("/app/team", get(team::page))
+        .route("/app/team/link", post(team::new_link))
+        .route("/app/team/join", post(team::join))
         .route("/app/settings", get(settings::page))
         .route("/app/settings/documents", post(settings::save_documents))
         .route("/app/settings/email", post(settings::save_email))

@@ -63,6 +63,13 @@ impl App {
             Command::SetEmail { envelope, email, reply } => {
                 let _ = reply.send(self.set_email(envelope, &email));
             }
+            Command::Team { reply } => {
+                let _ = reply.send(Ok(self.team_view()));
+            }
+            Command::ColleagueLink { reply } => {
+                let _ = reply.send(self.colleague_link());
+            }
+            Command::JoinTeam { link, reply } => self.join_team(&link, reply),
             Command::Settings { reply } => {
                 let _ = reply.send(self.settings_view());
             }
@@ -225,8 +232,10 @@ impl App {
         }
         self.envelopes.keep_invites(envelope, &invites).map_err(internal)?;
         if let Some(summary) = self.envelopes.summary(envelope) {
-            self.notifier.invite(&summary, &invites, request.invite_all_now);
+            let in_app: Vec<u8> = self.colleague_slots(envelope).into_iter().map(|(slot, _)| slot).collect();
+            self.notifier.invite(&summary, &invites, request.invite_all_now, &in_app);
         }
+        self.offer_to_colleagues(envelope);
         Ok(Created { envelope: envelope.to_string(), invites })
     }
 

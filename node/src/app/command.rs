@@ -5,7 +5,7 @@ use countersign_shared::hash::{EnvelopeId, Hash};
 use tokio::sync::oneshot;
 
 use crate::NodeError;
-use crate::app::requests::{CreateRequest, Created, NodeInfo, SettingsView, SignRequest, Transfer};
+use crate::app::requests::{CreateRequest, Created, NodeInfo, SettingsView, SignRequest, TeamView, Transfer};
 use crate::envelopes::{ListItem, Summary, ToForward, Undelivered};
 use crate::notify::config::Channels;
 use crate::settings::Settings;
@@ -61,6 +61,12 @@ pub(crate) enum Command {
     /// Asks the sender's node to email the final PDF to `email` (this
     /// party's signed email card).
     SetEmail { envelope: EnvelopeId, email: String, reply: Reply<()> },
+    /// The company directory, this node's card first.
+    Team { reply: Reply<TeamView> },
+    /// A new one-time colleague link.
+    ColleagueLink { reply: Reply<String> },
+    /// Joins the company directory with a colleague's link.
+    JoinTeam { link: String, reply: Reply<()> },
     /// The settings page's view of the settings.
     Settings { reply: Reply<SettingsView> },
     /// Saves the node's settings.

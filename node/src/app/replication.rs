@@ -187,7 +187,7 @@ impl App {
                 self.fail_join(envelope, &why);
                 return;
             }
-            Response::Unknown | Response::Found { .. } => {
+            Response::Unknown | Response::Found { .. } | Response::Directory(_) | Response::Accepted => {
                 // Nothing more to say to this party until something changes here.
                 self.owed.remove(&(peer, envelope));
                 self.fail_join(

@@ -123,6 +123,15 @@ pub struct SettingsView {
     pub authority: Option<AuthorityView>,
 }
 
+/// The company directory, as the team page shows it.
+#[derive(Debug, Clone)]
+pub struct TeamView {
+    /// This node's own card.
+    pub me: crate::directory::Member,
+    /// The colleagues.
+    pub members: Vec<crate::directory::Member>,
+}
+
 /// The company's CA, as people check it.
 #[derive(Debug, Clone)]
 pub struct AuthorityView {

@@ -33,6 +33,11 @@ pub async fn serve(data: DataDir, options: NodeOptions, open_browser: bool) -> a
     let front = web::setup::front(gate.clone(), data.clone(), phase.clone());
     // The guard looks at who connects (see `api::local_user`).
     let server = tokio::spawn(async move { axum::serve(listener, front.into_make_service_with_connect_info::<SocketAddr>()).await });
+    // The lock is held from now on (a second `countersign` opens this one's
+    // app), and the API's address is known: `countersign app` works in setup too.
+    std::fs::create_dir_all(data.root()).with_context(|| format!("cannot create {}", data.root().display()))?;
+    let lock = data.lock()?;
+    data.write_api_info(&ApiInfo { port, token: token.clone(), pid: std::process::id() })?;
     if new {
         println!("{} has no Countersign identity yet: set it up in the web app,", data.root().display());
         println!("web app   {first_login}");
@@ -43,21 +48,32 @@ pub async fn serve(data: DataDir, options: NodeOptions, open_browser: bool) -> a
         tokio::select! {
             () = shutdown_signal() => {
                 server.abort();
+                let _ = std::fs::remove_file(data.path("api.json"));
                 return Ok(());
             }
-            _ = setup.wait_for(|p| !matches!(p, Phase::Setup)) => {}
+            _ = setup.wait_for(|p| matches!(p, Phase::Starting)) => {}
         }
     }
-    let node = match RunningNode::start(&data, options).await {
+    let node = match RunningNode::start_locked(&data, options, lock).await {
         Ok(node) => node,
         Err(e) => {
             phase.send_replace(Phase::Failed(format!("{e:#}")));
             server.abort();
+            let _ = std::fs::remove_file(data.path("api.json"));
             return Err(e);
         }
     };
     phase.send_replace(Phase::Running(api::app(node.handle(), gate)));
-    data.write_api_info(&ApiInfo { port, token, pid: std::process::id() })?;
+    if let Some(link) = web::setup::take_team_link(&data) {
+        // Given at setup: the company's directory, joined as the node starts.
+        let handle = node.handle();
+        tokio::spawn(async move {
+            match handle.join_team(link).await {
+                Ok(()) => tracing::info!("joined the company directory with the colleague link given at setup"),
+                Err(e) => tracing::warn!("the colleague link given at setup did not work: {e}"),
+            }
+        });
+    }
     let info = node.info().await.map_err(anyhow::Error::msg)?;
     let profile = data.profile()?;
     println!("Countersign node of {} ({} envelopes)", profile.name, node.envelopes_at_start());

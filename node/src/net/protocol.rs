@@ -16,7 +16,11 @@
 //! added the one-time code and its answer; version 3 carries entries of format
 //! 2 (certificates in `Join`, the `Seal` act), which older nodes cannot read;
 //! version 4 entries of format 3 (the `Confirm` act); version 5 added the
-//! lookup of a short invitation. Blobs went in chunks
+//! lookup of a short invitation, and, without a new version (an older node
+//! answers the new requests with an error, read as "no"), the company
+//! directory: `Colleague` (joining by a colleague link), `Members` (news of
+//! members) and `Offer` (an invitation handed to a colleague's node, which
+//! joins at once). Blobs went in chunks
 //! over `/countersign/blob/1` before `/countersign/blob/2`.
 
 use std::io;
@@ -26,6 +30,8 @@ use countersign_shared::hash::EnvelopeId;
 use countersign_shared::keys::{PublicKey, Signature};
 use countersign_shared::model::Slot;
 use futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+
+use crate::directory::{MAX_MEMBERS, Member};
 use libp2p::StreamProtocol;
 
 /// Automerge sync per envelope.
@@ -55,6 +61,22 @@ pub enum Request {
         /// ([`countersign_shared::invite::lookup_message`]).
         proof: Signature,
     },
+    /// Joins the company directory with a colleague link: the secret's
+    /// proof for the asker, and the asker's own card.
+    Colleague {
+        /// The public half of the link's secret.
+        invite_key: PublicKey,
+        /// The secret's signature over the invite key and the asker's key.
+        proof: Signature,
+        /// Who the asker is.
+        card: Member,
+    },
+    /// Members the asker knows (its own card among them); answered with the
+    /// members the peer knows.
+    Members(Vec<Member>),
+    /// An invitation for the peer's person, from a colleague's node: the
+    /// peer joins it at once (full invitation payload).
+    Offer(String),
 }
 
 /// An answer.
@@ -76,7 +98,26 @@ pub enum Response {
         /// Unix time (ms) when the invitation stops working.
         expires_at: u64,
     },
+    /// The members the peer knows (its own card among them).
+    Directory(Vec<Member>),
+    /// The offered invitation was taken.
+    Accepted,
 }
+
+fn encode_members(w: &mut Writer, members: &[Member]) {
+    w.u32(u32::try_from(members.len()).unwrap_or(u32::MAX));
+    for member in members {
+        member.encode(w);
+    }
+}
+
+fn decode_members(r: &mut Reader<'_>) -> Result<Vec<Member>, DecodeError> {
+    let count = r.count(MAX_MEMBERS, "members")?;
+    (0..count).map(|_| Member::decode(r)).collect()
+}
+
+/// The longest invitation payload an offer carries.
+const MAX_OFFER: usize = 4096;
 
 /// Why a code is needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +152,17 @@ impl Request {
             Request::Lookup { invite_key, proof } => {
                 w.u8(2).fixed(invite_key.as_bytes()).fixed(proof.as_bytes());
             }
+            Request::Colleague { invite_key, proof, card } => {
+                w.u8(3).fixed(invite_key.as_bytes()).fixed(proof.as_bytes());
+                card.encode(&mut w);
+            }
+            Request::Members(members) => {
+                w.u8(4);
+                encode_members(&mut w, members);
+            }
+            Request::Offer(invitation) => {
+                w.u8(5).str(invitation);
+            }
         }
         w.finish()
     }
@@ -137,6 +189,13 @@ impl Request {
                 invite_key: PublicKey::from_bytes(r.array("invite key")?),
                 proof: Signature::from_bytes(r.array("lookup proof")?),
             },
+            3 => Request::Colleague {
+                invite_key: PublicKey::from_bytes(r.array("invite key")?),
+                proof: Signature::from_bytes(r.array("colleague proof")?),
+                card: Member::decode(&mut r)?,
+            },
+            4 => Request::Members(decode_members(&mut r)?),
+            5 => Request::Offer(r.str(MAX_OFFER, "offered invitation")?.to_owned()),
             tag => return Err(DecodeError::UnknownTag { what: "request", tag }),
         };
         r.finish()?;
@@ -159,6 +218,12 @@ impl Response {
                 CodeAnswer::Locked => w.u8(4).u8(3),
             },
             Response::Found { envelope, slot, expires_at } => w.u8(5).fixed(envelope.as_bytes()).u8(*slot).u64(*expires_at),
+            Response::Directory(members) => {
+                w.u8(6);
+                encode_members(&mut w, members);
+                &mut w
+            }
+            Response::Accepted => w.u8(7),
         };
         w.finish()
     }
@@ -185,6 +250,8 @@ impl Response {
                 slot: r.u8("slot")?,
                 expires_at: r.u64("expiry")?,
             },
+            6 => Response::Directory(decode_members(&mut r)?),
+            7 => Response::Accepted,
             tag => return Err(DecodeError::UnknownTag { what: "response", tag }),
         };
         r.finish()?;
@@ -248,6 +315,15 @@ impl libp2p::request_response::Codec for Codec {
 mod tests {
     use super::*;
 
+    fn card() -> Member {
+        Member {
+            key: PublicKey::from_bytes([8; 32]),
+            name: "Dmitri Director".into(),
+            contact: Some("dmitri@acme.test".into()),
+            addresses: vec!["/ip4/192.0.2.1/tcp/4001".into()],
+        }
+    }
+
     #[test]
     fn messages_round_trip_and_garbage_is_refused() {
         let requests = [
@@ -259,14 +335,24 @@ mod tests {
             },
             Request::Sync { envelope: EnvelopeId::from_bytes([1; 32]), invite: None, code: None, message: vec![] },
             Request::Lookup { invite_key: PublicKey::from_bytes([4; 32]), proof: Signature::from_bytes([5; 64]) },
+            Request::Colleague { invite_key: PublicKey::from_bytes([4; 32]), proof: Signature::from_bytes([5; 64]), card: card() },
+            Request::Members(vec![card(), Member { contact: None, addresses: vec![], ..card() }]),
+            Request::Offer("AQID".into()),
         ];
         for request in requests {
             assert_eq!(Request::decode(&request.encode()).unwrap(), request);
         }
         let found = Response::Found { envelope: EnvelopeId::from_bytes([6; 32]), slot: 2, expires_at: 1_800_000_000_000 };
-        for response in [Response::Sync(None), Response::Sync(Some(vec![9])), Response::Unknown, found]
-            .into_iter()
-            .chain([CodeAnswer::Sent, CodeAnswer::Wrong(3), CodeAnswer::Expired, CodeAnswer::Locked].map(Response::CodeNeeded))
+        for response in [
+            Response::Sync(None),
+            Response::Sync(Some(vec![9])),
+            Response::Unknown,
+            found,
+            Response::Directory(vec![card()]),
+            Response::Accepted,
+        ]
+        .into_iter()
+        .chain([CodeAnswer::Sent, CodeAnswer::Wrong(3), CodeAnswer::Expired, CodeAnswer::Locked].map(Response::CodeNeeded))
         {
             assert_eq!(Response::decode(&response.encode()).unwrap(), response);
         }

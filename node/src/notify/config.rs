@@ -241,7 +241,7 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<O
 
 /// What the settings page changes: the email and SMS channels, and the
 /// secrets (`None` keeps the one saved; an empty text removes it).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Channels {
     /// Email over SMTP, or none (emails wait to be sent by hand).
     pub email: Option<EmailConfig>,
@@ -251,6 +251,18 @@ pub struct Channels {
     pub smtp_password: Option<String>,
     /// A new `Authorization` header for the gateway.
     pub sms_auth: Option<String>,
+}
+
+impl std::fmt::Debug for Channels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |secret: &Option<String>| if secret.is_some() { "given" } else { "kept" };
+        f.debug_struct("Channels")
+            .field("email", &self.email)
+            .field("sms", &self.sms)
+            .field("smtp_password", &shown(&self.smtp_password))
+            .field("sms_auth", &shown(&self.sms_auth))
+            .finish()
+    }
 }
 
 impl NotifyConfig {
@@ -282,6 +294,9 @@ impl NotifyConfig {
         };
         replace(&mut secrets.smtp_password, &channels.smtp_password);
         replace(&mut secrets.sms_auth, &channels.sms_auth);
+        if secrets.sms_auth.as_deref().is_some_and(|auth| axum::http::HeaderValue::from_str(auth).is_err()) {
+            return Err(ConfigError::Unsafe { path, why: "the SMS gateway's authorization cannot be sent as a header (no line breaks)" });
+        }
         let unwritable = |e: crate::datadir::DataDirError| ConfigError::Unreadable { path: path.clone(), why: e.to_string() };
         let secrets_text = toml::to_string(&secrets).map_err(|e| invalid(&e))?;
         write_atomic(&data.path(SECRETS_FILE), secrets_text.as_bytes(), true).map_err(unwritable)?;
@@ -291,10 +306,6 @@ impl NotifyConfig {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
-    matches!(host, "127.0.0.1" | "localhost" | "::1" | "[::1]")
-}
-
 impl NotifyConfig {
     /// Refuses settings that would misbehave: secrets sent in clear to
     /// another machine, reminders every instant, codes that cannot be used.
@@ -302,14 +313,18 @@ impl NotifyConfig {
         if let Some(email) = &self.email
             && email.security == Security::None
             && email.user.is_some()
-            && !is_loopback(&email.host)
+            && !crate::settings::is_loopback(&email.host.to_ascii_lowercase())
         {
             return Err("security = \"none\" would send the SMTP password in clear; use starttls or tls");
         }
         if let Some(sms) = &self.sms {
-            let host = sms.url.strip_prefix("http://").map(|rest| rest.split(['/', ':']).next().unwrap_or_default());
-            if host.is_some_and(|h| !is_loopback(h)) {
-                return Err("the SMS gateway must be an https:// address (its key would travel in clear)");
+            match crate::settings::web_address(&sms.url) {
+                Some(address) if address.secure || crate::settings::is_loopback(&address.host) => {}
+                Some(_) => return Err("the SMS gateway must be an https:// address (its key would travel in clear)"),
+                None => return Err("the SMS gateway's address is not a web address (https://…, with no user name in it)"),
+            }
+            if axum::http::HeaderValue::from_str(&sms.content_type).is_err() {
+                return Err("the SMS content type cannot be sent as a header (no line breaks)");
             }
             if sms.is_json() && serde_json::from_str::<serde_json::Value>(&sms.body).is_err() {
                 return Err("the SMS body must be JSON when its content type is (put {to} and {text} inside its strings)");

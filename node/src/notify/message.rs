@@ -190,6 +190,17 @@ pub fn invitation(about: &About, to: &Recipient, link: &str, qr_png: Option<Vec<
     message
 }
 
+/// "Please sign" to a colleague: the document is on their board already
+/// (their node took it from the sender's), so no link.
+pub fn on_board(about: &About, to: &Recipient) -> Message {
+    let subject = format!("{} asks you to sign “{}”", about.sender, about.title);
+    let line = format!("{} asks you to sign “{}”. It is on your Countersign board: open the Countersign app.", about.sender, about.title);
+    let text = format!("Hello {},\n\n{line}\n", to.name);
+    let html = html! { p { "Hello " (to.name) "," } p { (line) } };
+    let sms = format!("{} asks you to sign \"{}\" in your Countersign app.", about.sender, short(&about.title));
+    message(about, to, Kind::Invitation, subject, text, html, sms)
+}
+
 /// "Your turn to sign", to a party who holds the document already (they
 /// joined, or were sent it to read): the ones before them have signed.
 pub fn your_turn(about: &About, to: &Recipient, link: Option<&str>) -> Message {

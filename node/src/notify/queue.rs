@@ -120,16 +120,27 @@ impl Queue {
     /// `forward/` until its person says they sent it by hand.
     /// Its attachments go with it, so that it can still be delivered once
     /// email or SMS is set up ([`Queue::requeue_forwarding`]).
+    /// The message moves by renaming: one that left `pending/` meanwhile
+    /// (marked sent, or dropped) is not brought back.
     pub fn to_forward(&self, message: &Message) -> Result<(), DataDirError> {
         let forward = self.root.join("forward");
+        let from = self.pending().join(format!("{}.json", message.id));
+        match fs::rename(&from, forward.join(format!("{}.json", message.id))) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io("cannot move", &from)(e)),
+        }
         for n in 0..message.attachments.len() {
             let name = format!("{}.{n}.bin", message.id);
-            fs::rename(self.pending().join(&name), forward.join(&name)).map_err(io("cannot move", &self.pending().join(&name)))?;
+            let _ = fs::rename(self.pending().join(&name), forward.join(&name));
         }
-        let bytes = serde_json::to_vec_pretty(message).map_err(|e| DataDirError::Damaged(message.id.clone(), e.to_string()))?;
-        write_atomic(&forward.join(format!("{}.json", message.id)), &bytes, true)?;
-        let _ = fs::remove_file(self.pending().join(format!("{}.json", message.id)));
         Ok(())
+    }
+
+    /// Whether `message` still waits in `pending/` (it may have been marked
+    /// sent by hand, or dropped, since the worker read the folder).
+    pub fn is_pending(&self, message: &Message) -> bool {
+        self.pending().join(format!("{}.json", message.id)).exists()
     }
 
     /// Puts the messages waiting to be sent by hand that `deliverable` now
@@ -151,8 +162,13 @@ impl Queue {
     /// Messages waiting to be sent by hand, oldest first.
     pub fn forwarding(&self) -> Vec<Message> {
         let Ok(entries) = fs::read_dir(self.root.join("forward")) else { return Vec::new() };
-        let mut messages: Vec<Message> =
-            entries.flatten().filter_map(|e| fs::read(e.path()).ok()).filter_map(|b| serde_json::from_slice(&b).ok()).collect();
+        let mut messages: Vec<Message> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter_map(|p| fs::read(p).ok())
+            .filter_map(|b| serde_json::from_slice(&b).ok())
+            .collect();
         messages.sort_by_key(|m| (m.created_ms, m.id.clone()));
         messages
     }

@@ -19,6 +19,8 @@ pub(super) enum Nav {
     Templates,
     /// Settings.
     Settings,
+    /// The company directory.
+    Team,
     /// A document page (no entry is current).
     Document,
     /// The first run's setup: no entries, nothing to go to yet.
@@ -46,6 +48,7 @@ pub(super) fn page(title: &str, nav: Nav, scripts: &[&str], body: Markup) -> Mar
                             a href="/app/new" aria-current=[(nav == Nav::New).then_some("page")] { "New document" }
                             a href="/app/templates" aria-current=[(nav == Nav::Templates).then_some("page")] { "Templates" }
                             a href="/app/join" aria-current=[(nav == Nav::Join).then_some("page")] { "Join" }
+                            a href="/app/team" aria-current=[(nav == Nav::Team).then_some("page")] { "Your company" }
                             a href="/app/settings" aria-current=[(nav == Nav::Settings).then_some("page")] { "Settings" }
                         }
                     }

@@ -140,7 +140,7 @@ pub(super) async fn page(
             }
         }
         div.toolbar {
-            div.grow { h1 { "Pipeline" } p.muted { (list.len()) " documents" } }
+            div.grow { h1 { "Pipeline" } p.muted { (list.len()) @if list.len() == 1 { " document" } @else { " documents" } } }
             a.button.primary href="/app/new" { "+ New document" }
         }
         form.toolbar #filters method="get" action="/app" role="search" {

@@ -169,6 +169,9 @@ pub(super) async fn editor(
 /// with its title, people and fields, to correct and send as a new envelope.
 pub(super) async fn again(State(state): State<AppState>, Path(id): Path<String>) -> Result<Markup, WebError> {
     let summary = state.node.status(crate::api::envelope_id(&id)?).await?;
+    if !summary.created_by_me || summary.stage != crate::envelopes::Stage::Declined {
+        return Err(ApiError::new(crate::api::error::ErrorKind::Refused, "only the sender of a declined document sends it again").into());
+    }
     let (hash, pages) = uploaded(&state, &summary.document).await?;
     let who = match &summary.status {
         countersign_shared::state::Status::Declined { slot, reason } => {

@@ -113,8 +113,9 @@ pub(super) async fn save_documents(State(state): State<AppState>, Form(form): Fo
     answer(&state, Section::Documents, result).await
 }
 
-/// The email section's form.
-#[derive(Debug, Deserialize)]
+/// The email section's form (no `Debug`: it holds the password).
+#[derive(Deserialize)]
+#[allow(missing_debug_implementations)]
 pub(super) struct EmailForm {
     #[serde(default)]
     host: String,
@@ -170,8 +171,9 @@ fn email_config(form: &EmailForm) -> Result<Option<EmailConfig>, String> {
     Ok(Some(EmailConfig { host: host.to_owned(), port, security, user, from: from.to_owned() }))
 }
 
-/// The SMS section's form.
-#[derive(Debug, Deserialize)]
+/// The SMS section's form (no `Debug`: it holds the gateway's key).
+#[derive(Deserialize)]
+#[allow(missing_debug_implementations)]
 pub(super) struct SmsForm {
     #[serde(default)]
     url: String,

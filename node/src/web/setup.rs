@@ -34,6 +34,8 @@ const START_WAIT: Duration = Duration::from_secs(30);
 pub enum Phase {
     /// The data dir has no identity: only the setup pages answer.
     Setup,
+    /// The identity is being made (one request got there first).
+    Creating,
     /// The identity exists; the node is starting.
     Starting,
     /// The node runs: the app answers.
@@ -63,7 +65,8 @@ pub fn front(gate: Gate, data: DataDir, phase: Arc<watch::Sender<Phase>>) -> Rou
     Router::new().fallback(move |request: Request| {
         let (setup, mut phase) = (setup.clone(), phase.subscribe());
         async move {
-            let current = match tokio::time::timeout(START_WAIT, phase.wait_for(|p| !matches!(p, Phase::Starting))).await {
+            let settled = |p: &Phase| !matches!(p, Phase::Creating | Phase::Starting);
+            let current = match tokio::time::timeout(START_WAIT, phase.wait_for(settled)).await {
                 Ok(Ok(current)) => Some(current.clone()),
                 _ => None,
             };
@@ -74,7 +77,7 @@ pub fn front(gate: Gate, data: DataDir, phase: Arc<watch::Sender<Phase>>) -> Rou
             match current {
                 Phase::Running(app) => app.oneshot(request).await.into_response(),
                 Phase::Failed(why) => (StatusCode::SERVICE_UNAVAILABLE, layout::bare("Your node could not start", &why)).into_response(),
-                Phase::Setup | Phase::Starting => setup.oneshot(request).await.into_response(),
+                Phase::Setup | Phase::Creating | Phase::Starting => setup.oneshot(request).await.into_response(),
             }
         }
     })
@@ -83,11 +86,19 @@ pub fn front(gate: Gate, data: DataDir, phase: Arc<watch::Sender<Phase>>) -> Rou
 fn setup_router(state: SetupState) -> Router {
     Router::new()
         .route("/app/login", get(super::login))
+        .route("/api/v1/login", axum::routing::post(login_link))
         .route("/app/setup", get(form).post(create))
         .route("/app/assets/{name}", get(super::assets::serve))
         .fallback(elsewhere)
         .layer(middleware::from_fn_with_state(state.gate.clone(), guard))
         .with_state(state)
+}
+
+/// `POST /api/v1/login` during setup: `countersign` run again opens the
+/// setup page in a new tab.
+async fn login_link(State(state): State<SetupState>) -> axum::Json<crate::api::LoginLink> {
+    let url = format!("http://127.0.0.1:{}/app/login?code={}", state.gate.port, state.gate.sessions.new_code());
+    axum::Json(crate::api::LoginLink { url })
 }
 
 /// Every other page leads to the setup; the API says the node is not ready.
@@ -106,6 +117,21 @@ struct Identity {
     name: String,
     #[serde(default)]
     contact: String,
+    /// A colleague's link, to join the company's directory at once.
+    #[serde(default)]
+    team_link: String,
+}
+
+/// Where a colleague link given at setup waits for the node to start (it
+/// joins the company's directory then; see [`take_team_link`]).
+const TEAM_LINK_FILE: &str = "team-link";
+
+/// The colleague link given at setup, if any (read once).
+pub fn take_team_link(data: &DataDir) -> Option<String> {
+    let path = data.path(TEAM_LINK_FILE);
+    let link = std::fs::read_to_string(&path).ok()?;
+    let _ = std::fs::remove_file(&path);
+    Some(link.trim().to_owned()).filter(|l| !l.is_empty())
 }
 
 /// `GET /app/setup`.
@@ -132,21 +158,52 @@ async fn create(State(state): State<SetupState>, Form(identity): Form<Identity>)
     {
         problems.push(("contact", format!("{e}.")));
     }
+    let team_link = identity.team_link.trim();
+    if !team_link.is_empty()
+        && let Err(e) = crate::directory::ColleagueLink::parse(team_link)
+    {
+        problems.push(("team_link", format!("This is not a colleague link ({e}): copy it again, or leave it empty.")));
+    }
     if !problems.is_empty() {
         return (StatusCode::UNPROCESSABLE_ENTITY, page(&identity, &problems)).into_response();
     }
     let profile = Profile { name: name.to_owned(), contact: (!contact.is_empty()).then(|| contact.to_owned()) };
+    // One request makes the identity (a double click sends two).
+    let claimed = state.phase.send_if_modified(|phase| match phase {
+        Phase::Setup => {
+            *phase = Phase::Creating;
+            true
+        }
+        _ => false,
+    });
+    if !claimed {
+        return Redirect::to("/app").into_response();
+    }
     let data = state.data.clone();
-    let made = tokio::task::spawn_blocking(move || data.init(&profile, random_secret())).await;
+    let team_link = team_link.to_owned();
+    let made = tokio::task::spawn_blocking(move || {
+        if !team_link.is_empty() {
+            crate::datadir::write_atomic(&data.path(TEAM_LINK_FILE), team_link.as_bytes(), true)?;
+        }
+        data.init(&profile, random_secret())
+    })
+    .await;
     match made {
         Ok(Ok(_)) => {
             tracing::info!("created this node's identity in {}", state.data.root().display());
             state.phase.send_replace(Phase::Starting);
-            Redirect::to("/app?welcome=1").into_response()
+            let next = if identity.team_link.trim().is_empty() { "/app?welcome=1" } else { "/app/team?joining=1" };
+            Redirect::to(next).into_response()
         }
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, page(&identity, &[("general", e.to_string())])).into_response(),
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, page(&identity, &[("general", "creating the identity stopped unexpectedly".into())]))
-            .into_response(),
+        Ok(Err(e)) => {
+            state.phase.send_replace(Phase::Setup);
+            (StatusCode::INTERNAL_SERVER_ERROR, page(&identity, &[("general", e.to_string())])).into_response()
+        }
+        Err(_) => {
+            state.phase.send_replace(Phase::Setup);
+            (StatusCode::INTERNAL_SERVER_ERROR, page(&identity, &[("general", "creating the identity stopped unexpectedly".into())]))
+                .into_response()
+        }
     }
 }
 
@@ -171,6 +228,10 @@ fn page(identity: &Identity, problems: &[(&str, String)]) -> Markup {
                 input #contact type="text" name="contact" value=(identity.contact) autocomplete="email" placeholder="you@company.com or +44 7700 900123" aria-describedby="err-contact";
                 p.error #err-contact role="alert" { @if let Some(m) = problem("contact") { (m) } }
                 p.small.muted { "Where you are told that a document waits for you or is signed by everyone. You may leave it empty." }
+                label for="team_link" { "A colleague's link (optional)" }
+                input.mono #team_link type="text" name="team_link" value=(identity.team_link) placeholder="countersign://team/…" aria-describedby="err-team_link";
+                p.error #err-team_link role="alert" { @if let Some(m) = problem("team_link") { (m) } }
+                p.small.muted { "When a colleague gave you one: you join your company, and documents for you reach this computer by themselves." }
                 div.actions { button.primary type="submit" { "Start" } }
             }
         }

@@ -61,8 +61,15 @@
   }
   // The node answers when the envelope's progress differs from the page's
   // (or, after half a minute, the same tag: ask again).
+  // A hidden tab does not ask (a browser keeps few connections per host).
+  const shown = () => document.visibilityState === "visible"
+    ? Promise.resolve()
+    : new Promise((done) => document.addEventListener("visibilitychange", function seen() {
+      if (document.visibilityState === "visible") { document.removeEventListener("visibilitychange", seen); done(); }
+    }));
   async function run() {
     for (;;) {
+      await shown();
       try {
         const response = await fetch(url, { credentials: "same-origin" });
         if (response.ok && (await response.text()) !== follow.dataset.progress) { changed(); return; }

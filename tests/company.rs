@@ -89,6 +89,7 @@ fn a_company_and_its_client_sign_from_three_empty_data_dirs_without_a_command() 
     assert!(again.stdout.contains("/app/login?code="), "{}", again.stdout);
     // Sally brings Dmitri into the company's directory with a colleague link.
     desk.go(&format!("{sally_app}/app/team"))?;
+    desk.type_into("#colleague-contact", "dmitri@acme.test")?;
     desk.click("#invite-colleague button[type=submit]")?;
     let colleague_link = desk.execute("return document.getElementById('colleague-link').value", json!([]))?;
     let colleague_link = colleague_link.as_str().unwrap_or_default().to_owned();
@@ -260,5 +261,108 @@ fn a_declined_document_says_who_and_why_at_the_top_and_is_corrected_and_sent_aga
     desk.wait_for_text("Invitations")?;
     let again = desk.url()?;
     assert!(!again.contains(&envelope), "a new envelope: {again}");
+    Ok(())
+}
+
+#[test]
+fn a_draft_is_kept_when_the_page_is_left_and_the_editor_keeps_fields_apart() -> Result<()> {
+    let mut sally = Node::init("Sally Sender", "sally@acme.test")?;
+    sally.start(&[])?;
+    let desk = Browser::start(1400, 1500)?;
+    desk.go(&sally.app_link()?)?;
+    let app = origin(&desk.url()?);
+
+    // No title typed: the file's name gives one.
+    desk.go(&format!("{app}/app/new"))?;
+    desk.choose_file("#pdf", &corpus_dir().join("pdflatex-4-pages.pdf"))?;
+    desk.click("button[type=submit]")?;
+    desk.wait_for(".page[data-page='4'] img")?;
+    assert_eq!(desk.execute("return document.getElementById('title').value", json!([]))?, json!("Pdflatex 4 pages"));
+
+    desk.type_into("#party-0-name", "Dmitri Director")?;
+    desk.type_into("#party-0-contact", "dmitri@acme.test")?;
+    desk.type_into("#party-1-name", "Carl Client")?;
+    place(&desk, 0, "signature", 4, (0.10, 0.62), (0.40, 0.68))?;
+    place(&desk, 1, "text", 4, (0.60, 0.62), (0.90, 0.66))?;
+    // A field drawn over another is refused, with a word why.
+    place(&desk, 1, "signature", 4, (0.20, 0.60), (0.50, 0.70))?;
+    assert_eq!(desk.execute("return document.querySelectorAll('.page .field').length", json!([]))?, json!(2));
+    let why = desk.text("#err-fields")?;
+    assert!(why.contains("may not cover another"), "{why}");
+    // Each person has a colour; a field's label on the page follows its name.
+    let colours =
+        desk.execute("return [...document.querySelectorAll('.page .field')].map(f => getComputedStyle(f).borderTopColor)", json!([]))?;
+    assert_ne!(colours[0], colours[1], "{colours}");
+    desk.type_into("#fieldlist li:last-child input[type=text]", "Client's address")?;
+    let label = desk.text(".page .field[data-index='1']")?;
+    assert!(label.contains("Client's address · Carl Client"), "{label}");
+    desk.wait_for_text("Draft saved")?;
+    desk.screenshot("company-10-editor")?;
+
+    // Leaving the page loses nothing: the draft waits in the Draft column.
+    desk.go(&format!("{app}/app"))?;
+    let drafts = desk.text("#col-draft")?;
+    assert!(drafts.contains("Pdflatex 4 pages") && drafts.contains("Dmitri Director → Carl Client"), "{drafts}");
+    desk.click("#col-draft a.button")?;
+    desk.wait_for(".page[data-page='4'] img")?;
+    assert_eq!(desk.execute("return document.querySelectorAll('.page .field').length", json!([]))?, json!(2));
+    assert_eq!(desk.execute("return document.getElementById('party-1-name').value", json!([]))?, json!("Carl Client"));
+
+    // Discarded, it is gone.
+    desk.go(&format!("{app}/app"))?;
+    desk.click("#col-draft button.danger")?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !desk.text("#col-draft").unwrap_or_default().contains("Nothing here") {
+        assert!(Instant::now() < deadline, "the discarded draft is still on the board");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_manager_who_follows_the_team_sees_every_colleague_document_on_their_board() -> Result<()> {
+    let mut sally = Node::init("Sally Sender", "sally@acme.test")?;
+    let mut mary = Node::init("Mary Manager", "mary@acme.test")?;
+    sally.start(&[])?;
+    mary.start(&[])?;
+    let desk = Browser::start(1400, 1500)?;
+    desk.go(&sally.app_link()?)?;
+    let sally_app = origin(&desk.url()?);
+    desk.go(&format!("{sally_app}/app/team"))?;
+    desk.type_into("#colleague-contact", "mary@acme.test")?;
+    desk.click("#invite-colleague button[type=submit]")?;
+    let link = desk.execute("return document.getElementById('colleague-link').value", json!([]))?;
+
+    // Mary joins the company and follows the team.
+    desk.go(&mary.app_link()?)?;
+    let mary_app = origin(&desk.url()?);
+    desk.go(&format!("{mary_app}/app/team"))?;
+    desk.type_into("#team-link", link.as_str().unwrap_or_default())?;
+    desk.click("#join-team-form button[type=submit]")?;
+    desk.wait_for_text("You joined your company's directory")?;
+    desk.click("#follow")?;
+    desk.click("#follow-team button[type=submit]")?;
+    desk.wait_for_text("You follow the team's documents")?;
+    // Sally's node hears of it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let directory = std::fs::read_to_string(sally.dir.join("directory.json")).unwrap_or_default();
+        if directory.contains("\"follows_team\": true") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Sally's node never heard that Mary follows the team: {directory}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Sally sends a document to others: it is on Mary's board, as a viewer.
+    let pdf = countersign_scenarios::scratch_dir("company-manager")?.join("contract.pdf");
+    std::fs::write(&pdf, contract_pdf(1))?;
+    let (envelope, _, _) = send(&sally, &pdf, "Consulting agreement")?;
+    let status = sally.status(&envelope)?;
+    assert!(status.parties.iter().any(|p| p.name == "Mary Manager" && !p.role.signs()), "{:?}", status.parties);
+    desk.go(&format!("{mary_app}/app?creator=team"))?;
+    let board = reload_until(&desk, "the team's document on Mary's board", |text| text.contains("Consulting agreement"))?;
+    assert!(board.contains("by Sally Sender") && board.contains("Next: Dmitri Director"), "whom to remind: {board}");
+    desk.screenshot("company-11-manager-board")?;
     Ok(())
 }

@@ -101,6 +101,9 @@ struct PendingJoin {
     code: Option<u32>,
     replies: Vec<Reply<String>>,
     deadline: Instant,
+    /// Handed over by a colleague's node (see `team`): taken only for a slot
+    /// that is this node's person's.
+    offered: bool,
 }
 
 /// A join from a short link, waiting for the inviter to say what it opens.
@@ -226,6 +229,8 @@ pub struct App {
     directory: crate::directory::Directory,
     /// Joins of the company directory waiting for the colleague's node, by colleague.
     team_joins: HashMap<PublicKey, team::PendingTeamJoin>,
+    /// Colleagues are to hear this node's card (its addresses changed).
+    greet_due: bool,
     /// Work done on blocking threads comes back here.
     done_tx: mpsc::Sender<Done>,
     done: mpsc::Receiver<Done>,
@@ -321,6 +326,7 @@ impl App {
             parties: None,
             directory,
             team_joins: HashMap::new(),
+            greet_due: false,
             done_tx,
             done,
         }
@@ -438,8 +444,8 @@ impl App {
         match event {
             NetEvent::Listening(address) => {
                 self.addresses.push(address);
-                // Colleagues hear where this node is now.
-                self.greet_colleagues();
+                // Colleagues hear where this node is, once the addresses settle (next tick).
+                self.greet_due = true;
             }
             NetEvent::Connected(peer) => {
                 self.backoff.remove(&peer);
@@ -519,7 +525,7 @@ impl App {
         let colleague = self.directory.member(&peer).is_some();
         for envelope in self.envelopes.ids() {
             if colleague {
-                self.offer_to_colleagues(envelope);
+                self.offer_to_colleagues(envelope, Some(peer));
             }
             if self.envelopes.peers_of(envelope).contains(&peer) {
                 self.sync_with(peer, envelope);
@@ -581,6 +587,9 @@ impl App {
         }
         self.retry_lookups(now);
         self.retry_team_joins(now);
+        if std::mem::take(&mut self.greet_due) {
+            self.greet_colleagues();
+        }
         let joins: Vec<(PublicKey, EnvelopeId)> = self.joins.iter().map(|(e, j)| (j.invitation.inviter, *e)).collect();
         for (peer, envelope) in joins {
             if self.due(&peer, now) {

@@ -107,6 +107,16 @@ impl Codes {
         self.save(envelope, &codes)
     }
 
+    /// Whether the party at `slot` must confirm their phone with a code.
+    pub fn required(&self, envelope: &str, slot: u8) -> bool {
+        match self.load(envelope) {
+            Ok(Some(codes)) => codes.slots.contains_key(&slot),
+            Ok(None) => false,
+            // Unreadable: taken as required (nothing is handed over unchecked).
+            Err(()) => true,
+        }
+    }
+
     /// Whether the party at `slot` with `key` (hex) may come in, given `code`.
     pub fn check(&self, envelope: &str, slot: u8, key: &str, code: Option<u32>, now_ms: u64) -> Gate {
         let mut codes = match self.load(envelope) {

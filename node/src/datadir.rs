@@ -110,8 +110,9 @@ impl DataDirError {
 }
 
 /// The folders of a data dir that [`write_atomic`] writes into.
-const WRITTEN_FOLDERS: [&str; 12] = [
+const WRITTEN_FOLDERS: [&str; 13] = [
     "",
+    "drafts",
     "envelopes",
     "blobs",
     "templates",

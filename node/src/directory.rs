@@ -52,6 +52,9 @@ pub struct Member {
     pub contact: Option<String>,
     /// Where their node listens.
     pub addresses: Vec<String>,
+    /// They follow the team's documents: colleagues add them as a viewer.
+    #[serde(default)]
+    pub follows_team: bool,
 }
 
 impl Member {
@@ -59,45 +62,22 @@ impl Member {
     pub fn has_contact(&self, contact: &Contact) -> bool {
         self.contact.as_deref().and_then(|c| Contact::parse(c).ok()).is_some_and(|mine| same_contact(&mine, contact))
     }
-
-    /// Writes the card in the canonical encoding.
-    pub fn encode(&self, w: &mut Writer) {
-        w.fixed(self.key.as_bytes()).str(&self.name);
-        match &self.contact {
-            Some(contact) => w.u8(1).str(contact),
-            None => w.u8(0),
-        };
-        w.u32(u32::try_from(self.addresses.len()).unwrap_or(u32::MAX));
-        for address in &self.addresses {
-            w.str(address);
-        }
-    }
-
-    /// Reads a card; anything malformed or too long is an error.
-    pub fn decode(r: &mut Reader<'_>) -> Result<Member, DecodeError> {
-        let key = PublicKey::from_bytes(r.array("member key")?);
-        let name = r.str(MAX_TEXT, "member name")?.to_owned();
-        let contact = match r.u8("has contact")? {
-            0 => None,
-            1 => Some(r.str(MAX_TEXT, "member contact")?.to_owned()),
-            tag => return Err(DecodeError::UnknownTag { what: "member contact", tag }),
-        };
-        let count = r.count(MAX_ADDRESSES, "member addresses")?;
-        let addresses = (0..count).map(|_| r.str(MAX_TEXT, "member address").map(str::to_owned)).collect::<Result<_, _>>()?;
-        Ok(Member { key, name, contact, addresses })
-    }
 }
 
 /// Emails compare without case; phone numbers as parsed.
-fn same_contact(a: &Contact, b: &Contact) -> bool {
+pub fn same_contact(a: &Contact, b: &Contact) -> bool {
     a.to_string().to_lowercase() == b.to_string().to_lowercase()
 }
 
-/// A colleague link this node made and nobody used yet.
+/// A colleague link this node made and nobody used yet, with the contact
+/// of the colleague it was made for: whoever uses it joins with that
+/// contact, whatever their card says (the contact is what hands them
+/// documents, so it is vouched for by the member who made the link).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct OpenLink {
     invite_key: PublicKey,
     expires_at: u64,
+    contact: String,
 }
 
 /// What is kept on disk.
@@ -145,6 +125,11 @@ impl Directory {
         self.kept.members.iter().find(|m| m.key == *key)
     }
 
+    /// The members who follow the team's documents.
+    pub fn followers(&self) -> impl Iterator<Item = &Member> {
+        self.kept.members.iter().filter(|m| m.follows_team)
+    }
+
     /// The member whose contact `contact` is, if exactly one has it.
     pub fn by_contact(&self, contact: &Contact) -> Option<&Member> {
         let mut found = self.kept.members.iter().filter(|m| m.has_contact(contact));
@@ -152,44 +137,75 @@ impl Directory {
         found.next().is_none().then_some(first)
     }
 
-    /// A new colleague link for `me`, reachable at `addresses`, until `now_ms` + a week.
-    pub fn new_link(&mut self, me: PublicKey, addresses: Vec<String>, now_ms: u64) -> Result<ColleagueLink, DataDirError> {
+    /// A new colleague link for the colleague whose email or phone is
+    /// `contact`, from `me`, reachable at `addresses`, until `now_ms` + a week.
+    pub fn new_link(
+        &mut self,
+        contact: &Contact,
+        me: PublicKey,
+        addresses: Vec<String>,
+        now_ms: u64,
+    ) -> Result<ColleagueLink, DataDirError> {
         self.kept.open_links.retain(|l| l.expires_at > now_ms);
         if self.kept.open_links.len() >= MAX_OPEN_LINKS {
             self.kept.open_links.remove(0);
         }
         let link = ColleagueLink { secret: InviteSecret(crate::party::random_invite_secret()), inviter: me, addresses };
-        self.kept.open_links.push(OpenLink { invite_key: link.invite_key(), expires_at: now_ms + LINK_LIFETIME_MS });
+        self.kept.open_links.push(OpenLink {
+            invite_key: link.invite_key(),
+            expires_at: now_ms + LINK_LIFETIME_MS,
+            contact: contact.to_string(),
+        });
         self.save()?;
         Ok(link)
     }
 
+    /// The contact the open link `invite_key` was made for.
+    pub fn link_contact(&self, invite_key: &PublicKey) -> Option<&str> {
+        self.kept.open_links.iter().find(|l| l.invite_key == *invite_key).map(|l| l.contact.as_str())
+    }
+
     /// Uses up the open link `invite_key` if `proof` proves its secret for
-    /// `asker`; false for an unknown, used or expired link, or a bad proof.
-    pub fn redeem(&mut self, invite_key: &PublicKey, asker: &PublicKey, proof: &Signature, now_ms: u64) -> Result<bool, DataDirError> {
+    /// `asker`, answering the contact the link was made for; `None` for an
+    /// unknown, used or expired link, or a bad proof.
+    pub fn redeem(
+        &mut self,
+        invite_key: &PublicKey,
+        asker: &PublicKey,
+        proof: &Signature,
+        now_ms: u64,
+    ) -> Result<Option<String>, DataDirError> {
         let message = countersign_shared::invite::lookup_message(invite_key, asker);
         let open = self.kept.open_links.iter().position(|l| l.invite_key == *invite_key && l.expires_at > now_ms);
         match open {
             Some(at) if invite_key.verify(&message, proof).is_ok() => {
-                self.kept.open_links.remove(at);
+                let link = self.kept.open_links.remove(at);
                 self.save()?;
-                Ok(true)
+                Ok(Some(link.contact))
             }
-            _ => Ok(false),
+            _ => Ok(None),
         }
     }
 
     /// Takes in members told by `from` (a member, or the node a colleague
     /// link of ours was just redeemed by): new keys are added; a member's
-    /// own card is updated only by that member; `me` is never listed.
+    /// own card is updated only by that member, and never its contact (the
+    /// member who brought them in vouched for it); `me` is never listed.
     /// Answers whether anything changed.
     pub fn merge(&mut self, from: &PublicKey, members: Vec<Member>, me: &PublicKey) -> Result<bool, DataDirError> {
         let mut changed = false;
         for member in members.into_iter().filter(|m| m.key != *me && usable(m)) {
             let room = self.kept.members.len() < MAX_MEMBERS;
             match self.kept.members.iter_mut().find(|m| m.key == member.key) {
-                Some(known) if member.key == *from && *known != member => {
-                    *known = member;
+                Some(known)
+                    if member.key == *from
+                        && (known.name != member.name
+                            || known.addresses != member.addresses
+                            || known.follows_team != member.follows_team) =>
+                {
+                    known.name = member.name;
+                    known.addresses = member.addresses;
+                    known.follows_team = member.follows_team;
                     changed = true;
                 }
                 Some(_) => {}
@@ -208,7 +224,7 @@ impl Directory {
 }
 
 /// A card worth keeping: a name, and a contact that reads as one.
-fn usable(member: &Member) -> bool {
+pub fn usable(member: &Member) -> bool {
     !member.name.trim().is_empty() && member.contact.as_deref().is_none_or(|c| Contact::parse(c).is_ok())
 }
 
@@ -282,7 +298,13 @@ mod tests {
     use super::*;
 
     fn member(seed: u8, name: &str, contact: &str) -> Member {
-        Member { key: SecretKey::from_seed([seed; 32]).public(), name: name.into(), contact: Some(contact.into()), addresses: vec![] }
+        Member {
+            key: SecretKey::from_seed([seed; 32]).public(),
+            name: name.into(),
+            contact: Some(contact.into()),
+            addresses: vec![],
+            follows_team: false,
+        }
     }
 
     fn directory() -> Directory {
@@ -311,12 +333,13 @@ mod tests {
         let me = SecretKey::from_seed([1; 32]).public();
         let asker = SecretKey::from_seed([2; 32]).public();
         let other = SecretKey::from_seed([3; 32]).public();
-        let link = directory.new_link(me, vec![], 1_000).unwrap();
+        let contact = Contact::parse("boris@acme.test").unwrap();
+        let link = directory.new_link(&contact, me, vec![], 1_000).unwrap();
         let key = link.invite_key();
-        assert!(!directory.redeem(&key, &other, &link.proof(&asker), 2_000).unwrap(), "a proof made for another key");
-        assert!(!directory.redeem(&key, &asker, &link.proof(&asker), 1_000 + LINK_LIFETIME_MS + 1).unwrap(), "expired");
-        assert!(directory.redeem(&key, &asker, &link.proof(&asker), 2_000).unwrap());
-        assert!(!directory.redeem(&key, &asker, &link.proof(&asker), 2_000).unwrap(), "used once");
+        assert_eq!(directory.redeem(&key, &other, &link.proof(&asker), 2_000).unwrap(), None, "a proof made for another key");
+        assert_eq!(directory.redeem(&key, &asker, &link.proof(&asker), 1_000 + LINK_LIFETIME_MS + 1).unwrap(), None, "expired");
+        assert_eq!(directory.redeem(&key, &asker, &link.proof(&asker), 2_000).unwrap().as_deref(), Some("boris@acme.test"));
+        assert_eq!(directory.redeem(&key, &asker, &link.proof(&asker), 2_000).unwrap(), None, "used once");
     }
 
     #[test]
@@ -329,6 +352,13 @@ mod tests {
         let forged = Member { name: "Mallory".into(), ..boris.clone() };
         assert!(!directory.merge(&anna.key, vec![forged.clone()], &me).unwrap(), "Anna cannot rename Boris");
         assert!(directory.merge(&boris.key, vec![forged], &me).unwrap(), "Boris can");
+        let hijack = Member { contact: Some("ceo@acme.test".into()), ..boris.clone() };
+        directory.merge(&boris.key, vec![hijack], &me).unwrap();
+        assert_eq!(
+            directory.member(&boris.key).and_then(|m| m.contact.as_deref()),
+            Some("+15550101"),
+            "nobody changes their own vouched contact"
+        );
         assert_eq!(directory.by_contact(&Contact::parse("ANNA@acme.test").unwrap()).map(|m| m.name.as_str()), Some("Anna"));
         let reopened = Directory::open(&directory.data).unwrap();
         assert_eq!(reopened.members(), directory.members(), "kept on disk");

@@ -8,6 +8,7 @@ use countersign_shared::source::PageGeometry;
 use serde::{Deserialize, Serialize};
 
 use crate::app::requests::{CreateRequest, FieldInput, PartyInput};
+use crate::datadir::{DataDir, DataDirError, write_atomic};
 use crate::envelopes::Summary;
 
 /// The smallest field side, in points.
@@ -48,6 +49,64 @@ pub struct FieldDraft {
     /// What the field asks for ("Address"); empty for the kind and the party's name.
     #[serde(default)]
     pub label: String,
+}
+
+/// Whether two boxes share some area (touching edges do not count).
+fn overlap(a: &Rect, b: &Rect) -> bool {
+    const SLACK: f32 = 0.5;
+    a.x + a.width > b.x + SLACK && b.x + b.width > a.x + SLACK && a.y + a.height > b.y + SLACK && b.y + b.height > a.y + SLACK
+}
+
+/// A draft kept while it is prepared (the editor saves it as the person
+/// works), so that leaving the page loses nothing: in `drafts/<hash>.json`,
+/// one per uploaded PDF, until it is sent or discarded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedDraft {
+    /// The prepared PDF (a blob on this node).
+    pub document: Hash,
+    /// The draft.
+    pub draft: Draft,
+    /// When it was last saved (Unix ms).
+    pub saved_ms: u64,
+}
+
+/// The folder of saved drafts.
+const DRAFTS: &str = "drafts";
+
+fn draft_path(data: &DataDir, document: &Hash) -> std::path::PathBuf {
+    data.path(DRAFTS).join(format!("{document}.json"))
+}
+
+/// Keeps `draft` of `document`, replacing the one kept before.
+pub fn keep(data: &DataDir, document: Hash, draft: Draft) -> Result<(), DataDirError> {
+    let dir = data.path(DRAFTS);
+    std::fs::create_dir_all(&dir).map_err(|source| DataDirError::Io { what: "cannot create", path: dir.display().to_string(), source })?;
+    let saved = SavedDraft { document, draft, saved_ms: crate::clock::now_ms() };
+    let bytes = serde_json::to_vec_pretty(&saved).map_err(|e| DataDirError::Damaged(document.short(), e.to_string()))?;
+    write_atomic(&draft_path(data, &document), &bytes, false)
+}
+
+/// The draft kept for `document`, if any.
+pub fn kept(data: &DataDir, document: &Hash) -> Option<SavedDraft> {
+    std::fs::read(draft_path(data, document)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok())
+}
+
+/// Every kept draft, the latest first (a damaged file is skipped).
+pub fn all_kept(data: &DataDir) -> Vec<SavedDraft> {
+    let Ok(entries) = std::fs::read_dir(data.path(DRAFTS)) else { return Vec::new() };
+    let mut drafts: Vec<SavedDraft> = entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|bytes| serde_json::from_slice(&bytes).ok())
+        .collect();
+    drafts.sort_by_key(|saved| std::cmp::Reverse(saved.saved_ms));
+    drafts
+}
+
+/// Forgets the draft of `document` (sent, or discarded).
+pub fn forget(data: &DataDir, document: &Hash) {
+    let _ = std::fs::remove_file(draft_path(data, document));
 }
 
 /// What is wrong with one input of a draft: `key` names it (`title`,
@@ -117,6 +176,14 @@ impl Draft {
                 problems.push(DraftProblem::new(key, "This field is partly off the page: drag it onto the page."));
             } else if w < MIN_FIELD || h < MIN_FIELD {
                 problems.push(DraftProblem::new(key, "This field is too small to fill: make it larger."));
+            }
+            if let Some(other) =
+                self.fields[..i].iter().position(|earlier| earlier.page == field.page && overlap(&earlier.rect, &field.rect))
+            {
+                problems.push(DraftProblem::new(
+                    format!("field-{i}"),
+                    format!("This field covers field {} on the same page: move one of them so that each has room.", other + 1),
+                ));
             }
             match self.parties.get(field.party) {
                 None => problems.push(DraftProblem::new(format!("field-{i}"), "This field's party was removed: choose another.")),
@@ -247,11 +314,24 @@ mod tests {
     }
 
     #[test]
+    fn fields_that_cover_each_other_are_refused_and_fields_that_touch_are_not() {
+        let parties = vec![party("Dmitri", Role::CompanySigner, "d@acme.test"), party("Carl", Role::Client, "+15550100")];
+        let draft = |fields| Draft { title: "T".into(), parties: parties.clone(), fields, ..Draft::default() };
+        let covering = draft(vec![field(1, 40.0, 40.0, 0), field(1, 300.0, 40.0, 1), field(1, 100.0, 60.0, 1)]);
+        assert_eq!(keys(&covering), ["field-2"]);
+        assert!(covering.problems(&a4())[0].message.contains("covers field 1"), "{:?}", covering.problems(&a4()));
+        let touching = draft(vec![field(1, 40.0, 40.0, 0), field(1, 190.0, 40.0, 1)]);
+        assert_eq!(keys(&touching), Vec::<String>::new(), "side by side");
+        let other_page = draft(vec![field(1, 40.0, 40.0, 0), field(2, 40.0, 40.0, 1)]);
+        assert_eq!(keys(&other_page), Vec::<String>::new(), "the same place on another page");
+    }
+
+    #[test]
     fn each_problem_is_named_next_to_its_input() {
         let draft = Draft {
             title: " ".into(),
             parties: vec![party("", Role::CompanySigner, "nobody"), party("Vera", Role::Viewer, "v@acme.test")],
-            fields: vec![field(1, 500.0, 40.0, 0), field(3, 40.0, 40.0, 0), field(1, 40.0, 40.0, 1), field(1, 40.0, 40.0, 7)],
+            fields: vec![field(1, 500.0, 40.0, 0), field(3, 40.0, 40.0, 0), field(1, 40.0, 40.0, 1), field(1, 40.0, 200.0, 7)],
             ..Draft::default()
         };
         assert_eq!(keys(&draft), ["title", "party-0-name", "party-0-contact", "field-0", "field-1", "field-2", "field-3"]);

@@ -35,8 +35,9 @@ pub fn default_fields(parties: &[Party], pages: &[PageGeometry]) -> Vec<Field> {
         add(label("signature"), FieldKind::Signature, 150.0, 50.0, w.min(170.0));
         match party.role {
             Role::CompanySigner => {
+                // The stamp below the date, the date below the signature: nothing covers anything.
                 if party.stamp_required {
-                    add(label("stamp"), FieldKind::Stamp, 60.0, 80.0, 80.0);
+                    add(label("stamp"), FieldKind::Stamp, 40.0, 80.0, 80.0);
                 }
                 let date = if shared_role { format!("Date ({})", party.name) } else { "Date".to_owned() };
                 add(date, FieldKind::Date, 125.0, 16.0, w.min(120.0));
@@ -72,5 +73,14 @@ mod tests {
         let labels: Vec<&str> = fields.iter().map(|f| f.label.as_str()).collect();
         assert_eq!(labels, ["Company signature", "Company stamp", "Date", "Client signature", "Client name", "Client address"]);
         assert!(fields.iter().all(|f| f.page == 2 && f.rect.x + f.rect.width <= 595.0));
+        for (i, a) in fields.iter().enumerate() {
+            for b in &fields[i + 1..] {
+                let apart = a.rect.x + a.rect.width <= b.rect.x
+                    || b.rect.x + b.rect.width <= a.rect.x
+                    || a.rect.y + a.rect.height <= b.rect.y
+                    || b.rect.y + b.rect.height <= a.rect.y;
+                assert!(apart, "{} covers {}", a.label, b.label);
+            }
+        }
     }
 }

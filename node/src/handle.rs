@@ -16,6 +16,7 @@ use crate::NodeError;
 use crate::app::command::{Command, Reply};
 use crate::app::requests::{CreateRequest, Created, NodeInfo, SettingsView, SignRequest, TeamView, Transfer};
 use crate::documents::{self, PreparedDocument};
+use crate::drafts::{Draft, SavedDraft};
 use crate::envelopes::{ListItem, Summary};
 use crate::envelopes::{ToForward, Undelivered};
 use crate::notify::config::Channels;
@@ -227,14 +228,19 @@ impl NodeHandle {
         self.ask(|reply| Command::Team { reply }).await
     }
 
-    /// A new one-time colleague link.
-    pub async fn colleague_link(&self) -> Result<String, NodeError> {
-        self.ask(|reply| Command::ColleagueLink { reply }).await
+    /// A new one-time colleague link for the colleague whose email or phone is `contact`.
+    pub async fn colleague_link(&self, contact: String) -> Result<String, NodeError> {
+        self.ask(|reply| Command::ColleagueLink { contact, reply }).await
     }
 
     /// Joins the company directory with a colleague's link.
     pub async fn join_team(&self, link: String) -> Result<(), NodeError> {
         self.ask(|reply| Command::JoinTeam { link, reply }).await
+    }
+
+    /// Follows the team's documents as a viewer (a manager), or stops.
+    pub async fn follow_team(&self, follow: bool) -> Result<(), NodeError> {
+        self.ask(|reply| Command::FollowTeam { follow, reply }).await
     }
 
     /// The settings page's view of the settings.
@@ -270,6 +276,26 @@ impl NodeHandle {
     /// The person sent message `id` by hand.
     pub async fn forwarded(&self, id: String) -> Result<(), NodeError> {
         self.ask(|reply| Command::Forwarded { id, reply }).await
+    }
+
+    /// Keeps the draft being prepared over the uploaded PDF `document`.
+    pub async fn keep_draft(&self, document: Hash, draft: Draft) -> Result<(), NodeError> {
+        self.ask(|reply| Command::KeepDraft { document, draft: Box::new(draft), reply }).await
+    }
+
+    /// The draft kept for `document`.
+    pub async fn kept_draft(&self, document: Hash) -> Result<Option<SavedDraft>, NodeError> {
+        self.ask(|reply| Command::KeptDraft { document, reply }).await
+    }
+
+    /// Every kept draft, the latest first.
+    pub async fn drafts(&self) -> Result<Vec<SavedDraft>, NodeError> {
+        self.ask(|reply| Command::Drafts { reply }).await
+    }
+
+    /// Forgets the draft of `document`.
+    pub async fn forget_draft(&self, document: Hash) -> Result<(), NodeError> {
+        self.ask(|reply| Command::ForgetDraft { document, reply }).await
     }
 
     /// Saves a template.

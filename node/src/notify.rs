@@ -153,6 +153,12 @@ impl Notifier {
         let _ = self.queue.mark(&summary.id, &format!("nudged-{}", invite.slot));
     }
 
+    /// Whether the party at `slot` of `envelope` was sent an invitation
+    /// (at their turn, or at send to read first).
+    pub fn was_invited(&self, envelope: &str, slot: u8) -> bool {
+        self.queue.marked_at(envelope, &invited_event(slot)).is_some() || self.queue.marked_at(envelope, &turn_event(slot)).is_some()
+    }
+
     /// Whether one of `slots` of `envelope`, whose turn it is, has not been
     /// told so (cheap: file dates only). Envelopes sent before parties were
     /// invited in turn had everyone invited at send: nothing is owed.

@@ -34,6 +34,10 @@ pub struct Settings {
     /// The company this node's person works for.
     #[serde(default)]
     pub company: CompanyProfile,
+    /// This person follows the team's documents (a manager): colleagues'
+    /// nodes add them as a viewer to every document they send.
+    #[serde(default)]
+    pub follow_team: bool,
 }
 
 /// The company's details, as company-details fields show them.
@@ -153,19 +157,23 @@ pub struct WebAddress {
 
 /// `https://` or `http://` (any case) and a host, with no user part; `None`
 /// for anything else.
-pub fn web_address(url: &str) -> Option<WebAddress> {
-    let uri: axum::http::Uri = url.trim().parse().ok()?;
-    let secure = match uri.scheme_str()?.to_ascii_lowercase().as_str() {
+pub fn web_address(address: &str) -> Option<WebAddress> {
+    let parsed = url::Url::parse(address.trim()).ok()?;
+    let secure = match parsed.scheme() {
         "https" => true,
         "http" => false,
         _ => return None,
     };
-    let authority = uri.authority()?;
-    if authority.as_str().contains('@') {
+    if !parsed.username().is_empty() || parsed.password().is_some() {
         return None;
     }
-    let host = authority.host().to_ascii_lowercase();
+    let host = parsed.host_str()?.to_ascii_lowercase();
     (!host.is_empty()).then_some(WebAddress { secure, host })
+}
+
+/// Whether `text` can go in an HTTP header (no line breaks or other control characters).
+pub fn fits_a_header(text: &str) -> bool {
+    text.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
 /// Whether `host` is this machine.

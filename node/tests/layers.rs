@@ -3,7 +3,7 @@
 //! ```text
 //! http (api, web, cli, client, desktop) → app (app, handle, running, drafts, templates, notify, codes)
 //!                                   → net (libp2p only)
-//!                                   → store (envelopes, party, blobs, datadir, …) → countersign-shared
+//!                                   → store (envelopes, party, blobs, datadir, directory, settings, …) → countersign-shared
 //! ```
 //!
 //! This reads the sources and fails when a module names a module of a layer
@@ -37,7 +37,7 @@ impl Layer {
 }
 
 /// Every top-level module of the node and its layer.
-const MODULES: [(&str, Layer); 26] = [
+const MODULES: [(&str, Layer); 28] = [
     ("main", Layer::Http),
     ("api", Layer::Http),
     ("web", Layer::Http),
@@ -62,6 +62,8 @@ const MODULES: [(&str, Layer); 26] = [
     ("authority", Layer::Store),
     ("fields", Layer::Store),
     ("qr", Layer::Store),
+    ("directory", Layer::Store),
+    ("settings", Layer::Store),
     ("NodeError", Layer::Store),
     ("lib", Layer::Store),
 ];

@@ -66,10 +66,13 @@ impl App {
             Command::Team { reply } => {
                 let _ = reply.send(Ok(self.team_view()));
             }
-            Command::ColleagueLink { reply } => {
-                let _ = reply.send(self.colleague_link());
+            Command::ColleagueLink { contact, reply } => {
+                let _ = reply.send(self.colleague_link(&contact));
             }
             Command::JoinTeam { link, reply } => self.join_team(&link, reply),
+            Command::FollowTeam { follow, reply } => {
+                let _ = reply.send(self.follow_team(follow));
+            }
             Command::Settings { reply } => {
                 let _ = reply.send(self.settings_view());
             }
@@ -130,6 +133,19 @@ impl App {
             Command::Blob { hash, reply } => {
                 let _ = reply.send(self.envelopes.disk().get(&hash).ok_or_else(|| NodeError::not_found("no such file on this node")));
             }
+            Command::KeepDraft { document, draft, reply } => {
+                let _ = reply.send(crate::drafts::keep(self.envelopes.data(), document, *draft).map_err(internal));
+            }
+            Command::KeptDraft { document, reply } => {
+                let _ = reply.send(Ok(crate::drafts::kept(self.envelopes.data(), &document)));
+            }
+            Command::Drafts { reply } => {
+                let _ = reply.send(Ok(crate::drafts::all_kept(self.envelopes.data())));
+            }
+            Command::ForgetDraft { document, reply } => {
+                crate::drafts::forget(self.envelopes.data(), &document);
+                let _ = reply.send(Ok(()));
+            }
             Command::SaveTemplate { template, reply } => {
                 let _ = reply.send(crate::templates::save(self.envelopes.data(), &template).map_err(internal));
             }
@@ -188,6 +204,9 @@ impl App {
             Some(fields) => fields.iter().map(|f| f.to_field(&request.parties)).collect::<Result<Vec<_>, _>>()?,
             None => default_fields(&parties, &info.pages),
         };
+        // Colleagues who follow the team's documents (managers) see it too.
+        let followers = self.followers_to_add(&parties);
+        parties.extend(followers);
         let terms = Terms {
             title: request.title.trim().to_owned(),
             document: countersign_shared::model::DocumentRef { hash: request.document, len: 0, pages: 0 },
@@ -235,7 +254,7 @@ impl App {
             let in_app: Vec<u8> = self.colleague_slots(envelope).into_iter().map(|(slot, _)| slot).collect();
             self.notifier.invite(&summary, &invites, request.invite_all_now, &in_app);
         }
-        self.offer_to_colleagues(envelope);
+        self.offer_to_colleagues(envelope, None);
         Ok(Created { envelope: envelope.to_string(), invites })
     }
 
@@ -282,7 +301,10 @@ impl App {
             code,
             replies: Vec::new(),
             deadline: Instant::now() + JOIN_TIMEOUT,
+            offered: false,
         });
+        // A person joining by hand takes the join over from an offer.
+        pending.offered &= replies.is_empty();
         pending.code = code.or(pending.code);
         pending.replies.extend(replies);
         self.sync_with(inviter, envelope);

@@ -6,6 +6,7 @@ use tokio::sync::oneshot;
 
 use crate::NodeError;
 use crate::app::requests::{CreateRequest, Created, NodeInfo, SettingsView, SignRequest, TeamView, Transfer};
+use crate::drafts::{Draft, SavedDraft};
 use crate::envelopes::{ListItem, Summary, ToForward, Undelivered};
 use crate::notify::config::Channels;
 use crate::settings::Settings;
@@ -50,6 +51,14 @@ pub(crate) enum Command {
     ToForward { reply: Reply<Vec<ToForward>> },
     /// The person sent message `id` by hand.
     Forwarded { id: String, reply: Reply<()> },
+    /// Keeps a draft being prepared over an uploaded PDF.
+    KeepDraft { document: Hash, draft: Box<Draft>, reply: Reply<()> },
+    /// The draft kept for an uploaded PDF.
+    KeptDraft { document: Hash, reply: Reply<Option<SavedDraft>> },
+    /// Every kept draft, the latest first.
+    Drafts { reply: Reply<Vec<SavedDraft>> },
+    /// Forgets the draft of an uploaded PDF (sent, or discarded).
+    ForgetDraft { document: Hash, reply: Reply<()> },
     /// Saves a template.
     SaveTemplate { template: Box<Template>, reply: Reply<()> },
     /// Every template.
@@ -63,10 +72,12 @@ pub(crate) enum Command {
     SetEmail { envelope: EnvelopeId, email: String, reply: Reply<()> },
     /// The company directory, this node's card first.
     Team { reply: Reply<TeamView> },
-    /// A new one-time colleague link.
-    ColleagueLink { reply: Reply<String> },
+    /// A new one-time colleague link for the colleague with this email or phone.
+    ColleagueLink { contact: String, reply: Reply<String> },
     /// Joins the company directory with a colleague's link.
     JoinTeam { link: String, reply: Reply<()> },
+    /// Follows the team's documents as a viewer (a manager), or stops.
+    FollowTeam { follow: bool, reply: Reply<()> },
     /// The settings page's view of the settings.
     Settings { reply: Reply<SettingsView> },
     /// Saves the node's settings.

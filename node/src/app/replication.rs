@@ -9,6 +9,8 @@ impl App {
         // the seal of the step before it).
         self.start_sealing(envelope);
         self.note_invites(envelope);
+        // A colleague whose turn came gets the document on their board.
+        self.offer_to_colleagues(envelope, None);
         self.active.insert(envelope, Instant::now());
         self.learn_addresses(envelope);
         for peer in self.envelopes.peers_of(envelope) {
@@ -259,6 +261,14 @@ impl App {
             return;
         }
         let invitation = pending.invitation.clone();
+        if pending.offered {
+            let party = state.terms().parties.get(usize::from(invitation.slot));
+            if !party.is_some_and(|p| self.offered_slot_is_mine(&p.contact)) {
+                tracing::warn!("a colleague's node handed over envelope {envelope} for a party who is not this node's person: not joined");
+                self.joins.remove(&envelope);
+                return;
+            }
+        }
         let result = self.envelopes.party_mut().join(&invitation);
         match result {
             Ok(entry) => {

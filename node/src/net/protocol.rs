@@ -31,7 +31,56 @@ use countersign_shared::keys::{PublicKey, Signature};
 use countersign_shared::model::Slot;
 use futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
-use crate::directory::{MAX_MEMBERS, Member};
+/// The most cards a message carries (a full directory's members and the sender's own).
+const MAX_CARDS: usize = 1001;
+/// The most addresses a card carries.
+const MAX_CARD_ADDRESSES: usize = 16;
+/// The longest name, contact or address in a card.
+const MAX_CARD_TEXT: usize = 300;
+
+/// A person of the company as their own node describes them, on the wire
+/// (the directory keeps them as its members).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    /// Their node's key.
+    pub key: PublicKey,
+    /// Their name.
+    pub name: String,
+    /// Their email or phone.
+    pub contact: Option<String>,
+    /// Where their node listens.
+    pub addresses: Vec<String>,
+    /// They follow the team's documents.
+    pub follows_team: bool,
+}
+
+impl Card {
+    fn encode(&self, w: &mut Writer) {
+        w.fixed(self.key.as_bytes()).str(&self.name);
+        match &self.contact {
+            Some(contact) => w.u8(1).str(contact),
+            None => w.u8(0),
+        };
+        w.u32(u32::try_from(self.addresses.len()).unwrap_or(u32::MAX));
+        for address in &self.addresses {
+            w.str(address);
+        }
+        w.bool(self.follows_team);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Card, DecodeError> {
+        let key = PublicKey::from_bytes(r.array("card key")?);
+        let name = r.str(MAX_CARD_TEXT, "card name")?.to_owned();
+        let contact = match r.u8("has contact")? {
+            0 => None,
+            1 => Some(r.str(MAX_CARD_TEXT, "card contact")?.to_owned()),
+            tag => return Err(DecodeError::UnknownTag { what: "card contact", tag }),
+        };
+        let count = r.count(MAX_CARD_ADDRESSES, "card addresses")?;
+        let addresses = (0..count).map(|_| r.str(MAX_CARD_TEXT, "card address").map(str::to_owned)).collect::<Result<_, _>>()?;
+        Ok(Card { key, name, contact, addresses, follows_team: r.bool("follows team")? })
+    }
+}
 use libp2p::StreamProtocol;
 
 /// Automerge sync per envelope.
@@ -69,11 +118,11 @@ pub enum Request {
         /// The secret's signature over the invite key and the asker's key.
         proof: Signature,
         /// Who the asker is.
-        card: Member,
+        card: Card,
     },
     /// Members the asker knows (its own card among them); answered with the
     /// members the peer knows.
-    Members(Vec<Member>),
+    Members(Vec<Card>),
     /// An invitation for the peer's person, from a colleague's node: the
     /// peer joins it at once (full invitation payload).
     Offer(String),
@@ -99,21 +148,21 @@ pub enum Response {
         expires_at: u64,
     },
     /// The members the peer knows (its own card among them).
-    Directory(Vec<Member>),
+    Directory(Vec<Card>),
     /// The offered invitation was taken.
     Accepted,
 }
 
-fn encode_members(w: &mut Writer, members: &[Member]) {
+fn encode_members(w: &mut Writer, members: &[Card]) {
     w.u32(u32::try_from(members.len()).unwrap_or(u32::MAX));
     for member in members {
         member.encode(w);
     }
 }
 
-fn decode_members(r: &mut Reader<'_>) -> Result<Vec<Member>, DecodeError> {
-    let count = r.count(MAX_MEMBERS, "members")?;
-    (0..count).map(|_| Member::decode(r)).collect()
+fn decode_members(r: &mut Reader<'_>) -> Result<Vec<Card>, DecodeError> {
+    let count = r.count(MAX_CARDS, "members")?;
+    (0..count).map(|_| Card::decode(r)).collect()
 }
 
 /// The longest invitation payload an offer carries.
@@ -192,7 +241,7 @@ impl Request {
             3 => Request::Colleague {
                 invite_key: PublicKey::from_bytes(r.array("invite key")?),
                 proof: Signature::from_bytes(r.array("colleague proof")?),
-                card: Member::decode(&mut r)?,
+                card: Card::decode(&mut r)?,
             },
             4 => Request::Members(decode_members(&mut r)?),
             5 => Request::Offer(r.str(MAX_OFFER, "offered invitation")?.to_owned()),
@@ -315,12 +364,13 @@ impl libp2p::request_response::Codec for Codec {
 mod tests {
     use super::*;
 
-    fn card() -> Member {
-        Member {
+    fn card() -> Card {
+        Card {
             key: PublicKey::from_bytes([8; 32]),
             name: "Dmitri Director".into(),
             contact: Some("dmitri@acme.test".into()),
             addresses: vec!["/ip4/192.0.2.1/tcp/4001".into()],
+            follows_team: true,
         }
     }
 
@@ -336,7 +386,7 @@ mod tests {
             Request::Sync { envelope: EnvelopeId::from_bytes([1; 32]), invite: None, code: None, message: vec![] },
             Request::Lookup { invite_key: PublicKey::from_bytes([4; 32]), proof: Signature::from_bytes([5; 64]) },
             Request::Colleague { invite_key: PublicKey::from_bytes([4; 32]), proof: Signature::from_bytes([5; 64]), card: card() },
-            Request::Members(vec![card(), Member { contact: None, addresses: vec![], ..card() }]),
+            Request::Members(vec![card(), Card { contact: None, addresses: vec![], ..card() }]),
             Request::Offer("AQID".into()),
         ];
         for request in requests {

@@ -294,7 +294,7 @@ impl NotifyConfig {
         };
         replace(&mut secrets.smtp_password, &channels.smtp_password);
         replace(&mut secrets.sms_auth, &channels.sms_auth);
-        if secrets.sms_auth.as_deref().is_some_and(|auth| axum::http::HeaderValue::from_str(auth).is_err()) {
+        if secrets.sms_auth.as_deref().is_some_and(|auth| !crate::settings::fits_a_header(auth)) {
             return Err(ConfigError::Unsafe { path, why: "the SMS gateway's authorization cannot be sent as a header (no line breaks)" });
         }
         let unwritable = |e: crate::datadir::DataDirError| ConfigError::Unreadable { path: path.clone(), why: e.to_string() };
@@ -323,7 +323,7 @@ impl NotifyConfig {
                 Some(_) => return Err("the SMS gateway must be an https:// address (its key would travel in clear)"),
                 None => return Err("the SMS gateway's address is not a web address (https://…, with no user name in it)"),
             }
-            if axum::http::HeaderValue::from_str(&sms.content_type).is_err() {
+            if !crate::settings::fits_a_header(&sms.content_type) {
                 return Err("the SMS content type cannot be sent as a header (no line breaks)");
             }
             if sms.is_json() && serde_json::from_str::<serde_json::Value>(&sms.body).is_err() {

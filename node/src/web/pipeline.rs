@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::api::AppState;
 use crate::clock::now_ms;
+use crate::drafts::SavedDraft;
 use crate::envelopes::{ListItem, Stage};
 use crate::web::WebError;
 use crate::web::layout::{self, Nav};
@@ -66,15 +67,19 @@ pub(super) struct Filter {
     /// Words to find in the title or a party's name.
     #[serde(default)]
     q: String,
-    /// `me`, `others` or empty for anyone.
+    /// `me`, `team` (me and my colleagues), `others` or empty for anyone.
     #[serde(default)]
     creator: String,
+    /// The colleagues' names (not from the query: the directory's).
+    #[serde(skip)]
+    team: Vec<String>,
 }
 
 impl Filter {
     fn keeps(&self, item: &ListItem) -> bool {
         let creator_ok = match self.creator.as_str() {
             "me" => item.creator == "you",
+            "team" => item.creator == "you" || self.team.contains(&item.creator),
             "others" => item.creator != "you",
             _ => true,
         };
@@ -84,6 +89,15 @@ impl Filter {
                 .split_whitespace()
                 .all(|word| item.title.to_lowercase().contains(word) || item.parties.iter().any(|p| p.to_lowercase().contains(word)));
         creator_ok && text_ok
+    }
+
+    /// Drafts are this node's own: shown unless only others' documents are asked for.
+    fn keeps_draft(&self, saved: &SavedDraft) -> bool {
+        let words = self.q.trim().to_lowercase();
+        let text_ok = words.split_whitespace().all(|word| {
+            saved.draft.title.to_lowercase().contains(word) || saved.draft.parties.iter().any(|p| p.name.to_lowercase().contains(word))
+        });
+        self.creator != "others" && text_ok
     }
 
     fn query(&self) -> String {
@@ -98,6 +112,14 @@ pub(super) struct Welcome {
     welcome: Option<u8>,
 }
 
+/// The filter with the colleagues' names, when it asks for the team's documents.
+async fn with_team(state: &AppState, mut filter: Filter) -> Filter {
+    if filter.creator == "team" {
+        filter.team = state.node.team().await.map(|team| team.members.into_iter().map(|m| m.name).collect()).unwrap_or_default();
+    }
+    filter
+}
+
 /// `GET /app`.
 pub(super) async fn page(
     State(state): State<AppState>,
@@ -108,10 +130,12 @@ pub(super) async fn page(
         Some(_) => state.node.info().await.ok(),
         None => None,
     };
+    let filter = with_team(&state, filter).await;
     let list = state.node.list().await?;
+    let drafts = state.node.drafts().await.unwrap_or_default();
     let undelivered = state.node.undelivered().await.unwrap_or_default();
     let to_forward = state.node.to_forward().await.unwrap_or_default().len();
-    let board = board_markup(&list, &filter);
+    let board = board_markup(&list, &drafts, &filter);
     let failing = undelivered.iter().filter(|m| m.attempts > 0).count();
     let clock_warning = state.node.info().await.ok().and_then(|info| info.clock_warning).map(|warning| {
         let mut letters = warning.chars();
@@ -153,6 +177,7 @@ pub(super) async fn page(
                 select #creator name="creator" {
                     option value="" selected[filter.creator.is_empty()] { "Anyone" }
                     option value="me" selected[filter.creator == "me"] { "Me" }
+                    option value="team" selected[filter.creator == "team"] { "My team" }
                     option value="others" selected[filter.creator == "others"] { "Others" }
                 }
             }
@@ -165,21 +190,28 @@ pub(super) async fn page(
 
 /// `GET /app/board`: the board alone, for the page to refresh itself.
 pub(super) async fn board(State(state): State<AppState>, Query(filter): Query<Filter>) -> Result<Markup, WebError> {
+    let filter = with_team(&state, filter).await;
     let list = state.node.list().await?;
-    Ok(board_markup(&list, &filter))
+    let drafts = state.node.drafts().await.unwrap_or_default();
+    Ok(board_markup(&list, &drafts, &filter))
 }
 
-fn board_markup(list: &[ListItem], filter: &Filter) -> Markup {
+fn board_markup(list: &[ListItem], drafts: &[SavedDraft], filter: &Filter) -> Markup {
     let now = now_ms();
     let kept: Vec<&ListItem> = list.iter().filter(|item| filter.keeps(item)).collect();
+    let drafts: Vec<&SavedDraft> = drafts.iter().filter(|saved| filter.keeps_draft(saved)).collect();
     html! {
         div.board {
             @for column in Column::ALL {
                 @let cards: Vec<&&ListItem> = kept.iter().filter(|item| Column::of(item) == column).collect();
+                @let unsent = if column == Column::Draft { drafts.as_slice() } else { &[] };
                 section.column id={ "col-" (column.id()) } aria-labelledby={ "h-" (column.id()) } {
-                    h2 id={ "h-" (column.id()) } { (column.title()) span.count { (cards.len()) } }
-                    @if cards.is_empty() {
+                    h2 id={ "h-" (column.id()) } { (column.title()) span.count { (cards.len() + unsent.len()) } }
+                    @if cards.is_empty() && unsent.is_empty() {
                         p.empty { "Nothing here" }
+                    }
+                    @for saved in unsent.iter().take(CARDS_PER_COLUMN) {
+                        (draft_card(saved, now))
                     }
                     @for item in cards.iter().take(CARDS_PER_COLUMN) {
                         (card(item, now))
@@ -188,6 +220,27 @@ fn board_markup(list: &[ListItem], filter: &Filter) -> Markup {
                         p.more { (cards.len() - CARDS_PER_COLUMN) " more: use Find to narrow" }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// A document being prepared, not sent yet: back to the editor, or discard.
+fn draft_card(saved: &SavedDraft, now: u64) -> Markup {
+    let document = saved.document.to_string();
+    let title = saved.draft.title.trim();
+    let people: Vec<&str> = saved.draft.parties.iter().map(|p| p.name.trim()).filter(|n| !n.is_empty()).collect();
+    html! {
+        article.card.draft data-draft=(document) {
+            h3 { a href={ "/app/new/" (document) } { @if title.is_empty() { "Untitled document" } @else { (title) } } }
+            p.meta { @if people.is_empty() { "No people yet" } @else { (people.join(" → ")) } }
+            div.row {
+                span.badge { "Not sent" }
+                span.meta { "saved " (layout::age(saved.saved_ms, now)) " ago" }
+            }
+            form.row method="post" action={ "/app/new/" (document) "/discard" } {
+                a.button.small-button href={ "/app/new/" (document) } { "Continue" }
+                button.small-button.danger type="submit" { "Discard" }
             }
         }
     }

@@ -8,6 +8,7 @@
 //! with the same draft and a message next to each wrong input. Nothing is
 //! sent until everything is right.
 
+use axum::Json;
 use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -68,11 +69,15 @@ fn upload_page(title: &str, error: Option<&str>, after: Markup) -> Markup {
 /// `POST /app/new`: stores the PDF if Countersign can sign it, then opens the editor.
 pub(super) async fn upload(State(state): State<AppState>, mut form: Multipart) -> Response {
     let mut title = String::new();
+    let mut file_name = String::new();
     let mut pdf = Vec::new();
     loop {
         match form.next_field().await {
             Ok(Some(field)) => {
                 let name = field.name().unwrap_or_default().to_owned();
+                if name == "pdf" {
+                    file_name = field.file_name().unwrap_or_default().to_owned();
+                }
                 let Ok(bytes) = field.bytes().await else {
                     return (StatusCode::PAYLOAD_TOO_LARGE, upload_page(&title, Some("The upload was cut off or is too large."), html! {}))
                         .into_response();
@@ -103,12 +108,46 @@ pub(super) async fn upload(State(state): State<AppState>, mut form: Multipart) -
     };
     let removed: Vec<String> =
         prepared.removed.keys().filter_map(|kind| serde_json::to_value(kind).ok()?.as_str().map(str::to_owned)).collect();
+    let title = if title.is_empty() { title_from_file_name(&file_name) } else { title.clone() };
     match state.node.put_blob(prepared.bytes).await {
         Ok(hash) => {
+            // Kept from the start: leaving the page loses nothing.
+            if let Err(e) = state.node.keep_draft(hash, new_draft(title.clone())).await {
+                tracing::warn!("the new draft could not be kept: {e}");
+            }
             let removed = if removed.is_empty() { String::new() } else { format!("&removed={}", removed.join(",")) };
             Redirect::to(&format!("/app/new/{hash}?title={}{removed}", layout::url_encode(&title))).into_response()
         }
         Err(e) => refuse(e.to_string()),
+    }
+}
+
+/// A title from an uploaded file's name: "service_agreement-2026.pdf"
+/// gives "Service agreement 2026".
+fn title_from_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let stem = base.strip_suffix(".pdf").or_else(|| base.strip_suffix(".PDF")).unwrap_or(base);
+    let words: Vec<&str> = stem.split(['_', '-', ' ', '.']).filter(|w| !w.is_empty()).collect();
+    capitalized(&words.join(" ").chars().take(120).collect::<String>())
+}
+
+/// A new draft: a company signer (stamp required) and a client, no fields yet.
+fn new_draft(title: String) -> Draft {
+    Draft {
+        title,
+        parties: vec![
+            PartyInput {
+                name: String::new(),
+                role: Role::CompanySigner,
+                contact: String::new(),
+                order: Some(1),
+                stamp_required: Some(true),
+            },
+            PartyInput { name: String::new(), role: Role::Client, contact: String::new(), order: Some(2), stamp_required: Some(false) },
+        ],
+        fields: Vec::new(),
+        confirm_by_code: false,
+        invite_all_now: false,
     }
 }
 
@@ -134,21 +173,10 @@ pub(super) async fn editor(
     Query(query): Query<EditorQuery>,
 ) -> Result<Markup, WebError> {
     let (hash, pages) = uploaded(&state, &hash).await?;
-    let draft = Draft {
-        title: query.title,
-        parties: vec![
-            PartyInput {
-                name: String::new(),
-                role: Role::CompanySigner,
-                contact: String::new(),
-                order: Some(1),
-                stamp_required: Some(true),
-            },
-            PartyInput { name: String::new(), role: Role::Client, contact: String::new(), order: Some(2), stamp_required: Some(false) },
-        ],
-        fields: Vec::new(),
-        confirm_by_code: false,
-        invite_all_now: false,
+    // The draft kept as the person worked, or a new one.
+    let draft = match state.node.kept_draft(hash).await? {
+        Some(saved) => saved.draft,
+        None => new_draft(query.title),
     };
     let removed: Vec<&str> = query
         .removed
@@ -212,12 +240,34 @@ pub(super) async fn send(
     }
     let request = draft.to_request(hash);
     match state.node.create(request).await {
-        Ok(created) => Ok(Redirect::to(&format!("/app/e/{}?sent=1", created.envelope)).into_response()),
+        Ok(created) => {
+            state.node.forget_draft(hash).await?;
+            Ok(Redirect::to(&format!("/app/e/{}?sent=1", created.envelope)).into_response())
+        }
         Err(e) => {
             let errors = [DraftProblem::new("general", e.to_string())];
             Ok((StatusCode::UNPROCESSABLE_ENTITY, editor_page(hash, &pages, &draft, &errors, None)).into_response())
         }
     }
+}
+
+/// `POST /app/new/{hash}/draft` (the draft as JSON): keeps the draft as the
+/// person works (the editor saves after each change).
+pub(super) async fn keep(
+    State(state): State<AppState>,
+    Path(hash): Path<String>,
+    Json(draft): Json<Draft>,
+) -> Result<StatusCode, WebError> {
+    let (hash, _) = uploaded(&state, &hash).await?;
+    state.node.keep_draft(hash, draft).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /app/new/{hash}/discard`: forgets the draft (the PDF stays a blob).
+pub(super) async fn discard(State(state): State<AppState>, Path(hash): Path<String>) -> Result<Response, WebError> {
+    let hash: Hash = hash.parse().map_err(|_| ApiError::not_found("no such draft"))?;
+    state.node.forget_draft(hash).await?;
+    Ok(Redirect::to("/app").into_response())
 }
 
 /// What the node takes to send `draft` over the PDF `document`.
@@ -279,11 +329,11 @@ pub(super) fn editor_page(hash: Hash, pages: &[PageGeometry], draft: &Draft, err
                             button type="button" data-kind=(kind.name()) aria-pressed="false" { (kind.label()) }
                         }
                     }
-                    p.muted.small { "Drag on a page to draw the field; drag it to move, its corner to resize; arrow keys move a selected field, Delete removes it." }
+                    p.muted.small #mode-hint aria-live="polite" { "Choose a field type, then drag on a page to draw the field. Drag a field to move it, its corner to resize; arrow keys move a selected field, Delete removes it." }
                     ul.fieldlist #fieldlist {}
                     p.error #err-fields role="alert" {}
                     input #draft type="hidden" name="draft";
-                    div.actions { button.primary #send type="submit" { "Send for signing" } }
+                    div.actions { button.primary #send type="submit" { "Send for signing" } span.small.muted #save-state aria-live="polite" {} }
                     details.save-template {
                         summary { "Save as a template" }
                         p.small.muted { "Keeps the PDF, the fields and the parties (leave names empty to fill them each time), to send again or many at once from a spreadsheet." }

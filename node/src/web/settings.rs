@@ -96,7 +96,9 @@ pub(super) struct DocumentsForm {
 
 /// `POST /app/settings/documents`.
 pub(super) async fn save_documents(State(state): State<AppState>, Form(form): Form<DocumentsForm>) -> Result<Response, WebError> {
+    let follow_team = state.node.settings().await?.settings.follow_team;
     let settings = Settings {
+        follow_team,
         verifier_url: Some(form.verifier_url),
         company: CompanyProfile {
             name: form.company_name,

@@ -182,10 +182,15 @@ async fn create(State(state): State<SetupState>, Form(identity): Form<Identity>)
     let data = state.data.clone();
     let team_link = team_link.to_owned();
     let made = tokio::task::spawn_blocking(move || {
-        if !team_link.is_empty() {
-            crate::datadir::write_atomic(&data.path(TEAM_LINK_FILE), team_link.as_bytes(), true)?;
+        let key = data.init(&profile, random_secret())?;
+        // The identity is made: a link that cannot be kept is only lost (it
+        // can be pasted again under Your company).
+        if !team_link.is_empty()
+            && let Err(e) = crate::datadir::write_atomic(&data.path(TEAM_LINK_FILE), team_link.as_bytes(), true)
+        {
+            tracing::warn!("the colleague link given at setup cannot be kept: {e}");
         }
-        data.init(&profile, random_secret())
+        Ok::<_, crate::datadir::DataDirError>(key)
     })
     .await;
     match made {

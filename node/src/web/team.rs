@@ -32,10 +32,24 @@ pub(super) async fn page(State(state): State<AppState>, Query(joining): Query<Jo
     Ok(render(&view, None, outcome))
 }
 
-/// `POST /app/team/link`: a new colleague link, shown with its QR code.
-pub(super) async fn new_link(State(state): State<AppState>) -> Result<Markup, WebError> {
-    let link = state.node.colleague_link().await?;
-    Ok(render(&state.node.team().await?, Some(&link), None))
+/// What the colleague-link form sends.
+#[derive(Debug, Deserialize)]
+pub(super) struct LinkForm {
+    #[serde(default)]
+    contact: String,
+}
+
+/// `POST /app/team/link`: a new colleague link for the colleague with this
+/// email or phone, shown with its QR code.
+pub(super) async fn new_link(State(state): State<AppState>, Form(form): Form<LinkForm>) -> Result<Response, WebError> {
+    let view = state.node.team().await?;
+    Ok(match state.node.colleague_link(form.contact.trim().to_owned()).await {
+        Ok(link) => render(&view, Some(&link), None).into_response(),
+        Err(e) => {
+            let e = ApiError::from(e);
+            (e.status(), render(&view, None, Some(Err(&format!("No link made: {}", e.message))))).into_response()
+        }
+    })
 }
 
 /// What the join form sends.
@@ -43,6 +57,25 @@ pub(super) async fn new_link(State(state): State<AppState>) -> Result<Markup, We
 pub(super) struct JoinForm {
     #[serde(default)]
     link: String,
+}
+
+/// What the follow form sends (a checkbox: present when ticked).
+#[derive(Debug, Deserialize)]
+pub(super) struct FollowForm {
+    #[serde(default)]
+    follow: Option<String>,
+}
+
+/// `POST /app/team/follow`: a manager follows the team's documents, or stops.
+pub(super) async fn follow(State(state): State<AppState>, Form(form): Form<FollowForm>) -> Result<Response, WebError> {
+    let follow = form.follow.is_some();
+    state.node.follow_team(follow).await?;
+    let said = if follow {
+        "You follow the team's documents: from now on your colleagues' documents come to your board, with you as a viewer. Pick Created by: My team on the pipeline."
+    } else {
+        "You no longer follow the team's documents."
+    };
+    Ok(render(&state.node.team().await?, None, Some(Ok(said))).into_response())
 }
 
 /// `POST /app/team/join`: joins with a colleague's link.
@@ -92,7 +125,7 @@ fn render(view: &TeamView, link: Option<&str>, outcome: Option<Result<&str, &str
             div {
                 section.panel #invite-colleague {
                     h2 { "Invite a colleague" }
-                    p.small.muted { "A link for one colleague, for a week. They paste it in their Countersign app (on its first start, or under Your company)." }
+                    p.small.muted { "A link for one colleague, for a week. They paste it in their Countersign app (on its first start, or under Your company); documents for their email or phone then reach them there." }
                     @if let Some(link) = link {
                         label for="colleague-link" { "Colleague link" }
                         input.mono #colleague-link type="text" readonly value=(link);
@@ -100,8 +133,20 @@ fn render(view: &TeamView, link: Option<&str>, outcome: Option<Result<&str, &str
                         div aria-label="QR code of the colleague link" { (PreEscaped(crate::qr::svg(link).unwrap_or_default().split_once("<svg").map(|(_, rest)| format!("<svg{rest}")).unwrap_or_default())) }
                     } @else {
                         form method="post" action="/app/team/link" {
-                            button.primary type="submit" { "Make a colleague link" }
+                            label for="colleague-contact" { "Their email or phone" }
+                            input #colleague-contact type="text" name="contact" required placeholder="name@company.com or +44 7700 900123";
+                            div.actions { button.primary type="submit" { "Make a colleague link" } }
                         }
+                    }
+                }
+                section.panel #follow-team {
+                    h2 { "Follow the team" }
+                    form method="post" action="/app/team/follow" {
+                        label.check {
+                            input #follow type="checkbox" name="follow" checked[view.me.follows_team];
+                            "Show me every document my colleagues send, as a viewer (for a manager)"
+                        }
+                        div.actions { button type="submit" { "Save" } }
                     }
                 }
                 section.panel #join-team {

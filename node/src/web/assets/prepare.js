@@ -15,8 +15,34 @@
   const DEFAULT_SIZE = { signature: [160, 50], stamp: [100, 100], date: [110, 22], text: [180, 22], company_details: [220, 64] };
   const KIND_LABEL = { signature: "Signature", stamp: "Stamp", date: "Date", text: "Text", company_details: "Company details" };
   const ROLE_LABEL = { company_signer: "Company signer", client: "Client", viewer: "Viewer" };
+  // A colour per person, on the pages, in the list and beside the person.
+  const COLOURS = ["#3346c8", "#b4541a", "#17753e", "#8a3fb8", "#b42318", "#0f7c8a", "#7a6a00"];
+  const colourOf = (party) => COLOURS[(party >= 0 ? party : 0) % COLOURS.length];
   let placing = null; // the kind being placed
   let selected = -1; // index of the selected field
+
+  // The draft is kept on the node as the person works: leaving the page loses nothing.
+  let saveTimer = null;
+  let opened = false; // opening the editor is no change to save
+  function save() {
+    if (!opened) return;
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(async () => {
+      try {
+        const response = await fetch(`/app/new/${editor.dataset.hash}/draft`, {
+          method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(draft), credentials: "same-origin",
+        });
+        $("save-state").textContent = response.ok ? "Draft saved" : "The draft could not be saved";
+      } catch (_) {
+        $("save-state").textContent = "The draft could not be saved";
+      }
+    }, 500);
+  }
+
+  // Fields never cover each other.
+  const overlaps = (f, i) => draft.fields.some((g, j) => j !== i && g.page === f.page &&
+    f.x + f.width > g.x + 0.5 && g.x + g.width > f.x + 0.5 && f.y + f.height > g.y + 0.5 && g.y + g.height > f.y + 0.5);
+  const NO_OVERLAP = "A field may not cover another: put it where there is room.";
 
   const $ = (id) => document.getElementById(id);
   const el = (tag, attrs, ...children) => {
@@ -45,7 +71,7 @@
       };
       const role = el("select", { id: id("role"), onchange: bind("role") },
         ...Object.entries(ROLE_LABEL).map(([value, label]) => el("option", { value, selected: party.role === value }, label)));
-      box.append(el("div", { class: "party" },
+      box.append(el("div", { class: "party", style: `--c:${colourOf(i)}` },
         el("div", { class: "grid" },
           el("div", {}, el("label", { for: id("name") }, "Name"),
             el("input", { type: "text", id: id("name"), value: party.name || "", oninput: bind("name"), "aria-describedby": "err-" + id("name"), autocomplete: "off" }),
@@ -84,13 +110,23 @@
   }
 
   // ---- placing ----
-  for (const button of document.querySelectorAll(".kinds button")) {
-    button.addEventListener("click", () => {
-      placing = placing === button.dataset.kind ? null : button.dataset.kind;
-      for (const b of document.querySelectorAll(".kinds button")) b.setAttribute("aria-pressed", String(b.dataset.kind === placing));
-      editor.classList.toggle("placing", !!placing);
-    });
+  // Drawing and moving are two modes: while a field type is chosen, a drag
+  // on a page draws one (the fields there do not move); otherwise a drag
+  // moves the field under it.
+  function setPlacing(kind) {
+    placing = kind;
+    for (const b of document.querySelectorAll(".kinds button")) b.setAttribute("aria-pressed", String(b.dataset.kind === placing));
+    editor.classList.toggle("placing", !!placing);
+    const select = $("field-party");
+    const who = select.options[select.selectedIndex] ? select.options[select.selectedIndex].textContent : "";
+    $("mode-hint").textContent = placing
+      ? `Drawing ${KIND_LABEL[placing]} fields for ${who}: drag on a page. Choose ${KIND_LABEL[placing]} again (or press Esc) to stop and move fields instead.`
+      : "Choose a field type, then drag on a page to draw the field. Drag a field to move it, its corner to resize; arrow keys move a selected field, Delete removes it.";
   }
+  for (const button of document.querySelectorAll(".kinds button")) {
+    button.addEventListener("click", () => setPlacing(placing === button.dataset.kind ? null : button.dataset.kind));
+  }
+  document.addEventListener("keydown", (event) => { if (event.key === "Escape" && placing) setPlacing(null); });
   const pageOf = (n) => document.querySelector(`.page[data-page="${n}"]`);
   const toPoints = (pageEl, clientX, clientY) => {
     const box = pageEl.getBoundingClientRect();
@@ -108,7 +144,7 @@
 
   for (const pageEl of document.querySelectorAll(".page")) {
     pageEl.addEventListener("pointerdown", (event) => {
-      if (!placing || event.target.closest(".field")) return;
+      if (!placing) return;
       const party = parseInt($("field-party").value, 10);
       if (Number.isNaN(party)) { errors.fields = "Add a person who signs first."; renderFields(); return; }
       event.preventDefault();
@@ -134,6 +170,11 @@
         }
         clamp(field);
         delete errors.fields;
+        if (overlaps(field, draft.fields.length - 1)) {
+          draft.fields.pop();
+          selected = -1;
+          errors.fields = NO_OVERLAP;
+        }
         renderFields();
       };
       pageEl.addEventListener("pointermove", move);
@@ -149,13 +190,14 @@
       if (!pageEl) return;
       const [w, h] = pageSizes[f.page - 1];
       const party = draft.parties[f.party];
+      const name = (f.label || "").trim() || KIND_LABEL[f.kind];
       const box = el("div", {
         class: "field" + (i === selected ? " current" : "") + (errors["field-" + i] ? " invalid" : ""),
         tabindex: 0, role: "button",
-        "aria-label": `${KIND_LABEL[f.kind]} for ${party ? party.name || "a person" : "nobody"} on page ${f.page}; arrows move, Alt+arrows resize, Delete removes`,
+        "aria-label": `${name} for ${party ? party.name || "a person" : "nobody"} on page ${f.page}; arrows move, Alt+arrows resize, Delete removes`,
         "data-index": i,
-        style: `left:${(f.x / w) * 100}%;top:${((h - f.y - f.height) / h) * 100}%;width:${(f.width / w) * 100}%;height:${(f.height / h) * 100}%`,
-      }, `${KIND_LABEL[f.kind]} · ${party ? party.name || "?" : "?"}`, el("span", { class: "grip", "aria-hidden": "true" }));
+        style: `--c:${colourOf(f.party)};left:${(f.x / w) * 100}%;top:${((h - f.y - f.height) / h) * 100}%;width:${(f.width / w) * 100}%;height:${(f.height / h) * 100}%`,
+      }, `${name} · ${party ? party.name || "?" : "?"}`, el("span", { class: "grip", "aria-hidden": "true" }));
       box.addEventListener("pointerdown", (event) => startDrag(event, i, event.target.classList.contains("grip")));
       box.addEventListener("keydown", (event) => keyOnField(event, i));
       box.addEventListener("focus", () => { if (selected !== i) { selected = i; highlight(); } });
@@ -194,6 +236,11 @@
       target.removeEventListener("pointermove", move);
       target.removeEventListener("pointerup", up);
       delete errors["field-" + i];
+      delete errors.fields;
+      if (overlaps(f, i)) {
+        Object.assign(f, start);
+        errors.fields = NO_OVERLAP;
+      }
       renderFields();
     };
     target.addEventListener("pointermove", move);
@@ -213,8 +260,10 @@
     const m = moves[event.key];
     if (!m) return;
     event.preventDefault();
+    const before = { ...f };
     if (event.altKey) { f.width += m[0]; f.height += m[1]; f.y -= m[1]; } else { f.x += m[0]; f.y += m[1]; }
     clamp(f);
+    if (overlaps(f, i)) Object.assign(f, before);
     renderFields();
     document.querySelector(`.page .field[data-index="${i}"]`)?.focus();
   }
@@ -226,8 +275,8 @@
     draft.fields.forEach((f, i) => {
       const partySelect = el("select", { "aria-label": "Who fills this field", onchange: (e) => { f.party = parseInt(e.target.value, 10); delete errors["field-" + i]; renderFields(); } },
         ...draft.parties.map((p, j) => el("option", { value: j, selected: j === f.party }, p.name || `Person ${j + 1}`)));
-      const name = el("input", { type: "text", value: f.label || "", placeholder: "Name, e.g. Address", "aria-label": `Name of the ${KIND_LABEL[f.kind]} field on page ${f.page}`, oninput: (e) => { f.label = e.target.value; } });
-      list.append(el("li", { class: errors["field-" + i] ? "invalid" : "" },
+      const name = el("input", { type: "text", value: f.label || "", placeholder: "Name, e.g. Address", "aria-label": `Name of the ${KIND_LABEL[f.kind]} field on page ${f.page}`, oninput: (e) => { f.label = e.target.value; renderBoxes(); save(); } });
+      list.append(el("li", { class: errors["field-" + i] ? "invalid" : "", style: `--c:${colourOf(f.party)}` },
         el("div", {},
           el("button", { type: "button", class: "small-button", onclick: () => { selected = i; highlight(); pageOf(f.page)?.scrollIntoView({ block: "center" }); document.querySelector(`.page .field[data-index="${i}"]`)?.focus(); } },
             `${KIND_LABEL[f.kind]} · page ${f.page}`),
@@ -239,6 +288,7 @@
     if (!draft.fields.length) list.append(el("li", { class: "muted small" }, "No fields yet: without fields, each signer gets a signature block on the last page."));
     $("err-fields").textContent = errors.fields || "";
     renderBoxes();
+    save();
   }
 
   function renderAll() {
@@ -247,9 +297,9 @@
     renderFields();
   }
 
-  $("title").addEventListener("input", (e) => { draft.title = e.target.value; $("err-title").textContent = ""; });
-  $("confirm-by-code").addEventListener("change", (e) => { draft.confirm_by_code = e.target.checked; });
-  $("invite-all-now").addEventListener("change", (e) => { draft.invite_all_now = e.target.checked; });
+  $("title").addEventListener("input", (e) => { draft.title = e.target.value; $("err-title").textContent = ""; save(); });
+  $("confirm-by-code").addEventListener("change", (e) => { draft.confirm_by_code = e.target.checked; save(); });
+  $("invite-all-now").addEventListener("change", (e) => { draft.invite_all_now = e.target.checked; save(); });
   $("err-title").textContent = errors.title || "";
   $("send-form").addEventListener("submit", (event) => {
     draft.title = $("title").value;
@@ -259,6 +309,7 @@
     button.textContent = button.id === "send" ? "Sending…" : "Saving…";
   });
   renderAll();
+  opened = true;
   const firstError = document.querySelector(".error:not(:empty)");
   if (firstError) firstError.scrollIntoView({ block: "center" });
 })();

@@ -263,3 +263,59 @@ fn a_waiting_party_is_reminded_automatically_and_the_sender_hears_of_a_decline()
     assert!(notice.text.contains("Dmitri Director declined") && notice.text.contains("The fee is wrong"), "{}", notice.text);
     Ok(())
 }
+
+#[test]
+fn an_invitation_that_ran_out_before_the_clients_turn_is_made_anew() -> Result<()> {
+    // Invitations here work for 6 seconds; the company signs after that.
+    let mut sally = Node::init("Sally Sender", "sally@acme.test")?;
+    let mut dmitri = Node::init("Dmitri Director", "dmitri@acme.test")?;
+    let mut carl = Node::init("Carl Client", "+15550100")?;
+    sally.start(&["--invite-ttl-secs", "6"])?;
+    dmitri.start(&[])?;
+    carl.start(&[])?;
+    let files = countersign_scenarios::scratch_dir("notify-renew")?;
+    let pdf = write(&files, "contract.pdf", &contract_pdf(1))?;
+    let sent = Instant::now();
+    let (envelope, director_link, first_client_link) = send(&sally, Path::new(&pdf), "Consulting agreement")?;
+    dmitri.cli(&["join", &director_link])?.ok()?;
+    std::thread::sleep(Duration::from_secs(7).saturating_sub(sent.elapsed()));
+    let signature = write(&files, "signature.png", &signature_png(1))?;
+    let stamp = write(&files, "stamp.png", &stamp_png())?;
+    dmitri.cli(&["sign", &envelope, "--signature", &signature, "--stamp", &stamp])?.ok()?;
+
+    // The client's turn: the text carries a new link, not the one made at send.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        if let Some(text) = outbox(&sally).into_iter().find(|t| t.contains("To: +15550100") && t.contains(WEB_PATH)) {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no invitation for Carl in the outbox: {:?}", outbox(&sally));
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let link = join_link(&text)?;
+    let first = countersign_shared::invite::Invitation::parse(&first_client_link)?;
+    let renewed_link = sally.status(&envelope)?.open_invites.into_iter().find(|i| i.slot == 1).context("no open invitation for Carl")?.link;
+    let renewed = countersign_shared::invite::Invitation::parse(&renewed_link)?;
+    assert_ne!(renewed.secret, first.secret, "a new secret");
+    assert!(renewed.expires_at > first.expires_at, "that works for longer");
+    assert_eq!(
+        countersign_shared::invite::InvitationLink::parse(&link)?,
+        countersign_shared::invite::InvitationLink::Short(renewed.short())
+    );
+    // (The text's short link finds Sally through a relay; here, on loopback, the full one does.)
+    carl.cli(&["join", &renewed_link])?.ok()?;
+    let client_signature = write(&files, "client.png", &signature_png(2))?;
+    carl.cli(&[
+        "sign",
+        &envelope,
+        "--signature",
+        &client_signature,
+        "--set",
+        "Client name=Carl Client",
+        "--set",
+        "Client address=1 Main St",
+    ])?
+    .ok()?;
+    sally.wait_for(&envelope, Duration::from_secs(30), "completion", |s| s.stage == countersign_node::envelopes::Stage::Completed)?;
+    Ok(())
+}

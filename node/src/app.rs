@@ -147,6 +147,8 @@ const REMIND_EVERY_TICKS: u64 = 20;
 pub struct AppOptions {
     /// Accept [`Command::ImportRaw`] (tests only).
     pub test_tools: bool,
+    /// How long invitations work (`None`: two weeks; tests shorten it).
+    pub invite_ttl_ms: Option<u64>,
 }
 
 /// The application's state.
@@ -286,6 +288,10 @@ impl App {
     pub(crate) fn new(parts: Parts, commands: mpsc::Receiver<Command>, options: AppOptions) -> Self {
         let Parts { net, net_events, envelopes, notifier, codes, changes, directory } = parts;
         let (done_tx, done) = mpsc::channel(64);
+        let mut envelopes = envelopes;
+        if let Some(ttl) = options.invite_ttl_ms {
+            envelopes.party_mut().set_invite_ttl(ttl);
+        }
         App {
             net,
             net_events,
@@ -649,10 +655,53 @@ impl App {
         if let Some(summary) = owed.then(|| self.envelopes.summary(envelope)).flatten() {
             // A colleague's document is on their board: told so, with no link.
             let colleagues: Vec<u8> = self.colleague_slots(envelope).into_iter().map(|(slot, _)| slot).collect();
-            let mut invites = self.envelopes.kept_invites(envelope);
+            let mut invites = self.renew_invites(envelope, &summary.next_slots);
             invites.retain(|invite| !colleagues.contains(&invite.slot));
             self.notifier.tell_turns(&summary, &invites);
         }
+    }
+
+    /// The invitations kept for `envelope`, those of `slots` made anew first
+    /// when they ran out (or nearly) before their party's turn came: a
+    /// client invited when the company has signed may be invited weeks
+    /// after the envelope was made.
+    fn renew_invites(&mut self, envelope: EnvelopeId, slots: &[u8]) -> Vec<InviteOut> {
+        let mut invites = self.envelopes.kept_invites(envelope);
+        let Some(state) = self.envelopes.state(envelope) else { return invites };
+        let (now, ttl) = (now_ms(), self.envelopes.party().invite_ttl());
+        let verifier = state.terms().verifier_url.clone();
+        let mut renewed = false;
+        for slot in slots.iter().filter(|slot| state.binding(**slot).is_none()) {
+            let Some(invite) = invites.iter_mut().find(|i| i.slot == *slot) else { continue };
+            let expires = Invitation::parse(&invite.link).map_or(0, |i| i.expires_at);
+            if expires > now.saturating_add(ttl / 5) {
+                continue;
+            }
+            let made = self.envelopes.party_mut().reinvite(envelope, *slot).map_err(NodeError::from).and_then(|(mut invitation, entry)| {
+                self.envelopes.record(envelope, std::slice::from_ref(&entry))?;
+                invitation.addresses = self.addresses.clone();
+                Ok(invitation)
+            });
+            match made {
+                Ok(invitation) => {
+                    if let Some(index) = &mut self.invite_keys {
+                        index.insert(invitation.invite_key(), envelope);
+                    }
+                    invite.link = invitation.to_web_link(&verifier);
+                    renewed = true;
+                }
+                Err(e) => tracing::warn!("the invitation of party {slot} of {envelope} ran out and cannot be made anew: {e}"),
+            }
+        }
+        if renewed {
+            if let Err(e) = self.envelopes.keep_invites(envelope, &invites) {
+                tracing::warn!("the renewed invitations of {envelope} cannot be kept: {e}");
+            }
+            for peer in self.envelopes.peers_of(envelope) {
+                self.sync_with(peer, envelope);
+            }
+        }
+        invites
     }
 
     /// Tells this node's person about a completed, declined or voided envelope (once).

@@ -66,6 +66,9 @@ pub enum Command {
         /// Accept test-only API calls (raw entry import).
         #[arg(long, hide = true)]
         test_tools: bool,
+        /// How long invitations work, in seconds (tests; default two weeks).
+        #[arg(long, hide = true)]
+        invite_ttl_secs: Option<u64>,
         /// Open the web app in the desktop's browser once the node runs.
         #[arg(long)]
         open: bool,
@@ -248,8 +251,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let Some(command) = cli.command else { return start(data).await };
     match command {
         Command::Init { name, email, phone } => init(&data, name, email.or(phone)),
-        Command::Serve { listen, relay, no_mdns, test_tools, open } => {
-            serve::serve(data, crate::running::NodeOptions { listen, relay, mdns: !no_mdns, test_tools }, open).await
+        Command::Serve { listen, relay, no_mdns, test_tools, invite_ttl_secs, open } => {
+            let invite_ttl = invite_ttl_secs.map(Duration::from_secs);
+            serve::serve(data, crate::running::NodeOptions { listen, relay, mdns: !no_mdns, test_tools, invite_ttl }, open).await
         }
         Command::Relay { listen } => serve::relay(listen, None).await,
         Command::Authority(command) => {
@@ -278,7 +282,7 @@ async fn start(data: DataDir) -> anyhow::Result<()> {
         Err(e)
             if e.downcast_ref::<crate::client::ClientError>().is_some_and(|e| matches!(e, crate::client::ClientError::NotRunning(_))) =>
         {
-            let options = crate::running::NodeOptions { listen: vec![ANY_PORT.parse()?], relay: None, mdns: true, test_tools: false };
+            let options = crate::running::NodeOptions { listen: vec![ANY_PORT.parse()?], relay: None, mdns: true, ..Default::default() };
             serve::serve(data, options, true).await
         }
         Err(e) => Err(e),

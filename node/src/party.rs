@@ -143,6 +143,8 @@ pub struct Party<B: BlobStore = MemoryBlobs> {
     name: String,
     key: SecretKey,
     authority: Option<Authority>,
+    /// How long the invitations this party makes work.
+    invite_ttl_ms: u64,
     books: BTreeMap<EnvelopeId, Book>,
     blobs: B,
     /// Entries whose signatures were verified here before (so folds skip them).
@@ -268,11 +270,22 @@ impl<B: BlobStore> Party<B> {
             name: name.to_owned(),
             key,
             authority: None,
+            invite_ttl_ms: DEFAULT_INVITE_TTL_MS,
             books: BTreeMap::new(),
             blobs,
             verified: Default::default(),
             newly_verified: Default::default(),
         }
+    }
+
+    /// Makes the invitations this party makes from now on work for `ttl_ms`.
+    pub fn set_invite_ttl(&mut self, ttl_ms: u64) {
+        self.invite_ttl_ms = ttl_ms.max(1);
+    }
+
+    /// How long the invitations this party makes work.
+    pub fn invite_ttl(&self) -> u64 {
+        self.invite_ttl_ms
     }
 
     /// Has the organization's CA issue this party's certificates from now on.
@@ -372,7 +385,7 @@ impl<B: BlobStore> Party<B> {
                 envelope,
                 slot,
                 secret: InviteSecret(random_invite_secret()),
-                expires_at: now + DEFAULT_INVITE_TTL_MS,
+                expires_at: now + self.invite_ttl_ms,
                 inviter: self.public_key(),
                 addresses: vec![],
             };
@@ -383,6 +396,23 @@ impl<B: BlobStore> Party<B> {
     }
 
     /// Joins with an invitation. The envelope must have arrived (a packet from the inviter).
+    /// A new invitation for `slot` of `envelope` (created by this party), in
+    /// a new `Invite` entry: for a party whose first one ran out before
+    /// their turn came. The old secret's grant stays in the log, used or not.
+    pub fn reinvite(&mut self, envelope: EnvelopeId, slot: Slot) -> Result<(Invitation, RawEntry), PartyError> {
+        let invitation = Invitation {
+            envelope,
+            slot,
+            secret: InviteSecret(random_invite_secret()),
+            expires_at: now_ms() + self.invite_ttl_ms,
+            inviter: self.public_key(),
+            addresses: vec![],
+        };
+        let entry = self.append(envelope, Act::Invite { slot, invite_key: invitation.invite_key(), expires_at: invitation.expires_at })?;
+        Ok((invitation, entry))
+    }
+
+    /// Joins with `invitation` (its envelope's entries must be here).
     pub fn join(&mut self, invitation: &Invitation) -> Result<RawEntry, PartyError> {
         if now_ms() > invitation.expires_at.saturating_add(countersign_shared::log::rules::CLOCK_TOLERANCE_MS) {
             return Err(PartyError::InviteExpired(time::utc(invitation.expires_at)));

@@ -28,11 +28,13 @@ pub struct NodeOptions {
     pub mdns: bool,
     /// Accept test-only commands.
     pub test_tools: bool,
+    /// How long invitations work (`None`: two weeks; tests shorten it).
+    pub invite_ttl: Option<Duration>,
 }
 
 impl Default for NodeOptions {
     fn default() -> Self {
-        NodeOptions { listen: vec![loopback()], relay: None, mdns: false, test_tools: false }
+        NodeOptions { listen: vec![loopback()], relay: None, mdns: false, test_tools: false, invite_ttl: None }
     }
 }
 
@@ -91,7 +93,8 @@ impl RunningNode {
         let (changes, _) = broadcast::channel(256);
         let directory = crate::directory::Directory::open(data)?;
         let parts = Parts { net, net_events, envelopes, notifier, codes, changes: changes.clone(), directory };
-        let app = App::new(parts, inbox, AppOptions { test_tools: options.test_tools });
+        let invite_ttl_ms = options.invite_ttl.map(|ttl| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+        let app = App::new(parts, inbox, AppOptions { test_tools: options.test_tools, invite_ttl_ms });
         let app_task = tokio::spawn(app.run(cancel.child_token()));
         let handle = NodeHandle::new(commands, changes);
         let node = RunningNode { handle, cancel, app_task, net_task, notify_task, peer_id, envelopes_at_start, _lock: lock };

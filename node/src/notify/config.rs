@@ -384,4 +384,49 @@ mod tests {
         assert!(!config_ok("[reminders]\nevery_days = -1"));
         assert!(!config_ok("[codes]\nvalid_minutes = 5\nmax_tries = 0"));
     }
+
+    #[test]
+    fn the_settings_page_writes_channels_that_read_back_keeps_the_rest_and_keeps_secrets_apart() {
+        let dir = std::env::temp_dir().join(format!("countersign-config-{}", crate::party::random_hex()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let data = DataDir::resolve(Some(dir.clone())).unwrap();
+        std::fs::write(data.path(FILE), "[reminders]\nevery_days = 5\n").unwrap();
+        let email = EmailConfig {
+            host: "smtp.acme.test".into(),
+            port: 587,
+            security: Security::Starttls,
+            user: Some("sign".into()),
+            from: "sign@acme.test".into(),
+        };
+        let channels = Channels { email: Some(email.clone()), smtp_password: Some("s3cret".into()), ..Channels::default() };
+        let saved = NotifyConfig::save_channels(&data, &channels).unwrap();
+        let loaded = NotifyConfig::load(&data).unwrap();
+        assert_eq!(loaded.email, Some(email.clone()));
+        assert_eq!(loaded.reminders.every_days, 5.0, "what was set by hand stays");
+        assert_eq!(loaded.secrets.smtp_password.as_deref(), Some("s3cret"));
+        assert_eq!(saved.secrets, loaded.secrets);
+        assert!(!std::fs::read_to_string(data.path(FILE)).unwrap().contains("s3cret"), "no secret in notify.toml");
+        assert!(!format!("{loaded:?}").contains("s3cret"), "nor in Debug output");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(data.path(SECRETS_FILE)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "the secrets file is the owner's only: {mode:o}");
+        }
+        // Not given again: kept; given empty: removed; email off: the section goes.
+        NotifyConfig::save_channels(&data, &Channels { email: Some(email), ..Channels::default() }).unwrap();
+        assert_eq!(NotifyConfig::load(&data).unwrap().secrets.smtp_password.as_deref(), Some("s3cret"));
+        NotifyConfig::save_channels(&data, &Channels { smtp_password: Some(String::new()), ..Channels::default() }).unwrap();
+        let cleared = NotifyConfig::load(&data).unwrap();
+        assert_eq!((cleared.email, cleared.secrets.smtp_password), (None, None));
+        // An SMS gateway over plain http elsewhere is refused, and nothing is written.
+        let sms = SmsConfig {
+            url: "HTTP://localhost:1@evil.example/".into(),
+            method: "POST".into(),
+            content_type: "application/json".into(),
+            body: "{}".into(),
+        };
+        assert!(NotifyConfig::save_channels(&data, &Channels { sms: Some(sms), ..Channels::default() }).is_err());
+        assert!(NotifyConfig::load(&data).unwrap().sms.is_none());
+    }
 }

@@ -319,6 +319,36 @@ mod tests {
     }
 
     #[test]
+    fn a_message_sent_by_hand_leaves_the_list_and_one_waiting_goes_out_once_settings_come() {
+        let queue = queue();
+        let about = About { envelope: "ab".into(), title: "T".into(), sender: "S".into() };
+        let to = Recipient { name: "D".into(), contact: "d@acme.test".into() };
+        let (first, second) = (completion(&about, &to, b"%PDF-1".to_vec(), "x"), completion(&about, &to, b"%PDF-2".to_vec(), "x"));
+        for message in [&first, &second] {
+            queue.push(message).unwrap();
+            queue.to_forward(message).unwrap();
+        }
+        assert!(queue.waiting().is_empty() && !queue.is_pending(&first));
+        assert_eq!(queue.forwarding().len(), 2, "listed, attachments not read as messages");
+        // Filed again after it was marked sent: not brought back.
+        assert!(queue.forwarded(&first.id).unwrap());
+        queue.to_forward(&first).unwrap();
+        assert_eq!(queue.forwarding().len(), 1);
+        for bad in ["", "../sent/x", &first.id, "no-such-id"] {
+            assert!(!queue.forwarded(bad).unwrap(), "{bad}");
+        }
+        // Email set up: the other one goes back in the queue, its PDF with it.
+        queue.requeue_forwarding(|_| true);
+        let waiting = queue.waiting();
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].attachments[0].bytes, b"%PDF-2");
+        assert!(queue.forwarding().is_empty());
+        // Ended: asking messages are dropped wherever they wait.
+        assert_eq!(queue.drop_moot("ab", |_| true), 1);
+        assert!(queue.waiting().is_empty());
+    }
+
+    #[test]
     fn an_event_is_handled_once() {
         let queue = queue();
         assert!(queue.first_time("ab", "completed").unwrap());

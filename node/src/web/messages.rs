@@ -66,6 +66,10 @@ fn one(message: &ToForward, back: &str) -> Markup {
             @if message.by_email {
                 p.small { "Subject: " (message.subject) }
             }
+            @if message.kind == crate::envelopes::MessageKind::Completion && message.by_email {
+                // A mail app's link carries no attachment: the PDF is attached by hand.
+                p.small { "Attach the signed PDF: " a href={ "/app/e/" (message.envelope) "/final.pdf" } download { "download it" } "." }
+            }
             label.visually-hidden for=(text_id) { "The " (copied) " to send" }
             textarea.mono id=(text_id) readonly rows=(if message.by_email { 6 } else { 3 }) { (message.text) }
             div.actions {

@@ -129,6 +129,9 @@ pub(super) struct EmailForm {
     user: String,
     #[serde(default)]
     password: String,
+    /// Ticked: the saved password is removed.
+    #[serde(default)]
+    forget_password: Option<String>,
     #[serde(default)]
     from: String,
 }
@@ -138,8 +141,13 @@ pub(super) async fn save_email(State(state): State<AppState>, Form(form): Form<E
     let current = state.node.settings().await?;
     let result = match email_config(&form) {
         Ok(email) => {
-            let channels =
-                Channels { email, sms: current.sms, smtp_password: Some(form.password).filter(|p| !p.is_empty()), sms_auth: None };
+            // A new password replaces the saved one; the box removes it; otherwise it is kept.
+            let smtp_password = match (form.forget_password.is_some(), form.password.is_empty()) {
+                (true, _) => Some(String::new()),
+                (false, true) => None,
+                (false, false) => Some(form.password),
+            };
+            let channels = Channels { email, sms: current.sms, smtp_password, sms_auth: None };
             state.node.save_channels(channels).await.map(|()| String::new()).map_err(|e| e.to_string())
         }
         Err(message) => Err(message),
@@ -181,6 +189,9 @@ pub(super) struct SmsForm {
     url: String,
     #[serde(default)]
     auth: String,
+    /// Ticked: the saved key is removed.
+    #[serde(default)]
+    forget_auth: Option<String>,
     #[serde(default)]
     body: String,
     #[serde(default)]
@@ -191,13 +202,20 @@ pub(super) struct SmsForm {
 pub(super) async fn save_sms(State(state): State<AppState>, Form(form): Form<SmsForm>) -> Result<Response, WebError> {
     let current = state.node.settings().await?;
     let url = form.url.trim();
+    // The method is kept as set by hand (the page sets only POST).
+    let method = current.sms.as_ref().map_or_else(|| "POST".to_owned(), |s| s.method.clone());
     let sms = (!url.is_empty()).then(|| SmsConfig {
         url: url.to_owned(),
-        method: "POST".into(),
+        method,
         content_type: Some(form.content_type.trim()).filter(|t| !t.is_empty()).unwrap_or("application/json").to_owned(),
         body: Some(form.body.trim()).filter(|b| !b.is_empty()).unwrap_or(DEFAULT_SMS_BODY).to_owned(),
     });
-    let channels = Channels { email: current.email, sms, smtp_password: None, sms_auth: Some(form.auth).filter(|a| !a.is_empty()) };
+    let sms_auth = match (form.forget_auth.is_some(), form.auth.is_empty()) {
+        (true, _) => Some(String::new()),
+        (false, true) => None,
+        (false, false) => Some(form.auth),
+    };
+    let channels = Channels { email: current.email, sms, smtp_password: None, sms_auth };
     let result = state.node.save_channels(channels).await.map(|()| String::new()).map_err(|e| e.to_string());
     answer(&state, Section::Sms, result).await
 }
@@ -294,6 +312,9 @@ fn render(view: &SettingsView, outcome: Option<&Outcome>) -> Markup {
                 input #email-user type="text" name="user" value=(email.and_then(|e| e.user.as_deref()).unwrap_or_default()) autocomplete="off";
                 label for="email-password" { "Password" }
                 input #email-password type="password" name="password" autocomplete="new-password" placeholder=(secret_hint(view.smtp_password_saved));
+                @if view.smtp_password_saved {
+                    label.check { input type="checkbox" name="forget_password"; "Remove the saved password" }
+                }
                 label for="email-from" { "From" }
                 input #email-from type="text" name="from" value=(email.map(|e| e.from.as_str()).unwrap_or_default()) placeholder="Acme signing <sign@acme.example>";
                 div.actions { button.primary type="submit" { "Save" } }
@@ -311,6 +332,9 @@ fn render(view: &SettingsView, outcome: Option<&Outcome>) -> Markup {
                 input #sms-url type="url" name="url" value=(sms.map(|s| s.url.as_str()).unwrap_or_default()) placeholder="https://api.sms.example/v1/messages";
                 label for="sms-auth" { "Authorization header" }
                 input #sms-auth type="password" name="auth" autocomplete="new-password" placeholder=(secret_hint(view.sms_auth_saved));
+                @if view.sms_auth_saved {
+                    label.check { input type="checkbox" name="forget_auth"; "Remove the saved key" }
+                }
                 label for="sms-body" { "Request body" }
                 input.mono #sms-body type="text" name="body" value=(sms.map(|s| s.body.as_str()).unwrap_or(DEFAULT_SMS_BODY));
                 p.small.muted { "{to} and {text} are filled in for each message." }

@@ -20,7 +20,7 @@ use anyhow::{Context as _, Result, bail};
 use countersign_scenarios::app::place;
 use countersign_scenarios::browser::Browser;
 use countersign_scenarios::corpus_dir;
-use countersign_scenarios::mail::{SmtpServer, free_port};
+use countersign_scenarios::mail::SmtpServer;
 use countersign_scenarios::nodes::{Node, send};
 use countersign_shared::invite::WEB_PATH;
 use countersign_shared::test_utils::{contract_pdf, signature_png};
@@ -72,7 +72,7 @@ fn reload_until(browser: &Browser, what: &str, check: impl Fn(&str) -> bool) -> 
 
 #[test]
 fn a_company_and_its_client_sign_from_three_empty_data_dirs_without_a_command() -> Result<()> {
-    let smtp = SmtpServer::start(free_port()?)?;
+    let smtp = SmtpServer::start_anywhere()?;
     let files = countersign_scenarios::scratch_dir("company-files")?;
     std::fs::write(files.join("client-signature.png"), signature_png(2))?;
     let desk = Browser::start(1400, 1500)?;
@@ -148,6 +148,9 @@ fn a_company_and_its_client_sign_from_three_empty_data_dirs_without_a_command() 
     desk.wait_for_text("Invitations")?;
     let document = desk.url()?.split('?').next().unwrap_or_default().to_owned();
     let envelope = document.rsplit('/').next().unwrap_or_default().to_owned();
+    desk.go(&format!("{sally_app}/app"))?;
+    assert!(desk.text("#col-draft")?.contains("Nothing here"), "sent, the document is no draft any more");
+    desk.go(&document)?;
 
     // Dmitri, a colleague, is told by email that it is on his board (no
     // link: his node took it from Sally's); Carl signs second, so nothing

@@ -47,7 +47,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<String> {
 
 #[test]
 fn invitations_arrive_by_email_and_sms_and_everyone_gets_the_final_pdf() -> Result<()> {
-    let smtp = SmtpServer::start(free_port()?)?;
+    let smtp = SmtpServer::start_anywhere()?;
     // The gateway fails the first text (a provider's 503): it must be retried, and delivered once.
     let gateway = SmsGateway::start(vec![503])?;
     // The client's text carries the short link, without addresses: the nodes
@@ -240,7 +240,7 @@ fn a_party_invited_by_phone_joins_only_with_the_code_texted_to_them() -> Result<
 
 #[test]
 fn a_waiting_party_is_reminded_automatically_and_the_sender_hears_of_a_decline() -> Result<()> {
-    let smtp = SmtpServer::start(free_port()?)?;
+    let smtp = SmtpServer::start_anywhere()?;
     let mut sally = Node::init("Sally Sender", "sally@acme.test")?;
     let mut toml = notify_toml(smtp.port, None);
     // About nine seconds between reminders, so the test sees one.

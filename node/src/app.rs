@@ -635,8 +635,12 @@ impl App {
                 }
                 _ => false,
             });
-            if let Some(summary) = due.then(|| self.envelopes.summary(envelope)).flatten() {
-                self.notifier.remind_if_due(&summary);
+            if due && let Some(next) = self.envelopes.summary(envelope).map(|s| s.next_slots) {
+                // A link that ran out is made anew before it is sent again.
+                self.renew_invites(envelope, &next);
+                if let Some(summary) = self.envelopes.summary(envelope) {
+                    self.notifier.remind_if_due(&summary);
+                }
             }
         }
     }

@@ -77,6 +77,7 @@ pub fn same_contact(a: &Contact, b: &Contact) -> bool {
 struct OpenLink {
     invite_key: PublicKey,
     expires_at: u64,
+    #[serde(default)]
     contact: String,
 }
 
@@ -210,7 +211,9 @@ impl Directory {
                 }
                 Some(_) => {}
                 None if room => {
-                    self.kept.members.push(member);
+                    // Whether they follow the team is theirs to say.
+                    let follows_team = member.follows_team && member.key == *from;
+                    self.kept.members.push(Member { follows_team, ..member });
                     changed = true;
                 }
                 None => {}

@@ -395,7 +395,6 @@ impl<B: BlobStore> Party<B> {
         Ok((envelope, invitations))
     }
 
-    /// Joins with an invitation. The envelope must have arrived (a packet from the inviter).
     /// A new invitation for `slot` of `envelope` (created by this party), in
     /// a new `Invite` entry: for a party whose first one ran out before
     /// their turn came. The old secret's grant stays in the log, used or not.
@@ -412,7 +411,7 @@ impl<B: BlobStore> Party<B> {
         Ok((invitation, entry))
     }
 
-    /// Joins with `invitation` (its envelope's entries must be here).
+    /// Joins with an invitation. The envelope must have arrived (a packet from the inviter).
     pub fn join(&mut self, invitation: &Invitation) -> Result<RawEntry, PartyError> {
         if now_ms() > invitation.expires_at.saturating_add(countersign_shared::log::rules::CLOCK_TOLERANCE_MS) {
             return Err(PartyError::InviteExpired(time::utc(invitation.expires_at)));

@@ -44,6 +44,19 @@ pub struct Email {
 }
 
 impl SmtpServer {
+    /// Starts aiosmtpd on a free port (another one when the one chosen was
+    /// taken meanwhile by a process of another test).
+    pub fn start_anywhere() -> Result<SmtpServer> {
+        let mut last = None;
+        for _ in 0..5 {
+            match SmtpServer::start(free_port()?) {
+                Ok(server) => return Ok(server),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("aiosmtpd did not start")))
+    }
+
     /// Starts aiosmtpd on `port` and waits until it accepts connections.
     pub fn start(port: u16) -> Result<SmtpServer> {
         let maildir = crate::scratch_dir("maildir")?;
@@ -57,13 +70,19 @@ impl SmtpServer {
             .stderr(Stdio::null())
             .spawn()
             .context("python3 is missing")?;
-        let server = SmtpServer { child, port, maildir };
+        let mut server = SmtpServer { child, port, maildir };
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if Instant::now() > deadline {
                 bail!("aiosmtpd did not start (scripts/test installs python3-aiosmtpd)");
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+        // Something answering on the port is not proof that it is ours: a
+        // server that could not bind it (another test's process has it) stops.
+        std::thread::sleep(Duration::from_millis(300));
+        if let Some(status) = server.child.try_wait()? {
+            bail!("aiosmtpd stopped ({status}): port {port} is taken by another process");
         }
         Ok(server)
     }

@@ -47,6 +47,11 @@ impl App {
                 let _ = reply.send(summary);
             }
             Command::Remind { envelope, reply } => {
+                // A link that ran out is made anew before it is sent again.
+                let (me, next) = (self.me(), self.envelopes.summary(envelope).map(|s| s.next_slots).unwrap_or_default());
+                if self.envelopes.state(envelope).is_some_and(|state| state.creator() == me) {
+                    self.renew_invites(envelope, &next);
+                }
                 let result = match self.envelopes.summary(envelope) {
                     None => Err(unknown(&envelope)),
                     Some(summary) if summary.stage != Stage::Awaiting => {

@@ -9,8 +9,6 @@ impl App {
         // the seal of the step before it).
         self.start_sealing(envelope);
         self.note_invites(envelope);
-        // A colleague whose turn came gets the document on their board.
-        self.offer_to_colleagues(envelope, None);
         self.active.insert(envelope, Instant::now());
         self.learn_addresses(envelope);
         for peer in self.envelopes.peers_of(envelope) {
@@ -20,6 +18,9 @@ impl App {
         }
         self.fetch_missing(envelope);
         self.notice(envelope);
+        // A colleague whose turn came gets the document on their board
+        // (after `notice`, which renews a link that ran out).
+        self.offer_to_colleagues(envelope, None);
     }
 
     pub(super) fn learn_addresses(&mut self, envelope: EnvelopeId) {

@@ -261,32 +261,39 @@ impl App {
 
     /// The colleagues who follow the team's documents and are not among
     /// `parties` already: added to a new envelope as viewers.
+    /// A few at most, each contact once, within the parties an envelope takes.
     pub(super) fn followers_to_add(&self, parties: &[countersign_shared::model::Party]) -> Vec<countersign_shared::model::Party> {
-        self.directory
-            .followers()
-            .filter_map(|member| {
-                let contact = Contact::parse(member.contact.as_deref()?).ok()?;
-                let there = parties.iter().any(|p| crate::directory::same_contact(&p.contact, &contact));
-                (!there).then(|| countersign_shared::model::Party {
-                    name: member.name.clone(),
-                    role: countersign_shared::model::Role::Viewer,
-                    contact,
-                    order: 1,
-                    stamp_required: false,
-                })
-            })
-            .collect()
+        let mut added: Vec<countersign_shared::model::Party> = Vec::new();
+        for member in self.directory.followers() {
+            let Some(contact) = member.contact.as_deref().and_then(|c| Contact::parse(c).ok()) else { continue };
+            let there = parties.iter().chain(&added).any(|p| crate::directory::same_contact(&p.contact, &contact));
+            if there || added.len() >= FOLLOWERS_ADDED || parties.len() + added.len() >= countersign_shared::model::MAX_PARTIES {
+                continue;
+            }
+            added.push(countersign_shared::model::Party {
+                name: member.name.clone(),
+                role: countersign_shared::model::Role::Viewer,
+                contact,
+                order: 1,
+                stamp_required: false,
+            });
+        }
+        added
     }
 
-    /// The slots of `envelope` whose party is a colleague (by contact).
+    /// The slots of `envelope` whose party is a colleague (by contact), to
+    /// be handed over node to node; a slot that asks for a texted code gets
+    /// its link as anyone's does.
     pub(super) fn colleague_slots(&self, envelope: EnvelopeId) -> Vec<(Slot, PublicKey)> {
         let Ok(state) = self.envelopes.party().state_ref(envelope) else { return Vec::new() };
+        let id = envelope.to_string();
         state
             .terms()
             .parties
             .iter()
             .enumerate()
             .filter_map(|(slot, party)| Some((Slot::try_from(slot).ok()?, self.directory.by_contact(&party.contact)?.key)))
+            .filter(|(slot, _)| !self.codes.required(&id, *slot))
             .collect()
     }
 
@@ -356,6 +363,9 @@ impl App {
             .is_some_and(|mine| crate::directory::same_contact(&mine, contact))
     }
 }
+
+/// The most colleagues who follow the team added to one envelope.
+const FOLLOWERS_ADDED: usize = 5;
 
 /// The most offered joins waiting at once.
 const OFFERS_AT_ONCE: usize = 16;

@@ -420,13 +420,10 @@ mod tests {
         let cleared = NotifyConfig::load(&data).unwrap();
         assert_eq!((cleared.email, cleared.secrets.smtp_password), (None, None));
         // An SMS gateway over plain http elsewhere is refused, and nothing is written.
-        let sms = SmsConfig {
-            url: "HTTP://localhost:1@evil.example/".into(),
-            method: "POST".into(),
-            content_type: "application/json".into(),
-            body: "{}".into(),
-        };
-        assert!(NotifyConfig::save_channels(&data, &Channels { sms: Some(sms), ..Channels::default() }).is_err());
+        for url in ["HTTP://sms.example/send", "http://localhost:1@evil.example/"] {
+            let sms = SmsConfig { url: url.into(), method: "POST".into(), content_type: "application/json".into(), body: "{}".into() };
+            assert!(NotifyConfig::save_channels(&data, &Channels { sms: Some(sms), ..Channels::default() }).is_err(), "{url}");
+        }
         assert!(NotifyConfig::load(&data).unwrap().sms.is_none());
     }
 }

@@ -111,8 +111,11 @@ pub(super) async fn upload(State(state): State<AppState>, mut form: Multipart) -
     let title = if title.is_empty() { title_from_file_name(&file_name) } else { title.clone() };
     match state.node.put_blob(prepared.bytes).await {
         Ok(hash) => {
-            // Kept from the start: leaving the page loses nothing.
-            if let Err(e) = state.node.keep_draft(hash, new_draft(title.clone())).await {
+            // Kept from the start: leaving the page loses nothing (the same
+            // PDF uploaded again goes back to its draft).
+            if matches!(state.node.kept_draft(hash).await, Ok(None))
+                && let Err(e) = state.node.keep_draft(hash, new_draft(title.clone())).await
+            {
                 tracing::warn!("the new draft could not be kept: {e}");
             }
             let removed = if removed.is_empty() { String::new() } else { format!("&removed={}", removed.join(",")) };

@@ -302,6 +302,9 @@
   $("invite-all-now").addEventListener("change", (e) => { draft.invite_all_now = e.target.checked; save(); });
   $("err-title").textContent = errors.title || "";
   $("send-form").addEventListener("submit", (event) => {
+    // Sent (or saved as a template): no late autosave brings the draft back.
+    clearTimeout(saveTimer);
+    opened = false;
     draft.title = $("title").value;
     $("draft").value = JSON.stringify(draft);
     const button = event.submitter || $("send");

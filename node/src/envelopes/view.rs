@@ -246,6 +246,9 @@ pub struct ListItem {
     pub parties: Vec<String>,
     /// Who created it: `you`, a party's name, or a key fingerprint.
     pub creator: String,
+    /// The creator's key (hex), to tell people with the same name apart.
+    #[serde(default)]
+    pub creator_key: String,
     /// When it was created (claimed).
     pub created_at: String,
     /// Unix ms of the latest act: when it entered its current stage.
@@ -345,6 +348,7 @@ pub(crate) fn list_item(state: &EnvelopeState, me: PublicKey, names: &[(PublicKe
         signed: (order.iter().filter(|s| state.signature(**s).is_some()).count(), order.len()),
         parties: reading_order(state).iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
         creator: name_of(state, state.creator(), me, names),
+        creator_key: state.creator().to_string(),
         created_at: time::utc(state.created_at()),
         stage_since_ms: state.valid().iter().map(|v| v.entry().claimed_time).max().unwrap_or_default(),
     }

@@ -70,7 +70,7 @@ pub(super) struct Filter {
     /// `me`, `team` (me and my colleagues), `others` or empty for anyone.
     #[serde(default)]
     creator: String,
-    /// The colleagues' names (not from the query: the directory's).
+    /// The colleagues' keys (hex; not from the query: the directory's).
     #[serde(skip)]
     team: Vec<String>,
 }
@@ -79,7 +79,7 @@ impl Filter {
     fn keeps(&self, item: &ListItem) -> bool {
         let creator_ok = match self.creator.as_str() {
             "me" => item.creator == "you",
-            "team" => item.creator == "you" || self.team.contains(&item.creator),
+            "team" => item.creator == "you" || self.team.contains(&item.creator_key),
             "others" => item.creator != "you",
             _ => true,
         };
@@ -112,10 +112,10 @@ pub(super) struct Welcome {
     welcome: Option<u8>,
 }
 
-/// The filter with the colleagues' names, when it asks for the team's documents.
+/// The filter with the colleagues' keys, when it asks for the team's documents.
 async fn with_team(state: &AppState, mut filter: Filter) -> Filter {
     if filter.creator == "team" {
-        filter.team = state.node.team().await.map(|team| team.members.into_iter().map(|m| m.name).collect()).unwrap_or_default();
+        filter.team = state.node.team().await.map(|team| team.members.into_iter().map(|m| m.key.to_string()).collect()).unwrap_or_default();
     }
     filter
 }

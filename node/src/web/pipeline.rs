@@ -146,6 +146,7 @@ pub(super) async fn page(
             div.notice.ok #welcome role="status" {
                 p { strong { "Welcome, " (me.name) "." } " Your signing key was made on this computer and never leaves it; its fingerprint is " span.mono { (me.fingerprint) } "." }
                 p { "To send a document for signing, start a " a href="/app/new" { "new document" } ". To sign one someone sent you, open the link in their message, or paste it in " a href="/app/join" { "Join" } "." }
+                p { "Working with colleagues? Bring them in under " a href="/app/team" { "Your company" } ", and set up email and SMS in " a href="/app/settings" { "Settings" } " so that invitations go out by themselves." }
             }
         }
         @if let Some(warning) = &clock_warning {

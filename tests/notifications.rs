@@ -39,6 +39,14 @@ fn join_link(text: &str) -> Result<String> {
     Ok(text[at..].split(|c: char| c.is_whitespace() || c == '"').next().unwrap_or_default().to_owned())
 }
 
+/// Carl fills in his fields and signs with a signature image.
+fn client_signs(carl: &Node, envelope: &str, files: &Path) -> Result<()> {
+    let signature = write(files, "client.png", &signature_png(2))?;
+    let values = ["--set", "Client name=Carl Client", "--set", "Client address=1 Main St"];
+    carl.cli(&[&["sign", envelope, "--signature", &signature][..], &values].concat())?.ok()?;
+    Ok(())
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<String> {
     let path = dir.join(name);
     std::fs::write(&path, bytes)?;
@@ -90,18 +98,7 @@ fn invitations_arrive_by_email_and_sms_and_everyone_gets_the_final_pdf() -> Resu
     assert_eq!(failed_first, Some(503), "the first attempt failed and was retried");
     // Carl's node can only text him: he gives an email for the signed PDF.
     carl.cli(&["join", &join_link(body["text"].as_str().unwrap_or_default())?, "--email", "carl@client.test"])?.ok()?;
-    let client_signature = write(&files, "client.png", &signature_png(2))?;
-    carl.cli(&[
-        "sign",
-        &envelope,
-        "--signature",
-        &client_signature,
-        "--set",
-        "Client name=Carl Client",
-        "--set",
-        "Client address=1 Main St",
-    ])?
-    .ok()?;
+    client_signs(&carl, &envelope, &files)?;
 
     // Completed: the final PDF reaches every email address, and it verifies.
     for who in ["sally@acme.test", "dmitri@acme.test", "carl@client.test"] {
@@ -304,18 +301,7 @@ fn an_invitation_that_ran_out_before_the_clients_turn_is_made_anew() -> Result<(
     );
     // (The text's short link finds Sally through a relay; here, on loopback, the full one does.)
     carl.cli(&["join", &renewed_link])?.ok()?;
-    let client_signature = write(&files, "client.png", &signature_png(2))?;
-    carl.cli(&[
-        "sign",
-        &envelope,
-        "--signature",
-        &client_signature,
-        "--set",
-        "Client name=Carl Client",
-        "--set",
-        "Client address=1 Main St",
-    ])?
-    .ok()?;
+    client_signs(&carl, &envelope, &files)?;
     sally.wait_for(&envelope, Duration::from_secs(30), "completion", |s| s.stage == countersign_node::envelopes::Stage::Completed)?;
     Ok(())
 }

@@ -373,7 +373,7 @@ fn invitation(summary: &Summary, invite: &InviteOut) -> Markup {
                     a.button.small-button href=(send_href) { (send_label) }
                 }
             }
-            div aria-label={ "QR code of " (invite.name) "'s invitation" } { (PreEscaped(strip_xml_header(&qr))) }
+            div aria-label={ "QR code of " (invite.name) "'s invitation" } { (PreEscaped(layout::strip_xml_header(&qr))) }
         }
     }
 }
@@ -382,10 +382,6 @@ fn invitation(summary: &Summary, invite: &InviteOut) -> Markup {
 /// mail or messages app with `body` ready. The contact is encoded, so a
 /// contact another node chose cannot add recipients or change the message
 /// (`?bcc=…`).
-fn strip_xml_header(svg: &str) -> &str {
-    svg.find("<svg").map_or(svg, |at| &svg[at..])
-}
-
 fn timeline(summary: &Summary) -> Markup {
     html! {
         section.panel #timeline {

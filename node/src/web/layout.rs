@@ -130,3 +130,8 @@ pub(super) fn compose_link(contact: &str, subject: &str, body: &str) -> String {
         format!("sms:{address}?body={}", url_encode(body))
     }
 }
+
+/// An SVG document without its XML declaration, to put inside a page.
+pub(super) fn strip_xml_header(svg: &str) -> &str {
+    svg.find("<svg").map_or(svg, |at| &svg[at..])
+}

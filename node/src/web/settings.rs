@@ -142,11 +142,7 @@ pub(super) async fn save_email(State(state): State<AppState>, Form(form): Form<E
     let result = match email_config(&form) {
         Ok(email) => {
             // A new password replaces the saved one; the box removes it; otherwise it is kept.
-            let smtp_password = match (form.forget_password.is_some(), form.password.is_empty()) {
-                (true, _) => Some(String::new()),
-                (false, true) => None,
-                (false, false) => Some(form.password),
-            };
+            let smtp_password = secret_change(form.forget_password.is_some(), form.password);
             let channels = Channels { email, sms: current.sms, smtp_password, sms_auth: None };
             state.node.save_channels(channels).await.map(|()| String::new()).map_err(|e| e.to_string())
         }
@@ -210,14 +206,21 @@ pub(super) async fn save_sms(State(state): State<AppState>, Form(form): Form<Sms
         content_type: Some(form.content_type.trim()).filter(|t| !t.is_empty()).unwrap_or("application/json").to_owned(),
         body: Some(form.body.trim()).filter(|b| !b.is_empty()).unwrap_or(DEFAULT_SMS_BODY).to_owned(),
     });
-    let sms_auth = match (form.forget_auth.is_some(), form.auth.is_empty()) {
-        (true, _) => Some(String::new()),
-        (false, true) => None,
-        (false, false) => Some(form.auth),
-    };
+    let sms_auth = secret_change(form.forget_auth.is_some(), form.auth);
     let channels = Channels { email: current.email, sms, smtp_password: None, sms_auth };
     let result = state.node.save_channels(channels).await.map(|()| String::new()).map_err(|e| e.to_string());
     answer(&state, Section::Sms, result).await
+}
+
+/// What a secret field asks for, as [`Channels`] takes it: the box ticked
+/// removes the saved secret (`Some("")`), a new one replaces it, an empty
+/// field keeps it (`None`).
+fn secret_change(remove: bool, given: String) -> Option<String> {
+    match (remove, given.is_empty()) {
+        (true, _) => Some(String::new()),
+        (false, true) => None,
+        (false, false) => Some(given),
+    }
 }
 
 /// The body most gateways take.

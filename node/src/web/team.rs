@@ -130,7 +130,7 @@ fn render(view: &TeamView, link: Option<&str>, outcome: Option<Result<&str, &str
                         label for="colleague-link" { "Colleague link" }
                         input.mono #colleague-link type="text" readonly value=(link);
                         div.actions { button.small-button type="button" data-copy="colleague-link" { "Copy link" } }
-                        div aria-label="QR code of the colleague link" { (PreEscaped(crate::qr::svg(link).unwrap_or_default().split_once("<svg").map(|(_, rest)| format!("<svg{rest}")).unwrap_or_default())) }
+                        div aria-label="QR code of the colleague link" { (PreEscaped(layout::strip_xml_header(&crate::qr::svg(link).unwrap_or_default()))) }
                     } @else {
                         form method="post" action="/app/team/link" {
                             label for="colleague-contact" { "Their email or phone" }

@@ -158,6 +158,7 @@ fn a_forged_early_client_signature_is_rejected_everywhere_and_changes_nothing() 
         parents: heads,
         author: key.public(),
         claimed_time: 1_800_000_000_000,
+        utc_offset: countersign_shared::time::UtcOffset::UTC,
         act: Act::Sign { slot: 1, values: vec![(3, Value::Text("Carl Client".into())), (4, Value::Text("1 Main St".into()))] },
     }
     .sign(&key);

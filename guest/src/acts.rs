@@ -12,6 +12,7 @@ use countersign_shared::keys::{PublicKey, Signature};
 use countersign_shared::log::{Act, Entry, RawEntry, Value, signing_message};
 use countersign_shared::model::{FieldKind, Slot};
 use countersign_shared::state::{EnvelopeState, fold};
+use countersign_shared::time::UtcOffset;
 
 use crate::GuestError;
 
@@ -81,7 +82,7 @@ pub fn join(
     state: &EnvelopeState,
     invitation: &Invitation,
     joiner: &PublicKey,
-    now: u64,
+    now: Clock,
     certificate: Vec<u8>,
 ) -> Result<Unsigned, GuestError> {
     let invite_key = invitation.invite_key();
@@ -105,7 +106,7 @@ pub struct Filled {
 }
 
 /// The guest's `Sign`: its values, a date field left out getting today's date.
-pub fn sign(state: &EnvelopeState, me: &PublicKey, now: u64, filled: &Filled) -> Result<Unsigned, GuestError> {
+pub fn sign(state: &EnvelopeState, me: &PublicKey, now: Clock, filled: &Filled) -> Result<Unsigned, GuestError> {
     let slot = my_slot(state, me)?;
     let terms = state.terms();
     let mine = |index: u16| terms.fields.get(usize::from(index)).is_some_and(|field| field.assignee == slot);
@@ -126,20 +127,20 @@ pub fn sign(state: &EnvelopeState, me: &PublicKey, now: u64, filled: &Filled) ->
     for (index, field) in terms.fields_of(slot) {
         if field.kind == FieldKind::Date {
             let index = u16::try_from(index).map_err(|_| GuestError::new("too many fields"))?;
-            values.entry(index).or_insert_with(|| Value::Text(countersign_shared::time::date(now)));
+            values.entry(index).or_insert_with(|| Value::Text(countersign_shared::time::local_date(now.ms, now.utc_offset)));
         }
     }
     Ok(entry(state, me, now, Act::Sign { slot, values: values.into_iter().collect() }))
 }
 
 /// The guest's `Seal`: the signature of its step (see [`crate::files::step`]).
-pub fn seal(state: &EnvelopeState, me: &PublicKey, now: u64, value: Signature) -> Result<Unsigned, GuestError> {
+pub fn seal(state: &EnvelopeState, me: &PublicKey, now: Clock, value: Signature) -> Result<Unsigned, GuestError> {
     let slot = my_slot(state, me)?;
     Ok(entry(state, me, now, Act::Seal { slot, value }))
 }
 
 /// The guest's `Decline`: it will not sign, and says why; the envelope ends.
-pub fn decline(state: &EnvelopeState, me: &PublicKey, now: u64, reason: &str) -> Result<Unsigned, GuestError> {
+pub fn decline(state: &EnvelopeState, me: &PublicKey, now: Clock, reason: &str) -> Result<Unsigned, GuestError> {
     let slot = my_slot(state, me)?;
     let reason = reason.trim();
     if reason.is_empty() {
@@ -163,8 +164,25 @@ pub fn finish(envelope: EnvelopeId, entries: Vec<RawEntry>, body: &[u8], signatu
     Ok(entry)
 }
 
-fn entry(state: &EnvelopeState, author: &PublicKey, now: u64, act: Act) -> Unsigned {
-    Unsigned::of(&Entry { envelope: Some(state.envelope()), parents: state.heads(), author: *author, claimed_time: now, act })
+/// The guest's clock when it acts: the time, and the person's offset from
+/// UTC, both as the browser tells them.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// Unix milliseconds.
+    pub ms: u64,
+    /// The offset from UTC.
+    pub utc_offset: UtcOffset,
+}
+
+fn entry(state: &EnvelopeState, author: &PublicKey, now: Clock, act: Act) -> Unsigned {
+    Unsigned::of(&Entry {
+        envelope: Some(state.envelope()),
+        parents: state.heads(),
+        author: *author,
+        claimed_time: now.ms,
+        utc_offset: now.utc_offset,
+        act,
+    })
 }
 
 fn my_slot(state: &EnvelopeState, me: &PublicKey) -> Result<Slot, GuestError> {

@@ -4,7 +4,10 @@
 
 use countersign_shared::encoding::{Reader, Writer};
 
+use countersign_shared::time::UtcOffset;
+
 use crate::GuestError;
+use crate::acts::Clock;
 
 /// The most strings one call takes (entries of a log, images).
 pub const MAX_FRAMES: usize = 4096;
@@ -46,6 +49,18 @@ pub fn array<const N: usize>(frames: &[&[u8]], index: usize, what: &str) -> Resu
 /// A UTF-8 string at `index`.
 pub fn text<'a>(frames: &[&'a [u8]], index: usize, what: &str) -> Result<&'a str, GuestError> {
     std::str::from_utf8(at(frames, index, what)?).map_err(|_| GuestError::new(format!("{what} is not text")))
+}
+
+/// The browser's clock at `index`: Unix milliseconds (big-endian `u64`)
+/// then the offset from UTC in minutes (big-endian `i16`).
+pub fn clock_at(frames: &[&[u8]], index: usize) -> Result<Clock, GuestError> {
+    let bytes: [u8; 10] = array(frames, index, "time")?;
+    let (ms, offset) = bytes.split_at(8);
+    let ms = u64::from_be_bytes(ms.try_into().map_err(|_| GuestError::new("the time is damaged"))?);
+    let minutes = i16::from_be_bytes(offset.try_into().map_err(|_| GuestError::new("the time is damaged"))?);
+    let utc_offset = UtcOffset::from_minutes(i32::from(minutes))
+        .ok_or_else(|| GuestError::new("this device's time zone is more than 14 hours from UTC"))?;
+    Ok(Clock { ms, utc_offset })
 }
 
 /// A big-endian `u64` at `index`.

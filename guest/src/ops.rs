@@ -13,7 +13,7 @@ use countersign_shared::state::{EnvelopeState, fold};
 use crate::GuestError;
 use crate::acts::{self, Filled};
 use crate::files;
-use crate::frames::{array, at, text, u64_at};
+use crate::frames::{array, at, clock_at, text, u64_at};
 use crate::session::Session;
 use crate::summary;
 
@@ -139,22 +139,20 @@ fn run_in(session: &mut Session, op: u32, input: &[&[u8]]) -> Result<Vec<Vec<u8>
         JOIN => {
             let invitation = invitation_of(input, 0)?;
             let state = fold(invitation.envelope, session.entries())?;
-            let unsigned =
-                acts::join(&state, &invitation, &key(4, "key")?, u64_at(input, 5, "time")?, at(input, 6, "certificate")?.to_vec())?;
+            let unsigned = acts::join(&state, &invitation, &key(4, "key")?, clock_at(input, 5)?, at(input, 6, "certificate")?.to_vec())?;
             vec![unsigned.body, unsigned.to_sign]
         }
         SIGN => {
-            let unsigned =
-                acts::sign(&state(session)?, &key(1, "key")?, u64_at(input, 2, "time")?, &filled(&input[3.min(input.len())..])?)?;
+            let unsigned = acts::sign(&state(session)?, &key(1, "key")?, clock_at(input, 2)?, &filled(&input[3.min(input.len())..])?)?;
             vec![unsigned.body, unsigned.to_sign]
         }
         DECLINE => {
-            let unsigned = acts::decline(&state(session)?, &key(1, "key")?, u64_at(input, 2, "time")?, text(input, 3, "reason")?)?;
+            let unsigned = acts::decline(&state(session)?, &key(1, "key")?, clock_at(input, 2)?, text(input, 3, "reason")?)?;
             vec![unsigned.body, unsigned.to_sign]
         }
         SEAL => {
             let value = Signature::from_bytes(array(input, 3, "signature")?);
-            let unsigned = acts::seal(&state(session)?, &key(1, "key")?, u64_at(input, 2, "time")?, value)?;
+            let unsigned = acts::seal(&state(session)?, &key(1, "key")?, clock_at(input, 2)?, value)?;
             vec![unsigned.body, unsigned.to_sign]
         }
         STEP => {

@@ -75,8 +75,9 @@ pub struct PartyView {
     pub contact: String,
     /// Its key's fingerprint, once joined.
     pub fingerprint: Option<String>,
-    /// When it signed (claimed, UTC), once signed.
-    pub signed_at: Option<String>,
+    /// When it signed (claimed; Unix milliseconds), once signed: the page
+    /// shows it in the reader's own time zone.
+    pub signed_at_ms: Option<u64>,
     /// Whether its step carries its PDF signature.
     pub sealed: bool,
 }
@@ -124,7 +125,7 @@ pub fn summary_of(state: &EnvelopeState, me: &PublicKey) -> Summary {
                 role: party.role,
                 contact: party.contact.to_string(),
                 fingerprint: state.binding(slot).map(|key| key.fingerprint()),
-                signed_at: state.signature(slot).map(|s| countersign_shared::time::utc(s.claimed_time)),
+                signed_at_ms: state.signature(slot).map(|s| s.claimed_time),
                 sealed: state.seal(slot).is_some(),
             })
         })

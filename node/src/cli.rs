@@ -567,7 +567,7 @@ const WATCH_WAIT: Duration = Duration::from_secs(25);
 
 /// `watch`'s line for one state: when, the stage, and who is waited on.
 fn watch_line(s: &Summary) -> String {
-    let now = countersign_shared::time::utc(crate::clock::now_ms());
+    let now = crate::clock::local(crate::clock::now_ms());
     let stage = match s.stage {
         Stage::Awaiting => format!("waiting for {}", s.next.join(", ")),
         other => other.name().to_owned(),

@@ -140,7 +140,7 @@ impl Notifier {
     }
 
     fn send_invitation(&self, summary: &Summary, invite: &InviteOut, why: InviteFor) {
-        let expires = Invitation::parse(&invite.link).map(|i| countersign_shared::time::utc(i.expires_at)).unwrap_or_default();
+        let expires = Invitation::parse(&invite.link).map(|i| crate::clock::local(i.expires_at)).unwrap_or_default();
         let qr = crate::qr::png(&invite.link, 6).ok();
         let to = Recipient { name: invite.name.clone(), contact: invite.contact.clone() };
         let message = message::invitation(&self.about(summary), &to, &invite.link, qr, &expires, why);

@@ -19,12 +19,11 @@ use countersign_shared::pades::certificate::{self, Issuer};
 use countersign_shared::render::{self, Blobs, PdfError, RenderError};
 use countersign_shared::source;
 use countersign_shared::state::{EnvelopeState, FoldError, Status, fold_with_verified};
-use countersign_shared::time;
 use rand_core::{OsRng, RngCore};
 use thiserror::Error;
 
 use crate::blobs::{BlobStore, MemoryBlobs};
-use crate::clock::now_ms;
+use crate::clock::{self, now_ms};
 use crate::datadir::DataDirError;
 
 /// How long an invitation works, by default: 14 days.
@@ -371,8 +370,15 @@ impl<B: BlobStore> Party<B> {
         }
         let parties = terms.parties.len();
         let now = now_ms();
-        let create = Entry { envelope: None, parents: vec![], author: self.public_key(), claimed_time: now, act: Act::Create(terms) }
-            .sign(&self.key);
+        let create = Entry {
+            envelope: None,
+            parents: vec![],
+            author: self.public_key(),
+            claimed_time: now,
+            utc_offset: clock::offset_at(now),
+            act: Act::Create(terms),
+        }
+        .sign(&self.key);
         let envelope = EnvelopeId::from(create.id());
         self.blobs.put(pdf)?;
         let mut book = Book::default();
@@ -414,7 +420,7 @@ impl<B: BlobStore> Party<B> {
     /// Joins with an invitation. The envelope must have arrived (a packet from the inviter).
     pub fn join(&mut self, invitation: &Invitation) -> Result<RawEntry, PartyError> {
         if now_ms() > invitation.expires_at.saturating_add(countersign_shared::log::rules::CLOCK_TOLERANCE_MS) {
-            return Err(PartyError::InviteExpired(time::utc(invitation.expires_at)));
+            return Err(PartyError::InviteExpired(clock::local(invitation.expires_at)));
         }
         let state = self.state(invitation.envelope)?;
         let invite = state
@@ -509,7 +515,7 @@ impl<B: BlobStore> Party<B> {
         }
         for (index, field) in terms.fields_of(slot) {
             if field.kind == FieldKind::Date {
-                values.entry(index as u16).or_insert_with(|| Value::Text(time::date(now)));
+                values.entry(index as u16).or_insert_with(|| Value::Text(clock::local_date(now)));
             }
         }
         let act = Act::Sign { slot, values: values.into_iter().collect() };
@@ -728,10 +734,17 @@ impl<B: BlobStore> Party<B> {
         // party's entry dated in the future, or a creator's clock hours
         // ahead, must not stop anyone from acting.)
         if now.saturating_add(CLOCK_BEHIND_REFUSED_MS) < state.created_at() {
-            return Err(PartyError::ClockBehind { now: time::utc(now), created: time::utc(state.created_at()) });
+            return Err(PartyError::ClockBehind { now: clock::local(now), created: clock::local(state.created_at()) });
         }
-        let entry =
-            Entry { envelope: Some(envelope), parents: state.heads(), author: self.public_key(), claimed_time: now, act }.sign(&self.key);
+        let entry = Entry {
+            envelope: Some(envelope),
+            parents: state.heads(),
+            author: self.public_key(),
+            claimed_time: now,
+            utc_offset: clock::offset_at(now),
+            act,
+        }
+        .sign(&self.key);
         let id = entry.id();
         let book = self.books.entry(envelope).or_default();
         book.entries.insert(id, entry.clone());

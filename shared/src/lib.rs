@@ -32,6 +32,7 @@
 pub mod encoding;
 #[cfg(feature = "envelope-doc")]
 pub mod envelope_doc;
+pub mod font;
 pub mod hash;
 pub mod invite;
 pub mod keys;

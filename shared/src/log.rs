@@ -6,8 +6,9 @@
 //! hash-linked DAG rooted at its `Create`, whose id is the envelope id.
 //!
 //! ```text
-//! body   = version:u8 (=3) act:u8 [envelope:32 unless Create]
-//!          parents:u32 (id:32)* author:32 claimed_time_ms:u64 act-fields
+//! body   = version:u8 (=4) act:u8 [envelope:32 unless Create]
+//!          parents:u32 (id:32)* author:32 claimed_time_ms:u64
+//!          utc_offset_minutes:i16 act-fields
 //! entry  = body signature:64       signature = sign(author, "countersign/entry/1\0" body)
 //! ```
 //!
@@ -18,7 +19,8 @@
 //! Version history: 1 is the first; 2 adds the party's certificate chain to
 //! `Join` and the `Seal` act (the PDF signature value of a signing step); 3
 //! adds the `Confirm` act (a party's phone confirmed by a code, recorded by
-//! the sender's node).
+//! the sender's node); 4 adds the author's offset from UTC, so that times
+//! are shown as the author's clock read them.
 
 pub mod bundle;
 pub mod rules;
@@ -30,9 +32,10 @@ use crate::hash::{EntryId, EnvelopeId, Hash};
 use crate::keys::{PublicKey, SecretKey, Signature};
 use crate::model::{MAX_FIELDS, MAX_TEXT, Slot, Terms, len_u32};
 use crate::pades::certificate::{MAX_CERTIFICATE_BYTES, MAX_CHAIN};
+use crate::time::UtcOffset;
 
 /// The entry format this build writes.
-pub const ENTRY_VERSION: u8 = 3;
+pub const ENTRY_VERSION: u8 = 4;
 /// Largest entry accepted, in bytes.
 pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
 /// Most parents one entry may name.
@@ -197,6 +200,9 @@ pub struct Entry {
     pub author: PublicKey,
     /// When the author says it happened (Unix ms). A claim, shown as such.
     pub claimed_time: u64,
+    /// The author's offset from UTC then, as their device said: times are
+    /// shown in it, beside UTC.
+    pub utc_offset: UtcOffset,
     /// What it does.
     pub act: Act,
 }
@@ -213,7 +219,7 @@ impl Entry {
         for parent in &self.parents {
             w.fixed(parent.as_bytes());
         }
-        w.fixed(self.author.as_bytes()).u64(self.claimed_time);
+        w.fixed(self.author.as_bytes()).u64(self.claimed_time).u16(self.utc_offset.minutes() as u16);
         match &self.act {
             Act::Create(terms) => terms.encode(&mut w),
             Act::Invite { slot, invite_key, expires_at } => {
@@ -280,6 +286,8 @@ impl Entry {
         }
         let author = PublicKey::from_bytes(r.array("author")?);
         let claimed_time = r.u64("time")?;
+        let utc_offset = UtcOffset::from_minutes(i32::from(r.u16("UTC offset")? as i16))
+            .ok_or_else(|| DecodeError::Invalid("the entry's offset from UTC is more than 14 hours".into()))?;
         let act = match tag {
             1 => Act::Create(Terms::decode(&mut r)?),
             2 => {
@@ -325,7 +333,7 @@ impl Entry {
             tag => return Err(DecodeError::UnknownTag { what: "act", tag }),
         };
         r.finish()?;
-        Ok(Entry { envelope, parents, author, claimed_time, act })
+        Ok(Entry { envelope, parents, author, claimed_time, utc_offset, act })
     }
 }
 
@@ -439,6 +447,7 @@ mod tests {
             parents: vec![EntryId::from_bytes([4; 32])],
             author: SecretKey::from_seed([1; 32]).public(),
             claimed_time: 1_700_000_000_000,
+            utc_offset: UtcOffset::from_minutes(-300).unwrap_or_default(),
             act: Act::Void { reason: "wrong price".into() },
         }
     }
@@ -463,8 +472,8 @@ mod tests {
         longer.extend_from_slice(&[0; 64]);
         assert_eq!(RawEntry::decode(&longer), Err(DecodeError::TrailingBytes(1)));
         let mut future = raw.bytes().to_vec();
-        future[0] = 4;
-        assert!(matches!(RawEntry::decode(&future), Err(DecodeError::UnknownVersion { version: 4, .. })));
+        future[0] = 5;
+        assert!(matches!(RawEntry::decode(&future), Err(DecodeError::UnknownVersion { version: 5, .. })));
         assert!(RawEntry::decode(&[1; 10]).is_err());
     }
 }

@@ -278,7 +278,7 @@ impl Terms {
             } else if value.len() > MAX_TEXT {
                 Err(format!("{what} is longer than {MAX_TEXT} bytes"))
             } else {
-                Ok(())
+                crate::font::check_text(value).map_err(|e| format!("{what}: {e}"))
             }
         };
         text("the title", &self.title)?;
@@ -292,6 +292,7 @@ impl Terms {
         for party in &self.parties {
             text("a party's name", &party.name)?;
             Contact::parse(party.contact.as_str()).map_err(|e| format!("{}: {e}", party.name))?;
+            text("a party's contact", party.contact.as_str())?;
         }
         if self.fields.len() > MAX_FIELDS {
             return Err(format!("more than {MAX_FIELDS} fields"));

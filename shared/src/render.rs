@@ -7,14 +7,15 @@
 //!
 //! 1. The first step lays out everything: a document-id line on every page,
 //!    every party's fields as AcroForm widgets (read-only pushbuttons for
-//!    images, read-only text fields for data), and a certificate page with a
-//!    row per signing party, an empty signature field per signing party and a
-//!    QR code to the verifier. It certifies the document (see `signature`),
-//!    then fills step 1.
-//! 2. Each step fills its party's fields and certificate row (values and
+//!    images, read-only text fields for data), and the signing certificate
+//!    (see `certificate`): the audit trail, with a box per signing party, an
+//!    empty signature field per signing party and a QR code to the verifier.
+//!    It certifies the document (see `signature`), then fills step 1.
+//! 2. Each step fills its party's fields and certificate box (values and
 //!    appearance streams), embeds the log so far with the images it names,
 //!    and ends with the party's PDF signature over the whole file so far.
-//!    Page content is never edited after step 1.
+//!    Page content is never edited after step 1. Each step embeds its own
+//!    subset of the one font (see [`crate::font`]).
 //!
 //! A step's PDF signature value is made by the signer's node ([`seal_message`]
 //! says what it signs) and travels in a `Seal` entry; [`render`] takes it from
@@ -25,7 +26,7 @@
 //!
 //! # Layout
 //! - `form`: the fields, their widgets and appearances.
-//! - `certificate`: the certificate page.
+//! - `certificate`: the signing certificate and audit trail.
 //! - `attachments`: the embedded log and images.
 //! - `signature`: each step's PDF signature.
 //! - `image`: signature and stamp images.
@@ -43,6 +44,7 @@ use std::collections::BTreeMap;
 use lopdf::Object;
 use thiserror::Error;
 
+use crate::font;
 use crate::hash::Hash;
 use crate::keys::Signature;
 use crate::model::Slot;
@@ -246,11 +248,14 @@ pub(crate) fn render_updates(source: &[u8], state: &EnvelopeState, mode: Mode<'_
         let log = state.closure_of_signs(&signed[..=index]);
         let (offsets, images) = attachments::write_step(&mut out, state, &log, *slot, mode, &mut ids)?;
         let mut objects = BTreeMap::new();
+        // The step's own font: the glyphs it shows (see `font`).
+        let mut font = font::Subset::new(ids.next()?);
         let form = match &mut form {
             Some(form) => form,
-            None => form.insert(form::Form::lay_out(&parsed, state, &mut ids, &mut objects)?),
+            None => form.insert(form::Form::lay_out(&parsed, state, &mut font, &mut ids, &mut objects)?),
         };
-        form.fill(*slot, state, &images, &mut ids, &mut objects, &|| mode.stopped())?;
+        form.fill(*slot, state, &log, &images, &mut font, &mut ids, &mut objects, &|| mode.stopped())?;
+        font.write(&mut ids, &mut objects)?;
 
         let name = party_name(state, *slot);
         let chain = state.certificates(*slot).ok_or_else(|| RenderError::Signature(format!("{name} has no certificate")))?;

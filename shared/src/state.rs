@@ -20,6 +20,7 @@ use crate::keys::{PublicKey, Signature};
 use crate::log::rules::{self, Envelope, Grant, Knowledge, Ledger, Rejection};
 use crate::log::{Act, RawEntry, ValidEntry, Value};
 use crate::model::{Slot, Terms};
+use crate::time::UtcOffset;
 
 /// The envelope cannot be folded at all.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -81,6 +82,8 @@ pub struct SignRecord {
     pub entry: EntryId,
     /// Its claimed time (Unix ms).
     pub claimed_time: u64,
+    /// The signer's offset from UTC then.
+    pub utc_offset: UtcOffset,
     /// The values given, by field index.
     pub values: Vec<(u16, Value)>,
 }
@@ -373,7 +376,8 @@ impl EnvelopeState {
             }
             Act::Sign { slot, values } => {
                 self.ledger.signed.insert(*slot, id);
-                let record = SignRecord { entry: id, claimed_time: entry.claimed_time, values: values.clone() };
+                let record =
+                    SignRecord { entry: id, claimed_time: entry.claimed_time, utc_offset: entry.utc_offset, values: values.clone() };
                 self.signs.insert(*slot, record);
             }
             Act::Decline { slot, reason } => {

@@ -17,6 +17,7 @@ use crate::pades::certificate::{Issuer, issue};
 use crate::render::Blobs;
 use crate::source::{inspect, prepare};
 use crate::state::{EnvelopeState, fold};
+use crate::time::UtcOffset;
 
 /// A fixed time: 2026-11-28 09:00:00 UTC, in Unix ms.
 pub const T0: u64 = 1_795_856_400_000;
@@ -223,12 +224,31 @@ pub fn party_key(slot: Slot) -> SecretKey {
     key(10 + slot)
 }
 
+/// Where each test author's clock is: the company (creator and director) in
+/// Moscow, UTC+03:00; the client in New York, UTC-05:00; anyone else at UTC.
+pub fn utc_offset_of(author: &crate::keys::PublicKey) -> UtcOffset {
+    let minutes = if *author == creator().public() || *author == party_key(DIRECTOR).public() {
+        180
+    } else if *author == party_key(CLIENT).public() {
+        -300
+    } else {
+        0
+    };
+    UtcOffset::from_minutes(minutes).unwrap_or_default()
+}
+
 impl Scenario {
     /// Created and every party invited, nobody joined.
     pub fn invited(pdf: Vec<u8>, terms: Terms) -> Self {
-        let create =
-            Entry { envelope: None, parents: vec![], author: creator().public(), claimed_time: T0, act: Act::Create(terms.clone()) }
-                .sign(&creator());
+        let create = Entry {
+            envelope: None,
+            parents: vec![],
+            author: creator().public(),
+            claimed_time: T0,
+            utc_offset: utc_offset_of(&creator().public()),
+            act: Act::Create(terms.clone()),
+        }
+        .sign(&creator());
         let envelope = EnvelopeId::from(create.id());
         let mut scenario = Scenario { pdf, envelope, entries: vec![create], blobs: Blobs::new(), invites: BTreeMap::new(), clock: T0 };
         for slot in 0..terms.parties.len() as Slot {
@@ -310,7 +330,8 @@ impl Scenario {
     /// An entry by `key` with explicit parents (not kept).
     pub fn entry(&mut self, key: &SecretKey, parents: Vec<crate::hash::EntryId>, act: Act) -> RawEntry {
         let claimed_time = self.tick();
-        Entry { envelope: Some(self.envelope), parents, author: key.public(), claimed_time, act }.sign(key)
+        Entry { envelope: Some(self.envelope), parents, author: key.public(), claimed_time, utc_offset: utc_offset_of(&key.public()), act }
+            .sign(key)
     }
 
     /// The party at `slot` joins with its invitation and a self-signed certificate.
@@ -504,7 +525,15 @@ pub fn hostile_log(invites: usize, joins: usize) -> (EnvelopeId, Vec<RawEntry>) 
             proof: joiner.sign(b"not the invite secret"),
             certificates: vec![],
         };
-        let entry = Entry { envelope: Some(envelope), parents: vec![head], author: joiner.public(), claimed_time: T0, act }.sign(&joiner);
+        let entry = Entry {
+            envelope: Some(envelope),
+            parents: vec![head],
+            author: joiner.public(),
+            claimed_time: T0,
+            utc_offset: UtcOffset::UTC,
+            act,
+        }
+        .sign(&joiner);
         entries.push(entry);
     }
     (envelope, entries)

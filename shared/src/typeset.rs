@@ -1,9 +1,10 @@
-//! Text for PDF content streams, for the renderer and for the form values
-//! prepare draws: WinAnsi encoding for the standard Helvetica
-//! font, string escaping, and an estimate of widths for fitting text in a box.
+//! Text for PDF content streams: lines wrapped to a width and shown one under
+//! the other, numbers as content streams write them, and, for the form values
+//! that source normalisation draws in the standard Helvetica font, WinAnsi
+//! encoding and an estimate of Helvetica's widths.
 //!
-//! Characters WinAnsi lacks (Cyrillic, CJK, …) are drawn as `?`. The log keeps
-//! the exact text; embedding a Unicode font is future work.
+//! The final PDF's own text is drawn in the embedded font (see
+//! [`crate::font`]); in Helvetica, characters WinAnsi lacks are drawn as `?`.
 
 /// Encodes `text` in WinAnsi, one byte per character.
 pub(crate) fn win_ansi(text: &str) -> Vec<u8> {
@@ -40,15 +41,20 @@ pub(crate) fn literal(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// The operators that show `lines` one under the other (the text leading
-/// set before): `(line) Tj T* (line) Tj …`.
-pub(crate) fn show_lines(content: &mut Vec<u8>, lines: &[String]) {
+/// set before): `(line) Tj T* (line) Tj …`, each line's string made by `encode`.
+pub(crate) fn show_lines(content: &mut Vec<u8>, lines: &[String], mut encode: impl FnMut(&str) -> Vec<u8>) {
     for (index, line) in lines.iter().enumerate() {
         if index > 0 {
             content.extend_from_slice(b"T* ");
         }
-        content.extend_from_slice(&literal(&win_ansi(line)));
+        content.extend_from_slice(&encode(line));
         content.extend_from_slice(b" Tj ");
     }
+}
+
+/// A Helvetica string: `text` in WinAnsi, as a literal.
+pub(crate) fn helvetica_string(text: &str) -> Vec<u8> {
+    literal(&win_ansi(text))
 }
 
 /// Approximate width of `text` in Helvetica at size 1: close enough to fit text
@@ -76,14 +82,15 @@ pub(crate) fn num(value: f32) -> String {
     }
 }
 
-/// Splits text into lines that fit `width` at font size `size`.
-pub(crate) fn wrap(text: &str, width: f32, size: f32) -> Vec<String> {
+/// Splits text into lines that fit `width` at font size `size`, measured by
+/// `measure` (a line's width at size 1). A word longer than a line stays whole.
+pub(crate) fn wrap(text: &str, width: f32, size: f32, measure: impl Fn(&str) -> f32) -> Vec<String> {
     let mut lines = Vec::new();
     for paragraph in text.split('\n') {
         let mut line = String::new();
         for word in paragraph.split(' ') {
             let candidate = if line.is_empty() { word.to_owned() } else { format!("{line} {word}") };
-            if !line.is_empty() && approx_width(&candidate) * size > width {
+            if !line.is_empty() && measure(&candidate) * size > width {
                 lines.push(std::mem::take(&mut line));
                 line = word.to_owned();
             } else {
@@ -110,7 +117,7 @@ mod tests {
 
     #[test]
     fn wraps_long_text() {
-        let lines = wrap("one two three four five six", 60.0, 10.0);
+        let lines = wrap("one two three four five six", 60.0, 10.0, approx_width);
         assert!(lines.len() > 1);
         assert_eq!(lines.join(" "), "one two three four five six");
     }

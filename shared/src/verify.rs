@@ -32,7 +32,7 @@ use std::collections::{BTreeSet, HashSet};
 use crate::pades::certificate::{describe, fingerprint};
 use crate::render::{self, LogFound, Mode, RenderError, StepSpan, find_log};
 use crate::state::{self, EnvelopeState, FoldError, Status};
-use crate::time::utc;
+use crate::time::local_and_utc;
 
 /// The overall answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -435,7 +435,7 @@ fn check_pdf_signatures(
             certificate_subject: certificate.as_ref().map(|c| c.subject.clone()),
             certificate_issuer: certificate.as_ref().map(|c| c.issuer.clone()),
             certificate_root_fingerprint: certificate.map(|c| c.root_fingerprint),
-            claimed_time: state.signature(step.slot).map(|r| utc(r.claimed_time)),
+            claimed_time: state.signature(step.slot).map(|r| local_and_utc(r.claimed_time, r.utc_offset)),
             certification: index == 0,
             covers_bytes: step.end as u64,
             valid,
@@ -588,7 +588,7 @@ impl Report {
                 key: key.map(|k| k.to_string()),
                 fingerprint: key.map(|k| k.fingerprint()),
                 signed: record.is_some(),
-                claimed_time: record.map(|r| utc(r.claimed_time)),
+                claimed_time: record.map(|r| local_and_utc(r.claimed_time, r.utc_offset)),
                 claimed_time_ms: record.map(|r| r.claimed_time),
                 claimed_time_backdated: record.is_some_and(|r| state.backdated(&r.entry)),
                 entry: record.map(|r| r.entry.to_string()),

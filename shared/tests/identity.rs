@@ -86,7 +86,7 @@ fn a_phone_confirmed_by_a_code_shows_in_the_report_and_on_the_certificate_page()
     assert_eq!(client.phone_confirmed.as_deref(), Some("+15550100"));
     assert!(client.description.contains("phone +15550100 confirmed by a code"), "{}", client.description);
     assert!(report.identity_summary.contains("1 confirmed their phone"), "{}", report.identity_summary);
-    assert!(memchr::memmem::find(&pdf, b"phone +15550100 confirmed by a code").is_some(), "the certificate page says so");
+    assert!(memchr::memmem::find(&pdf, b"phone +15550100 confirmed by a texted code").is_some(), "the certificate says so");
 }
 
 #[test]

@@ -10,6 +10,7 @@ use countersign_shared::pades::certificate::{Issuer, issue, issue_authority};
 use countersign_shared::render::{RenderError, render, seal_message};
 use countersign_shared::state::{EnvelopeState, Status, fold};
 use countersign_shared::test_utils::*;
+use countersign_shared::time::UtcOffset;
 
 /// Folds `scenario` plus `extra` and returns the state and why `extra` was rejected.
 fn judge(scenario: &Scenario, extra: &RawEntry) -> (EnvelopeState, Option<Rejection>) {
@@ -331,9 +332,15 @@ fn a_key_joined_through_another_envelopes_invitation_answers_nothing() {
     assert_eq!(s.state().status(), Status::Completed);
     // Elsewhere the same creator invited the director to another envelope, as its party 1.
     let pdf2 = contract_pdf(1);
-    let create2 =
-        Entry { envelope: None, parents: vec![], author: creator().public(), claimed_time: T0, act: Act::Create(contract_terms(&pdf2)) }
-            .sign(&creator());
+    let create2 = Entry {
+        envelope: None,
+        parents: vec![],
+        author: creator().public(),
+        claimed_time: T0,
+        utc_offset: UtcOffset::UTC,
+        act: Act::Create(contract_terms(&pdf2)),
+    }
+    .sign(&creator());
     let other = EnvelopeId::from(create2.id());
     let link = Invitation {
         envelope: other,
@@ -348,6 +355,7 @@ fn a_key_joined_through_another_envelopes_invitation_answers_nothing() {
         parents: vec![create2.id()],
         author: creator().public(),
         claimed_time: T0 + 1,
+        utc_offset: UtcOffset::UTC,
         act: Act::Invite { slot: CLIENT, invite_key: link.invite_key(), expires_at: link.expires_at },
     }
     .sign(&creator());
@@ -603,6 +611,7 @@ fn client_join_dated(at: impl Fn(u64, u64) -> u64) -> (Scenario, RawEntry) {
         parents: s.state().heads(),
         author: key.public(),
         claimed_time: at(invitation.expires_at, s.state().latest_time()),
+        utc_offset: UtcOffset::UTC,
         act: Act::Join { slot: CLIENT, invite: invite.id(), proof: invitation.prove(&key.public()), certificates },
     }
     .sign(&key);

@@ -87,6 +87,16 @@ export function u64 (n) {
   return out
 }
 
+// The time now and this device's offset from UTC, as the core reads them:
+// Unix milliseconds (8 bytes) then minutes east of UTC (2 bytes, signed).
+export function clock () {
+  const out = new Uint8Array(10)
+  const view = new DataView(out.buffer)
+  view.setBigUint64(0, BigInt(Date.now()))
+  view.setInt16(8, -new Date().getTimezoneOffset())
+  return out
+}
+
 export function readU64 (bytes) {
   return Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0))
 }

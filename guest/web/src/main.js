@@ -4,7 +4,7 @@
 // judgement in the guest's core (the nodes' own code, in WebAssembly). The
 // key is made in this browser and never leaves it.
 
-import { loadCore, OP, u64, readU64, hex, fromHex } from './core.js'
+import { loadCore, OP, u64, clock, readU64, hex, fromHex } from './core.js'
 import * as store from './store.js'
 import { startNode, peerIdOf, Route, ask } from './net.js'
 import * as protocol from './protocol.js'
@@ -208,7 +208,7 @@ async function join (summary) {
   const since = u64(Date.now())
   const [tbs] = core(OP.CERTIFICATE, [record.publicKey, party.name, party.contact, since])
   const [certificate] = core(OP.CERTIFICATE_SIGNED, [record.publicKey, party.name, party.contact, since, await signed(tbs)])
-  const [body, toSign] = core(OP.JOIN, [guest.payload, record.envelope, Uint8Array.of(record.slot), u64(record.expiresAt), record.publicKey, u64(Date.now()), certificate])
+  const [body, toSign] = core(OP.JOIN, [guest.payload, record.envelope, Uint8Array.of(record.slot), u64(record.expiresAt), record.publicKey, clock(), certificate])
   core(OP.FINISH, [record.envelope, body, await signed(toSign)])
 }
 
@@ -221,7 +221,7 @@ async function seal (summary) {
   const [file, message] = core(OP.STEP, [record.envelope, record.publicKey, ...files])
   await showPages($('pages'), file, [])
   guest.shownDocument = 'step'
-  const [body, toSign] = core(OP.SEAL, [record.envelope, record.publicKey, u64(Date.now()), await signed(message)])
+  const [body, toSign] = core(OP.SEAL, [record.envelope, record.publicKey, clock(), await signed(message)])
   core(OP.FINISH, [record.envelope, body, await signed(toSign)])
 }
 
@@ -268,7 +268,7 @@ async function show (summary) {
       showForm(summary)
       panel.append(declineControl())
     })
-  } else if (summary.me != null && summary.parties[summary.me].signed_at) {
+  } else if (summary.me != null && summary.parties[summary.me].signed_at_ms != null) {
     say(`You signed. Waiting for ${waitingOn.join(', ') || 'the others'}; this page updates by itself.`)
     state('signed', () => panel.replaceChildren(el('p', {}, 'You will be able to download the signed PDF here once everyone has signed.')))
   } else {
@@ -291,7 +291,7 @@ function declineControl () {
       confirm.disabled = true
       try {
         const { core, record } = guest
-        const [body, toSign] = core(OP.DECLINE, [record.envelope, record.publicKey, u64(Date.now()), reason.value])
+        const [body, toSign] = core(OP.DECLINE, [record.envelope, record.publicKey, clock(), reason.value])
         core(OP.FINISH, [record.envelope, body, await signed(toSign)])
         record.doc = core(OP.SAVE)[0]
         await store.save(guest.payload, record)
@@ -309,10 +309,15 @@ function declineControl () {
   return box
 }
 
+// A time on this device's clock, with its offset: "1 Dec 2026, 18:30 GMT+3".
+function localTime (ms) {
+  return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZoneName: 'shortOffset' })
+}
+
 function showParties (summary) {
   const list = el('ol', { className: 'parties' })
   for (const p of summary.parties) {
-    const done = p.signed_at ? `signed ${p.signed_at}` : summary.awaiting.includes(p.slot) ? 'to sign now' : p.role === 'viewer' ? 'reads' : 'signs later'
+    const done = p.signed_at_ms != null ? `signed ${localTime(p.signed_at_ms)}` : summary.awaiting.includes(p.slot) ? 'to sign now' : p.role === 'viewer' ? 'reads' : 'signs later'
     list.append(el('li', {}, el('strong', {}, p.name), ` · ${done}`, p.slot === summary.me ? ' (you)' : ''))
   }
   $('parties').replaceChildren(el('h2', {}, 'Signers, in order'), list)
@@ -402,7 +407,7 @@ async function signWith (values) {
     strings.push(head, value)
     if (key[0] === 'i') record.images[hex(core(OP.HASH, [value])[0])] = value
   }
-  const [body, toSign] = core(OP.SIGN, [record.envelope, record.publicKey, u64(Date.now()), ...strings])
+  const [body, toSign] = core(OP.SIGN, [record.envelope, record.publicKey, clock(), ...strings])
   core(OP.FINISH, [record.envelope, body, await signed(toSign)])
   record.doc = core(OP.SAVE)[0]
   await store.save(guest.payload, record)

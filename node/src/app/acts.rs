@@ -281,7 +281,7 @@ impl App {
             }
         };
         if now_ms() > invitation.expires_at.saturating_add(countersign_shared::log::rules::CLOCK_TOLERANCE_MS) {
-            let when = countersign_shared::time::utc(invitation.expires_at);
+            let when = crate::clock::local(invitation.expires_at);
             fail(replies, NodeError::refused(format!("this invitation expired on {when}; ask the sender for a new one")));
             return;
         }

@@ -241,7 +241,7 @@ impl App {
             let ahead = if minutes >= 2 * 24 * 60 { format!("{} days", minutes / (24 * 60)) } else { format!("{minutes} minutes") };
             let warning = format!(
                 "this computer's clock seems to be behind: an act of another party is dated {}, {ahead} ahead of it; set the clock right, or acts you make may be refused",
-                countersign_shared::time::utc(latest)
+                crate::clock::local(latest)
             );
             if self.clock_warning.as_deref() != Some(warning.as_str()) {
                 tracing::warn!(%peer, "{warning}");

@@ -1,11 +1,11 @@
 //! What a person sees of an envelope: the pipeline's line ([`ListItem`]) and
 //! the document page's summary ([`Summary`]), both folded from the state.
 
+use crate::clock;
 use countersign_shared::keys::PublicKey;
 use countersign_shared::log::{Act, Value};
 use countersign_shared::model::{Contact, FieldKind, Role, Slot};
 use countersign_shared::state::{EnvelopeState, Status};
-use countersign_shared::time;
 use serde::{Deserialize, Serialize};
 
 /// One invitation made by `send`.
@@ -349,7 +349,7 @@ pub(crate) fn list_item(state: &EnvelopeState, me: PublicKey, names: &[(PublicKe
         parties: reading_order(state).iter().filter_map(|s| terms.party(*s).map(|p| p.name.clone())).collect(),
         creator: name_of(state, state.creator(), me, names),
         creator_key: state.creator().to_string(),
-        created_at: time::utc(state.created_at()),
+        created_at: clock::local(state.created_at()),
         stage_since_ms: state.valid().iter().map(|v| v.entry().claimed_time).max().unwrap_or_default(),
     }
 }
@@ -380,7 +380,7 @@ pub(crate) fn summary(
                 order: party.order,
                 joined: key.is_some(),
                 fingerprint: key.map(|k| k.fingerprint()),
-                signed_at: state.signature(slot).map(|r| time::utc(r.claimed_time)),
+                signed_at: state.signature(slot).map(|r| clock::local(r.claimed_time)),
                 is_me: key == Some(me),
             })
         })
@@ -393,7 +393,7 @@ pub(crate) fn summary(
         my_turn: my_turn(state, &next_slots, me),
         next_slots: next_slots.clone(),
         parties,
-        created_at: time::utc(state.created_at()),
+        created_at: clock::local(state.created_at()),
         created_by_me: state.creator() == me,
         creator: name_of(state, state.creator(), me, names),
         document: terms.document.hash.to_string(),
@@ -469,7 +469,7 @@ fn timeline(state: &EnvelopeState, me: PublicKey, names: &[(PublicKey, String)])
                 what
             };
             TimelineItem {
-                at: time::utc(entry.claimed_time),
+                at: clock::local(entry.claimed_time),
                 who: if who == "you" { "You".into() } else { who },
                 what,
                 entry: valid.id().short(),

@@ -590,7 +590,7 @@ pub(super) async fn sign(State(state): State<AppState>, Path(id): Path<String>, 
 
 /// Today's date (UTC), `YYYY-MM-DD`: what a date field offers first.
 fn today() -> String {
-    countersign_shared::time::utc(crate::clock::now_ms()).chars().take(10).collect()
+    crate::clock::local_date(crate::clock::now_ms())
 }
 
 fn is_date(text: &str) -> bool {

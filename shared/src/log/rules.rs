@@ -584,6 +584,8 @@ fn check_text(what: &str, text: &str) -> Result<(), Rejection> {
         "the text is too long"
     } else if text.chars().any(|c| c.is_control() && c != '\n') {
         "the text contains control characters"
+    } else if let Err(unsupported) = crate::font::check_text(text) {
+        return Err(Rejection::BadValue { field: what.to_owned(), problem: unsupported.to_string() });
     } else {
         return Ok(());
     };

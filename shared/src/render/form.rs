@@ -4,23 +4,25 @@ use std::collections::BTreeMap;
 
 use lopdf::{Dictionary, Object, ObjectId, Stream};
 
-use crate::log::Value;
+use crate::font::{self, Subset};
+use crate::log::{ValidEntry, Value};
 use crate::model::{Field, FieldKind, Slot};
 use crate::render::attachments::Images;
-use crate::render::certificate;
+use crate::render::certificate::{self, Picture};
 use crate::render::image::{MAX_DOCUMENT_PIXELS, to_pdf_image};
 use crate::render::signature;
 use crate::render::{IdAllocator, RenderError};
 use crate::source::names::unique_name;
 use crate::source::{PageGeometry, Source};
 use crate::state::EnvelopeState;
-use crate::typeset::{approx_width, literal, num, show_lines, win_ansi, wrap};
+use crate::typeset::{num, show_lines, wrap};
 
-/// The resource name of Countersign's font in the resources Countersign
-/// writes itself (appearances, the certificate page). Where it joins the
-/// source's resources (a page, the form's default resources) it takes a name
-/// made from the envelope id, unused there (see `source::names`).
-pub(crate) const FONT: &str = "CSHelv";
+/// The resource name of the step's font (see [`crate::font`]) in the
+/// resources Countersign writes itself (appearances, the certificate pages).
+/// Where a font joins the source's resources (a page, the form's default
+/// resources) it takes a name made from the envelope id, unused there (see
+/// `source::names`).
+pub(crate) const FONT: &str = "CSFont";
 
 /// A field's widget as laid out: its object and its dictionary before filling.
 #[derive(Debug, Clone)]
@@ -35,9 +37,9 @@ pub(crate) struct Widget {
 /// Everything later steps fill.
 #[derive(Debug)]
 pub(crate) struct Form {
-    font: ObjectId,
     fields: Vec<Widget>,
     certificate_rows: BTreeMap<Slot, Widget>,
+    certificate_closing: Widget,
     /// The signature fields in signing order, and the object the first
     /// signature's dictionary gets (the catalog's DocMDP points at it).
     signature_fields: Vec<(ObjectId, Dictionary)>,
@@ -55,10 +57,12 @@ fn reals(values: &[f32]) -> Object {
 }
 
 impl Form {
-    /// Lays out step 1: font, document-id lines, field widgets, certificate page, AcroForm.
+    /// Lays out step 1: document-id lines, field widgets, certificate pages,
+    /// AcroForm; the text drawn is shown in step 1's `font`.
     pub(crate) fn lay_out(
         source: &Source,
         state: &EnvelopeState,
+        font: &mut Subset,
         ids: &mut IdAllocator,
         objects: &mut BTreeMap<u32, Object>,
     ) -> Result<Self, RenderError> {
@@ -72,17 +76,20 @@ impl Form {
             Some(Ok((_, Object::Dictionary(dr)))) => dr.clone(),
             _ => Dictionary::new(),
         };
-        let font = ids.next()?;
+        // The form's default font, which `/DA` names: Helvetica, for a
+        // viewer that redraws a field; Countersign's appearances use the
+        // step's embedded font.
+        let helvetica = ids.next()?;
         // A name the source's content cannot have used on purpose: it is
         // taken from the envelope id, which depends on the source's hash.
         let font_name = format!("CS{}", &state.envelope().to_string()[..16]);
-        let (form_resources, form_font) = with_font(&form_resources, source, font, &font_name);
+        let (form_resources, form_font) = with_font(&form_resources, source, helvetica, &font_name);
         let mut font_dict = Dictionary::new();
         font_dict.set("Type", name("Font"));
         font_dict.set("Subtype", name("Type1"));
         font_dict.set("BaseFont", name("Helvetica"));
         font_dict.set("Encoding", name("WinAnsiEncoding"));
-        objects.insert(font.0, Object::Dictionary(font_dict));
+        objects.insert(helvetica.0, Object::Dictionary(font_dict));
 
         let save_state = ids.next()?;
         objects.insert(save_state.0, Object::Stream(Stream::new(Dictionary::new(), b"q\n".to_vec())));
@@ -106,7 +113,7 @@ impl Form {
                 continue;
             }
             let resources = source.doc.get_dictionary(page.resources).cloned().unwrap_or_default();
-            let (resources, name) = with_font(&resources, source, font, &font_name);
+            let (resources, name) = with_font(&resources, source, font.id, &font_name);
             objects.insert(page.resources.0, Object::Dictionary(resources));
             page_fonts.insert(page.resources, name);
         }
@@ -114,7 +121,7 @@ impl Form {
             let mut dict = source.doc.get_dictionary(page.id).cloned().unwrap_or_default();
             let suffix = ids.next()?;
             let page_font = page_fonts.get(&page.resources).map_or(font_name.as_str(), String::as_str);
-            let line = id_line_content(&page.geometry, &id_line, page_font);
+            let line = id_line_content(&page.geometry, &id_line, page_font, font);
             objects.insert(suffix.0, Object::Stream(Stream::new(Dictionary::new(), line)));
             let mut contents = vec![Object::Reference(save_state)];
             match dict.get(b"Contents").ok().map(|c| source.doc.dereference(c)) {
@@ -138,10 +145,10 @@ impl Form {
         let certificate = certificate::lay_out(state, source, font, &form_font, ids, objects)?;
         let mut pages_root = source.doc.get_dictionary(source.pages_root).cloned().unwrap_or_default();
         let mut kids = pages_root.get(b"Kids").and_then(Object::as_array).cloned().unwrap_or_default();
-        kids.push(Object::Reference(certificate.page));
+        kids.extend(certificate.pages.iter().map(|page| Object::Reference(*page)));
         pages_root.set("Kids", Object::Array(kids));
         let count = pages_root.get(b"Count").and_then(Object::as_i64).unwrap_or(source.pages.len() as i64);
-        pages_root.set("Count", count + 1);
+        pages_root.set("Count", count + certificate.pages.len() as i64);
         objects.insert(source.pages_root.0, Object::Dictionary(pages_root));
 
         let mut catalog = catalog;
@@ -151,7 +158,7 @@ impl Form {
             _ => Vec::new(),
         };
         all_fields.extend(fields.iter().map(|w| Object::Reference(w.id)));
-        all_fields.extend(certificate.rows.values().map(|w| Object::Reference(w.id)));
+        all_fields.extend(certificate.rows.values().chain([&certificate.closing]).map(|w| Object::Reference(w.id)));
         all_fields.extend(certificate.signature_fields.iter().map(|(id, _)| Object::Reference(*id)));
         acro.set("Fields", Object::Array(all_fields));
         // The document has signatures, and may only be appended to.
@@ -166,16 +173,16 @@ impl Form {
         signature::certify_catalog(&mut catalog, &source.doc.version, first_signature);
         objects.insert(source.root.0, Object::Dictionary(catalog));
 
-        for widget in fields.iter().chain(certificate.rows.values()) {
+        for widget in fields.iter().chain(certificate.rows.values()).chain([&certificate.closing]) {
             objects.insert(widget.id.0, Object::Dictionary(widget.dict.clone()));
         }
         for (id, dict) in &certificate.signature_fields {
             objects.insert(id.0, Object::Dictionary(dict.clone()));
         }
         Ok(Form {
-            font,
             fields,
             certificate_rows: certificate.rows,
+            certificate_closing: certificate.closing,
             signature_fields: certificate.signature_fields,
             first_signature,
             pixels_left: MAX_DOCUMENT_PIXELS,
@@ -192,12 +199,17 @@ impl Form {
         }
     }
 
-    /// Fills the fields of `slot` and its certificate row.
+    /// Fills the fields of `slot` and its box on the certificate, from `log`,
+    /// the entries its step embeds; the last signer's step also fills the
+    /// closing box. Text is shown in the step's `font`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn fill(
         &mut self,
         slot: Slot,
         state: &EnvelopeState,
+        log: &[&ValidEntry],
         images: &Images<'_>,
+        font: &mut Subset,
         ids: &mut IdAllocator,
         objects: &mut BTreeMap<u32, Object>,
         stop: &dyn Fn() -> bool,
@@ -205,6 +217,7 @@ impl Form {
         let terms = state.terms();
         let Some(record) = state.signature(slot) else { return Ok(()) };
         let signer = terms.party(slot).map_or("", |p| p.name.as_str());
+        let mut pictures = Vec::new();
         for (index, value) in &record.values {
             let (Some(widget), Some(field)) = (self.fields.get(usize::from(*index)), terms.fields.get(usize::from(*index))) else {
                 continue;
@@ -213,7 +226,7 @@ impl Form {
             let appearance = match value {
                 Value::Text(text) => {
                     dict.set("V", lopdf::text_string(text));
-                    text_appearance(widget, text, field.kind == FieldKind::CompanyDetails, self.font)
+                    text_appearance(widget, text, field.kind == FieldKind::CompanyDetails, font)
                 }
                 Value::Image { hash, .. } => {
                     if stop() {
@@ -221,7 +234,9 @@ impl Form {
                     }
                     let bytes = images.get(hash).ok_or_else(|| RenderError::MissingBlob(hash.short()))?;
                     let what = format!("the {} image of {signer}", field.label);
-                    image_appearance(widget, bytes, &what, &mut self.pixels_left, ids, objects)?
+                    let (appearance, picture) = image_appearance(widget, bytes, &what, &mut self.pixels_left, ids, objects)?;
+                    pictures.push(picture);
+                    appearance
                 }
             };
             let ap = ids.next()?;
@@ -232,18 +247,36 @@ impl Form {
             objects.insert(widget.id.0, Object::Dictionary(dict));
         }
         if let Some(row) = self.certificate_rows.get(&slot) {
-            let text = certificate::row_text(state, slot);
-            let mut dict = row.dict.clone();
-            dict.set("V", lopdf::text_string(&text));
-            let ap = ids.next()?;
-            objects.insert(ap.0, Object::Stream(text_appearance(row, &text, true, self.font)));
-            let mut ap_dict = Dictionary::new();
-            ap_dict.set("N", Object::Reference(ap));
-            dict.set("AP", Object::Dictionary(ap_dict));
-            objects.insert(row.id.0, Object::Dictionary(dict));
+            let text = certificate::signer_text(state, slot, log);
+            let appearance = certificate::box_appearance(row, &pictures, &text, font);
+            fill_box(row, &text, appearance, ids, objects)?;
+        }
+        if terms.signing_order().last() == Some(&slot) {
+            let text = certificate::closing_text(state, log);
+            let appearance = certificate::box_appearance(&self.certificate_closing, &[], &text, font);
+            fill_box(&self.certificate_closing, &text, appearance, ids, objects)?;
         }
         Ok(())
     }
+}
+
+/// Gives a certificate box its value and appearance.
+fn fill_box(
+    widget: &Widget,
+    text: &str,
+    appearance: Stream,
+    ids: &mut IdAllocator,
+    objects: &mut BTreeMap<u32, Object>,
+) -> Result<(), RenderError> {
+    let mut dict = widget.dict.clone();
+    dict.set("V", lopdf::text_string(text));
+    let ap = ids.next()?;
+    objects.insert(ap.0, Object::Stream(appearance));
+    let mut ap_dict = Dictionary::new();
+    ap_dict.set("N", Object::Reference(ap));
+    dict.set("AP", Object::Dictionary(ap_dict));
+    objects.insert(widget.id.0, Object::Dictionary(dict));
+    Ok(())
 }
 
 /// A merged field-and-widget dictionary for one of the envelope's fields.
@@ -314,21 +347,30 @@ fn with_font(resources: &Dictionary, source: &Source, font: ObjectId, base: &str
     (resources, name)
 }
 
-/// The content that closes the page's graphics state and draws the id line.
-fn id_line_content(geometry: &PageGeometry, line: &str, font: &str) -> Vec<u8> {
+/// The content that closes the page's graphics state and draws the id line
+/// (its font named `font_name` in the page's resources).
+fn id_line_content(geometry: &PageGeometry, line: &str, font_name: &str, font: &mut Subset) -> Vec<u8> {
     let [a, b, c, d, e, f] = geometry.seen_to_user();
     let (width, _) = geometry.visible_size();
-    let size = (width - 24.0) / approx_width(line).max(1.0);
+    let size = (width - 24.0) / font::width(line).max(1.0);
     let size = size.clamp(3.0, 6.0);
-    let mut out =
-        format!("\nQ\nq {} {} {} {} {} {} cm BT /{font} {} Tf 0.35 g 12 8 Td ", num(a), num(b), num(c), num(d), num(e), num(f), num(size))
-            .into_bytes();
-    out.extend_from_slice(&literal(&win_ansi(line)));
+    let mut out = format!(
+        "\nQ\nq {} {} {} {} {} {} cm BT /{font_name} {} Tf 0.35 g 12 8 Td ",
+        num(a),
+        num(b),
+        num(c),
+        num(d),
+        num(e),
+        num(f),
+        num(size)
+    )
+    .into_bytes();
+    out.extend_from_slice(&font.show(line));
     out.extend_from_slice(b" Tj ET Q\n");
     out
 }
 
-fn form_xobject(widget: &Widget, content: Vec<u8>, resources: Dictionary) -> Stream {
+pub(crate) fn form_xobject(widget: &Widget, content: Vec<u8>, resources: Dictionary) -> Stream {
     let mut dict = Dictionary::new();
     dict.set("Type", name("XObject"));
     dict.set("Subtype", name("Form"));
@@ -338,33 +380,40 @@ fn form_xobject(widget: &Widget, content: Vec<u8>, resources: Dictionary) -> Str
     Stream::new(dict, content)
 }
 
+/// Lines of `text` wrapped to `width`, and the largest size up to `largest`
+/// (down to 4) at which they fit `height`.
+pub(crate) fn fitted_lines(text: &str, width: f32, height: f32, largest: f32) -> (f32, Vec<String>) {
+    let mut size = largest;
+    let mut lines = wrap(text, width, size, font::width);
+    while size > 4.0 && lines.len() as f32 * size * 1.2 > height {
+        size -= 0.5;
+        lines = wrap(text, width, size, font::width);
+    }
+    (size, lines)
+}
+
 /// A text appearance: one line fitted to the box, or wrapped lines.
-pub(crate) fn text_appearance(widget: &Widget, text: &str, multiline: bool, font: ObjectId) -> Stream {
+pub(crate) fn text_appearance(widget: &Widget, text: &str, multiline: bool, font: &mut Subset) -> Stream {
     let (width, height) = widget.size;
     let pad = 2.0;
     let mut content = format!("/Tx BMC q BT /{FONT} ").into_bytes();
     if multiline {
-        let mut size = 10.0f32;
-        let mut lines = wrap(text, width - 2.0 * pad, size);
-        while size > 4.0 && lines.len() as f32 * size * 1.2 > height - 2.0 * pad {
-            size -= 0.5;
-            lines = wrap(text, width - 2.0 * pad, size);
-        }
+        let (size, lines) = fitted_lines(text, width - 2.0 * pad, height - 2.0 * pad, 10.0);
         let leading = size * 1.2;
         content.extend(format!("{} Tf 0 g {} TL {} {} Td ", num(size), num(leading), num(pad), num(height - pad - size)).bytes());
-        show_lines(&mut content, &lines);
+        show_lines(&mut content, &lines, |line| font.show(line));
     } else {
         let line = text.replace('\n', " ");
-        let fit = (width - 2.0 * pad) / approx_width(&line).max(0.1);
+        let fit = (width - 2.0 * pad) / font::width(&line).max(0.1);
         let size = (height * 0.7).min(12.0).min(fit).max(4.0);
         let baseline = (height - size * 0.7) / 2.0;
         content.extend(format!("{} Tf 0 g {} {} Td ", num(size), num(pad), num(baseline)).bytes());
-        content.extend_from_slice(&literal(&win_ansi(&line)));
+        content.extend_from_slice(&font.show(&line));
         content.extend_from_slice(b" Tj ");
     }
     content.extend_from_slice(b"ET Q EMC\n");
     let mut fonts = Dictionary::new();
-    fonts.set(FONT, Object::Reference(font));
+    fonts.set(FONT, Object::Reference(font.id));
     let mut resources = Dictionary::new();
     resources.set("Font", Object::Dictionary(fonts));
     form_xobject(widget, content, resources)
@@ -378,7 +427,7 @@ fn image_appearance(
     pixels_left: &mut u64,
     ids: &mut IdAllocator,
     objects: &mut BTreeMap<u32, Object>,
-) -> Result<Stream, RenderError> {
+) -> Result<(Stream, Picture), RenderError> {
     let image = to_pdf_image(bytes, what, pixels_left)?;
     let mut stream = image.image;
     if let Some(mask) = image.mask {
@@ -396,5 +445,6 @@ fn image_appearance(
     xobjects.set("Im0", Object::Reference(image_id));
     let mut resources = Dictionary::new();
     resources.set("XObject", Object::Dictionary(xobjects));
-    Ok(form_xobject(widget, content.into_bytes(), resources))
+    let picture = Picture { id: image_id, width: image.width, height: image.height };
+    Ok((form_xobject(widget, content.into_bytes(), resources), picture))
 }

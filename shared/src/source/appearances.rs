@@ -14,7 +14,7 @@ use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
 
 use crate::source::PdfError;
 use crate::source::pages::{dictionary, resolved};
-use crate::typeset::{approx_width, literal, num, show_lines, win_ansi, wrap};
+use crate::typeset::{approx_width, helvetica_string, num, show_lines, wrap};
 
 /// How deep a field tree may nest.
 const MAX_FIELD_DEPTH: usize = 32;
@@ -348,19 +348,19 @@ impl TextBox {
         };
         let baseline = (self.height - size * 0.7) / 2.0;
         content.extend(format!("BT /{FONT} {} Tf {} {} {} Td ", num(size), self.colour, num(x.max(Self::PAD)), num(baseline)).bytes());
-        content.extend_from_slice(&literal(&win_ansi(&line)));
+        content.extend_from_slice(&helvetica_string(&line));
         content.extend_from_slice(b" Tj ET ");
     }
 
     /// Lines wrapped to the box's width, from its top.
     fn paragraph(&self, content: &mut Vec<u8>, text: &str) {
         let size = if self.asked > 0.0 { self.asked } else { 10.0 };
-        let lines = wrap(text, self.width - 2.0 * Self::PAD, size);
+        let lines = wrap(text, self.width - 2.0 * Self::PAD, size, approx_width);
         let top = self.height - Self::PAD - size;
         content.extend(
             format!("BT /{FONT} {} Tf {} {} TL {} {} Td ", num(size), self.colour, num(size * 1.15), num(Self::PAD), num(top)).bytes(),
         );
-        show_lines(content, &lines);
+        show_lines(content, &lines, helvetica_string);
         content.extend_from_slice(b"ET ");
     }
 

@@ -1,0 +1,176 @@
+//! The signed document itself, as other programs read it: names, titles and
+//! values in Cyrillic and Greek come out of `pdftotext` exactly; the signing
+//! certificate is an audit trail (pictures, identification, every event at
+//! its author's offset from UTC and in UTC) that flows onto more pages for
+//! many signers; scripts the PDF cannot show yet are refused in plain words.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a test fails by panicking
+
+use std::path::Path;
+use std::process::Command;
+
+use countersign_scenarios::{pdftoppm, qpdf_check, scratch_dir};
+use countersign_shared::log::{Act, Value};
+use countersign_shared::model::{Contact, Field, FieldKind, Party, Rect, Role};
+use countersign_shared::state::Status;
+use countersign_shared::test_utils::{CLIENT, DIRECTOR, Scenario, contract_pdf, contract_terms, party_key, signature_png};
+use countersign_shared::verify::{Verdict, verify};
+
+const TITLE: &str = "Договор № 118 — Σύμβαση παροχής υπηρεσιών";
+const DIRECTOR_NAME: &str = "Дмитрий Петров";
+const CLIENT_NAME: &str = "Αθηνά Παπαδοπούλου";
+const CLIENT_ADDRESS: &str = "Οδός Ερμού 12, Αθήνα";
+
+/// The text `pdftotext` reads from `pdf`, pages `first` to `last` (from 1).
+fn pdftotext(pdf: &[u8], first: usize, last: usize) -> String {
+    let dir = scratch_dir("document-text").unwrap();
+    let path = dir.join("final.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let output = Command::new("pdftotext")
+        .args(["-f", &first.to_string(), "-l", &last.to_string(), "-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs (poppler-utils)");
+    assert!(output.status.success(), "pdftotext: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn page_count(pdf: &[u8]) -> usize {
+    lopdf::Document::load_mem(pdf).unwrap().get_pages().len()
+}
+
+/// Keeps a picture of `page` (from 1) under `target/screenshots/`.
+fn screenshot(pdf: &[u8], page: usize, name: &str) {
+    let pages = pdftoppm(pdf, 100).unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&pages[page - 1], dir.join(format!("{name}.png"))).unwrap();
+}
+
+/// The standard contract with a Russian title and director and a Greek client.
+fn international_contract() -> Scenario {
+    let pdf = contract_pdf(2);
+    let mut terms = contract_terms(&pdf);
+    terms.title = TITLE.into();
+    terms.parties[DIRECTOR as usize].name = DIRECTOR_NAME.into();
+    terms.parties[CLIENT as usize].name = CLIENT_NAME.into();
+    Scenario::joined(pdf, terms)
+}
+
+#[test]
+fn cyrillic_and_greek_come_out_of_the_final_pdf_exactly() {
+    let mut s = international_contract();
+    s.director_signs();
+    let signature = s.image(signature_png(2));
+    let values = vec![(3, Value::Text(CLIENT_NAME.into())), (4, Value::Text(CLIENT_ADDRESS.into())), (5, signature)];
+    s.append(&party_key(CLIENT), Act::Sign { slot: CLIENT, values });
+    s.seal(CLIENT);
+    assert!(s.state().rejected().is_empty(), "{:?}", s.state().rejected());
+    assert_eq!(s.state().status(), Status::Completed);
+    let pdf = s.render();
+    assert_eq!(verify(&pdf).verdict, Verdict::Valid);
+    let (code, problems) = qpdf_check(&pdf).unwrap();
+    assert_eq!(code, 0, "qpdf --check: {problems}");
+
+    let document = pdftotext(&pdf, 1, 2);
+    assert!(document.contains(CLIENT_NAME), "the client's name field:\n{document}");
+    assert!(document.contains(CLIENT_ADDRESS), "the client's address field:\n{document}");
+    let certificate = pdftotext(&pdf, 3, page_count(&pdf));
+    for expected in [TITLE, DIRECTOR_NAME, CLIENT_NAME] {
+        assert!(certificate.contains(expected), "'{expected}' on the certificate:\n{certificate}");
+    }
+    assert!(!certificate.contains('?'), "no letter drawn as a question mark:\n{certificate}");
+    screenshot(&pdf, 3, "document-certificate");
+}
+
+#[test]
+fn the_certificate_is_an_audit_trail_at_each_persons_offset_and_in_utc() {
+    let mut s = international_contract();
+    s.director_signs();
+    s.client_signs();
+    let pdf = s.render();
+    let certificate = pdftotext(&pdf, 3, page_count(&pdf));
+    let flat = certificate.split_whitespace().collect::<Vec<_>>().join(" ");
+    // The company is in Moscow (UTC+03:00) and the client in New York (UTC-05:00), as
+    // their entries record (see `test_utils::utc_offset_of`); each time is also given in UTC.
+    for expected in [
+        "Sent 2026-11-28 12:00:00 UTC+03:00 (09:00:00 UTC)",
+        "Identified by key only (self-issued certificate)",
+        "Invited 2026-11-28 12:01:00 UTC+03:00 (09:01:00 UTC), by the sender",
+        "Opened the invitation and joined",
+        "Opened the invitation and joined 2026-11-28 04:04:00 UTC-05:00 (09:04:00 UTC)",
+        "Completed",
+        "PDF signature of Дмитрий Петров made",
+    ] {
+        assert!(flat.contains(expected), "'{expected}' in the audit trail:\n{certificate}");
+    }
+    let director_signed = s.state().signature(DIRECTOR).unwrap().claimed_time;
+    let local = countersign_shared::time::local_and_utc(director_signed, countersign_shared::time::UtcOffset::from_minutes(180).unwrap());
+    assert!(flat.contains(&format!("Signed {local}")), "the director's signature at +03:00 and in UTC ({local}):\n{certificate}");
+}
+
+#[test]
+fn many_signers_flow_onto_more_certificate_pages() {
+    let pdf = contract_pdf(1);
+    let mut terms = contract_terms(&pdf);
+    terms.fields.clear();
+    terms.parties.clear();
+    for n in 0..12u8 {
+        terms.parties.push(Party {
+            name: format!("Signer {n} Подписант"),
+            role: if n == 11 { Role::Client } else { Role::CompanySigner },
+            contact: Contact::Email(format!("signer{n}@acme.test")),
+            order: n + 1,
+            stamp_required: false,
+        });
+        terms.fields.push(Field {
+            label: format!("Signature {n}"),
+            kind: FieldKind::Signature,
+            page: 1,
+            rect: Rect { x: 20.0 + f32::from(n % 4) * 140.0, y: 40.0 + f32::from(n / 4) * 60.0, width: 120.0, height: 50.0 },
+            assignee: n,
+            required: true,
+        });
+    }
+    let mut s = Scenario::joined(pdf, terms);
+    for n in 0..12u8 {
+        let signature = s.image(signature_png(u32::from(n)));
+        s.append(&party_key(n), Act::Sign { slot: n, values: vec![(u16::from(n), signature)] });
+        s.seal(n);
+    }
+    assert_eq!(s.state().status(), Status::Completed, "{:?}", s.state().rejected());
+    let final_pdf = s.render();
+    assert_eq!(verify(&final_pdf).verdict, Verdict::Valid);
+    let pages = page_count(&final_pdf);
+    assert!(pages >= 3, "one document page and at least two certificate pages, not {pages}");
+    let certificate = pdftotext(&final_pdf, 2, pages);
+    for n in 0..12 {
+        assert!(certificate.contains(&format!("Signer {n} Подписант")), "signer {n} has a box:\n{certificate}");
+    }
+    assert!(certificate.contains(&format!("certificate page {} of {}", pages - 1, pages - 1)), "{certificate}");
+    screenshot(&final_pdf, pages, "document-certificate-last-page");
+}
+
+#[test]
+fn writing_the_pdf_cannot_show_yet_is_refused_in_plain_words() {
+    let pdf = contract_pdf(1);
+    let mut terms = contract_terms(&pdf);
+    terms.parties[CLIENT as usize].name = "שרה כהן".into();
+    let refused = terms.validate().unwrap_err();
+    assert!(refused.contains("right-to-left"), "{refused}");
+    let mut terms = contract_terms(&pdf);
+    terms.title = "契約書".into();
+    let refused = terms.validate().unwrap_err();
+    assert!(refused.contains("Chinese, Japanese and Korean"), "{refused}");
+
+    // A signer's value in such writing is refused by every node's rules.
+    let mut s = Scenario::contract();
+    s.director_signs();
+    let signature = s.image(signature_png(2));
+    let values = vec![(3, Value::Text("王小明".into())), (4, Value::Text("Main St".into())), (5, signature)];
+    s.append(&party_key(CLIENT), Act::Sign { slot: CLIENT, values });
+    let rejected = format!("{:?}", s.state().rejected());
+    assert!(rejected.contains("cannot be shown in the signed PDF yet"), "{rejected}");
+    assert!(s.state().signature(CLIENT).is_none());
+}

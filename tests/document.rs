@@ -2,16 +2,21 @@
 //! values in Cyrillic and Greek come out of `pdftotext` exactly; the signing
 //! certificate is an audit trail (pictures, identification, every event at
 //! its author's offset from UTC and in UTC) that flows onto more pages for
-//! many signers; scripts the PDF cannot show yet are refused in plain words.
+//! many signers; scripts the PDF cannot show yet are refused in plain words;
+//! signature blocks placed without explicit fields land on blank parts of the
+//! real PDFs' last pages, or on a signature page, never past an edge.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a test fails by panicking
 
 use std::path::Path;
 use std::process::Command;
 
-use countersign_scenarios::{pdftoppm, qpdf_check, scratch_dir};
+use countersign_node::fields::{Placement, default_fields, on_signature_page};
+use countersign_scenarios::raster::{Renderer, SeenRect};
+use countersign_scenarios::{pdftoppm, qpdf_check, scratch_dir, signable_corpus};
 use countersign_shared::log::{Act, Value};
 use countersign_shared::model::{Contact, Field, FieldKind, Party, Rect, Role};
+use countersign_shared::source::{prepare, with_signature_page};
 use countersign_shared::state::Status;
 use countersign_shared::test_utils::{CLIENT, DIRECTOR, Scenario, contract_pdf, contract_terms, party_key, signature_png};
 use countersign_shared::verify::{Verdict, verify};
@@ -173,4 +178,111 @@ fn writing_the_pdf_cannot_show_yet_is_refused_in_plain_words() {
     let rejected = format!("{:?}", s.state().rejected());
     assert!(rejected.contains("cannot be shown in the signed PDF yet"), "{rejected}");
     assert!(s.state().signature(CLIENT).is_none());
+}
+
+#[test]
+fn default_signature_blocks_cover_nothing_on_the_corpus_and_fit_any_page() {
+    let parties = contract_terms(&contract_pdf(1)).parties;
+    for (name, original) in signable_corpus().unwrap() {
+        let prepared = prepare(&original).unwrap();
+        let pages = &prepared.info.pages;
+        let (pdf, pages, fields) = match default_fields(&parties, &prepared.bytes, pages) {
+            Placement::LastPage(fields) => (prepared.bytes.clone(), pages.clone(), fields),
+            Placement::SignaturePage { width, height } => {
+                let added = with_signature_page(&prepared.bytes, width, height).unwrap();
+                let fields = on_signature_page(&parties, &added.info.pages).unwrap();
+                (added.bytes, added.info.pages, fields)
+            }
+        };
+        let last = pages.last().unwrap();
+        let (width, height) = last.visible_size();
+        let drawn = Renderer::Poppler.draw(&pdf, 72).unwrap();
+        let page = drawn.last().unwrap();
+        assert_eq!(fields.len(), 6, "{name}");
+        for field in &fields {
+            let r = field.rect;
+            assert_eq!(field.page as usize, pages.len(), "{name}: {} on the last page", field.label);
+            assert!(
+                r.x >= 0.0 && r.y >= 0.0 && r.x + r.width <= width && r.y + r.height <= height,
+                "{name}: {} leaves the page",
+                field.label
+            );
+            let rect = SeenRect { x: r.x, y: r.y, width: r.width, height: r.height };
+            assert!(!page.drawn_inside(rect, height, 72), "{name}: {} covers what the page shows", field.label);
+        }
+    }
+}
+
+/// A one-page PDF of `width` × `height` points with a line of text.
+fn one_page_pdf(width: f32, height: f32) -> Vec<u8> {
+    use lopdf::{Dictionary, Document, Object, Stream};
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let content = doc.add_object(Stream::new(Dictionary::new(), b"0 g 1 1 2 2 re f".to_vec()));
+    let mut page = Dictionary::new();
+    page.set("Type", Object::Name(b"Page".to_vec()));
+    page.set("Parent", Object::Reference(pages_id));
+    page.set("MediaBox", Object::Array(vec![0.into(), 0.into(), Object::Real(width), Object::Real(height)]));
+    page.set("Contents", Object::Reference(content));
+    let page = doc.add_object(page);
+    let mut pages = Dictionary::new();
+    pages.set("Type", Object::Name(b"Pages".to_vec()));
+    pages.set("Kids", Object::Array(vec![Object::Reference(page)]));
+    pages.set("Count", 1);
+    doc.objects.insert(pages_id, Object::Dictionary(pages));
+    let mut catalog = Dictionary::new();
+    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
+    catalog.set("Pages", Object::Reference(pages_id));
+    let catalog = doc.add_object(catalog);
+    doc.trailer.set("Root", Object::Reference(catalog));
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    bytes
+}
+
+#[test]
+fn a_page_of_a_few_points_gets_a_signature_page_and_a_whole_final_pdf() {
+    let tiny = prepare(&one_page_pdf(6.0, 6.0)).unwrap();
+    let parties = contract_terms(&contract_pdf(1)).parties;
+    let Placement::SignaturePage { width, height } = default_fields(&parties, &tiny.bytes, &tiny.info.pages) else {
+        panic!("a page of six points has no room for a signature");
+    };
+    let added = with_signature_page(&tiny.bytes, width, height).unwrap();
+    assert_eq!((added.info.pages.len(), added.info.pages[1].visible_size()), (2, (595.0, 842.0)), "an A4 signature page");
+    let mut terms = contract_terms(&added.bytes);
+    terms.fields = on_signature_page(&parties, &added.info.pages).unwrap();
+    let mut s = Scenario::joined(added.bytes.clone(), terms);
+    s.director_signs();
+    let signature = s.image(signature_png(2));
+    let values = vec![(3, signature), (4, Value::Text(CLIENT_NAME.into())), (5, Value::Text(CLIENT_ADDRESS.into()))];
+    s.append(&party_key(CLIENT), Act::Sign { slot: CLIENT, values });
+    s.seal(CLIENT);
+    assert_eq!(s.state().status(), Status::Completed, "{:?}", s.state().rejected());
+    let pdf = s.render();
+    assert_eq!(verify(&pdf).verdict, Verdict::Valid);
+    assert_eq!(qpdf_check(&pdf).unwrap().0, 0);
+    assert_eq!(page_count(&pdf), 3, "the tiny page, the signature page, the certificate");
+    let signature_page = pdftotext(&pdf, 2, 2);
+    assert!(signature_page.contains("Signatures") && signature_page.contains(CLIENT_ADDRESS), "{signature_page}");
+    screenshot(&pdf, 2, "document-signature-page");
+}
+
+#[test]
+fn a_pdf_whose_pages_cannot_be_found_is_refused_in_plain_words() {
+    use lopdf::{Dictionary, Document, Object};
+    let mut doc = Document::with_version("1.7");
+    let mut pages = Dictionary::new();
+    pages.set("Type", Object::Name(b"Pages".to_vec()));
+    pages.set("Kids", Object::Array(vec![]));
+    pages.set("Count", 0);
+    let pages = doc.add_object(pages);
+    let mut catalog = Dictionary::new();
+    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
+    catalog.set("Pages", Object::Reference(pages));
+    let catalog = doc.add_object(catalog);
+    doc.trailer.set("Root", Object::Reference(catalog));
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    let refused = prepare(&bytes).unwrap_err().to_string();
+    assert_eq!(refused, "this PDF is damaged: its page list is empty; save it again from the program that made it");
 }

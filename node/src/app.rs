@@ -38,7 +38,7 @@ use crate::blobs::BlobStore as _;
 use crate::clock::now_ms;
 use crate::codes::{Codes, Gate};
 use crate::envelopes::Envelopes;
-use crate::fields::default_fields;
+use crate::fields::{Placement, default_fields, on_signature_page};
 use crate::net::protocol::{CodeAnswer, Request, Response};
 use crate::net::{NetEvent, Network, Responder, Tag, Unanswered};
 use crate::notify::Notifier;

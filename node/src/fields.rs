@@ -1,27 +1,100 @@
-//! Where fields go when the sender gives none: a column per signing party on
-//! the last page, the way a contract's signature block is laid out.
+//! Where fields go when the sender gives none: a column per signing party,
+//! the way a contract's signature block is laid out, where the last page has
+//! room for it, or else on a signature page added after the document.
 //!
 //! Company signers get a signature, a stamp when required, and a date; clients
 //! get their name, their address and a signature. Labels are "Company
 //! signature", "Client address", …, with the party's name added when two
 //! parties share a role.
+//!
+//! Room is found by drawing the last page (hayro) and looking for a band of
+//! blank rows tall enough for the block, at full size or somewhat smaller;
+//! nothing is placed over the page's own text or past its edges. A page that
+//! cannot be drawn counts as having no room.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use countersign_shared::model::{Field, FieldKind, Party, Rect, Role, Slot};
 use countersign_shared::source::PageGeometry;
+use hayro::hayro_interpret::InterpreterSettings;
+use hayro::hayro_syntax::Pdf;
+use hayro::vello_cpu::color::palette::css::WHITE;
+use hayro::{PixmapSettings, RenderCache, RenderSettings, render};
 
-/// Default fields for `parties` on a document whose pages are `pages`.
-pub fn default_fields(parties: &[Party], pages: &[PageGeometry]) -> Vec<Field> {
-    let Some(last) = pages.last() else { return vec![] };
-    let page = pages.len() as u32;
-    let (width, _) = last.visible_size();
+/// The block's height at full size, in points.
+const BLOCK_HEIGHT: f32 = 160.0;
+/// The widest a signature gets.
+const SIGNATURE_WIDTH: f32 = 170.0;
+/// Kept clear at the page's bottom: Countersign's id line goes there.
+const BOTTOM_CLEAR: f32 = 20.0;
+/// Between the page's text and the block, and at the sides.
+const GAP: f32 = 10.0;
+/// The sizes tried, largest first.
+const SCALES: [f32; 4] = [1.0, 0.85, 0.7, 0.55];
+/// A signature page's size when the last page is too small to copy: A4.
+pub const A4: (f32, f32) = (595.0, 842.0);
+
+/// Where the default fields go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Placement {
+    /// On the document's last page, where it is blank.
+    LastPage(Vec<Field>),
+    /// The last page has no room: add a signature page of this size and
+    /// place the fields there ([`on_signature_page`]).
+    SignaturePage {
+        /// Width in points.
+        width: f32,
+        /// Height in points.
+        height: f32,
+    },
+}
+
+/// Default fields for `parties` on the prepared `pdf`, whose pages are `pages`.
+pub fn default_fields(parties: &[Party], pdf: &[u8], pages: &[PageGeometry]) -> Placement {
+    let Some(last) = pages.last() else { return Placement::SignaturePage { width: A4.0, height: A4.1 } };
+    let (width, height) = last.visible_size();
+    let page_number = pages.len() as u32;
+    let blank = blank_bands(pdf, page_number, height).unwrap_or_default();
+    for scale in SCALES {
+        let needed = BLOCK_HEIGHT * scale + 2.0 * GAP;
+        // The band nearest the page's bottom that holds the block, which then
+        // sits right under the text above it.
+        let band = blank.iter().filter(|(bottom, top)| top - bottom.max(BOTTOM_CLEAR) >= needed).min_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((_, top)) = band
+            && let Some(fields) = block(parties, page_number, width, top - GAP - BLOCK_HEIGHT * scale, scale)
+        {
+            return Placement::LastPage(fields);
+        }
+    }
+    let fits = width >= 2.0 * SIGNATURE_WIDTH && height >= 2.0 * BLOCK_HEIGHT;
+    let (width, height) = if fits { (width, height) } else { A4 };
+    Placement::SignaturePage { width, height }
+}
+
+/// Default fields on a signature page (`pages`' last, blank under its heading).
+pub fn on_signature_page(parties: &[Party], pages: &[PageGeometry]) -> Option<Vec<Field>> {
+    let last = pages.last()?;
+    let (width, height) = last.visible_size();
+    block(parties, pages.len() as u32, width, height - 80.0 - BLOCK_HEIGHT, 1.0)
+}
+
+/// The block for every signing party, side by side, its bottom at `bottom`,
+/// at `scale`; `None` if the columns do not fit the page's width.
+fn block(parties: &[Party], page: u32, width: f32, bottom: f32, scale: f32) -> Option<Vec<Field>> {
     let signers: Vec<(Slot, &Party)> =
         parties.iter().enumerate().filter(|(_, p)| p.role.signs()).filter_map(|(i, p)| Slot::try_from(i).ok().map(|s| (s, p))).collect();
     let columns = signers.len().max(1) as f32;
-    let column = ((width - 60.0) / columns).min(260.0);
+    // A page's usual margin where it is wide enough, a narrow one on a card.
+    let side = (width * 0.07).clamp(GAP, 40.0);
+    let column = ((width - 2.0 * side) / columns).min(SIGNATURE_WIDTH + 2.0 * GAP);
+    let stamp = 80.0 * scale;
+    if column - GAP < stamp.max(60.0 * scale) || bottom < BOTTOM_CLEAR {
+        return None;
+    }
     let mut fields = Vec::new();
     for (index, (slot, party)) in signers.iter().enumerate() {
-        let x = 30.0 + index as f32 * column;
-        let w = (column - 20.0).max(40.0);
+        let x = side + index as f32 * column;
+        let w = column - GAP;
         let shared_role = signers.iter().filter(|(_, p)| p.role == party.role).count() > 1;
         let prefix = match party.role {
             Role::CompanySigner => "Company",
@@ -30,35 +103,73 @@ pub fn default_fields(parties: &[Party], pages: &[PageGeometry]) -> Vec<Field> {
         };
         let label = |what: &str| if shared_role { format!("{prefix} {what} ({})", party.name) } else { format!("{prefix} {what}") };
         let mut add = |label: String, kind, y: f32, height: f32, width: f32| {
-            fields.push(Field { label, kind, page, rect: Rect { x, y, width, height }, assignee: *slot, required: true });
+            let rect = Rect { x, y: bottom + y * scale, width, height: height * scale };
+            fields.push(Field { label, kind, page, rect, assignee: *slot, required: true });
         };
-        add(label("signature"), FieldKind::Signature, 150.0, 50.0, w.min(170.0));
+        add(label("signature"), FieldKind::Signature, 110.0, 50.0, w.min(SIGNATURE_WIDTH * scale));
         match party.role {
             Role::CompanySigner => {
                 // The stamp below the date, the date below the signature: nothing covers anything.
                 if party.stamp_required {
-                    add(label("stamp"), FieldKind::Stamp, 40.0, 80.0, 80.0);
+                    add(label("stamp"), FieldKind::Stamp, 0.0, 80.0, stamp);
                 }
                 let date = if shared_role { format!("Date ({})", party.name) } else { "Date".to_owned() };
-                add(date, FieldKind::Date, 125.0, 16.0, w.min(120.0));
+                add(date, FieldKind::Date, 85.0, 16.0, w.min(120.0 * scale));
             }
             _ => {
-                add(label("name"), FieldKind::Text, 110.0, 16.0, w);
-                add(label("address"), FieldKind::Text, 88.0, 16.0, w);
+                add(label("name"), FieldKind::Text, 70.0, 16.0, w);
+                add(label("address"), FieldKind::Text, 48.0, 16.0, w);
             }
         }
     }
-    fields
+    Some(fields)
+}
+
+/// The blank bands of page `number` (from 1) of `pdf`, as (bottom, top) in
+/// points from the page's bottom as seen; `None` if it cannot be drawn.
+fn blank_bands(pdf: &[u8], number: u32, height: f32) -> Option<Vec<(f32, f32)>> {
+    let rows = catch_unwind(AssertUnwindSafe(|| blank_rows(pdf, number))).ok()??;
+    let per_point = rows.len() as f32 / height.max(1.0);
+    let mut bands = Vec::new();
+    let mut run_start: Option<usize> = None;
+    for (row, blank) in rows.iter().copied().chain([false]).enumerate() {
+        match (blank, run_start) {
+            (true, None) => run_start = Some(row),
+            (false, Some(start)) => {
+                // Rows run from the top; points from the bottom.
+                bands.push((height - row as f32 / per_point, height - start as f32 / per_point));
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    Some(bands)
+}
+
+/// For each row of pixels of the drawn page, top first, whether it is blank.
+fn blank_rows(pdf: &[u8], number: u32) -> Option<Vec<bool>> {
+    let pdf = Pdf::new(pdf.to_vec()).ok()?;
+    let pages = pdf.pages();
+    let page = pages.get(usize::try_from(number).ok()?.checked_sub(1)?)?;
+    let (width, height) = page.render_dimensions();
+    // About two pixels a point, at most 1,500 pixels each way.
+    let scale = (1500.0 / width.max(height).max(1.0)).min(2.0);
+    let settings = PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE };
+    let pixmap = render(page, &RenderCache::new(), &InterpreterSettings::default(), &RenderSettings::default(), &settings);
+    let columns = usize::from(pixmap.width());
+    let pixels = pixmap.data();
+    Some(pixels.chunks(columns.max(1)).map(|row| row.iter().all(|p| p.r > 245 && p.g > 245 && p.b > 245)).collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use countersign_shared::model::Contact;
+    use countersign_shared::source::{inspect, prepare};
+    use lopdf::{Dictionary, Document, Object, Stream};
 
-    #[test]
-    fn a_company_signer_and_a_client_get_the_usual_block() {
-        let parties = vec![
+    fn parties() -> Vec<Party> {
+        vec![
             Party {
                 name: "D".into(),
                 role: Role::CompanySigner,
@@ -67,13 +178,48 @@ mod tests {
                 stamp_required: true,
             },
             Party { name: "C".into(), role: Role::Client, contact: Contact::Phone("+15550100".into()), order: 2, stamp_required: false },
-        ];
-        let page = PageGeometry { bounds: [0.0, 0.0, 595.0, 842.0], rotate: 0 };
-        let fields = default_fields(&parties, &[page, page]);
-        let labels: Vec<&str> = fields.iter().map(|f| f.label.as_str()).collect();
-        assert_eq!(labels, ["Company signature", "Company stamp", "Date", "Client signature", "Client name", "Client address"]);
-        assert!(fields.iter().all(|f| f.page == 2 && f.rect.x + f.rect.width <= 595.0));
+        ]
+    }
+
+    /// A prepared one-page PDF of `width` × `height` with black bars over
+    /// the given bands (bottom, top) of its height.
+    fn page_with_ink(width: f32, height: f32, ink: &[(f32, f32)]) -> Vec<u8> {
+        let mut doc = Document::with_version("1.7");
+        let pages_id = doc.new_object_id();
+        let content: String = ink.iter().map(|(bottom, top)| format!("0 g 10 {bottom} {} {} re f\n", width - 20.0, top - bottom)).collect();
+        let content = doc.add_object(Stream::new(Dictionary::new(), content.into_bytes()));
+        let mut page = Dictionary::new();
+        page.set("Type", Object::Name(b"Page".to_vec()));
+        page.set("Parent", Object::Reference(pages_id));
+        page.set("MediaBox", Object::Array(vec![0.into(), 0.into(), Object::Real(width), Object::Real(height)]));
+        page.set("Contents", Object::Reference(content));
+        let page = doc.add_object(page);
+        let mut pages = Dictionary::new();
+        pages.set("Type", Object::Name(b"Pages".to_vec()));
+        pages.set("Kids", Object::Array(vec![Object::Reference(page)]));
+        pages.set("Count", 1);
+        doc.objects.insert(pages_id, Object::Dictionary(pages));
+        let mut catalog = Dictionary::new();
+        catalog.set("Type", Object::Name(b"Catalog".to_vec()));
+        catalog.set("Pages", Object::Reference(pages_id));
+        let catalog = doc.add_object(catalog);
+        doc.trailer.set("Root", Object::Reference(catalog));
+        let mut bytes = Vec::new();
+        doc.save_to(&mut bytes).expect("saves");
+        prepare(&bytes).expect("prepares").bytes
+    }
+
+    fn assert_apart_and_inside(fields: &[Field], width: f32, height: f32, ink: &[(f32, f32)]) {
         for (i, a) in fields.iter().enumerate() {
+            let r = a.rect;
+            assert!(
+                r.x >= 0.0 && r.y >= BOTTOM_CLEAR && r.x + r.width <= width && r.y + r.height <= height,
+                "{} leaves the page: {r:?}",
+                a.label
+            );
+            for (bottom, top) in ink {
+                assert!(r.y >= *top || r.y + r.height <= *bottom, "{} covers the page's ink {bottom}..{top}: {r:?}", a.label);
+            }
             for b in &fields[i + 1..] {
                 let apart = a.rect.x + a.rect.width <= b.rect.x
                     || b.rect.x + b.rect.width <= a.rect.x
@@ -82,5 +228,49 @@ mod tests {
                 assert!(apart, "{} covers {}", a.label, b.label);
             }
         }
+    }
+
+    #[test]
+    fn the_block_goes_under_the_text_of_the_last_page_and_above_its_footer() {
+        let ink = [(700.0, 800.0), (300.0, 420.0), (30.0, 40.0)];
+        let pdf = page_with_ink(595.0, 842.0, &ink);
+        let pages = inspect(&pdf).expect("prepared").pages;
+        let Placement::LastPage(fields) = default_fields(&parties(), &pdf, &pages) else { panic!("an A4 page with room") };
+        let labels: Vec<&str> = fields.iter().map(|f| f.label.as_str()).collect();
+        assert_eq!(labels, ["Company signature", "Company stamp", "Date", "Client signature", "Client name", "Client address"]);
+        assert_apart_and_inside(&fields, 595.0, 842.0, &ink);
+        let top = fields.iter().map(|f| f.rect.y + f.rect.height).fold(0.0, f32::max);
+        assert!(top > 250.0 && top < 300.0, "right under the text that ends at 300, not {top}");
+    }
+
+    #[test]
+    fn a_small_page_gets_a_smaller_block_and_a_full_page_a_signature_page() {
+        // A card, 243 × 337 points, with text at the top.
+        let ink = [(250.0, 320.0)];
+        let pdf = page_with_ink(243.0, 337.0, &ink);
+        let pages = inspect(&pdf).expect("prepared").pages;
+        let Placement::LastPage(fields) = default_fields(&parties(), &pdf, &pages) else { panic!("a card has room at its bottom") };
+        assert_apart_and_inside(&fields, 243.0, 337.0, &ink);
+
+        // The same card full of text, and a page of a few points.
+        for (width, height, ink) in [(243.0, 337.0, vec![(30.0, 320.0)]), (6.0, 6.0, vec![])] {
+            let pdf = page_with_ink(width, height, &ink);
+            let pages = inspect(&pdf).expect("prepared").pages;
+            assert_eq!(
+                default_fields(&parties(), &pdf, &pages),
+                Placement::SignaturePage { width: A4.0, height: A4.1 },
+                "{width}×{height}"
+            );
+        }
+        // A full A4 page: a signature page of its own size.
+        let pdf = page_with_ink(595.0, 842.0, &[(30.0, 800.0)]);
+        let pages = inspect(&pdf).expect("prepared").pages;
+        let placement = default_fields(&parties(), &pdf, &pages);
+        assert_eq!(placement, Placement::SignaturePage { width: 595.0, height: 842.0 });
+        let with_page = countersign_shared::source::with_signature_page(&pdf, 595.0, 842.0).expect("a page is added");
+        assert_eq!(with_page.info.pages.len(), 2);
+        let fields = on_signature_page(&parties(), &with_page.info.pages).expect("the signature page has room");
+        assert!(fields.iter().all(|f| f.page == 2));
+        assert_apart_and_inside(&fields, 595.0, 842.0, &[(780.0, 800.0)]);
     }
 }

@@ -40,9 +40,9 @@ pub enum PartyError {
     /// This computer's clock is behind the envelope's last act.
     #[error("this computer's clock says {now}, before the envelope was created ({created}): set the clock right, then try again")]
     ClockBehind {
-        /// What the clock says (UTC).
+        /// What the clock says, on the person's clock.
         now: String,
-        /// When the envelope's creator says it was made (UTC).
+        /// When the envelope's creator says it was made, on the person's clock.
         created: String,
     },
     /// The PDF cannot be used.

@@ -163,6 +163,44 @@ pub fn inspect(pdf: &[u8]) -> Result<PdfInfo, PdfError> {
     Source::read(pdf).map(|source| source.info())
 }
 
+/// A prepared source with a blank signature page of `width` × `height`
+/// points added after its last page, headed "Signatures": where the signature
+/// blocks go when the document's last page has no room for them. The result
+/// is prepared again, so it is in normal form like any source.
+pub fn with_signature_page(pdf: &[u8], width: f32, height: f32) -> Result<Prepared, PdfError> {
+    let source = Source::read(pdf)?;
+    // Read again as stored (the strict reader's streams are its own).
+    let mut doc = lenient::load(pdf)?;
+    let mut font = lopdf::Dictionary::new();
+    font.set("Type", Object::Name(b"Font".to_vec()));
+    font.set("Subtype", Object::Name(b"Type1".to_vec()));
+    font.set("BaseFont", Object::Name(b"Helvetica".to_vec()));
+    font.set("Encoding", Object::Name(b"WinAnsiEncoding".to_vec()));
+    let font = doc.add_object(font);
+    let heading = format!("BT /F1 14 Tf 0 g 40 {} Td (Signatures) Tj ET", crate::typeset::num(height - 50.0));
+    let content = doc.add_object(lopdf::Stream::new(lopdf::Dictionary::new(), heading.into_bytes()));
+    let mut fonts = lopdf::Dictionary::new();
+    fonts.set("F1", Object::Reference(font));
+    let mut resources = lopdf::Dictionary::new();
+    resources.set("Font", Object::Dictionary(fonts));
+    let mut page = lopdf::Dictionary::new();
+    page.set("Type", Object::Name(b"Page".to_vec()));
+    page.set("Parent", Object::Reference(source.pages_root));
+    page.set("MediaBox", Object::Array(vec![0.into(), 0.into(), Object::Real(width), Object::Real(height)]));
+    page.set("Resources", Object::Dictionary(resources));
+    page.set("Contents", Object::Reference(content));
+    let page = doc.add_object(page);
+    let tree = doc.get_object_mut(source.pages_root).and_then(Object::as_dict_mut).map_err(|_| damaged("its page list cannot be read"))?;
+    let mut kids = tree.get(b"Kids").and_then(Object::as_array).cloned().unwrap_or_default();
+    kids.push(Object::Reference(page));
+    let count = tree.get(b"Count").and_then(Object::as_i64).unwrap_or(0);
+    tree.set("Kids", Object::Array(kids));
+    tree.set("Count", count + 1);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).map_err(|e| PdfError::Damaged(format!("the signature page could not be added ({e})")))?;
+    prepare(&bytes)
+}
+
 fn looks_like_pdf(bytes: &[u8]) -> bool {
     memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-").is_some()
 }

@@ -205,16 +205,25 @@ impl App {
             let stamp_required = input.stamp_required.unwrap_or(false);
             parties.push(PartyTerms { name: input.name.trim().to_owned(), role, contact, order, stamp_required });
         }
-        let fields = match &request.fields {
-            Some(fields) => fields.iter().map(|f| f.to_field(&request.parties)).collect::<Result<Vec<_>, _>>()?,
-            None => default_fields(&parties, &info.pages),
+        let (pdf, document, fields) = match &request.fields {
+            Some(fields) => (pdf, request.document, fields.iter().map(|f| f.to_field(&request.parties)).collect::<Result<Vec<_>, _>>()?),
+            None => match default_fields(&parties, &pdf, &info.pages) {
+                Placement::LastPage(fields) => (pdf, request.document, fields),
+                Placement::SignaturePage { width, height } => {
+                    let prepared = source::with_signature_page(&pdf, width, height).map_err(|e| NodeError::invalid(e.to_string()))?;
+                    let fields = on_signature_page(&parties, &prepared.info.pages)
+                        .ok_or_else(|| NodeError::invalid("the signature blocks of this many signers do not fit side by side on a page: place the fields yourself in the editor"))?;
+                    let document = self.envelopes.party_mut().blobs_mut().put(&prepared.bytes).map_err(internal)?;
+                    (prepared.bytes, document, fields)
+                }
+            },
         };
         // Colleagues who follow the team's documents (managers) see it too.
         let followers = self.followers_to_add(&parties);
         parties.extend(followers);
         let terms = Terms {
             title: request.title.trim().to_owned(),
-            document: countersign_shared::model::DocumentRef { hash: request.document, len: 0, pages: 0 },
+            document: countersign_shared::model::DocumentRef { hash: document, len: 0, pages: 0 },
             parties: parties.clone(),
             fields,
             verifier_url: match &request.verifier_url {

@@ -146,7 +146,7 @@ pub struct FieldSummary {
 /// One valid entry of the log, as the timeline shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TimelineItem {
-    /// Claimed time, `YYYY-MM-DD hh:mm:ss UTC`.
+    /// Claimed time on the person's clock, `YYYY-MM-DD hh:mm UTC+hh:mm`.
     pub at: String,
     /// Who: the party's name, or the creator.
     pub who: String,

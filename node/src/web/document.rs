@@ -588,7 +588,7 @@ pub(super) async fn sign(State(state): State<AppState>, Path(id): Path<String>, 
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-/// Today's date (UTC), `YYYY-MM-DD`: what a date field offers first.
+/// Today's date on the person's clock, `YYYY-MM-DD`: what a date field offers first.
 fn today() -> String {
     crate::clock::local_date(crate::clock::now_ms())
 }

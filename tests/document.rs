@@ -286,3 +286,50 @@ fn a_pdf_whose_pages_cannot_be_found_is_refused_in_plain_words() {
     let refused = prepare(&bytes).unwrap_err().to_string();
     assert_eq!(refused, "this PDF is damaged: its page list is empty; save it again from the program that made it");
 }
+
+#[test]
+fn a_source_forms_cyrillic_value_is_drawn_and_can_be_copied() {
+    use lopdf::{Dictionary, Document, Object, Stream};
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let page_id = doc.new_object_id();
+    let content = doc.add_object(Stream::new(Dictionary::new(), b"0 g 50 750 200 2 re f".to_vec()));
+    let mut widget = Dictionary::new();
+    widget.set("Type", Object::Name(b"Annot".to_vec()));
+    widget.set("Subtype", Object::Name(b"Widget".to_vec()));
+    widget.set("FT", Object::Name(b"Tx".to_vec()));
+    widget.set("T", Object::string_literal("buyer"));
+    widget.set("V", lopdf::text_string("Иван Иванов, ООО «Ромашка»"));
+    widget.set("Rect", Object::Array(vec![50.into(), 700.into(), 400.into(), 720.into()]));
+    widget.set("P", Object::Reference(page_id));
+    widget.set("F", 4);
+    let widget = doc.add_object(widget);
+    let mut page = Dictionary::new();
+    page.set("Type", Object::Name(b"Page".to_vec()));
+    page.set("Parent", Object::Reference(pages_id));
+    page.set("MediaBox", Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]));
+    page.set("Contents", Object::Reference(content));
+    page.set("Annots", Object::Array(vec![Object::Reference(widget)]));
+    doc.objects.insert(page_id, Object::Dictionary(page));
+    let mut pages = Dictionary::new();
+    pages.set("Type", Object::Name(b"Pages".to_vec()));
+    pages.set("Kids", Object::Array(vec![Object::Reference(page_id)]));
+    pages.set("Count", 1);
+    doc.objects.insert(pages_id, Object::Dictionary(pages));
+    let mut form = Dictionary::new();
+    form.set("Fields", Object::Array(vec![Object::Reference(widget)]));
+    form.set("NeedAppearances", true);
+    form.set("DA", Object::string_literal("/Helv 0 Tf 0 g"));
+    let mut catalog = Dictionary::new();
+    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
+    catalog.set("Pages", Object::Reference(pages_id));
+    catalog.set("AcroForm", Object::Dictionary(form));
+    let catalog = doc.add_object(catalog);
+    doc.trailer.set("Root", Object::Reference(catalog));
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+
+    let prepared = prepare(&bytes).unwrap();
+    let text = pdftotext(&prepared.bytes, 1, 1);
+    assert!(text.contains("Иван Иванов, ООО «Ромашка»"), "{text}");
+}

@@ -14,6 +14,15 @@ use countersign_shared::keys::{SecretKey, Signature};
 use countersign_shared::test_utils::{CLIENT, Scenario, contract_pdf, contract_terms, signature_png};
 
 /// Calls an operation as the page does: strings framed in, framed out.
+/// The browser's clock as the core reads it: Unix ms, then minutes east of
+/// UTC (the client is in New York, UTC-05:00).
+fn clock(ms: u64) -> [u8; 10] {
+    let mut out = [0; 10];
+    out[..8].copy_from_slice(&ms.to_be_bytes());
+    out[8..].copy_from_slice(&(-300i16).to_be_bytes());
+    out
+}
+
 fn call(op: u32, input: &[&[u8]]) -> Result<Vec<Vec<u8>>, String> {
     let framed = frames::write(input);
     let strings = frames::read(&framed).map_err(|e| e.to_string())?;
@@ -93,7 +102,7 @@ fn the_guest_joins_waits_signs_seals_and_makes_the_final_pdf_every_node_makes() 
 
     // Its certificate and its Join, each signed elsewhere.
     let certificate = certificate(&guest);
-    let now = scenario.tick().to_be_bytes();
+    let now = clock(scenario.tick());
     let join = ok(ops::JOIN, &[link.as_bytes(), &envelope, &[CLIENT], &expires, &me, &now, &certificate]);
     let forged = SecretKey::from_seed([43; 32]).sign(&join[1]);
     let refused = call(ops::FINISH, &[&envelope, &join[0], forged.as_bytes()]).unwrap_err();
@@ -122,7 +131,7 @@ fn the_guest_joins_waits_signs_seals_and_makes_the_final_pdf_every_node_makes() 
     let view: serde_json::Value = serde_json::from_slice(&ok(ops::SUMMARY, &[&envelope, &me])[0]).unwrap();
     assert_eq!(view["my_turn"], true);
 
-    let now = scenario.tick().to_be_bytes();
+    let now = clock(scenario.tick());
     let sign = ok(ops::SIGN, &[[envelope.as_slice(), &me, &now].as_slice(), values.as_slice()].concat());
     ok(ops::FINISH, &[&envelope, &sign[0], guest_signs(&guest, &sign).as_bytes()]);
     let view: serde_json::Value = serde_json::from_slice(&ok(ops::SUMMARY, &[&envelope, &me])[0]).unwrap();
@@ -180,7 +189,7 @@ fn the_guest_may_decline_with_a_reason_and_the_envelope_ends() {
     ok(ops::OPEN, &[&[9; 16], b""]);
     sync_with(&mut node, &mut peer);
     let certificate = certificate(&guest);
-    let now = scenario.tick().to_be_bytes();
+    let now = clock(scenario.tick());
     let expires = invitation.expires_at.to_be_bytes();
     let join = ok(ops::JOIN, &[link.as_bytes(), &envelope, &[CLIENT], &expires, &me, &now, &certificate]);
     ok(ops::FINISH, &[&envelope, &join[0], guest_signs(&guest, &join).as_bytes()]);

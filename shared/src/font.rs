@@ -23,8 +23,6 @@ use subsetter::GlyphRemapper;
 use thiserror::Error;
 use ttf_parser::{Face, GlyphId};
 
-use crate::render::{IdAllocator, RenderError};
-
 /// The font's name in the PDF, after its subset tag.
 const NAME: &str = "DejaVuSans";
 
@@ -32,6 +30,18 @@ const NAME: &str = "DejaVuSans";
 fn face() -> Option<&'static Face<'static>> {
     static FACE: OnceLock<Option<Face<'static>>> = OnceLock::new();
     FACE.get_or_init(|| Face::parse(dejavu::sans::regular(), 0).ok()).as_ref()
+}
+
+/// Why a subset could not be embedded. Neither happens with the compiled-in
+/// font; the caller fails closed if one does.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FontError {
+    /// The compiled-in font could not be read or subset.
+    #[error("internal error: the document's font cannot be embedded ({0})")]
+    Font(String),
+    /// The file has no object numbers left for the font.
+    #[error("the document has too many objects for PDF")]
+    TooManyObjects,
 }
 
 /// Why a text cannot be shown in the signed PDF.
@@ -129,25 +139,30 @@ impl Subset {
         out.into_bytes()
     }
 
-    /// Writes the font: the Type0 font at `self.id`, its CID font, descriptor,
-    /// embedded subset (compressed) and ToUnicode map.
-    pub(crate) fn write(self, ids: &mut IdAllocator, objects: &mut BTreeMap<u32, Object>) -> Result<(), RenderError> {
-        let face = face().ok_or_else(|| RenderError::Signature("internal error: the compiled-in font cannot be read".into()))?;
-        let program = subsetter::subset(dejavu::sans::regular(), 0, &self.glyphs)
-            .map_err(|e| RenderError::Signature(format!("internal error: the font cannot be subset: {e}")))?;
+    /// Writes the font: the Type0 font at `self.id`, its CID font,
+    /// descriptor, embedded subset (compressed) and ToUnicode map, each
+    /// other object under a number from `next_id`, handed to `insert`.
+    pub(crate) fn write(
+        self,
+        next_id: &mut dyn FnMut() -> Option<ObjectId>,
+        insert: &mut dyn FnMut(ObjectId, Object),
+    ) -> Result<(), FontError> {
+        let face = face().ok_or_else(|| FontError::Font("it cannot be read".into()))?;
+        let program = subsetter::subset(dejavu::sans::regular(), 0, &self.glyphs).map_err(|e| FontError::Font(e.to_string()))?;
+        let mut next_id = || next_id().ok_or(FontError::TooManyObjects);
         let tag = subset_tag(&self.glyphs);
         let base_font = Object::Name(format!("{tag}+{NAME}").into_bytes());
         let em = f32::from(face.units_per_em().max(1));
         let scaled = |units: i16| Object::Integer((f32::from(units) * 1000.0 / em).round() as i64);
 
-        let file = ids.next()?;
+        let file = next_id()?;
         let mut file_dict = Dictionary::new();
         file_dict.set("Length1", program.len() as i64);
         file_dict.set("Filter", Object::Name(b"FlateDecode".to_vec()));
         let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&program, 6);
-        objects.insert(file.0, Object::Stream(Stream::new(file_dict, compressed).with_compression(false)));
+        insert(file, Object::Stream(Stream::new(file_dict, compressed).with_compression(false)));
 
-        let descriptor = ids.next()?;
+        let descriptor = next_id()?;
         let bbox = face.global_bounding_box();
         let mut d = Dictionary::new();
         d.set("Type", Object::Name(b"FontDescriptor".to_vec()));
@@ -160,7 +175,7 @@ impl Subset {
         d.set("CapHeight", scaled(face.capital_height().unwrap_or(face.ascender())));
         d.set("StemV", 80);
         d.set("FontFile2", Object::Reference(file));
-        objects.insert(descriptor.0, Object::Dictionary(d));
+        insert(descriptor, Object::Dictionary(d));
 
         let widths = self
             .glyphs
@@ -170,7 +185,7 @@ impl Subset {
                 Object::Integer((f32::from(advance) * 1000.0 / em).round() as i64)
             })
             .collect();
-        let cid_font = ids.next()?;
+        let cid_font = next_id()?;
         let mut info = Dictionary::new();
         info.set("Registry", Object::string_literal("Adobe"));
         info.set("Ordering", Object::string_literal("Identity"));
@@ -183,10 +198,10 @@ impl Subset {
         c.set("FontDescriptor", Object::Reference(descriptor));
         c.set("W", Object::Array(vec![0.into(), Object::Array(widths)]));
         c.set("CIDToGIDMap", Object::Name(b"Identity".to_vec()));
-        objects.insert(cid_font.0, Object::Dictionary(c));
+        insert(cid_font, Object::Dictionary(c));
 
-        let to_unicode = ids.next()?;
-        objects.insert(to_unicode.0, Object::Stream(Stream::new(Dictionary::new(), to_unicode_cmap(&self.letters))));
+        let to_unicode = next_id()?;
+        insert(to_unicode, Object::Stream(Stream::new(Dictionary::new(), to_unicode_cmap(&self.letters))));
 
         let mut font = Dictionary::new();
         font.set("Type", Object::Name(b"Font".to_vec()));
@@ -195,7 +210,7 @@ impl Subset {
         font.set("Encoding", Object::Name(b"Identity-H".to_vec()));
         font.set("DescendantFonts", Object::Array(vec![Object::Reference(cid_font)]));
         font.set("ToUnicode", Object::Reference(to_unicode));
-        objects.insert(self.id.0, Object::Dictionary(font));
+        insert(self.id, Object::Dictionary(font));
         Ok(())
     }
 }

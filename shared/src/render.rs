@@ -255,7 +255,10 @@ pub(crate) fn render_updates(source: &[u8], state: &EnvelopeState, mode: Mode<'_
             None => form.insert(form::Form::lay_out(&parsed, state, &mut font, &mut ids, &mut objects)?),
         };
         form.fill(*slot, state, &log, &images, &mut font, &mut ids, &mut objects, &|| mode.stopped())?;
-        font.write(&mut ids, &mut objects)?;
+        font.write(&mut || ids.next().ok(), &mut |id, object| {
+            objects.insert(id.0, object);
+        })
+        .map_err(|e| RenderError::Signature(e.to_string()))?;
 
         let name = party_name(state, *slot);
         let chain = state.certificates(*slot).ok_or_else(|| RenderError::Signature(format!("{name} has no certificate")))?;

@@ -1,44 +1,6 @@
 //! Text for PDF content streams: lines wrapped to a width and shown one under
-//! the other, numbers as content streams write them, and, for the form values
-//! that source normalisation draws in the standard Helvetica font, WinAnsi
-//! encoding and an estimate of Helvetica's widths.
-//!
-//! The final PDF's own text is drawn in the embedded font (see
-//! [`crate::font`]); in Helvetica, characters WinAnsi lacks are drawn as `?`.
-
-/// Encodes `text` in WinAnsi, one byte per character.
-pub(crate) fn win_ansi(text: &str) -> Vec<u8> {
-    text.chars()
-        .map(|c| match c {
-            ' '..='~' => c as u8,
-            '\u{a0}'..='\u{ff}' => c as u8,
-            '€' => 0x80,
-            '…' => 0x85,
-            '‘' => 0x91,
-            '’' => 0x92,
-            '“' => 0x93,
-            '”' => 0x94,
-            '•' => 0x95,
-            '–' => 0x96,
-            '—' => 0x97,
-            _ => b'?',
-        })
-        .collect()
-}
-
-/// A PDF literal string `( … )` holding `bytes`, escaped.
-pub(crate) fn literal(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() + 2);
-    out.push(b'(');
-    for &b in bytes {
-        if matches!(b, b'(' | b')' | b'\\') {
-            out.push(b'\\');
-        }
-        out.push(b);
-    }
-    out.push(b')');
-    out
-}
+//! the other, and numbers as content streams write them. The text itself is
+//! drawn in the document's font (see [`crate::font`]).
 
 /// The operators that show `lines` one under the other (the text leading
 /// set before): `(line) Tj T* (line) Tj …`, each line's string made by `encode`.
@@ -50,25 +12,6 @@ pub(crate) fn show_lines(content: &mut Vec<u8>, lines: &[String], mut encode: im
         content.extend_from_slice(&encode(line));
         content.extend_from_slice(b" Tj ");
     }
-}
-
-/// A Helvetica string: `text` in WinAnsi, as a literal.
-pub(crate) fn helvetica_string(text: &str) -> Vec<u8> {
-    literal(&win_ansi(text))
-}
-
-/// Approximate width of `text` in Helvetica at size 1: close enough to fit text
-/// into a field, never used for anything that must be exact.
-pub(crate) fn approx_width(text: &str) -> f32 {
-    text.chars()
-        .map(|c| match c {
-            'i' | 'j' | 'l' | '.' | ',' | ':' | ';' | '\'' | '|' | '!' => 0.25,
-            ' ' | 'f' | 't' | 'r' | '(' | ')' | '-' | '/' | 'I' => 0.32,
-            'm' | 'w' | 'M' | 'W' | '@' => 0.85,
-            'A'..='Z' | '0'..='9' => 0.64,
-            _ => 0.54,
-        })
-        .sum()
 }
 
 /// A number as content streams write it: at most two decimals, no exponent.
@@ -107,9 +50,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_and_encodes() {
-        assert_eq!(literal(&win_ansi("a(b)\\ €")), b"(a\\(b\\)\\\\ \x80)".to_vec());
-        assert_eq!(win_ansi("Жора"), b"????".to_vec());
+    fn writes_numbers_as_content_streams_do() {
         assert_eq!(num(12.0), "12");
         assert_eq!(num(12.345), "12.35");
         assert_eq!(num(-0.5), "-0.5");
@@ -117,7 +58,7 @@ mod tests {
 
     #[test]
     fn wraps_long_text() {
-        let lines = wrap("one two three four five six", 60.0, 10.0, approx_width);
+        let lines = wrap("one two three four five six", 60.0, 10.0, crate::font::width);
         assert!(lines.len() > 1);
         assert_eq!(lines.join(" "), "one two three four five six");
     }

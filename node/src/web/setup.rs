@@ -151,6 +151,8 @@ async fn create(State(state): State<SetupState>, Form(identity): Form<Identity>)
     let name = identity.name.trim();
     if name.is_empty() {
         problems.push(("name", "Enter your name as it should appear on the documents you sign.".to_owned()));
+    } else if let Err(e) = countersign_shared::font::check_text(name) {
+        problems.push(("name", format!("Your name: {e}.")));
     }
     let contact = identity.contact.trim();
     if !contact.is_empty()

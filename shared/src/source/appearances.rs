@@ -6,15 +6,18 @@
 //! draws each such field as a reader would (its background and border from
 //! `/MK`, then its value, check mark or caption), before `flatten` puts every
 //! appearance into the page: from then on every reader shows the same thing.
+//! Values are drawn in the document's font (see [`crate::font`]), embedded
+//! as a subset, so Cyrillic and Greek values show and can be copied.
 
 use std::collections::HashSet;
 use std::rc::Rc;
 
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
 
+use crate::font::{self, Subset};
 use crate::source::PdfError;
 use crate::source::pages::{dictionary, resolved};
-use crate::typeset::{approx_width, helvetica_string, num, show_lines, wrap};
+use crate::typeset::{num, show_lines, wrap};
 
 /// How deep a field tree may nest.
 const MAX_FIELD_DEPTH: usize = 32;
@@ -99,7 +102,7 @@ pub(crate) fn draw_values(doc: &mut Document) -> Result<usize, PdfError> {
             _ => widgets.push((id, here)),
         }
     }
-    let mut font = None;
+    let mut font: Option<Subset> = None;
     let mut drawn = 0;
     let mut text_left = MAX_DRAWN_TEXT;
     for (widget, field) in widgets {
@@ -118,7 +121,7 @@ pub(crate) fn draw_values(doc: &mut Document) -> Result<usize, PdfError> {
         text_left = text_left.checked_sub(text).ok_or_else(|| {
             PdfError::TooComplex(format!("its form fields would draw more than {} MB of text", MAX_DRAWN_TEXT / 1024 / 1024))
         })?;
-        let font = *font.get_or_insert_with(|| doc.add_object(helvetica()));
+        let font = font.get_or_insert_with(|| Subset::new(doc.new_object_id()));
         if let Some(appearance) = appearance(doc, widget, &field, &shown, font) {
             let id = doc.add_object(appearance);
             if let Ok(Object::Dictionary(dict)) = doc.get_object_mut(widget) {
@@ -129,6 +132,13 @@ pub(crate) fn draw_values(doc: &mut Document) -> Result<usize, PdfError> {
                 drawn += 1;
             }
         }
+    }
+    if let Some(font) = font {
+        let mut next_id = || Some(doc.new_object_id());
+        let mut objects = Vec::new();
+        font.write(&mut next_id, &mut |id, object| objects.push((id, object)))
+            .map_err(|e| PdfError::Damaged(format!("its form values could not be drawn ({e})")))?;
+        doc.objects.extend(objects);
     }
     Ok(drawn)
 }
@@ -182,15 +192,6 @@ fn form(doc: &Document) -> Option<&Dictionary> {
     dictionary(doc, catalog.get(b"AcroForm").ok()?)
 }
 
-fn helvetica() -> Dictionary {
-    let mut font = Dictionary::new();
-    font.set("Type", Object::Name(b"Font".to_vec()));
-    font.set("Subtype", Object::Name(b"Type1".to_vec()));
-    font.set("BaseFont", Object::Name(b"Helvetica".to_vec()));
-    font.set("Encoding", Object::Name(b"WinAnsiEncoding".to_vec()));
-    font
-}
-
 /// The text a text or choice field shows (empty when it has no value); none
 /// for other fields and for passwords.
 fn value_text(field: &Inherited) -> Option<String> {
@@ -231,7 +232,7 @@ fn text_style(da: Option<&[u8]>) -> (f32, String) {
 
 /// The widget's appearance as readers make one: background and border from
 /// `/MK` and `/BS`, then the value.
-fn appearance(doc: &Document, widget: ObjectId, field: &Inherited, shown: &Shown, font: ObjectId) -> Option<Stream> {
+fn appearance(doc: &Document, widget: ObjectId, field: &Inherited, shown: &Shown, font: &mut Subset) -> Option<Stream> {
     let dict = doc.objects.get(&widget)?.as_dict().ok()?;
     let rect: Vec<f32> = dict.get(b"Rect").ok()?.as_array().ok()?.iter().filter_map(|v| resolved(doc, v).as_float().ok()).collect();
     let [x1, y1, x2, y2] = <[f32; 4]>::try_from(rect).ok()?;
@@ -241,7 +242,7 @@ fn appearance(doc: &Document, widget: ObjectId, field: &Inherited, shown: &Shown
     }
     let mut resources = Dictionary::new();
     let mut fonts = Dictionary::new();
-    fonts.set(FONT, Object::Reference(font));
+    fonts.set(FONT, Object::Reference(font.id));
     resources.set("Font", Object::Dictionary(fonts));
     let mut content = Vec::new();
     let characteristics = dict.get(b"MK").ok().and_then(|mk| dictionary(doc, mk));
@@ -304,12 +305,12 @@ fn appearance(doc: &Document, widget: ObjectId, field: &Inherited, shown: &Shown
         Shown::Text(text) => {
             const MULTILINE: i64 = 1 << 12;
             if field.flags & MULTILINE != 0 {
-                text_box.paragraph(&mut content, text);
+                text_box.paragraph(&mut content, text, font);
             } else {
-                text_box.line(&mut content, text, field.alignment);
+                text_box.line(&mut content, text, field.alignment, font);
             }
         }
-        Shown::Caption(caption) => text_box.line(&mut content, caption, 1),
+        Shown::Caption(caption) => text_box.line(&mut content, caption, 1, font),
         Shown::Check(true) => text_box.check_mark(&mut content),
         Shown::Check(false) => {}
     }
@@ -336,11 +337,11 @@ impl TextBox {
     const PAD: f32 = 2.0;
 
     /// One line, aligned as `/Q` says (0 left, 1 centre, 2 right).
-    fn line(&self, content: &mut Vec<u8>, text: &str, alignment: i64) {
+    fn line(&self, content: &mut Vec<u8>, text: &str, alignment: i64, font: &mut Subset) {
         let line = text.replace(['\n', '\r'], " ");
-        let fit = (self.width - 2.0 * Self::PAD) / approx_width(&line).max(0.1);
+        let fit = (self.width - 2.0 * Self::PAD) / font::width(&line).max(0.1);
         let size = if self.asked > 0.0 { self.asked } else { (self.height * 0.7).min(12.0).min(fit).max(4.0) };
-        let text_width = approx_width(&line) * size;
+        let text_width = font::width(&line) * size;
         let x = match alignment {
             1 => (self.width - text_width) / 2.0,
             2 => self.width - Self::PAD - text_width,
@@ -348,19 +349,19 @@ impl TextBox {
         };
         let baseline = (self.height - size * 0.7) / 2.0;
         content.extend(format!("BT /{FONT} {} Tf {} {} {} Td ", num(size), self.colour, num(x.max(Self::PAD)), num(baseline)).bytes());
-        content.extend_from_slice(&helvetica_string(&line));
+        content.extend_from_slice(&font.show(&line));
         content.extend_from_slice(b" Tj ET ");
     }
 
     /// Lines wrapped to the box's width, from its top.
-    fn paragraph(&self, content: &mut Vec<u8>, text: &str) {
+    fn paragraph(&self, content: &mut Vec<u8>, text: &str, font: &mut Subset) {
         let size = if self.asked > 0.0 { self.asked } else { 10.0 };
-        let lines = wrap(text, self.width - 2.0 * Self::PAD, size, approx_width);
+        let lines = wrap(text, self.width - 2.0 * Self::PAD, size, font::width);
         let top = self.height - Self::PAD - size;
         content.extend(
             format!("BT /{FONT} {} Tf {} {} TL {} {} Td ", num(size), self.colour, num(size * 1.15), num(Self::PAD), num(top)).bytes(),
         );
-        show_lines(content, &lines, helvetica_string);
+        show_lines(content, &lines, |line| font.show(line));
         content.extend_from_slice(b"ET ");
     }
 

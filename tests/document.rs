@@ -106,7 +106,8 @@ fn the_certificate_is_an_audit_trail_at_each_persons_offset_and_in_utc() {
         "Opened the invitation and joined",
         "Opened the invitation and joined 2026-11-28 04:04:00 UTC-05:00 (09:04:00 UTC)",
         "Completed",
-        "PDF signature of Дмитрий Петров made",
+        "Step 1: PDF signature of Дмитрий Петров, made 2026-11-28",
+        "Step 2: PDF signature of Αθηνά Παπαδοπούλου",
     ] {
         assert!(flat.contains(expected), "'{expected}' in the audit trail:\n{certificate}");
     }
@@ -178,6 +179,48 @@ fn writing_the_pdf_cannot_show_yet_is_refused_in_plain_words() {
     let rejected = format!("{:?}", s.state().rejected());
     assert!(rejected.contains("cannot be shown in the signed PDF yet"), "{rejected}");
     assert!(s.state().signature(CLIENT).is_none());
+
+    // Text that reads one way in a browser and another in the PDF: a
+    // right-to-left override turns "0001" into "1000" on screen only.
+    let mut s = Scenario::contract();
+    s.director_signs();
+    let signature = s.image(signature_png(2));
+    let values = vec![(3, Value::Text("Pay \u{202E}0001\u{202C} EUR".into())), (4, Value::Text("Main St".into())), (5, signature)];
+    s.append(&party_key(CLIENT), Act::Sign { slot: CLIENT, values });
+    let rejected = format!("{:?}", s.state().rejected());
+    assert!(rejected.contains("invisible formatting character"), "{rejected}");
+    let mut terms = contract_terms(&pdf);
+    terms.parties[CLIENT as usize].name = "Carl\nSigned 2026-01-01".into();
+    assert!(terms.validate().unwrap_err().contains("one line"));
+}
+
+#[test]
+fn a_value_too_long_for_its_box_is_refused_rather_than_cut_off() {
+    let mut s = Scenario::contract();
+    s.director_signs();
+    let signature = s.image(signature_png(2));
+    let long = "Carl Client, acting on behalf of a company whose name goes on and on and on".repeat(3);
+    let values = vec![(3, Value::Text(long)), (4, Value::Text("1 Main St".into())), (5, signature)];
+    s.append(&party_key(CLIENT), Act::Sign { slot: CLIENT, values });
+    let rejected = format!("{:?}", s.state().rejected());
+    assert!(rejected.contains("too long for its box on the page"), "{rejected}");
+    assert!(s.state().signature(CLIENT).is_none());
+    s.client_signs();
+    assert_eq!(s.state().status(), Status::Completed, "the usual values fit");
+}
+
+#[test]
+fn a_certificate_issuer_that_would_add_lines_to_the_audit_trail_is_refused() {
+    use countersign_shared::pades::certificate::{Issuer, issue_authority};
+    let pdf = contract_pdf(1);
+    let terms = contract_terms(&pdf);
+    let mut s = Scenario::invited(pdf, terms);
+    let ca_key = countersign_shared::test_utils::key(90);
+    let forged = issue_authority(&ca_key, "Acme\nPhone confirmed by a texted code", 0).unwrap();
+    s.join_certified_by(DIRECTOR, Issuer::Authority { certificate: &forged, key: &ca_key });
+    let rejected = format!("{:?}", s.state().rejected());
+    assert!(rejected.contains("issuer's name") && rejected.contains("one line"), "{rejected}");
+    assert!(s.state().binding(DIRECTOR).is_none());
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! [`countersign_shared::source`]) on a blocking thread, never on the event
 //! loop, and stored in its normal form, the only form an envelope accepts.
 
-use countersign_shared::source::{self, Prepared};
+use countersign_shared::source::{self, PdfError, Prepared};
 use serde::{Deserialize, Serialize};
 
 use crate::NodeError;
@@ -31,4 +31,15 @@ pub async fn prepare(pdf: Vec<u8>) -> Result<Prepared, NodeError> {
 /// What preparing removed, in words.
 pub fn removed(prepared: &Prepared) -> Vec<String> {
     prepared.removed.keys().map(|kind| kind.describe().to_owned()).collect()
+}
+
+/// Checks that `pdf` is a prepared document an envelope can be made of; the
+/// message says how to prepare one that is not.
+pub fn check_signable(pdf: &[u8]) -> Result<(), NodeError> {
+    source::inspect(pdf).map(|_| ()).map_err(|e| match e {
+        PdfError::NotNormal(_) | PdfError::ActiveContent(_) => NodeError::invalid(format!(
+            "{e}: send PDFs through POST /api/v1/documents (or the app's upload), which prepares them for signing"
+        )),
+        e => NodeError::invalid(e.to_string()),
+    })
 }

@@ -10,9 +10,12 @@
 //! Room is found by drawing the last page (hayro) and looking for a band of
 //! blank rows tall enough for the block, at full size or somewhat smaller;
 //! nothing is placed over the page's own text or past its edges. A page that
-//! cannot be drawn counts as having no room.
+//! cannot be drawn, or that the renderer warns about (a font or image it
+//! could not use, so it may have left text out), counts as having no room.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use countersign_shared::model::{Field, FieldKind, Party, Rect, Role, Slot};
 use countersign_shared::source::PageGeometry;
@@ -49,6 +52,30 @@ pub enum Placement {
     },
 }
 
+/// Default fields placed, and the document with its signature page when one was added.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    /// The fields.
+    pub fields: Vec<Field>,
+    /// The prepared document with a signature page, where the fields are.
+    pub with_signature_page: Option<Vec<u8>>,
+}
+
+/// Places the default fields for `parties` on the prepared `pdf`: on its
+/// last page, or on a signature page added to it. The message says why not.
+pub fn place(parties: &[Party], pdf: &[u8]) -> Result<Placed, String> {
+    let pages = countersign_shared::source::inspect(pdf).map_err(|e| e.to_string())?.pages;
+    match default_fields(parties, pdf, &pages) {
+        Placement::LastPage(fields) => Ok(Placed { fields, with_signature_page: None }),
+        Placement::SignaturePage { width, height } => {
+            let added = countersign_shared::source::with_signature_page(pdf, width, height).map_err(|e| e.to_string())?;
+            let fields = on_signature_page(parties, &added.info.pages)
+                .ok_or("the signature blocks of this many signers do not fit on a page: place the fields yourself in the editor")?;
+            Ok(Placed { fields, with_signature_page: Some(added.bytes) })
+        }
+    }
+}
+
 /// Default fields for `parties` on the prepared `pdf`, whose pages are `pages`.
 pub fn default_fields(parties: &[Party], pdf: &[u8], pages: &[PageGeometry]) -> Placement {
     let Some(last) = pages.last() else { return Placement::SignaturePage { width: A4.0, height: A4.1 } };
@@ -56,14 +83,13 @@ pub fn default_fields(parties: &[Party], pdf: &[u8], pages: &[PageGeometry]) -> 
     let page_number = pages.len() as u32;
     let blank = blank_bands(pdf, page_number, height).unwrap_or_default();
     for scale in SCALES {
-        let needed = BLOCK_HEIGHT * scale + 2.0 * GAP;
+        let Some(grid) = Grid::for_page(parties, width, scale) else { continue };
+        let needed = grid.height() + 2.0 * GAP;
         // The band nearest the page's bottom that holds the block, which then
         // sits right under the text above it.
         let band = blank.iter().filter(|(bottom, top)| top - bottom.max(BOTTOM_CLEAR) >= needed).min_by(|a, b| a.0.total_cmp(&b.0));
-        if let Some((_, top)) = band
-            && let Some(fields) = block(parties, page_number, width, top - GAP - BLOCK_HEIGHT * scale, scale)
-        {
-            return Placement::LastPage(fields);
+        if let Some((_, top)) = band {
+            return Placement::LastPage(grid.fields(parties, page_number, top - GAP));
         }
     }
     let fits = width >= 2.0 * SIGNATURE_WIDTH && height >= 2.0 * BLOCK_HEIGHT;
@@ -71,58 +97,100 @@ pub fn default_fields(parties: &[Party], pdf: &[u8], pages: &[PageGeometry]) -> 
     Placement::SignaturePage { width, height }
 }
 
-/// Default fields on a signature page (`pages`' last, blank under its heading).
+/// Default fields on a signature page (`pages`' last, blank under its
+/// heading), as large as fits; `None` if even the smallest does not.
 pub fn on_signature_page(parties: &[Party], pages: &[PageGeometry]) -> Option<Vec<Field>> {
     let last = pages.last()?;
     let (width, height) = last.visible_size();
-    block(parties, pages.len() as u32, width, height - 80.0 - BLOCK_HEIGHT, 1.0)
+    let top = height - 80.0;
+    SCALES
+        .iter()
+        .filter_map(|scale| Grid::for_page(parties, width, *scale))
+        .find(|grid| top - grid.height() >= BOTTOM_CLEAR)
+        .map(|grid| grid.fields(parties, pages.len() as u32, top))
 }
 
-/// The block for every signing party, side by side, its bottom at `bottom`,
-/// at `scale`; `None` if the columns do not fit the page's width.
-fn block(parties: &[Party], page: u32, width: f32, bottom: f32, scale: f32) -> Option<Vec<Field>> {
-    let signers: Vec<(Slot, &Party)> =
-        parties.iter().enumerate().filter(|(_, p)| p.role.signs()).filter_map(|(i, p)| Slot::try_from(i).ok().map(|s| (s, p))).collect();
-    let columns = signers.len().max(1) as f32;
-    // A page's usual margin where it is wide enough, a narrow one on a card.
-    let side = (width * 0.07).clamp(GAP, 40.0);
-    let column = ((width - 2.0 * side) / columns).min(SIGNATURE_WIDTH + 2.0 * GAP);
-    let stamp = 80.0 * scale;
-    if column - GAP < stamp.max(60.0 * scale) || bottom < BOTTOM_CLEAR {
-        return None;
+/// The signers' columns, side by side, in as many rows as the page's width
+/// needs, at one scale.
+#[derive(Debug, Clone, Copy)]
+struct Grid {
+    scale: f32,
+    /// The page's side margin.
+    side: f32,
+    column: f32,
+    per_row: usize,
+    rows: usize,
+}
+
+impl Grid {
+    /// The grid for `parties`' signers on a page `width` wide, if a column fits.
+    fn for_page(parties: &[Party], width: f32, scale: f32) -> Option<Grid> {
+        let signers = parties.iter().filter(|p| p.role.signs()).count().max(1);
+        let stamp = parties.iter().any(|p| p.role == Role::CompanySigner && p.stamp_required);
+        // A page's usual margin where it is wide enough, a narrow one on a card.
+        let side = (width * 0.07).clamp(GAP, 40.0);
+        let usable = width - 2.0 * side;
+        let narrowest = if stamp { 80.0 } else { 60.0 } * scale + GAP;
+        if usable < narrowest {
+            return None;
+        }
+        let per_row = ((usable / narrowest) as usize).clamp(1, signers);
+        let column = (usable / per_row as f32).min(SIGNATURE_WIDTH * scale + 2.0 * GAP);
+        Some(Grid { scale, side, column, per_row, rows: signers.div_ceil(per_row) })
     }
-    let mut fields = Vec::new();
-    for (index, (slot, party)) in signers.iter().enumerate() {
-        let x = side + index as f32 * column;
-        let w = column - GAP;
-        let shared_role = signers.iter().filter(|(_, p)| p.role == party.role).count() > 1;
-        let prefix = match party.role {
-            Role::CompanySigner => "Company",
-            Role::Client => "Client",
-            Role::Viewer => continue,
-        };
-        let label = |what: &str| if shared_role { format!("{prefix} {what} ({})", party.name) } else { format!("{prefix} {what}") };
-        let mut add = |label: String, kind, y: f32, height: f32, width: f32| {
-            let rect = Rect { x, y: bottom + y * scale, width, height: height * scale };
-            fields.push(Field { label, kind, page, rect, assignee: *slot, required: true });
-        };
-        add(label("signature"), FieldKind::Signature, 110.0, 50.0, w.min(SIGNATURE_WIDTH * scale));
-        match party.role {
-            Role::CompanySigner => {
-                // The stamp below the date, the date below the signature: nothing covers anything.
-                if party.stamp_required {
-                    add(label("stamp"), FieldKind::Stamp, 0.0, 80.0, stamp);
+
+    fn row_height(&self) -> f32 {
+        BLOCK_HEIGHT * self.scale
+    }
+
+    fn height(&self) -> f32 {
+        self.rows as f32 * self.row_height() + (self.rows - 1) as f32 * GAP
+    }
+
+    /// Each signer's fields, the grid's top at `top`.
+    fn fields(&self, parties: &[Party], page: u32, top: f32) -> Vec<Field> {
+        let signers: Vec<(Slot, &Party)> = parties
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.role.signs())
+            .filter_map(|(i, p)| Slot::try_from(i).ok().map(|s| (s, p)))
+            .collect();
+        let scale = self.scale;
+        let mut fields = Vec::new();
+        for (index, (slot, party)) in signers.iter().enumerate() {
+            let (row, column) = (index / self.per_row, index % self.per_row);
+            let x = self.side + column as f32 * self.column;
+            let bottom = top - (row + 1) as f32 * self.row_height() - row as f32 * GAP;
+            let w = self.column - GAP;
+            let shared_role = signers.iter().filter(|(_, p)| p.role == party.role).count() > 1;
+            let prefix = match party.role {
+                Role::CompanySigner => "Company",
+                Role::Client => "Client",
+                Role::Viewer => continue,
+            };
+            let label = |what: &str| if shared_role { format!("{prefix} {what} ({})", party.name) } else { format!("{prefix} {what}") };
+            let mut add = |label: String, kind, y: f32, height: f32, width: f32| {
+                let rect = Rect { x, y: bottom + y * scale, width, height: height * scale };
+                fields.push(Field { label, kind, page, rect, assignee: *slot, required: true });
+            };
+            add(label("signature"), FieldKind::Signature, 110.0, 50.0, w.min(SIGNATURE_WIDTH * scale));
+            match party.role {
+                Role::CompanySigner => {
+                    // The stamp below the date, the date below the signature: nothing covers anything.
+                    if party.stamp_required {
+                        add(label("stamp"), FieldKind::Stamp, 0.0, 80.0, 80.0 * scale);
+                    }
+                    let date = if shared_role { format!("Date ({})", party.name) } else { "Date".to_owned() };
+                    add(date, FieldKind::Date, 85.0, 16.0, w.min(120.0 * scale));
                 }
-                let date = if shared_role { format!("Date ({})", party.name) } else { "Date".to_owned() };
-                add(date, FieldKind::Date, 85.0, 16.0, w.min(120.0 * scale));
-            }
-            _ => {
-                add(label("name"), FieldKind::Text, 70.0, 16.0, w);
-                add(label("address"), FieldKind::Text, 48.0, 16.0, w);
+                _ => {
+                    add(label("name"), FieldKind::Text, 70.0, 16.0, w);
+                    add(label("address"), FieldKind::Text, 48.0, 16.0, w);
+                }
             }
         }
+        fields
     }
-    Some(fields)
 }
 
 /// The blank bands of page `number` (from 1) of `pdf`, as (bottom, top) in
@@ -155,7 +223,14 @@ fn blank_rows(pdf: &[u8], number: u32) -> Option<Vec<bool>> {
     // About two pixels a point, at most 1,500 pixels each way.
     let scale = (1500.0 / width.max(height).max(1.0)).min(2.0);
     let settings = PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE };
-    let pixmap = render(page, &RenderCache::new(), &InterpreterSettings::default(), &RenderSettings::default(), &settings);
+    let warned = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&warned);
+    let interpreter =
+        InterpreterSettings { warning_sink: Arc::new(move |_| flag.store(true, Ordering::Relaxed)), ..InterpreterSettings::default() };
+    let pixmap = render(page, &RenderCache::new(), &interpreter, &RenderSettings::default(), &settings);
+    if warned.load(Ordering::Relaxed) {
+        return None;
+    }
     let columns = usize::from(pixmap.width());
     let pixels = pixmap.data();
     Some(pixels.chunks(columns.max(1)).map(|row| row.iter().all(|p| p.r > 245 && p.g > 245 && p.b > 245)).collect())
@@ -272,5 +347,23 @@ mod tests {
         let fields = on_signature_page(&parties(), &with_page.info.pages).expect("the signature page has room");
         assert!(fields.iter().all(|f| f.page == 2));
         assert_apart_and_inside(&fields, 595.0, 842.0, &[(780.0, 800.0)]);
+    }
+
+    #[test]
+    fn many_signers_get_rows_of_blocks_on_a_signature_page() {
+        let mut many = Vec::new();
+        for n in 0..12 {
+            let mut party = parties()[n % 2].clone();
+            party.name = format!("Signer {n}");
+            many.push(party);
+        }
+        let pdf = page_with_ink(595.0, 842.0, &[(30.0, 800.0)]);
+        let with_page = countersign_shared::source::with_signature_page(&pdf, 595.0, 842.0).expect("a page is added");
+        let fields = on_signature_page(&many, &with_page.info.pages).expect("twelve signers fit in rows");
+        assert_eq!(fields.iter().filter(|f| f.kind == FieldKind::Signature).count(), 12);
+        assert_apart_and_inside(&fields, 595.0, 842.0, &[(780.0, 800.0)]);
+        let rows: std::collections::BTreeSet<i64> =
+            fields.iter().filter(|f| f.kind == FieldKind::Signature).map(|f| f.rect.y as i64).collect();
+        assert!(rows.len() > 1, "in more than one row: {rows:?}");
     }
 }

@@ -14,11 +14,12 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::NodeError;
 use crate::app::command::{Command, Reply};
-use crate::app::requests::{CreateRequest, Created, NodeInfo, SettingsView, SignRequest, TeamView, Transfer};
+use crate::app::requests::{CreateRequest, Created, FieldInput, NodeInfo, PartyInput, SettingsView, SignRequest, TeamView, Transfer};
 use crate::documents::{self, PreparedDocument};
 use crate::drafts::{Draft, SavedDraft};
 use crate::envelopes::{ListItem, Summary};
 use crate::envelopes::{ToForward, Undelivered};
+use crate::fields;
 use crate::notify::config::Channels;
 use crate::settings::Settings;
 use crate::templates::Template;
@@ -157,8 +158,27 @@ impl NodeHandle {
         self.ask(|reply| Command::PutBlob { bytes, reply }).await
     }
 
-    /// Creates an envelope and invites its parties.
-    pub async fn create(&self, request: CreateRequest) -> Result<Created, NodeError> {
+    /// Creates an envelope and invites its parties. Without fields, the
+    /// signature blocks are placed first, off the application's task (it
+    /// draws the last page, and may add a signature page to the document).
+    pub async fn create(&self, mut request: CreateRequest) -> Result<Created, NodeError> {
+        if request.fields.is_none() {
+            let pdf = self
+                .blob(request.document)
+                .await
+                .map_err(|_| NodeError::invalid("the PDF has not been uploaded to this node; upload it first"))?;
+            let parties = request.parties.iter().map(PartyInput::to_party).collect::<Result<Vec<_>, _>>()?;
+            let placed = tokio::task::spawn_blocking(move || {
+                documents::check_signable(&pdf)?;
+                fields::place(&parties, &pdf).map_err(NodeError::invalid)
+            })
+            .await
+            .map_err(|_| NodeError::invalid("the signature blocks could not be placed"))??;
+            if let Some(bytes) = placed.with_signature_page {
+                request.document = self.put_blob(bytes).await?;
+            }
+            request.fields = Some(placed.fields.iter().map(FieldInput::from_field).collect());
+        }
         self.ask(|reply| Command::Create { request: Box::new(request), reply }).await
     }
 

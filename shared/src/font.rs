@@ -55,7 +55,7 @@ pub struct Unsupported {
 }
 
 /// Checks that every letter of `text` can be drawn in the PDF (line breaks
-/// aside): Latin, Greek, Cyrillic and the common signs.
+/// aside): Latin, Greek, Cyrillic and the common signs, nothing invisible.
 pub fn check_text(text: &str) -> Result<(), Unsupported> {
     match text.chars().find(|c| *c != '\n' && glyph(*c).is_none()) {
         None => Ok(()),
@@ -63,8 +63,19 @@ pub fn check_text(text: &str) -> Result<(), Unsupported> {
     }
 }
 
+/// Like [`check_text`], for text that must stay on one line (a name, a
+/// title, a label, a contact).
+pub fn check_line(text: &str) -> Result<(), Unsupported> {
+    if text.contains('\n') {
+        return Err(Unsupported { character: '\n', why: "it must be one line" });
+    }
+    check_text(text)
+}
+
 fn unsupported_because(c: char) -> &'static str {
-    if is_right_to_left(c) {
+    if is_invisible(c) {
+        "it is an invisible formatting character (a direction mark, a soft hyphen, a zero-width space…), which other programs show differently"
+    } else if is_right_to_left(c) {
         "right-to-left writing (Arabic, Hebrew and others) is not supported"
     } else if is_cjk(c) {
         "Chinese, Japanese and Korean are not supported"
@@ -73,6 +84,34 @@ fn unsupported_because(c: char) -> &'static str {
     } else {
         "the document's font (Latin, Greek and Cyrillic) has no such letter"
     }
+}
+
+/// Characters that draw nothing, or differently in every program: format
+/// characters (direction marks and overrides, zero-width spaces and joiners,
+/// the soft hyphen, the byte-order mark…), variation selectors, line and
+/// paragraph separators, and private-use letters.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x034F
+            | 0x115F..=0x1160
+            | 0x17B4..=0x17B5
+            | 0x180B..=0x180F
+            | 0x200B..=0x200F
+            | 0x2028..=0x202E
+            | 0x2060..=0x206F
+            | 0x3164
+            | 0xE000..=0xF8FF
+            | 0xFE00..=0xFE0F
+            | 0xFEFF
+            | 0xFFA0
+            | 0xFFF0..=0xFFFB
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0000..=0xE0FFF
+            | 0xF0000..
+    )
 }
 
 /// Scripts written right to left (Unicode's R and AL blocks).
@@ -87,7 +126,7 @@ fn is_cjk(c: char) -> bool {
 
 /// The glyph that draws `c`, if the PDF may draw it.
 fn glyph(c: char) -> Option<GlyphId> {
-    if c.is_control() || is_right_to_left(c) || is_cjk(c) {
+    if c.is_control() || is_invisible(c) || is_right_to_left(c) || is_cjk(c) {
         return None;
     }
     face()?.glyph_index(c).filter(|g| g.0 != 0)
@@ -260,6 +299,13 @@ mod tests {
         assert!(hebrew.to_string().contains("right-to-left"), "{hebrew}");
         assert!(check_text("Contract 契約").unwrap_err().to_string().contains("Chinese, Japanese and Korean"));
         assert!(check_text("tab\there").is_err());
+        // What would read one way in a browser and another in the PDF.
+        for trick in ["Pay \u{202E}0001\u{202C} EUR", "Ann\u{200B}a", "co\u{00AD}op", "\u{FEFF}Bob", "x\u{E000}"] {
+            let refused = check_text(trick).unwrap_err();
+            assert!(refused.to_string().contains("invisible"), "{trick:?}: {refused}");
+        }
+        assert_eq!(check_line("One line"), Ok(()));
+        assert!(check_line("Two\nlines").unwrap_err().to_string().contains("one line"));
     }
 
     #[test]

@@ -278,7 +278,7 @@ impl Terms {
             } else if value.len() > MAX_TEXT {
                 Err(format!("{what} is longer than {MAX_TEXT} bytes"))
             } else {
-                crate::font::check_text(value).map_err(|e| format!("{what}: {e}"))
+                crate::font::check_line(value).map_err(|e| format!("{what}: {e}"))
             }
         };
         text("the title", &self.title)?;

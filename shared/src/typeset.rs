@@ -2,6 +2,8 @@
 //! the other, and numbers as content streams write them. The text itself is
 //! drawn in the document's font (see [`crate::font`]).
 
+use crate::font;
+
 /// The operators that show `lines` one under the other (the text leading
 /// set before): `(line) Tj T* (line) Tj …`, each line's string made by `encode`.
 pub(crate) fn show_lines(content: &mut Vec<u8>, lines: &[String], mut encode: impl FnMut(&str) -> Vec<u8>) {
@@ -12,6 +14,54 @@ pub(crate) fn show_lines(content: &mut Vec<u8>, lines: &[String], mut encode: im
         content.extend_from_slice(&encode(line));
         content.extend_from_slice(b" Tj ");
     }
+}
+
+/// The smallest size text is drawn at in a field, and the field's inner padding.
+pub(crate) const MIN_SIZE: f32 = 4.0;
+pub(crate) const PAD: f32 = 2.0;
+
+/// Lines of `text` wrapped to `width`, and the largest size up to `largest`
+/// (down to [`MIN_SIZE`]) at which they fit `height`.
+pub(crate) fn fitted_lines(text: &str, width: f32, height: f32, largest: f32) -> (f32, Vec<String>) {
+    let mut size = largest;
+    let mut lines = wrap(text, width, size, font::width);
+    while size > MIN_SIZE && lines.len() as f32 * size * 1.2 > height {
+        size -= 0.5;
+        lines = wrap(text, width, size, font::width);
+    }
+    (size, lines)
+}
+
+/// Whether `text` shows whole in a field of `width` × `height` points as
+/// the renderer draws it (wrapped when `multiline`, else on one line), at
+/// [`MIN_SIZE`] or larger: a value that does not is cut off in the PDF.
+pub(crate) fn fits(text: &str, width: f32, height: f32, multiline: bool) -> bool {
+    let (width, height) = (width - 2.0 * PAD, height - 2.0 * PAD);
+    if multiline {
+        let (size, lines) = fitted_lines(text, width, height, 10.0);
+        lines.len() as f32 * size * 1.2 <= height + 0.01 && lines.iter().all(|line| font::width(line) * size <= width + 0.01)
+    } else {
+        font::width(&text.replace('\n', " ")) * MIN_SIZE <= width + 0.01 && height >= MIN_SIZE
+    }
+}
+
+/// `text` cut to fit `width` at font size `size`, ending in "…" where cut.
+pub(crate) fn cut_to_fit(text: &str, width: f32, size: f32) -> String {
+    if font::width(text) * size <= width {
+        return text.to_owned();
+    }
+    let mut cut = String::with_capacity(text.len());
+    let room = width - font::width("…") * size;
+    let mut used = 0.0;
+    for c in text.chars() {
+        used += font::width(c.encode_utf8(&mut [0; 4])) * size;
+        if used > room {
+            break;
+        }
+        cut.push(c);
+    }
+    cut.push('…');
+    cut
 }
 
 /// A number as content streams write it: at most two decimals, no exponent.

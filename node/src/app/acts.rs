@@ -191,39 +191,17 @@ impl App {
             .disk()
             .get(&request.document)
             .ok_or_else(|| NodeError::invalid("the PDF has not been uploaded to this node; upload it first"))?;
-        let info = source::inspect(&pdf).map_err(|e| match e {
-            PdfError::NotNormal(_) | PdfError::ActiveContent(_) => NodeError::invalid(format!(
-                "{e}: send PDFs through POST /api/v1/documents (or the app's upload), which prepares them for signing"
-            )),
-            e => NodeError::invalid(e.to_string()),
-        })?;
-        let mut parties = Vec::with_capacity(request.parties.len());
-        for input in &request.parties {
-            let role = input.role;
-            let contact = Contact::parse(&input.contact).map_err(|e| NodeError::invalid(format!("{}: {e}", input.name)))?;
-            let order = input.order.unwrap_or(if role == Role::Client { 2 } else { 1 });
-            let stamp_required = input.stamp_required.unwrap_or(false);
-            parties.push(PartyTerms { name: input.name.trim().to_owned(), role, contact, order, stamp_required });
-        }
-        let (pdf, document, fields) = match &request.fields {
-            Some(fields) => (pdf, request.document, fields.iter().map(|f| f.to_field(&request.parties)).collect::<Result<Vec<_>, _>>()?),
-            None => match default_fields(&parties, &pdf, &info.pages) {
-                Placement::LastPage(fields) => (pdf, request.document, fields),
-                Placement::SignaturePage { width, height } => {
-                    let prepared = source::with_signature_page(&pdf, width, height).map_err(|e| NodeError::invalid(e.to_string()))?;
-                    let fields = on_signature_page(&parties, &prepared.info.pages)
-                        .ok_or_else(|| NodeError::invalid("the signature blocks of this many signers do not fit side by side on a page: place the fields yourself in the editor"))?;
-                    let document = self.envelopes.party_mut().blobs_mut().put(&prepared.bytes).map_err(internal)?;
-                    (prepared.bytes, document, fields)
-                }
-            },
-        };
+        crate::documents::check_signable(&pdf)?;
+        let mut parties = request.parties.iter().map(PartyInput::to_party).collect::<Result<Vec<_>, _>>()?;
+        // The handle places default fields (off this task) before asking.
+        let fields = request.fields.as_ref().ok_or_else(|| NodeError::invalid("the envelope has no fields"))?;
+        let fields = fields.iter().map(|f| f.to_field(&request.parties)).collect::<Result<Vec<_>, _>>()?;
         // Colleagues who follow the team's documents (managers) see it too.
         let followers = self.followers_to_add(&parties);
         parties.extend(followers);
         let terms = Terms {
             title: request.title.trim().to_owned(),
-            document: countersign_shared::model::DocumentRef { hash: document, len: 0, pages: 0 },
+            document: countersign_shared::model::DocumentRef { hash: request.document, len: 0, pages: 0 },
             parties: parties.clone(),
             fields,
             verifier_url: match &request.verifier_url {

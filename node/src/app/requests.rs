@@ -2,7 +2,7 @@
 //! [`crate::handle::NodeHandle`]'s methods.
 
 use countersign_shared::hash::Hash;
-use countersign_shared::model::{Field, FieldKind, Rect, Role};
+use countersign_shared::model::{Contact, Field, FieldKind, Party, Rect, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::NodeError;
@@ -63,7 +63,29 @@ pub struct FieldInput {
     pub required: Option<bool>,
 }
 
+impl PartyInput {
+    /// The party as the terms hold it: its contact read, order and stamp defaulted.
+    pub fn to_party(&self) -> Result<Party, NodeError> {
+        let contact = Contact::parse(&self.contact).map_err(|e| NodeError::invalid(format!("{}: {e}", self.name)))?;
+        let order = self.order.unwrap_or(if self.role == Role::Client { 2 } else { 1 });
+        let stamp_required = self.stamp_required.unwrap_or(false);
+        Ok(Party { name: self.name.trim().to_owned(), role: self.role, contact, order, stamp_required })
+    }
+}
+
 impl FieldInput {
+    /// The input for `field`, naming its party by position in the list.
+    pub fn from_field(field: &Field) -> Self {
+        FieldInput {
+            label: field.label.clone(),
+            kind: field.kind,
+            page: field.page,
+            rect: field.rect,
+            party: (usize::from(field.assignee) + 1).to_string(),
+            required: Some(field.required),
+        }
+    }
+
     /// The field, with the assignee resolved against `parties`.
     pub fn to_field(&self, parties: &[PartyInput]) -> Result<Field, NodeError> {
         let assignee = parties

@@ -191,6 +191,8 @@ impl Rejection {
 
 /// Most invitations and phone confirmations (grants) one envelope may hold.
 pub const MAX_GRANTS: usize = 1024;
+/// The longest name of a certificate's issuer (a company's CA) a `Join` may carry.
+pub const MAX_ISSUER_NAME: usize = 200;
 
 /// A set of grants by their number (the order they were admitted in).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -424,6 +426,11 @@ pub fn check(raw: &RawEntry, envelope: Envelope<'_>, known: Knowledge, ledger: &
                     certified.subject
                 )));
             }
+            // The issuer's name is printed on the certificate page: one short line it can show.
+            if certified.issuer.len() > MAX_ISSUER_NAME {
+                return Err(Rejection::BadCertificate(format!("its issuer's name is longer than {MAX_ISSUER_NAME} bytes")));
+            }
+            crate::font::check_line(&certified.issuer).map_err(|e| Rejection::BadCertificate(format!("its issuer's name: {e}")))?;
             if envelope.second_claims_allowed {
                 return Ok(());
             }
@@ -555,6 +562,11 @@ fn check_values(slot: Slot, values: &[(u16, Value)], terms: &Terms) -> Result<()
             }
             (false, Value::Text(text)) => {
                 check_text(&field.label, text)?;
+                let multiline = field.kind == FieldKind::CompanyDetails;
+                if !crate::typeset::fits(text, field.rect.width, field.rect.height, multiline) {
+                    let problem = "the text is too long for its box on the page; shorten it".to_owned();
+                    return Err(Rejection::BadValue { field: field.label.clone(), problem });
+                }
                 if field.kind == FieldKind::Date && !is_iso_date(text) {
                     let problem = format!("'{text}' is not a date like 2026-11-28");
                     return Err(Rejection::BadValue { field: field.label.clone(), problem });

@@ -22,13 +22,13 @@ use crate::font::{self, Subset};
 use crate::log::{Act, Entry, ValidEntry};
 use crate::model::{Role, Slot};
 use crate::pades::certificate::describe;
-use crate::render::form::{FONT, Widget, fitted_lines, form_xobject, widget_dict};
+use crate::render::form::{FONT, Widget, form_xobject, widget_dict};
 use crate::render::signature;
 use crate::render::{IdAllocator, RenderError};
 use crate::source::Source;
 use crate::state::EnvelopeState;
 use crate::time::local_and_utc;
-use crate::typeset::{num, show_lines, wrap};
+use crate::typeset::{cut_to_fit, fitted_lines, num, show_lines, wrap};
 
 const WIDTH: f32 = 595.0;
 const HEIGHT: f32 = 842.0;
@@ -84,8 +84,11 @@ pub(crate) fn lay_out(
     let mut y = HEIGHT - MARGIN - 16.0;
     c.text(font, MARGIN, y, 16.0, "Signing certificate and audit trail");
     y -= 20.0;
-    for line in wrap(&terms.title, text_width, 11.0, font::width).iter().take(3) {
-        c.text(font, MARGIN, y, 11.0, line);
+    // At most three lines of title; a longer one ends in "…".
+    let title = wrap(&terms.title, text_width, 11.0, font::width);
+    for (index, line) in title.iter().enumerate().take(3) {
+        let line = if index == 2 && title.len() > 3 { cut_to_fit(&format!("{line} {}", title[3]), text_width, 11.0) } else { line.clone() };
+        c.text(font, MARGIN, y, 11.0, &line);
         y -= 14.0;
     }
     y -= 2.0;
@@ -119,7 +122,7 @@ pub(crate) fn lay_out(
             let page = pages.len() - 1;
             let c = &mut pages[page].content;
             c.rule(MARGIN, *y, WIDTH - MARGIN);
-            c.text(font, MARGIN, *y - 11.0, 9.5, heading);
+            c.text(font, MARGIN, *y - 11.0, 9.5, &cut_to_fit(heading, WIDTH - 2.0 * MARGIN, 9.5));
             let rect = [MARGIN, *y - height + 2.0, WIDTH - MARGIN, *y - HEADING];
             *y -= height;
             Ok((page, rect))
@@ -262,13 +265,11 @@ pub(crate) fn closing_text(state: &EnvelopeState, log: &[&ValidEntry]) -> String
     if let Some(last) = last {
         lines.push(format!("Completed {}: all {} signers signed", local_and_utc(last.claimed_time, last.utc_offset), signers.len()));
     }
-    for entry in log.iter().map(|v| v.entry()) {
-        if let Act::Seal { slot, .. } = &entry.act {
-            lines.push(format!("PDF signature of {} made {}", name_of(state, *slot), when(entry)));
-        }
-    }
-    if let Some(slot) = signers.last() {
-        lines.push(format!("PDF signature of {}: the last step of this file", name_of(state, *slot)));
+    // Each step's PDF signature; when it was made, where this step's log has its `Seal`.
+    for (step, slot) in signers.iter().enumerate() {
+        let sealed = log.iter().map(|v| v.entry()).find(|e| matches!(e.act, Act::Seal { slot: s, .. } if s == *slot));
+        let made = sealed.map_or_else(String::new, |e| format!(", made {}", when(e)));
+        lines.push(format!("Step {}: PDF signature of {}{made}", step + 1, name_of(state, *slot)));
     }
     for (slot, party) in terms.parties.iter().enumerate() {
         let Ok(slot) = Slot::try_from(slot) else { continue };
@@ -296,10 +297,16 @@ fn events_of(state: &EnvelopeState, slot: Slot, log: &[&ValidEntry]) -> Vec<Stri
         let times = if again == 1 { "once".to_owned() } else { format!("{again} times") };
         lines.push(format!("Invited again {times}, last {}", when(last)));
     }
+    // Only a confirmation of the key that joined counts, and once.
+    let binding = state.binding(slot);
+    let mut confirmed = false;
     for entry in log.iter().map(|v| v.entry()) {
         let what = match &entry.act {
             Act::Join { slot: s, .. } if *s == slot => "Opened the invitation and joined",
-            Act::Confirm { slot: s, .. } if *s == slot => "Phone confirmed by a texted code",
+            Act::Confirm { slot: s, key } if *s == slot && Some(*key) == binding && !confirmed => {
+                confirmed = true;
+                "Phone confirmed by a texted code"
+            }
             Act::Sign { slot: s, .. } if *s == slot => "Signed",
             _ => continue,
         };

@@ -15,7 +15,7 @@ use crate::render::{IdAllocator, RenderError};
 use crate::source::names::unique_name;
 use crate::source::{PageGeometry, Source};
 use crate::state::EnvelopeState;
-use crate::typeset::{num, show_lines, wrap};
+use crate::typeset::{MIN_SIZE, PAD, fitted_lines, num, show_lines};
 
 /// The resource name of the step's font (see [`crate::font`]) in the
 /// resources Countersign writes itself (appearances, the certificate pages).
@@ -380,34 +380,21 @@ pub(crate) fn form_xobject(widget: &Widget, content: Vec<u8>, resources: Diction
     Stream::new(dict, content)
 }
 
-/// Lines of `text` wrapped to `width`, and the largest size up to `largest`
-/// (down to 4) at which they fit `height`.
-pub(crate) fn fitted_lines(text: &str, width: f32, height: f32, largest: f32) -> (f32, Vec<String>) {
-    let mut size = largest;
-    let mut lines = wrap(text, width, size, font::width);
-    while size > 4.0 && lines.len() as f32 * size * 1.2 > height {
-        size -= 0.5;
-        lines = wrap(text, width, size, font::width);
-    }
-    (size, lines)
-}
-
 /// A text appearance: one line fitted to the box, or wrapped lines.
 pub(crate) fn text_appearance(widget: &Widget, text: &str, multiline: bool, font: &mut Subset) -> Stream {
     let (width, height) = widget.size;
-    let pad = 2.0;
     let mut content = format!("/Tx BMC q BT /{FONT} ").into_bytes();
     if multiline {
-        let (size, lines) = fitted_lines(text, width - 2.0 * pad, height - 2.0 * pad, 10.0);
+        let (size, lines) = fitted_lines(text, width - 2.0 * PAD, height - 2.0 * PAD, 10.0);
         let leading = size * 1.2;
-        content.extend(format!("{} Tf 0 g {} TL {} {} Td ", num(size), num(leading), num(pad), num(height - pad - size)).bytes());
+        content.extend(format!("{} Tf 0 g {} TL {} {} Td ", num(size), num(leading), num(PAD), num(height - PAD - size)).bytes());
         show_lines(&mut content, &lines, |line| font.show(line));
     } else {
         let line = text.replace('\n', " ");
-        let fit = (width - 2.0 * pad) / font::width(&line).max(0.1);
-        let size = (height * 0.7).min(12.0).min(fit).max(4.0);
+        let fit = (width - 2.0 * PAD) / font::width(&line).max(0.1);
+        let size = (height * 0.7).min(12.0).min(fit).max(MIN_SIZE);
         let baseline = (height - size * 0.7) / 2.0;
-        content.extend(format!("{} Tf 0 g {} {} Td ", num(size), num(pad), num(baseline)).bytes());
+        content.extend(format!("{} Tf 0 g {} {} Td ", num(size), num(PAD), num(baseline)).bytes());
         content.extend_from_slice(&font.show(&line));
         content.extend_from_slice(b" Tj ");
     }

@@ -136,6 +136,9 @@ fn a_client_signs_from_the_text_message_in_a_phone_browser() -> anyhow::Result<(
     let stamp = dir.join("stamp.png").display().to_string();
     dmitri.cli(&["sign", &envelope, "--signature", &signature, "--stamp", &stamp])?.ok()?;
     phone.wait_for_text("Your turn to sign")?;
+    // The director's signature shows on the phone's clock, with its offset.
+    let parties = phone.text("#parties")?;
+    assert!(parties.contains("Dmitri Director · signed") && parties.contains("GMT"), "{parties}");
     // ...and the client's phone is texted so, with the same link.
     let turn = wait_for_text_message(sally, "saying it is Carl's turn", |t| t.contains("Your turn to sign"));
     assert!(turn.contains(&link), "the text carries the client's link {link}: {turn}");

@@ -310,8 +310,10 @@ function declineControl () {
 }
 
 // A time on this device's clock, with its offset: "1 Dec 2026, 18:30 GMT+3".
+// (Intl refuses dateStyle or timeStyle beside timeZoneName: the parts are named.)
 function localTime (ms) {
-  return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZoneName: 'shortOffset' })
+  const parts = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'shortOffset' }
+  return new Date(ms).toLocaleString(undefined, parts)
 }
 
 function showParties (summary) {

@@ -204,6 +204,7 @@ fn contract_request(pdf: &[u8], document: countersign_shared::Hash) -> CreateReq
         verifier_url: None,
         confirm_by_code: false,
         invite_all_now: false,
+        placed: None,
     }
 }
 

@@ -428,3 +428,52 @@ fn a_damaged_envelope_document_is_fetched_again_from_the_other_parties() -> anyh
     anna.wait_for(&envelope, WAIT, "completion", |s| s.stage == Stage::Completed)?;
     Ok(())
 }
+
+/// A one-page A4 PDF whose page is ink from top to bottom: no room for a signature block.
+fn full_page_pdf() -> Vec<u8> {
+    use lopdf::{Dictionary, Document, Object, Stream};
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let content = doc.add_object(Stream::new(Dictionary::new(), b"0.2 g 30 30 535 782 re f".to_vec()));
+    let mut page = Dictionary::new();
+    page.set("Type", Object::Name(b"Page".to_vec()));
+    page.set("Parent", Object::Reference(pages_id));
+    page.set("MediaBox", Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]));
+    page.set("Contents", Object::Reference(content));
+    let page = doc.add_object(page);
+    let mut pages = Dictionary::new();
+    pages.set("Type", Object::Name(b"Pages".to_vec()));
+    pages.set("Kids", Object::Array(vec![Object::Reference(page)]));
+    pages.set("Count", 1);
+    doc.objects.insert(pages_id, Object::Dictionary(pages));
+    let mut catalog = Dictionary::new();
+    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
+    catalog.set("Pages", Object::Reference(pages_id));
+    let catalog = doc.add_object(catalog);
+    doc.trailer.set("Root", Object::Reference(catalog));
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).expect("the PDF is written");
+    bytes
+}
+
+#[test]
+fn a_document_without_room_gets_a_signature_page_every_party_signs_on() -> anyhow::Result<()> {
+    let (anna, dmitri, carl, envelope, files, _) = joined_with_links(&full_page_pdf())?;
+    carl.wait_for(&envelope, WAIT, "both parties joined", |s| s.parties.iter().all(|p| p.joined))?;
+    director_signs(&dmitri, &envelope, &files)?;
+    carl.wait_for(&envelope, WAIT, "the client's turn", stage_is(Stage::Awaiting, "Carl Client"))?;
+    carl.cli(&client_sign_args(&envelope, &path(&files.signature)))?.ok()?;
+    anna.wait_for(&envelope, WAIT, "completion with every blob", |s| s.stage == Stage::Completed && s.missing_blobs.is_empty())?;
+    let out = scratch_dir("export")?.join("final.pdf");
+    anna.cli(&["export", &envelope, "--out", &path(&out)])?.ok()?;
+    let final_pdf = std::fs::read(&out)?;
+    assert_eq!(verify(&final_pdf).verdict, Verdict::Valid);
+    let pages = lopdf::Document::load_mem(&final_pdf)?.get_pages();
+    assert_eq!(pages.len(), 3, "the full page, the signature page the sender's node added, the certificate");
+    // Every field is on the signature page, none over the full page's ink.
+    let (_, signature_page) = pages.iter().nth(1).expect("a second page");
+    let doc = lopdf::Document::load_mem(&final_pdf)?;
+    let annots = doc.get_dictionary(*signature_page)?.get(b"Annots")?.as_array()?.len();
+    assert_eq!(annots, 6, "the director's signature, stamp and date, the client's signature, name and address");
+    Ok(())
+}

@@ -53,6 +53,7 @@ fn request(document: countersign_shared::Hash, title: impl Into<String>) -> Crea
         verifier_url: None,
         confirm_by_code: false,
         invite_all_now: false,
+        placed: None,
     }
 }
 

@@ -13,7 +13,8 @@ use std::fs;
 use std::path::Path;
 
 use countersign_shared::SecretKey;
-use countersign_shared::pades::certificate::{certifies, issue_authority, to_pem};
+use countersign_shared::log::rules::MAX_ISSUER_NAME;
+use countersign_shared::pades::certificate::{certifies, describe, issue_authority, to_pem};
 
 use crate::clock::now_ms;
 use crate::datadir::{DataDir, DataDirError, write_atomic};
@@ -52,6 +53,7 @@ pub fn create(data: &DataDir, organization: &str) -> anyhow::Result<std::path::P
     if organization.trim().is_empty() {
         anyhow::bail!("--organization must not be empty");
     }
+    check_name(organization.trim())?;
     if load(data)?.is_some() {
         anyhow::bail!("{} already has a certificate authority", data.root().display());
     }
@@ -66,7 +68,18 @@ pub fn import(data: &DataDir, from: &Path) -> anyhow::Result<std::path::PathBuf>
     let Some(authority) = load_from(&folder)? else {
         anyhow::bail!("{} holds no certificate authority ({CERTIFICATE} and {KEY})", folder.display());
     };
+    let name = describe(std::slice::from_ref(&authority.certificate)).map(|c| c.subject).unwrap_or_default();
+    check_name(&name)?;
     save(data, &authority)
+}
+
+/// A CA's name is printed on every signing certificate its signers' keys
+/// appear on: one short line the PDF can show, as the rules require.
+fn check_name(name: &str) -> anyhow::Result<()> {
+    if name.len() > MAX_ISSUER_NAME {
+        anyhow::bail!("the organization's name is longer than {MAX_ISSUER_NAME} bytes");
+    }
+    countersign_shared::font::check_line(name).map_err(|e| anyhow::anyhow!("the organization's name: {e}"))
 }
 
 fn save(data: &DataDir, authority: &Authority) -> anyhow::Result<std::path::PathBuf> {
@@ -82,4 +95,22 @@ fn save(data: &DataDir, authority: &Authority) -> anyhow::Result<std::path::Path
     let pem = folder.join(CERTIFICATE_PEM);
     write_atomic(&pem, to_pem(&authority.certificate).as_bytes(), false)?;
     Ok(pem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ca_is_made_only_under_a_name_every_signing_certificate_can_show() {
+        let dir = std::env::temp_dir().join(format!("countersign-authority-{}", crate::party::random_hex()));
+        let data = DataDir::resolve(Some(dir.clone())).unwrap();
+        for refused in ["Acme\nPhone confirmed by a texted code", "株式会社アクメ", &"Acme ".repeat(60)] {
+            assert!(create(&data, refused).is_err(), "{refused:?}");
+        }
+        assert!(load(&data).unwrap().is_none(), "nothing was kept");
+        create(&data, "ООО «Акме»").unwrap();
+        assert!(load(&data).unwrap().is_some());
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

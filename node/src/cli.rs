@@ -339,7 +339,8 @@ fn client_command(data: &DataDir, command: Command) -> anyhow::Result<()> {
             }
             let document: countersign_shared::Hash =
                 prepared.hash.parse().map_err(|_| anyhow::anyhow!("the node answered a malformed document hash"))?;
-            let request = CreateRequest { title, document, parties, fields, verifier_url: verifier, confirm_by_code, invite_all_now };
+            let request =
+                CreateRequest { title, document, parties, fields, verifier_url: verifier, confirm_by_code, invite_all_now, placed: None };
             let created: Created = client.post("/api/v1/envelopes", &request)?;
             println!("Envelope {}", created.envelope);
             std::fs::create_dir_all(&qr_dir).with_context(|| format!("cannot create {}", qr_dir.display()))?;

@@ -242,6 +242,7 @@ impl Draft {
             verifier_url: None,
             confirm_by_code: self.confirm_by_code,
             invite_all_now: self.invite_all_now,
+            placed: None,
         }
     }
 

@@ -34,6 +34,9 @@ const BOTTOM_CLEAR: f32 = 20.0;
 const GAP: f32 = 10.0;
 /// The sizes tried, largest first.
 const SCALES: [f32; 4] = [1.0, 0.85, 0.7, 0.55];
+/// The narrowest a client's name and address get, at any scale: room for
+/// "12 Rue de la République, 75001 Paris" at the smallest size drawn.
+const CLIENT_TEXT_WIDTH: f32 = 150.0;
 /// A signature page's size when the last page is too small to copy: A4.
 pub const A4: (f32, f32) = (595.0, 842.0);
 
@@ -127,10 +130,12 @@ impl Grid {
     fn for_page(parties: &[Party], width: f32, scale: f32) -> Option<Grid> {
         let signers = parties.iter().filter(|p| p.role.signs()).count().max(1);
         let stamp = parties.iter().any(|p| p.role == Role::CompanySigner && p.stamp_required);
+        let client = parties.iter().any(|p| p.role == Role::Client);
         // A page's usual margin where it is wide enough, a narrow one on a card.
         let side = (width * 0.07).clamp(GAP, 40.0);
         let usable = width - 2.0 * side;
-        let narrowest = if stamp { 80.0 } else { 60.0 } * scale + GAP;
+        // A stamp needs its square; a client's name and address need room to be read.
+        let narrowest = (if stamp { 80.0 } else { 60.0 } * scale).max(if client { CLIENT_TEXT_WIDTH } else { 0.0 }) + GAP;
         if usable < narrowest {
             return None;
         }
@@ -365,5 +370,7 @@ mod tests {
         let rows: std::collections::BTreeSet<i64> =
             fields.iter().filter(|f| f.kind == FieldKind::Signature).map(|f| f.rect.y as i64).collect();
         assert!(rows.len() > 1, "in more than one row: {rows:?}");
+        let narrowest = fields.iter().filter(|f| f.kind == FieldKind::Text).map(|f| f.rect.width).fold(f32::MAX, f32::min);
+        assert!(narrowest >= CLIENT_TEXT_WIDTH - GAP, "a client's name and address stay readable: {narrowest}");
     }
 }

@@ -14,7 +14,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::NodeError;
 use crate::app::command::{Command, Reply};
-use crate::app::requests::{CreateRequest, Created, FieldInput, NodeInfo, PartyInput, SettingsView, SignRequest, TeamView, Transfer};
+use crate::app::requests::{CreateRequest, Created, NodeInfo, PartyInput, SettingsView, SignRequest, TeamView, Transfer};
 use crate::documents::{self, PreparedDocument};
 use crate::drafts::{Draft, SavedDraft};
 use crate::envelopes::{ListItem, Summary};
@@ -162,11 +162,11 @@ impl NodeHandle {
     /// signature blocks are placed first, off the application's task (it
     /// draws the last page, and may add a signature page to the document).
     pub async fn create(&self, mut request: CreateRequest) -> Result<Created, NodeError> {
-        if request.fields.is_none() {
+        if request.fields.is_none() && request.placed.is_none() {
             let pdf = self
                 .blob(request.document)
                 .await
-                .map_err(|_| NodeError::invalid("the PDF has not been uploaded to this node; upload it first"))?;
+                .map_err(|e| NodeError::invalid(format!("the PDF cannot be read on this node ({e}); upload it first")))?;
             let parties = request.parties.iter().map(PartyInput::to_party).collect::<Result<Vec<_>, _>>()?;
             let placed = tokio::task::spawn_blocking(move || {
                 documents::check_signable(&pdf)?;
@@ -177,7 +177,7 @@ impl NodeHandle {
             if let Some(bytes) = placed.with_signature_page {
                 request.document = self.put_blob(bytes).await?;
             }
-            request.fields = Some(placed.fields.iter().map(FieldInput::from_field).collect());
+            request.placed = Some(placed.fields);
         }
         self.ask(|reply| Command::Create { request: Box::new(request), reply }).await
     }

@@ -43,6 +43,7 @@ fn request(document: countersign_shared::Hash, title: String) -> CreateRequest {
         verifier_url: None,
         confirm_by_code: false,
         invite_all_now: false,
+        placed: None,
     }
 }
 

@@ -12,6 +12,8 @@ pub const MAX_TEXT: usize = 1_000;
 pub const MAX_PARTIES: usize = 32;
 /// Most fields in one envelope.
 pub const MAX_FIELDS: usize = 256;
+/// The largest page side PDF allows (ISO 32000-1, annex C), in points: no box is larger.
+pub const MAX_PAGE_SIDE: f32 = 14_400.0;
 
 /// A party's index in the envelope's party list.
 pub type Slot = u8;
@@ -315,8 +317,20 @@ impl Terms {
                 ));
             }
             let r = field.rect;
-            if !(r.width >= 4.0 && r.height >= 4.0 && r.x >= 0.0 && r.y >= 0.0) {
+            let within = |v: f32| v.is_finite() && (0.0..=MAX_PAGE_SIDE).contains(&v);
+            if !(r.width >= 4.0 && r.height >= 4.0 && within(r.x) && within(r.y) && within(r.width) && within(r.height)) {
                 return Err(format!("field '{}' is too small or off the page", field.label));
+            }
+            // A text field must be able to show what it asks for.
+            let sample = match field.kind {
+                FieldKind::Date => Some("2026-11-28"),
+                kind if kind.is_image() => None,
+                _ => Some("Xx"),
+            };
+            if let Some(sample) = sample
+                && !crate::typeset::fits(sample, r.width, r.height, field.kind == FieldKind::CompanyDetails)
+            {
+                return Err(format!("field '{}' is too small to show a value: make it taller or wider", field.label));
             }
         }
         for party in self.parties.iter().filter(|p| p.stamp_required) {

@@ -76,18 +76,27 @@ pub(crate) fn num(value: f32) -> String {
 }
 
 /// Splits text into lines that fit `width` at font size `size`, measured by
-/// `measure` (a line's width at size 1). A word longer than a line stays whole.
+/// `measure` (a piece of text's width at size 1). A word longer than a line
+/// stays whole. Each word is measured once, so the cost is linear.
 pub(crate) fn wrap(text: &str, width: f32, size: f32, measure: impl Fn(&str) -> f32) -> Vec<String> {
+    let space = measure(" ");
     let mut lines = Vec::new();
     for paragraph in text.split('\n') {
         let mut line = String::new();
+        let mut line_width = 0.0;
         for word in paragraph.split(' ') {
-            let candidate = if line.is_empty() { word.to_owned() } else { format!("{line} {word}") };
-            if !line.is_empty() && measure(&candidate) * size > width {
+            let word_width = measure(word);
+            if line.is_empty() {
+                line.push_str(word);
+                line_width = word_width;
+            } else if (line_width + space + word_width) * size > width {
                 lines.push(std::mem::take(&mut line));
-                line = word.to_owned();
+                line.push_str(word);
+                line_width = word_width;
             } else {
-                line = candidate;
+                line.push(' ');
+                line.push_str(word);
+                line_width += space + word_width;
             }
         }
         lines.push(line);

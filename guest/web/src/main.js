@@ -311,9 +311,14 @@ function declineControl () {
 
 // A time on this device's clock, with its offset: "1 Dec 2026, 18:30 GMT+3".
 // (Intl refuses dateStyle or timeStyle beside timeZoneName: the parts are named.)
+// Browsers older than 2021 know no 'shortOffset': they show the zone's short name.
 function localTime (ms) {
-  const parts = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'shortOffset' }
-  return new Date(ms).toLocaleString(undefined, parts)
+  const parts = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }
+  try {
+    return new Date(ms).toLocaleString(undefined, { ...parts, timeZoneName: 'shortOffset' })
+  } catch {
+    return new Date(ms).toLocaleString(undefined, { ...parts, timeZoneName: 'short' })
+  }
 }
 
 function showParties (summary) {

@@ -193,9 +193,12 @@ impl App {
             .ok_or_else(|| NodeError::invalid("the PDF has not been uploaded to this node; upload it first"))?;
         crate::documents::check_signable(&pdf)?;
         let mut parties = request.parties.iter().map(PartyInput::to_party).collect::<Result<Vec<_>, _>>()?;
-        // The handle places default fields (off this task) before asking.
-        let fields = request.fields.as_ref().ok_or_else(|| NodeError::invalid("the envelope has no fields"))?;
-        let fields = fields.iter().map(|f| f.to_field(&request.parties)).collect::<Result<Vec<_>, _>>()?;
+        // Default fields are placed by the handle (off this task) before asking.
+        let fields = match (&request.placed, &request.fields) {
+            (Some(placed), _) => placed.clone(),
+            (None, Some(fields)) => fields.iter().map(|f| f.to_field(&request.parties)).collect::<Result<Vec<_>, _>>()?,
+            (None, None) => return Err(NodeError::invalid("the envelope has no fields")),
+        };
         // Colleagues who follow the team's documents (managers) see it too.
         let followers = self.followers_to_add(&parties);
         parties.extend(followers);

@@ -74,24 +74,20 @@ impl PartyInput {
 }
 
 impl FieldInput {
-    /// The input for `field`, naming its party by position in the list.
-    pub fn from_field(field: &Field) -> Self {
-        FieldInput {
-            label: field.label.clone(),
-            kind: field.kind,
-            page: field.page,
-            rect: field.rect,
-            party: (usize::from(field.assignee) + 1).to_string(),
-            required: Some(field.required),
-        }
-    }
-
     /// The field, with the assignee resolved against `parties`.
     pub fn to_field(&self, parties: &[PartyInput]) -> Result<Field, NodeError> {
-        let assignee = parties
-            .iter()
-            .position(|p| p.name == self.party)
-            .or_else(|| self.party.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).filter(|n| *n < parties.len()))
+        let by_name = parties.iter().position(|p| p.name == self.party);
+        let by_position = self.party.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).filter(|n| *n < parties.len());
+        if let (Some(named), Some(numbered)) = (by_name, by_position)
+            && named != numbered
+        {
+            return Err(NodeError::invalid(format!(
+                "field '{}' is for '{}', which is both a party's name and another party's place in the list: name the party",
+                self.label, self.party
+            )));
+        }
+        let assignee = by_name
+            .or(by_position)
             .and_then(|n| u8::try_from(n).ok())
             .ok_or_else(|| NodeError::invalid(format!("field '{}' is for '{}', who is not a party", self.label, self.party)))?;
         Ok(Field {
@@ -125,6 +121,9 @@ pub struct CreateRequest {
     /// before their turn (by default each is invited when their turn comes).
     #[serde(default)]
     pub invite_all_now: bool,
+    /// Default fields the node placed itself (never from the API): they win over `fields`.
+    #[serde(skip)]
+    pub placed: Option<Vec<Field>>,
 }
 
 /// What the settings page shows: the settings, the channels (their
@@ -198,4 +197,32 @@ pub struct Transfer {
     /// resumes by itself.
     #[serde(default)]
     pub problem: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn party(name: &str) -> PartyInput {
+        PartyInput { name: name.into(), role: Role::CompanySigner, contact: "a@b.test".into(), order: None, stamp_required: None }
+    }
+
+    #[test]
+    fn a_field_names_its_party_by_name_or_place_but_never_ambiguously() {
+        let field = |party: &str| FieldInput {
+            label: "Signature".into(),
+            kind: FieldKind::Signature,
+            page: 1,
+            rect: Rect { x: 10.0, y: 10.0, width: 100.0, height: 40.0 },
+            party: party.into(),
+            required: None,
+        };
+        let parties = [party("Dmitri"), party("Carl")];
+        assert_eq!(field("Carl").to_field(&parties).unwrap().assignee, 1);
+        assert_eq!(field("2").to_field(&parties).unwrap().assignee, 1);
+        assert!(field("Anna").to_field(&parties).is_err());
+        // A party called "2" at the first place: "2" could mean either.
+        let parties = [party("2"), party("Carl")];
+        assert!(field("2").to_field(&parties).unwrap_err().to_string().contains("name the party"));
+    }
 }

@@ -430,7 +430,7 @@ fn a_damaged_envelope_document_is_fetched_again_from_the_other_parties() -> anyh
 }
 
 /// A one-page A4 PDF whose page is ink from top to bottom: no room for a signature block.
-fn full_page_pdf() -> Vec<u8> {
+fn full_page_pdf() -> anyhow::Result<Vec<u8>> {
     use lopdf::{Dictionary, Document, Object, Stream};
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
@@ -452,13 +452,13 @@ fn full_page_pdf() -> Vec<u8> {
     let catalog = doc.add_object(catalog);
     doc.trailer.set("Root", Object::Reference(catalog));
     let mut bytes = Vec::new();
-    doc.save_to(&mut bytes).expect("the PDF is written");
-    bytes
+    doc.save_to(&mut bytes)?;
+    Ok(bytes)
 }
 
 #[test]
 fn a_document_without_room_gets_a_signature_page_every_party_signs_on() -> anyhow::Result<()> {
-    let (anna, dmitri, carl, envelope, files, _) = joined_with_links(&full_page_pdf())?;
+    let (anna, dmitri, carl, envelope, files, _) = joined_with_links(&full_page_pdf()?)?;
     carl.wait_for(&envelope, WAIT, "both parties joined", |s| s.parties.iter().all(|p| p.joined))?;
     director_signs(&dmitri, &envelope, &files)?;
     carl.wait_for(&envelope, WAIT, "the client's turn", stage_is(Stage::Awaiting, "Carl Client"))?;

@@ -12,13 +12,14 @@ use std::path::Path;
 use std::process::Command;
 
 use countersign_node::fields::{Placement, default_fields, on_signature_page};
+use countersign_scenarios::crafted::{self, RawPdf};
 use countersign_scenarios::raster::{Renderer, SeenRect};
 use countersign_scenarios::{pdftoppm, qpdf_check, scratch_dir, signable_corpus};
 use countersign_shared::log::{Act, Value};
 use countersign_shared::model::{Contact, Field, FieldKind, Party, Rect, Role};
 use countersign_shared::source::{prepare, with_signature_page};
 use countersign_shared::state::Status;
-use countersign_shared::test_utils::{CLIENT, DIRECTOR, Scenario, contract_pdf, contract_terms, party_key, signature_png};
+use countersign_shared::test_utils::{CLIENT, DIRECTOR, Scenario, contract_pdf, contract_terms, one_page_pdf, party_key, signature_png};
 use countersign_shared::verify::{Verdict, verify};
 
 const TITLE: &str = "Договор № 118 — Σύμβαση παροχής υπηρεσιών";
@@ -256,36 +257,9 @@ fn default_signature_blocks_cover_nothing_on_the_corpus_and_fit_any_page() {
     }
 }
 
-/// A one-page PDF of `width` × `height` points with a line of text.
-fn one_page_pdf(width: f32, height: f32) -> Vec<u8> {
-    use lopdf::{Dictionary, Document, Object, Stream};
-    let mut doc = Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
-    let content = doc.add_object(Stream::new(Dictionary::new(), b"0 g 1 1 2 2 re f".to_vec()));
-    let mut page = Dictionary::new();
-    page.set("Type", Object::Name(b"Page".to_vec()));
-    page.set("Parent", Object::Reference(pages_id));
-    page.set("MediaBox", Object::Array(vec![0.into(), 0.into(), Object::Real(width), Object::Real(height)]));
-    page.set("Contents", Object::Reference(content));
-    let page = doc.add_object(page);
-    let mut pages = Dictionary::new();
-    pages.set("Type", Object::Name(b"Pages".to_vec()));
-    pages.set("Kids", Object::Array(vec![Object::Reference(page)]));
-    pages.set("Count", 1);
-    doc.objects.insert(pages_id, Object::Dictionary(pages));
-    let mut catalog = Dictionary::new();
-    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
-    catalog.set("Pages", Object::Reference(pages_id));
-    let catalog = doc.add_object(catalog);
-    doc.trailer.set("Root", Object::Reference(catalog));
-    let mut bytes = Vec::new();
-    doc.save_to(&mut bytes).unwrap();
-    bytes
-}
-
 #[test]
 fn a_page_of_a_few_points_gets_a_signature_page_and_a_whole_final_pdf() {
-    let tiny = prepare(&one_page_pdf(6.0, 6.0)).unwrap();
+    let tiny = prepare(&one_page_pdf(6.0, 6.0, b"0 g 1 1 2 2 re f")).unwrap();
     let parties = contract_terms(&contract_pdf(1)).parties;
     let Placement::SignaturePage { width, height } = default_fields(&parties, &tiny.bytes, &tiny.info.pages) else {
         panic!("a page of six points has no room for a signature");
@@ -312,65 +286,21 @@ fn a_page_of_a_few_points_gets_a_signature_page_and_a_whole_final_pdf() {
 
 #[test]
 fn a_pdf_whose_pages_cannot_be_found_is_refused_in_plain_words() {
-    use lopdf::{Dictionary, Document, Object};
-    let mut doc = Document::with_version("1.7");
-    let mut pages = Dictionary::new();
-    pages.set("Type", Object::Name(b"Pages".to_vec()));
-    pages.set("Kids", Object::Array(vec![]));
-    pages.set("Count", 0);
-    let pages = doc.add_object(pages);
-    let mut catalog = Dictionary::new();
-    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
-    catalog.set("Pages", Object::Reference(pages));
-    let catalog = doc.add_object(catalog);
-    doc.trailer.set("Root", Object::Reference(catalog));
-    let mut bytes = Vec::new();
-    doc.save_to(&mut bytes).unwrap();
+    let objects = [(1, b"<< /Type /Catalog /Pages 2 0 R >>".to_vec()), (2, b"<< /Type /Pages /Kids [] /Count 0 >>".to_vec())];
+    let bytes = RawPdf::new(&objects, "/Size 3 /Root 1 0 R").bytes();
     let refused = prepare(&bytes).unwrap_err().to_string();
     assert_eq!(refused, "this PDF is damaged: its page list is empty; save it again from the program that made it");
 }
 
 #[test]
 fn a_source_forms_cyrillic_value_is_drawn_and_can_be_copied() {
-    use lopdf::{Dictionary, Document, Object, Stream};
-    let mut doc = Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
-    let page_id = doc.new_object_id();
-    let content = doc.add_object(Stream::new(Dictionary::new(), b"0 g 50 750 200 2 re f".to_vec()));
-    let mut widget = Dictionary::new();
-    widget.set("Type", Object::Name(b"Annot".to_vec()));
-    widget.set("Subtype", Object::Name(b"Widget".to_vec()));
-    widget.set("FT", Object::Name(b"Tx".to_vec()));
-    widget.set("T", Object::string_literal("buyer"));
-    widget.set("V", lopdf::text_string("Иван Иванов, ООО «Ромашка»"));
-    widget.set("Rect", Object::Array(vec![50.into(), 700.into(), 400.into(), 720.into()]));
-    widget.set("P", Object::Reference(page_id));
-    widget.set("F", 4);
-    let widget = doc.add_object(widget);
-    let mut page = Dictionary::new();
-    page.set("Type", Object::Name(b"Page".to_vec()));
-    page.set("Parent", Object::Reference(pages_id));
-    page.set("MediaBox", Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]));
-    page.set("Contents", Object::Reference(content));
-    page.set("Annots", Object::Array(vec![Object::Reference(widget)]));
-    doc.objects.insert(page_id, Object::Dictionary(page));
-    let mut pages = Dictionary::new();
-    pages.set("Type", Object::Name(b"Pages".to_vec()));
-    pages.set("Kids", Object::Array(vec![Object::Reference(page_id)]));
-    pages.set("Count", 1);
-    doc.objects.insert(pages_id, Object::Dictionary(pages));
-    let mut form = Dictionary::new();
-    form.set("Fields", Object::Array(vec![Object::Reference(widget)]));
-    form.set("NeedAppearances", true);
-    form.set("DA", Object::string_literal("/Helv 0 Tf 0 g"));
-    let mut catalog = Dictionary::new();
-    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
-    catalog.set("Pages", Object::Reference(pages_id));
-    catalog.set("AcroForm", Object::Dictionary(form));
-    let catalog = doc.add_object(catalog);
-    doc.trailer.set("Root", Object::Reference(catalog));
-    let mut bytes = Vec::new();
-    doc.save_to(&mut bytes).unwrap();
+    // A form that leaves drawing its value to readers; the value in UTF-16 (a PDF text string).
+    let value: String = "Иван Иванов, ООО «Ромашка»".encode_utf16().map(|unit| format!("{unit:04X}")).collect();
+    let catalog = "/AcroForm << /Fields [6 0 R] /NeedAppearances true /DA (/Helv 0 Tf 0 g) >>";
+    let mut objects = crafted::one_page("0 g 50 750 200 2 re f", "", "/Annots [6 0 R]", catalog);
+    let widget = format!("<< /Type /Annot /Subtype /Widget /FT /Tx /T (buyer) /V <FEFF{value}> /Rect [50 700 400 720] /P 3 0 R /F 4 >>");
+    objects.push((6, widget.into_bytes()));
+    let bytes = RawPdf::new(&objects, "/Size 7 /Root 1 0 R").bytes();
 
     let prepared = prepare(&bytes).unwrap();
     let text = pdftotext(&prepared.bytes, 1, 1);

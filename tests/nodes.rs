@@ -9,7 +9,7 @@ use countersign_scenarios::nodes::{Node, send};
 use countersign_scenarios::{ENCRYPTED, corpus_dir, qpdf_check, scratch_dir};
 use countersign_shared::log::{Act, Entry, Value};
 use countersign_shared::model::Role;
-use countersign_shared::test_utils::{contract_pdf, large_pdf, signature_png, stamp_png};
+use countersign_shared::test_utils::{contract_pdf, large_pdf, one_page_pdf, signature_png, stamp_png};
 use countersign_shared::verify::{Verdict, verify};
 use countersign_shared::{EntryId, EnvelopeId, SecretKey};
 
@@ -429,36 +429,9 @@ fn a_damaged_envelope_document_is_fetched_again_from_the_other_parties() -> anyh
     Ok(())
 }
 
-/// A one-page A4 PDF whose page is ink from top to bottom: no room for a signature block.
-fn full_page_pdf() -> anyhow::Result<Vec<u8>> {
-    use lopdf::{Dictionary, Document, Object, Stream};
-    let mut doc = Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
-    let content = doc.add_object(Stream::new(Dictionary::new(), b"0.2 g 30 30 535 782 re f".to_vec()));
-    let mut page = Dictionary::new();
-    page.set("Type", Object::Name(b"Page".to_vec()));
-    page.set("Parent", Object::Reference(pages_id));
-    page.set("MediaBox", Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]));
-    page.set("Contents", Object::Reference(content));
-    let page = doc.add_object(page);
-    let mut pages = Dictionary::new();
-    pages.set("Type", Object::Name(b"Pages".to_vec()));
-    pages.set("Kids", Object::Array(vec![Object::Reference(page)]));
-    pages.set("Count", 1);
-    doc.objects.insert(pages_id, Object::Dictionary(pages));
-    let mut catalog = Dictionary::new();
-    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
-    catalog.set("Pages", Object::Reference(pages_id));
-    let catalog = doc.add_object(catalog);
-    doc.trailer.set("Root", Object::Reference(catalog));
-    let mut bytes = Vec::new();
-    doc.save_to(&mut bytes)?;
-    Ok(bytes)
-}
-
 #[test]
 fn a_document_without_room_gets_a_signature_page_every_party_signs_on() -> anyhow::Result<()> {
-    let (anna, dmitri, carl, envelope, files, _) = joined_with_links(&full_page_pdf()?)?;
+    let (anna, dmitri, carl, envelope, files, _) = joined_with_links(&one_page_pdf(595.0, 842.0, b"0.2 g 30 30 535 782 re f"))?;
     carl.wait_for(&envelope, WAIT, "both parties joined", |s| s.parties.iter().all(|p| p.joined))?;
     director_signs(&dmitri, &envelope, &files)?;
     carl.wait_for(&envelope, WAIT, "the client's turn", stage_is(Stage::Awaiting, "Carl Client"))?;

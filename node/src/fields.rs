@@ -246,7 +246,7 @@ mod tests {
     use super::*;
     use countersign_shared::model::Contact;
     use countersign_shared::source::{inspect, prepare};
-    use lopdf::{Dictionary, Document, Object, Stream};
+    use countersign_shared::test_utils::one_page_pdf;
 
     fn parties() -> Vec<Party> {
         vec![
@@ -264,29 +264,8 @@ mod tests {
     /// A prepared one-page PDF of `width` × `height` with black bars over
     /// the given bands (bottom, top) of its height.
     fn page_with_ink(width: f32, height: f32, ink: &[(f32, f32)]) -> Vec<u8> {
-        let mut doc = Document::with_version("1.7");
-        let pages_id = doc.new_object_id();
         let content: String = ink.iter().map(|(bottom, top)| format!("0 g 10 {bottom} {} {} re f\n", width - 20.0, top - bottom)).collect();
-        let content = doc.add_object(Stream::new(Dictionary::new(), content.into_bytes()));
-        let mut page = Dictionary::new();
-        page.set("Type", Object::Name(b"Page".to_vec()));
-        page.set("Parent", Object::Reference(pages_id));
-        page.set("MediaBox", Object::Array(vec![0.into(), 0.into(), Object::Real(width), Object::Real(height)]));
-        page.set("Contents", Object::Reference(content));
-        let page = doc.add_object(page);
-        let mut pages = Dictionary::new();
-        pages.set("Type", Object::Name(b"Pages".to_vec()));
-        pages.set("Kids", Object::Array(vec![Object::Reference(page)]));
-        pages.set("Count", 1);
-        doc.objects.insert(pages_id, Object::Dictionary(pages));
-        let mut catalog = Dictionary::new();
-        catalog.set("Type", Object::Name(b"Catalog".to_vec()));
-        catalog.set("Pages", Object::Reference(pages_id));
-        let catalog = doc.add_object(catalog);
-        doc.trailer.set("Root", Object::Reference(catalog));
-        let mut bytes = Vec::new();
-        doc.save_to(&mut bytes).expect("saves");
-        prepare(&bytes).expect("prepares").bytes
+        prepare(&one_page_pdf(width, height, content.as_bytes())).expect("prepares").bytes
     }
 
     fn assert_apart_and_inside(fields: &[Field], width: f32, height: f32, ink: &[(f32, f32)]) {

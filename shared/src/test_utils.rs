@@ -109,6 +109,35 @@ const CLAUSES: [&str; 8] = [
     "8. The parties sign in order: the company first, then the client.",
 ];
 
+/// A one-page PDF of `width` × `height` points that draws `content`, as
+/// lopdf writes it (not prepared).
+pub fn one_page_pdf(width: f32, height: f32, content: &[u8]) -> Vec<u8> {
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let content = doc.add_object(Stream::new(Dictionary::new(), content.to_vec()));
+    let mut page = Dictionary::new();
+    page.set("Type", Object::Name(b"Page".to_vec()));
+    page.set("Parent", Object::Reference(pages_id));
+    page.set("MediaBox", Object::Array(vec![0.into(), 0.into(), Object::Real(width), Object::Real(height)]));
+    page.set("Contents", Object::Reference(content));
+    let page = doc.add_object(page);
+    let mut pages = Dictionary::new();
+    pages.set("Type", Object::Name(b"Pages".to_vec()));
+    pages.set("Kids", Object::Array(vec![Object::Reference(page)]));
+    pages.set("Count", 1);
+    doc.objects.insert(pages_id, Object::Dictionary(pages));
+    let mut catalog = Dictionary::new();
+    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
+    catalog.set("Pages", Object::Reference(pages_id));
+    let catalog = doc.add_object(catalog);
+    doc.trailer.set("Root", Object::Reference(catalog));
+    let mut bytes = Vec::new();
+    if let Err(e) = doc.save_to(&mut bytes) {
+        panic!("the one-page PDF is not written: {e}");
+    }
+    bytes
+}
+
 /// A PNG of `width`×`height` drawn by `paint(x, y) -> [r, g, b, a]`.
 pub fn png(width: u32, height: u32, paint: impl Fn(u32, u32) -> [u8; 4]) -> Vec<u8> {
     let mut out = Vec::new();

@@ -210,17 +210,25 @@ mod tests {
         url
     }
 
-    #[test]
-    fn a_refusal_is_final_and_a_busy_gateway_is_retried() {
-        let about = About { envelope: "ab".into(), title: "Agreement".into(), sender: "Sally".into() };
-        let text = invitation(
-            &about,
+    fn about() -> About {
+        About { envelope: "ab".into(), title: "Agreement".into(), sender: "Sally".into() }
+    }
+
+    /// Carl's invitation, by text message.
+    fn text_to_carl(about: &About) -> Message {
+        invitation(
+            about,
             &Recipient { name: "Carl".into(), contact: "+15550100".into() },
             "countersign://join/Y",
             None,
             "soon",
             InviteFor::Signing,
-        );
+        )
+    }
+
+    #[test]
+    fn a_refusal_is_final_and_a_busy_gateway_is_retried() {
+        let text = text_to_carl(&about());
         let outbox = std::env::temp_dir();
         for (status, permanent) in [(400, true), (401, true), (429, false), (503, false)] {
             let config = NotifyConfig {
@@ -262,9 +270,8 @@ mod tests {
     #[test]
     fn without_settings_messages_land_in_the_outbox() {
         let outbox = std::env::temp_dir().join(format!("countersign-outbox-{}", crate::party::random_hex()));
-        let about = About { envelope: "ab".into(), title: "Agreement".into(), sender: "Sally".into() };
         let email = invitation(
-            &about,
+            &about(),
             &Recipient { name: "Dmitri".into(), contact: "d@acme.test".into() },
             "countersign://join/X",
             Some(vec![0x89]),
@@ -274,14 +281,7 @@ mod tests {
         let Delivered::Outbox(path) = deliver(&email, &NotifyConfig::default(), &outbox).unwrap() else { panic!("not the outbox") };
         let eml = std::fs::read_to_string(&path).unwrap();
         assert!(path.ends_with(".eml") && eml.contains("Subject:") && eml.contains("countersign://join/X") && eml.contains("invite-qr"));
-        let text = invitation(
-            &about,
-            &Recipient { name: "Carl".into(), contact: "+15550100".into() },
-            "countersign://join/Y",
-            None,
-            "soon",
-            InviteFor::Signing,
-        );
+        let text = text_to_carl(&about());
         let Delivered::Outbox(path) = deliver(&text, &NotifyConfig::default(), &outbox).unwrap() else { panic!("not the outbox") };
         assert!(std::fs::read_to_string(path).unwrap().contains("To: +15550100"));
     }

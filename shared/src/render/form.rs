@@ -222,12 +222,8 @@ impl Form {
             let (Some(widget), Some(field)) = (self.fields.get(usize::from(*index)), terms.fields.get(usize::from(*index))) else {
                 continue;
             };
-            let mut dict = widget.dict.clone();
-            let appearance = match value {
-                Value::Text(text) => {
-                    dict.set("V", lopdf::text_string(text));
-                    text_appearance(widget, text, field.kind == FieldKind::CompanyDetails, font)
-                }
+            let (shown, appearance) = match value {
+                Value::Text(text) => (Some(text.as_str()), text_appearance(widget, text, field.kind == FieldKind::CompanyDetails, font)),
                 Value::Image { hash, .. } => {
                     if stop() {
                         return Err(RenderError::Interrupted);
@@ -236,40 +232,37 @@ impl Form {
                     let what = format!("the {} image of {signer}", field.label);
                     let (appearance, picture) = image_appearance(widget, bytes, &what, &mut self.pixels_left, ids, objects)?;
                     pictures.push(picture);
-                    appearance
+                    (None, appearance)
                 }
             };
-            let ap = ids.next()?;
-            objects.insert(ap.0, Object::Stream(appearance));
-            let mut ap_dict = Dictionary::new();
-            ap_dict.set("N", Object::Reference(ap));
-            dict.set("AP", Object::Dictionary(ap_dict));
-            objects.insert(widget.id.0, Object::Dictionary(dict));
+            fill_widget(widget, shown, appearance, ids, objects)?;
         }
         if let Some(row) = self.certificate_rows.get(&slot) {
             let text = certificate::signer_text(state, slot, log);
             let appearance = certificate::box_appearance(row, &pictures, &text, font);
-            fill_box(row, &text, appearance, ids, objects)?;
+            fill_widget(row, Some(&text), appearance, ids, objects)?;
         }
         if terms.signing_order().last() == Some(&slot) {
             let text = certificate::closing_text(state, log);
             let appearance = certificate::box_appearance(&self.certificate_closing, &[], &text, font);
-            fill_box(&self.certificate_closing, &text, appearance, ids, objects)?;
+            fill_widget(&self.certificate_closing, Some(&text), appearance, ids, objects)?;
         }
         Ok(())
     }
 }
 
-/// Gives a certificate box its value and appearance.
-fn fill_box(
+/// Gives a widget its appearance and, for text, its value.
+fn fill_widget(
     widget: &Widget,
-    text: &str,
+    text: Option<&str>,
     appearance: Stream,
     ids: &mut IdAllocator,
     objects: &mut BTreeMap<u32, Object>,
 ) -> Result<(), RenderError> {
     let mut dict = widget.dict.clone();
-    dict.set("V", lopdf::text_string(text));
+    if let Some(text) = text {
+        dict.set("V", lopdf::text_string(text));
+    }
     let ap = ids.next()?;
     objects.insert(ap.0, Object::Stream(appearance));
     let mut ap_dict = Dictionary::new();
